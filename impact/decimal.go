@@ -1,0 +1,195 @@
+package impact
+
+import (
+	"math/big"
+
+	"github.com/shopspring/decimal"
+)
+
+// Input decimals are plain notation only: -?[0-9]+(\.[0-9]+)? with at most
+// MaxIntegerDigits before the point and MaxFractionDigits after it. The
+// syntax is checked byte by byte before any big-integer work, so a hostile
+// "1e999999999" never reaches an allocator.
+const (
+	MaxIntegerDigits  = 30
+	MaxFractionDigits = 12
+)
+
+// checkDecimal reports why s is not an acceptable input decimal, or "".
+func checkDecimal(s string) string {
+	if s == "" {
+		return "a decimal value is required"
+	}
+	i := 0
+	if s[0] == '-' {
+		i = 1
+	}
+	intDigits := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+		intDigits++
+	}
+	if intDigits == 0 {
+		return "must be a plain decimal such as 12.34 (digits, optional '-' and '.')"
+	}
+	if intDigits > MaxIntegerDigits {
+		return "has more than 30 integer digits"
+	}
+	if i == len(s) {
+		return ""
+	}
+	if s[i] != '.' {
+		return "must be a plain decimal such as 12.34 (digits, optional '-' and '.')"
+	}
+	i++
+	fracDigits := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+		fracDigits++
+	}
+	if fracDigits == 0 || i != len(s) {
+		return "must be a plain decimal such as 12.34 (digits, optional '-' and '.')"
+	}
+	if fracDigits > MaxFractionDigits {
+		return "has more than 12 fractional digits"
+	}
+	return ""
+}
+
+// ParseDecimal parses an input decimal in plain notation within the bounds
+// above, or returns an EINVALID error.
+func ParseDecimal(s string) (decimal.Decimal, error) {
+	if msg := checkDecimal(s); msg != "" {
+		return decimal.Decimal{}, &Error{Code: EINVALID, Message: msg}
+	}
+	return parseChecked(s), nil
+}
+
+// parseChecked parses a string that checkDecimal accepted. Short values (the
+// common case) are built from an int64 without going through big.Int.SetString.
+func parseChecked(s string) decimal.Decimal {
+	neg := false
+	if s[0] == '-' {
+		neg = true
+		s = s[1:]
+	}
+	if len(s) <= 19 {
+		var v int64
+		var exp int32
+		seenPoint := false
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c == '.' {
+				seenPoint = true
+				continue
+			}
+			v = v*10 + int64(c-'0')
+			if seenPoint {
+				exp--
+			}
+		}
+		if neg {
+			v = -v
+		}
+		return decimal.New(v, exp)
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil { // unreachable: checkDecimal accepted s
+		panic("impact: checked decimal did not parse: " + err.Error())
+	}
+	if neg {
+		d = d.Neg()
+	}
+	return d
+}
+
+// decimalOr parses s, or returns def when s is empty. s must have been checked.
+func decimalOr(s string, def decimal.Decimal) decimal.Decimal {
+	if s == "" {
+		return def
+	}
+	return parseChecked(s)
+}
+
+// FormatDecimal spells d in plain notation without trailing zeros, never
+// with an exponent ("1.5", "1000", "0").
+func FormatDecimal(d decimal.Decimal) string {
+	if d.Exponent() >= 0 {
+		return d.Coefficient().Mul(d.Coefficient(), pow10(d.Exponent())).String()
+	}
+	s := d.StringFixed(-d.Exponent())
+	// Trim trailing fractional zeros and a dangling point.
+	end := len(s)
+	for end > 0 && s[end-1] == '0' {
+		end--
+	}
+	if end > 0 && s[end-1] == '.' {
+		end--
+	}
+	s = s[:end]
+	if s == "-0" {
+		return "0"
+	}
+	return s
+}
+
+// FormatFixed spells d with exactly places fractional digits. d must already
+// have at most places fractional digits; nothing is rounded here.
+func FormatFixed(d decimal.Decimal, places int32) string {
+	if d.Exponent() < -places {
+		panic("impact: FormatFixed would round")
+	}
+	s := d.StringFixed(places)
+	if len(s) > 0 && s[0] == '-' && d.Sign() == 0 {
+		s = s[1:]
+	}
+	return s
+}
+
+var bigTen = big.NewInt(10)
+
+func pow10(n int32) *big.Int {
+	return new(big.Int).Exp(bigTen, big.NewInt(int64(n)), nil)
+}
+
+// roundRat rounds num/den to places fractional digits with mode, exactly:
+// the quotient is never materialised with finite precision, so nothing is
+// rounded twice. den must be positive.
+func roundRat(num decimal.Decimal, den *big.Int, places int32, mode Rounding) decimal.Decimal {
+	n := new(big.Int).Set(num.Coefficient())
+	d := new(big.Int).Set(den)
+	k := num.Exponent() + places
+	if k >= 0 {
+		n.Mul(n, pow10(k))
+	} else {
+		d.Mul(d, pow10(-k))
+	}
+	neg := n.Sign() < 0
+	if neg {
+		n.Neg(n)
+	}
+	q, r := new(big.Int).QuoRem(n, d, new(big.Int))
+	r.Lsh(r, 1)
+	switch c := r.Cmp(d); {
+	case c > 0:
+		q.Add(q, bigOne)
+	case c == 0:
+		if mode == HalfUp || q.Bit(0) == 1 {
+			q.Add(q, bigOne)
+		}
+	}
+	if neg {
+		q.Neg(q)
+	}
+	return decimal.NewFromBigInt(q, -places)
+}
+
+var bigOne = big.NewInt(1)
+
+// roundDec rounds an exact decimal to places fractional digits with mode.
+func roundDec(d decimal.Decimal, places int32, mode Rounding) decimal.Decimal {
+	if d.Exponent() >= -places {
+		return d
+	}
+	return roundRat(d, bigOne, places, mode)
+}

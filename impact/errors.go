@@ -1,0 +1,68 @@
+package impact
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Error codes. The transport maps each to its own status in one table; any
+// error that is not an *Error is internal and must not be shown to clients.
+const (
+	EINVALID         = "invalid"   // bad input; Violations says where
+	ENOTFOUND        = "not_found" // the named resource does not exist
+	ECONFLICT        = "conflict"  // it already exists, or a stale etag
+	EFAILEDPRECOND   = "failed_precondition"
+	EUNAUTHENTICATED = "unauthenticated"
+	EFORBIDDEN       = "forbidden"
+	EUNAVAILABLE     = "unavailable"
+	EINTERNAL        = "internal"
+)
+
+// Error is a domain error whose Message is safe to show to a client.
+type Error struct {
+	Code       string
+	Message    string
+	Violations []FieldViolation
+}
+
+// FieldViolation names one problem with one input field. Field is a path
+// relative to the scenario, e.g. "incidents[0].windows[3].end_time".
+type FieldViolation struct {
+	Field       string
+	Description string
+}
+
+func (e *Error) Error() string {
+	if len(e.Violations) == 0 {
+		return e.Message
+	}
+	var b strings.Builder
+	b.WriteString(e.Message)
+	for i, v := range e.Violations {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(v.Field)
+		b.WriteString(": ")
+		b.WriteString(v.Description)
+	}
+	return b.String()
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err when it is (or wraps) an *Error, and
+// EINTERNAL otherwise.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
