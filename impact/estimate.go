@@ -42,3 +42,10 @@ func DefaultLimits() Limits {
 		MaxIDBytes:              256,
 	}
 }
+
+// EstimateScenario validates s within lim and computes every figure of
+// model.md. It returns an *Error with code EINVALID and one FieldViolation
+// per problem when s is not valid; s is not modified.
+func EstimateScenario(s *Scenario, lim Limits) (*Estimate, error) {
+	return nil, Errorf(EINTERNAL, "engine not implemented yet")
+}
