@@ -1,5 +1,12 @@
 package impact
 
+import (
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
 // ModelVersion names the rules of this package; it moves whenever a figure
 // for the same inputs could change, and every stored estimate records it.
 const ModelVersion = "impact-model/1"
@@ -47,5 +54,151 @@ func DefaultLimits() Limits {
 // model.md. It returns an *Error with code EINVALID and one FieldViolation
 // per problem when s is not valid; s is not modified.
 func EstimateScenario(s *Scenario, lim Limits) (*Estimate, error) {
-	return nil, Errorf(EINTERNAL, "engine not implemented yet")
+	m, err := compile(s, lim)
+	if err != nil {
+		return nil, err
+	}
+	sla := m.statements()
+	est := &Estimate{
+		ModelVersion: ModelVersion,
+		InputsDigest: digest(s),
+		Incidents:    make([]IncidentEstimate, 0, len(m.incidents)),
+		Statements:   sla.statements,
+	}
+	for _, inc := range m.incidents {
+		est.Incidents = append(est.Incidents, m.estimateIncident(inc, sla.credits))
+	}
+	return est, nil
+}
+
+func unixUTC(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+
+func (m *model) estimateIncident(inc *cIncident, credits map[incCust][]AttributedCredit) IncidentEstimate {
+	// The customer's spans over all services: revenue is the customer's, so
+	// the fraction at an instant is the maximum over every window (§9).
+	spans := map[*cCustomer][]fracSpan{}
+	for i := range inc.windows {
+		w := &inc.windows[i]
+		spans[w.cust] = append(spans[w.cust], fracSpan{w.start, w.end, w.frac})
+	}
+	custs := make([]*cCustomer, 0, len(spans))
+	for c := range spans {
+		custs = append(custs, c)
+	}
+	sort.Slice(custs, func(i, j int) bool { return custs[i].id < custs[j].id })
+
+	out := IncidentEstimate{IncidentID: inc.id, Customers: make([]CustomerEstimate, len(custs))}
+	impacts := make([]decimal.Decimal, len(custs))
+	for i, c := range custs {
+		cover := maxCover(spans[c])
+		impacts[i] = integral(cover)
+		out.Customers[i] = CustomerEstimate{
+			CustomerID:    c.id,
+			ImpactSeconds: impacts[i],
+			LostRevenue:   c.lostRevenue(cover),
+			SLACredits:    credits[incCust{inc.id, c.id}],
+			ChurnExposure: Money{c.currency, c.churnExposure()},
+		}
+	}
+	if inc.recoveryCurrency != "" {
+		m.allocateRecovery(inc, custs, impacts, out.Customers)
+	}
+	out.Totals = totals(inc, out.Customers)
+	if m.reporting != "" {
+		out.ReportingTotals = m.report(out.Totals)
+	}
+	return out
+}
+
+// allocateRecovery sets each customer's recovery cost: its own items, summed
+// exactly and rounded once, plus its share of the shared items, summed
+// exactly, rounded once and split by largest remainder (§4, §9).
+func (m *model) allocateRecovery(inc *cIncident, custs []*cCustomer, impacts []decimal.Decimal, out []CustomerEstimate) {
+	var shares []decimal.Decimal
+	if inc.hasShared {
+		weights := impacts
+		if inc.allocation != ByImpact {
+			weights = make([]decimal.Decimal, len(custs))
+			for i := range weights {
+				weights[i] = decOne
+			}
+		}
+		shares = largestRemainder(roundDec(inc.shared, inc.recoveryExp, HalfEven), inc.recoveryExp, weights)
+	}
+	for i, c := range custs {
+		cost := roundDec(inc.perCustomer[c.id], inc.recoveryExp, HalfEven)
+		if shares != nil {
+			cost = cost.Add(shares[i])
+		}
+		out[i].RecoveryCost = &Money{inc.recoveryCurrency, cost}
+	}
+}
+
+// churnExposure is churn_probability × lifetime_value, rounded once (§6); 0
+// when either is unset.
+func (c *cCustomer) churnExposure() decimal.Decimal {
+	if c.ltv == "" || c.churn == "" {
+		return decZero
+	}
+	return roundDec(parseChecked(c.churn).Mul(parseChecked(c.ltv)), c.exp, HalfEven)
+}
+
+// totals sums the rounded per-customer figures per currency (§7).
+func totals(inc *cIncident, custs []CustomerEstimate) []CurrencyTotals {
+	by := map[string]*CurrencyTotals{}
+	get := func(cur string) *CurrencyTotals {
+		t := by[cur]
+		if t == nil {
+			t = &CurrencyTotals{Currency: cur}
+			by[cur] = t
+		}
+		return t
+	}
+	if inc.recoveryCurrency != "" {
+		get(inc.recoveryCurrency)
+	}
+	for i := range custs {
+		ce := &custs[i]
+		t := get(ce.LostRevenue.Gross.Currency)
+		t.LostRevenueGross = t.LostRevenueGross.Add(ce.LostRevenue.Gross.Amount)
+		t.LostRevenueNet = t.LostRevenueNet.Add(ce.LostRevenue.Net.Amount)
+		t.ChurnExposure = t.ChurnExposure.Add(ce.ChurnExposure.Amount)
+		for _, cr := range ce.SLACredits {
+			t.SLACredits = t.SLACredits.Add(cr.Credit.Amount)
+		}
+		if ce.RecoveryCost != nil {
+			r := get(ce.RecoveryCost.Currency)
+			r.RecoveryCost = r.RecoveryCost.Add(ce.RecoveryCost.Amount)
+		}
+	}
+	out := make([]CurrencyTotals, 0, len(by))
+	for _, t := range by {
+		out = append(out, *t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
+	return out
+}
+
+// report converts totals into the reporting currency: per figure
+// Σ total × rate, exact, rounded once half-even (§7).
+func (m *model) report(ts []CurrencyTotals) *CurrencyTotals {
+	exp, _ := MinorUnits(m.reporting)
+	var sum [5]decimal.Decimal
+	for _, t := range ts {
+		rate := decOne
+		if t.Currency != m.reporting {
+			rate = m.fx[t.Currency]
+		}
+		for i, v := range [5]decimal.Decimal{t.LostRevenueGross, t.LostRevenueNet, t.RecoveryCost, t.SLACredits, t.ChurnExposure} {
+			sum[i] = sum[i].Add(v.Mul(rate))
+		}
+	}
+	return &CurrencyTotals{
+		Currency:         m.reporting,
+		LostRevenueGross: roundDec(sum[0], exp, HalfEven),
+		LostRevenueNet:   roundDec(sum[1], exp, HalfEven),
+		RecoveryCost:     roundDec(sum[2], exp, HalfEven),
+		SLACredits:       roundDec(sum[3], exp, HalfEven),
+		ChurnExposure:    roundDec(sum[4], exp, HalfEven),
+	}
 }

@@ -1,0 +1,131 @@
+package impact
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// model is a validated scenario in the engine's terms: instants as Unix
+// seconds, zones loaded, lists sorted by id, defaults applied.
+type model struct {
+	customers []*cCustomer // sorted by id
+	byID      map[string]*cCustomer
+	incidents []*cIncident // sorted by id
+	reporting string
+	fx        map[string]decimal.Decimal // currency → rate into reporting
+}
+
+type cCustomer struct {
+	id       string
+	currency string
+	exp      int32
+	loc      *time.Location
+	zoneName string
+
+	flat        string   // hourly_amount, checked; "" is 0
+	profile     []string // 0 or 168 checked entries
+	rates       [168]decimal.Decimal
+	parsed      [168]bool
+	flatRate    decimal.Decimal
+	flatParsed  bool
+	overrides   map[int64]string // local hour start → checked amount
+	seasonalRaw []seasonalFactor
+	seasons     []seasonSeg // elementary segments where some factor applies
+	recapture   string
+	ltv, churn  string
+
+	contracts map[string]*cContract // by service
+}
+
+// rate returns the profile (or flat) rate of a weekly-profile index, parsing
+// each entry at most once and only when an outage touches its hour.
+func (c *cCustomer) rate(index int) decimal.Decimal {
+	if c.profile == nil {
+		if !c.flatParsed {
+			c.flatRate = decimalOr(c.flat, decZero)
+			c.flatParsed = true
+		}
+		return c.flatRate
+	}
+	if !c.parsed[index] {
+		c.rates[index] = parseChecked(c.profile[index])
+		c.parsed[index] = true
+	}
+	return c.rates[index]
+}
+
+type seasonalFactor struct {
+	start, end int64
+	mult       decimal.Decimal
+}
+
+// seasonSeg is a maximal span with one set of covering seasonal factors;
+// mult is the product of their multipliers.
+type seasonSeg struct {
+	start, end int64
+	mult       decimal.Decimal
+}
+
+type cContract struct {
+	customer   *cCustomer
+	service    string
+	monthlyFee decimal.Decimal
+	periodFees map[int64]decimal.Decimal
+	quarterly  bool
+	loc        *time.Location
+	zoneName   string
+
+	tiers      []cTier // ascending bound
+	capPercent decimal.Decimal
+	minCredit  decimal.Decimal
+
+	proportional bool
+	threshold    decimal.Decimal
+	gran         Granularity
+	minDowntime  int64
+
+	excludeMaintenance bool
+	maintenance        []interval // merged; only when excluded
+	excluded           [UnknownCause + 1]bool
+
+	deployed                bool
+	activeFrom, activeUntil int64
+	rounding                Rounding
+}
+
+type cTier struct {
+	bound, percent decimal.Decimal
+	inclusive      bool
+	index          int // position in the input, for error paths
+}
+
+type cIncident struct {
+	id         string
+	cause      Cause
+	windows    []cWindow
+	allocation Allocation
+
+	recoveryCurrency string
+	recoveryExp      int32
+	perCustomer      map[string]decimal.Decimal // exact sums of customer items
+	shared           decimal.Decimal            // exact sum of shared items
+	hasShared        bool
+}
+
+type cWindow struct {
+	cust       *cCustomer
+	service    string
+	start, end int64
+	frac       decimal.Decimal
+	inc        *cIncident
+}
+
+// interval is a half-open span [start, end) of Unix seconds.
+type interval struct{ start, end int64 }
+
+// fracSpan is a span with an impact fraction.
+type fracSpan struct {
+	start, end int64
+	frac       decimal.Decimal
+}

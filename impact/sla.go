@@ -1,0 +1,355 @@
+package impact
+
+import (
+	"math/big"
+	"sort"
+
+	"github.com/shopspring/decimal"
+)
+
+// slaResult is every statement of the scenario plus, per incident and
+// customer, the credits attributed to that incident.
+type slaResult struct {
+	statements []SLAStatement
+	credits    map[incCust][]AttributedCredit
+}
+
+type incCust struct{ incident, customer string }
+
+type custService struct{ customer, service string }
+
+// statements computes model.md §5 for every contract the windows touch.
+func (m *model) statements() slaResult {
+	res := slaResult{credits: map[incCust][]AttributedCredit{}}
+	byContract := map[custService][]*cWindow{}
+	for _, inc := range m.incidents {
+		for i := range inc.windows {
+			w := &inc.windows[i]
+			if _, ok := w.cust.contracts[w.service]; ok {
+				key := custService{w.cust.id, w.service}
+				byContract[key] = append(byContract[key], w)
+			}
+		}
+	}
+	keys := make([]custService, 0, len(byContract))
+	for k := range byContract {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].customer != keys[j].customer {
+			return keys[i].customer < keys[j].customer
+		}
+		return keys[i].service < keys[j].service
+	})
+	for _, key := range keys {
+		k := m.byID[key.customer].contracts[key.service]
+		k.statementsFor(byContract[key], &res)
+	}
+	return res
+}
+
+// contractTimeline is a contract's downtime over the whole timeline (steps
+// 1–3), for all its incidents together and for each alone.
+type contractTimeline struct {
+	down        []interval // THRESHOLD: counted down intervals
+	prop        []fracSpan // PROPORTIONAL: max-fraction spans
+	perIncident map[string]*incidentTimeline
+}
+
+type incidentTimeline struct {
+	down    []interval
+	prop    []fracSpan
+	passing []interval // THRESHOLD: its down instants before min_downtime, for the fallback
+}
+
+func (k *cContract) timeline(ws []*cWindow) contractTimeline {
+	all := make([]fracSpan, 0, len(ws))
+	byInc := map[string][]fracSpan{}
+	for _, w := range ws {
+		byInc[w.inc.id] = byInc[w.inc.id] // every incident gets an entry, excluded or not
+		if k.excluded[w.inc.cause] {
+			continue // step 1
+		}
+		sp := fracSpan{w.start, w.end, w.frac}
+		all = append(all, sp)
+		byInc[w.inc.id] = append(byInc[w.inc.id], sp)
+	}
+	ct := contractTimeline{perIncident: make(map[string]*incidentTimeline, len(byInc))}
+	if k.proportional {
+		ct.prop = maxCover(subtract(all, k.maintenance))
+	} else {
+		ct.down = k.downIntervals(all)
+	}
+	for id, spans := range byInc {
+		it := &incidentTimeline{}
+		if k.proportional {
+			it.prop = maxCover(subtract(spans, k.maintenance))
+		} else {
+			it.passing = mergeIntervals(k.passing(spans))
+			it.down = dropShort(it.passing, k.minDowntime)
+		}
+		ct.perIncident[id] = it
+	}
+	return ct
+}
+
+// passing keeps the parts of spans at or above the threshold, outside
+// maintenance (steps 2–3).
+func (k *cContract) passing(spans []fracSpan) []interval {
+	var out []interval
+	for _, sp := range subtract(spans, k.maintenance) {
+		if sp.frac.Cmp(k.threshold) >= 0 {
+			out = append(out, interval{sp.start, sp.end})
+		}
+	}
+	return out
+}
+
+func (k *cContract) downIntervals(spans []fracSpan) []interval {
+	return dropShort(mergeIntervals(k.passing(spans)), k.minDowntime)
+}
+
+// dropShort removes merged intervals shorter than min seconds (step 3).
+func dropShort(ivs []interval, min int64) []interval {
+	if min <= 0 {
+		return ivs
+	}
+	out := make([]interval, 0, len(ivs))
+	for _, iv := range ivs {
+		if iv.end-iv.start >= min {
+			out = append(out, iv)
+		}
+	}
+	return out
+}
+
+type period struct{ start, end int64 }
+
+// periods returns the billing periods that any window overlaps, sorted.
+func (k *cContract) periods(ws []*cWindow) []period {
+	z := newZoneCursor(k.loc)
+	seen := map[int64]bool{}
+	var out []period
+	var last period
+	for _, w := range ws {
+		t := w.start
+		for t < w.end {
+			p := last
+			if !(t >= last.start && t < last.end) {
+				p.start, p.end = periodBounds(z, k.quarterly, t)
+				last = p
+			}
+			if !seen[p.start] {
+				seen[p.start] = true
+				out = append(out, p)
+			}
+			t = p.end
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
+	return out
+}
+
+func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
+	c := k.customer
+	tl := k.timeline(ws)
+	z := newZoneCursor(k.loc)
+	for _, p := range k.periods(ws) {
+		rs, re := p.start, p.end
+		if k.deployed {
+			rs, re = max(rs, k.activeFrom), min(re, k.activeUntil)
+			if rs >= re {
+				continue // step 6: no deployed part, no statement
+			}
+		}
+		T := re - rs
+		D := k.count(tl.down, tl.prop, rs, re, z)
+
+		// Incidents with a window overlapping the period, in id order.
+		var ids []string
+		seen := map[string]bool{}
+		for _, w := range ws {
+			if w.start < p.end && w.end > p.start && !seen[w.inc.id] {
+				seen[w.inc.id] = true
+				ids = append(ids, w.inc.id)
+			}
+		}
+		sort.Strings(ids)
+
+		st := SLAStatement{
+			CustomerID: c.id, Service: k.service,
+			PeriodStart: unixUTC(p.start), PeriodEnd: unixUTC(p.end),
+			PeriodSeconds: T, DowntimeSeconds: D,
+		}
+		TD := decimal.NewFromInt(T)
+		up := decHundred.Mul(TD.Sub(D)) // 100·(T−D); uptime = up / T
+		st.UptimePercent = roundRat(up, big.NewInt(T), 6, HalfEven)
+		tierPercent := decZero
+		for _, tier := range k.tiers { // ascending bound: the first that holds is the lowest
+			cmp := up.Cmp(tier.bound.Mul(TD))
+			if cmp < 0 || (cmp == 0 && tier.inclusive) {
+				tierPercent = tier.percent
+				break
+			}
+		}
+		st.CreditPercent = decimal.Min(tierPercent, k.capPercent)
+		fee := k.fee(p.start)
+		st.Fee = Money{c.currency, roundDec(fee, c.exp, HalfEven)} // display; the credit uses the exact fee
+		computed := roundDec(st.CreditPercent.Mul(fee).Shift(-2), c.exp, k.rounding)
+		st.ComputedCredit = Money{c.currency, computed}
+		owed := computed
+		if computed.Sign() > 0 && computed.Cmp(k.minCredit) <= 0 {
+			owed = decZero
+			st.BelowMinimum = true
+		}
+		st.CreditAmount = Money{c.currency, owed}
+
+		weights := make([]decimal.Decimal, len(ids))
+		positive := false
+		for i, id := range ids {
+			it := tl.perIncident[id]
+			weights[i] = k.count(it.down, it.prop, rs, re, z)
+			positive = positive || weights[i].Sign() > 0
+		}
+		shareWeights := weights
+		if owed.Sign() > 0 && !positive {
+			// Only together did the incidents pass min_downtime_seconds:
+			// attribute by each one's part of the counted down intervals.
+			shareWeights = make([]decimal.Decimal, len(ids))
+			for i, id := range ids {
+				shareWeights[i] = decimal.NewFromInt(overlapSeconds(tl.perIncident[id].passing, clip(tl.down, rs, re)))
+			}
+		}
+		shares := largestRemainder(owed, c.exp, shareWeights)
+		st.Incidents = make([]IncidentShare, len(ids))
+		for i, id := range ids {
+			credit := Money{c.currency, shares[i]}
+			st.Incidents[i] = IncidentShare{IncidentID: id, DowntimeSeconds: weights[i], Credit: credit}
+			key := incCust{id, c.id}
+			res.credits[key] = append(res.credits[key], AttributedCredit{Service: k.service, PeriodStart: st.PeriodStart, Credit: credit})
+		}
+		res.statements = append(res.statements, st)
+	}
+}
+
+// fee is fee(period) of step 9.
+func (k *cContract) fee(periodStart int64) decimal.Decimal {
+	if f, ok := k.periodFees[periodStart]; ok {
+		return f
+	}
+	if k.quarterly {
+		return k.monthlyFee.Mul(decimal.NewFromInt(3))
+	}
+	return k.monthlyFee
+}
+
+// count is D of step 5 within the measured range [rs, re).
+func (k *cContract) count(down []interval, prop []fracSpan, rs, re int64, z *zoneCursor) decimal.Decimal {
+	if k.proportional {
+		sum := decZero
+		for _, sp := range prop {
+			if lo, hi := max(sp.start, rs), min(sp.end, re); lo < hi {
+				sum = sum.Add(sp.frac.Mul(decimal.NewFromInt(hi - lo)))
+			}
+		}
+		return sum
+	}
+	ivs := clip(down, rs, re)
+	var d int64
+	switch k.gran {
+	case MinutesTouched, MinutesFull:
+		for _, pc := range minutePieces(z, rs, re) {
+			d += countMinutes(clip(ivs, pc.start, pc.end), pc, k.gran == MinutesFull)
+		}
+	default:
+		for _, iv := range ivs {
+			d += iv.end - iv.start
+		}
+	}
+	return decimal.NewFromInt(d)
+}
+
+// clip returns the parts of sorted disjoint intervals inside [rs, re).
+func clip(ivs []interval, rs, re int64) []interval {
+	i := sort.Search(len(ivs), func(i int) bool { return ivs[i].end > rs })
+	var out []interval
+	for ; i < len(ivs) && ivs[i].start < re; i++ {
+		out = append(out, interval{max(ivs[i].start, rs), min(ivs[i].end, re)})
+	}
+	return out
+}
+
+func overlapSeconds(a, b []interval) int64 {
+	var sum int64
+	for _, x := range a {
+		for _, y := range b {
+			if lo, hi := max(x.start, y.start), min(x.end, y.end); lo < hi {
+				sum += hi - lo
+			}
+		}
+	}
+	return sum
+}
+
+// minutePiece is a part of the measured range on one clock-minute grid:
+// minute boundaries are the instants t with (t + phase) mod 60 = 0.
+type minutePiece struct {
+	start, end int64
+	phase      int64
+}
+
+// minutePieces cuts [rs, re) where the zone's offset changes its seconds
+// (only zones with sub-minute offsets do), so each piece has one grid.
+func minutePieces(z *zoneCursor, rs, re int64) []minutePiece {
+	off, _, ze := z.at(rs)
+	pc := minutePiece{start: rs, phase: floorMod(off, 60)}
+	var out []minutePiece
+	for ze < re {
+		off2, _, ze2 := z.at(ze)
+		if ph := floorMod(off2, 60); ph != pc.phase {
+			pc.end = ze
+			out = append(out, pc)
+			pc = minutePiece{start: ze, phase: ph}
+		}
+		ze = ze2
+	}
+	pc.end = re
+	return append(out, pc)
+}
+
+// countMinutes counts MINUTES_TOUCHED or MINUTES_FULL downtime of sorted
+// disjoint intervals inside one piece. A minute cut by the piece's edges
+// counts only its part inside (doc.go).
+func countMinutes(ivs []interval, pc minutePiece, full bool) int64 {
+	floorMin := func(t int64) int64 { return t - floorMod(t+pc.phase, 60) }
+	ceilMin := func(t int64) int64 {
+		if f := floorMin(t); f != t {
+			return f + 60
+		}
+		return t
+	}
+	var d int64
+	prevEnd := pc.start
+	for _, iv := range ivs {
+		if full {
+			s, e := iv.start, iv.end
+			if s != pc.start {
+				s = ceilMin(s)
+			}
+			if e != pc.end {
+				e = floorMin(e)
+			}
+			if e > s {
+				d += e - s
+			}
+			continue
+		}
+		s := max(pc.start, floorMin(iv.start), prevEnd)
+		e := min(pc.end, ceilMin(iv.end))
+		if e > s {
+			d += e - s
+		}
+		prevEnd = max(prevEnd, e)
+	}
+	return d
+}

@@ -1,0 +1,155 @@
+package impact
+
+import (
+	"container/heap"
+	"sort"
+
+	"github.com/shopspring/decimal"
+)
+
+// mergeIntervals returns the union of spans as sorted, disjoint, non-touching
+// intervals ([a,b) and [b,c) become [a,c)).
+func mergeIntervals(spans []interval) []interval {
+	if len(spans) == 0 {
+		return nil
+	}
+	s := append([]interval(nil), spans...)
+	sort.Slice(s, func(i, j int) bool { return s[i].start < s[j].start })
+	out := s[:1]
+	for _, iv := range s[1:] {
+		last := &out[len(out)-1]
+		if iv.start <= last.end {
+			if iv.end > last.end {
+				last.end = iv.end
+			}
+			continue
+		}
+		out = append(out, iv)
+	}
+	return out
+}
+
+// subtract removes the sorted disjoint intervals cut from each span, keeping
+// each remaining piece's fraction.
+func subtract(spans []fracSpan, cut []interval) []fracSpan {
+	if len(cut) == 0 {
+		return spans
+	}
+	var out []fracSpan
+	for _, sp := range spans {
+		// First cut interval that can overlap sp.
+		i := sort.Search(len(cut), func(i int) bool { return cut[i].end > sp.start })
+		start := sp.start
+		for ; i < len(cut) && cut[i].start < sp.end; i++ {
+			if cut[i].start > start {
+				out = append(out, fracSpan{start, cut[i].start, sp.frac})
+			}
+			if cut[i].end > start {
+				start = cut[i].end
+			}
+		}
+		if start < sp.end {
+			out = append(out, fracSpan{start, sp.end, sp.frac})
+		}
+	}
+	return out
+}
+
+// maxCover turns possibly overlapping spans into sorted disjoint spans where
+// the fraction at each instant is the maximum over the spans covering it
+// (model.md §2: never double counted). Adjacent spans with equal fractions
+// are joined. Cost O(n log n).
+func maxCover(spans []fracSpan) []fracSpan {
+	switch len(spans) {
+	case 0:
+		return nil
+	case 1:
+		return spans
+	}
+	s := append([]fracSpan(nil), spans...)
+	sort.Slice(s, func(i, j int) bool { return s[i].start < s[j].start })
+	points := make([]int64, 0, 2*len(s))
+	for _, sp := range s {
+		points = append(points, sp.start, sp.end)
+	}
+	sort.Slice(points, func(i, j int) bool { return points[i] < points[j] })
+
+	var out []fracSpan
+	active := &spanHeap{}
+	next := 0
+	for pi := 0; pi < len(points)-1; pi++ {
+		t, u := points[pi], points[pi+1]
+		if t == u {
+			continue
+		}
+		for next < len(s) && s[next].start <= t {
+			heap.Push(active, s[next])
+			next++
+		}
+		for active.Len() > 0 && (*active)[0].end <= t {
+			heap.Pop(active)
+		}
+		// Lazily drop expired spans that are not on top: the top is the max
+		// fraction among spans with start ≤ t; an expired top is popped above.
+		if active.Len() == 0 {
+			continue
+		}
+		f := (*active)[0].frac
+		if n := len(out); n > 0 && out[n-1].end == t && out[n-1].frac.Equal(f) {
+			out[n-1].end = u
+		} else {
+			out = append(out, fracSpan{t, u, f})
+		}
+	}
+	return out
+}
+
+// spanHeap is a max-heap of spans by fraction.
+type spanHeap []fracSpan
+
+func (h spanHeap) Len() int           { return len(h) }
+func (h spanHeap) Less(i, j int) bool { return h[i].frac.Cmp(h[j].frac) > 0 }
+func (h spanHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *spanHeap) Push(x any)        { *h = append(*h, x.(fracSpan)) }
+func (h *spanHeap) Pop() any          { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
+
+// seasonSegments splits the timeline at every seasonal factor edge and keeps
+// the spans covered by at least one factor with the product of their
+// multipliers.
+func seasonSegments(fs []seasonalFactor) []seasonSeg {
+	if len(fs) == 0 {
+		return nil
+	}
+	points := make([]int64, 0, 2*len(fs))
+	for _, f := range fs {
+		points = append(points, f.start, f.end)
+	}
+	sort.Slice(points, func(i, j int) bool { return points[i] < points[j] })
+	var out []seasonSeg
+	for i := 0; i < len(points)-1; i++ {
+		a, b := points[i], points[i+1]
+		if a == b {
+			continue
+		}
+		mult, covered := decOne, false
+		for _, f := range fs {
+			if f.start <= a && f.end >= b {
+				mult = mult.Mul(f.mult)
+				covered = true
+			}
+		}
+		if covered {
+			out = append(out, seasonSeg{a, b, mult})
+		}
+	}
+	return out
+}
+
+// integral returns ∫ f dt of disjoint spans: Σ length × fraction, exact.
+func integral(spans []fracSpan) decimal.Decimal {
+	sum := decZero
+	for _, sp := range spans {
+		sum = sum.Add(sp.frac.Mul(decimal.NewFromInt(sp.end - sp.start)))
+	}
+	return sum
+}

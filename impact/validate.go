@@ -1,0 +1,743 @@
+package impact
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+const (
+	maxTextBytes   = 1024 // display names, titles, roles, descriptions
+	maxViolations  = 1000 // a response stays bounded however broken the input
+	maxZoneNameLen = 64
+)
+
+var (
+	decZero    = decimal.Zero
+	decOne     = decimal.NewFromInt(1)
+	decHundred = decimal.NewFromInt(100)
+)
+
+// violations collects every problem of a scenario, so a client fixes them in
+// one round trip rather than one per request.
+type violations struct {
+	list []FieldViolation
+}
+
+func (v *violations) add(field, desc string) {
+	if len(v.list) < maxViolations {
+		v.list = append(v.list, FieldViolation{Field: field, Description: desc})
+	}
+}
+
+func (v *violations) err() error {
+	if len(v.list) == 0 {
+		return nil
+	}
+	return &Error{Code: EINVALID, Message: "the scenario is invalid", Violations: v.list}
+}
+
+// decRule is the range a decimal input must lie in.
+type decRule int
+
+const (
+	anyValue     decRule = iota
+	nonNegative          // [0, ∞): money, hours, quantities, multipliers
+	positive             // (0, ∞): FX rates
+	unitInterval         // [0, 1]: recapture, churn probability
+	fraction             // (0, 1]: impact fractions, engagement, thresholds
+	percentage           // [0, 100]
+	uptimeBound          // (0, 100]
+)
+
+var ruleText = [...]string{
+	anyValue:     "",
+	nonNegative:  "must not be negative",
+	positive:     "must be greater than 0",
+	unitInterval: "must be between 0 and 1",
+	fraction:     "must be greater than 0 and at most 1",
+	percentage:   "must be between 0 and 100",
+	uptimeBound:  "must be greater than 0 and at most 100",
+}
+
+// isNegative reports whether a checked decimal is below zero, from its bytes.
+func isNegative(s string) bool {
+	if s[0] != '-' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] >= '1' && s[i] <= '9' {
+			return true
+		}
+	}
+	return false // "-0.00"
+}
+
+// checkDec validates an input decimal against rule. An empty optional value
+// is fine; the caller applies its default.
+func checkDec(s string, required bool, rule decRule) string {
+	if s == "" {
+		if required {
+			return "is required"
+		}
+		return ""
+	}
+	if msg := checkDecimal(s); msg != "" {
+		return msg
+	}
+	if rule == anyValue {
+		return ""
+	}
+	if isNegative(s) {
+		return ruleText[rule]
+	}
+	if rule == nonNegative {
+		return "" // no parse needed: the bytes decide
+	}
+	d := parseChecked(s)
+	ok := true
+	switch rule {
+	case positive:
+		ok = d.Sign() > 0
+	case unitInterval:
+		ok = d.Cmp(decOne) <= 0
+	case fraction:
+		ok = d.Sign() > 0 && d.Cmp(decOne) <= 0
+	case percentage:
+		ok = d.Cmp(decHundred) <= 0
+	case uptimeBound:
+		ok = d.Sign() > 0 && d.Cmp(decHundred) <= 0
+	}
+	if !ok {
+		return ruleText[rule]
+	}
+	return ""
+}
+
+// checkInstant validates a required or optional instant; ok is false when a
+// violation was added. Unset optional instants return (0, true, false).
+func checkInstant(v *violations, field string, t time.Time, required bool) (sec int64, set, ok bool) {
+	if t.IsZero() {
+		if required {
+			v.add(field, "is required")
+			return 0, false, false
+		}
+		return 0, false, true
+	}
+	sec = t.Unix() // Unix floors: truncation toward the past
+	if sec < minInstant || sec >= maxInstant {
+		v.add(field, "must be between 1970-01-01T00:00:00Z and 2200-01-01T00:00:00Z")
+		return 0, true, false
+	}
+	return sec, true, true
+}
+
+// checkSpan validates a [start, end) pair: both required, in range, end after
+// start after truncation. The end may be 2200-01-01 itself.
+func checkSpan(v *violations, prefix string, start, end time.Time) (s, e int64, ok bool) {
+	s, _, okS := checkInstant(v, prefix+".start_time", start, true)
+	okE := true
+	if end.IsZero() {
+		v.add(prefix+".end_time", "is required")
+		okE = false
+	} else {
+		e = end.Unix()
+		if e <= minInstant || e > maxInstant {
+			v.add(prefix+".end_time", "must be between 1970-01-01T00:00:00Z and 2200-01-01T00:00:00Z")
+			okE = false
+		}
+	}
+	if okS && okE && e <= s {
+		v.add(prefix+".end_time", "must be after start_time (both truncated to whole seconds)")
+		return s, e, false
+	}
+	return s, e, okS && okE
+}
+
+func checkText(v *violations, field, s string, required bool, max int) {
+	if s == "" {
+		if required {
+			v.add(field, "is required")
+		}
+		return
+	}
+	if len(s) > max {
+		v.add(field, fmt.Sprintf("must be at most %d bytes", max))
+	}
+}
+
+func checkCurrency(v *violations, field, code string, required bool) (int32, bool) {
+	if code == "" {
+		if required {
+			v.add(field, "is required")
+		}
+		return 0, false
+	}
+	exp, ok := MinorUnits(code)
+	if !ok {
+		v.add(field, "is not a known ISO 4217 currency code with minor units")
+	}
+	return exp, ok
+}
+
+func checkZone(v *violations, field, name string) *time.Location {
+	if len(name) > maxZoneNameLen {
+		v.add(field, "is not a known IANA time zone")
+		return nil
+	}
+	loc, ok := loadZone(name)
+	if !ok {
+		v.add(field, "is not a known IANA time zone")
+		return nil
+	}
+	return loc
+}
+
+func checkCount(v *violations, field string, n, max int) bool {
+	if n > max {
+		v.add(field, fmt.Sprintf("has %d entries; at most %d are allowed", n, max))
+		return false
+	}
+	return true
+}
+
+// compile validates s within lim and builds the engine's model of it. Every
+// problem is reported; nothing is computed when there is one.
+func compile(s *Scenario, lim Limits) (*model, error) {
+	v := &violations{}
+	m := &model{byID: make(map[string]*cCustomer, len(s.Customers))}
+
+	okCounts := checkCount(v, "customers", len(s.Customers), lim.MaxCustomers)
+	okCounts = checkCount(v, "incidents", len(s.Incidents), lim.MaxIncidents) && okCounts
+	okCounts = checkCount(v, "fx_rates", len(s.FXRates), lim.MaxFXRates) && okCounts
+	totalWindows := 0
+	for i := range s.Incidents {
+		totalWindows += len(s.Incidents[i].Windows)
+	}
+	if totalWindows > lim.MaxWindows {
+		v.add("incidents", fmt.Sprintf("have %d windows in all; at most %d are allowed", totalWindows, lim.MaxWindows))
+		okCounts = false
+	}
+	if !okCounts {
+		// Refuse before looking at the contents: their size is the problem.
+		return nil, v.err()
+	}
+
+	for i := range s.Customers {
+		if c := compileCustomer(v, &s.Customers[i], i, lim); c != nil {
+			if _, dup := m.byID[c.id]; dup {
+				v.add(fmt.Sprintf("customers[%d].customer_id", i), "duplicates another customer's id")
+				continue
+			}
+			m.byID[c.id] = c
+			m.customers = append(m.customers, c)
+		}
+	}
+	sort.Slice(m.customers, func(a, b int) bool { return m.customers[a].id < m.customers[b].id })
+
+	incidentIDs := make(map[string]bool, len(s.Incidents))
+	var windowHours int64
+	for i := range s.Incidents {
+		inc, hours := compileIncident(v, m, &s.Incidents[i], i, lim)
+		windowHours += hours
+		if inc == nil {
+			continue
+		}
+		if incidentIDs[inc.id] {
+			v.add(fmt.Sprintf("incidents[%d].incident_id", i), "duplicates another incident's id")
+			continue
+		}
+		incidentIDs[inc.id] = true
+		m.incidents = append(m.incidents, inc)
+	}
+	if windowHours > lim.MaxWindowHours {
+		v.add("incidents", fmt.Sprintf("windows cover %d hours in all; at most %d are allowed per request", windowHours, lim.MaxWindowHours))
+	}
+	sort.Slice(m.incidents, func(a, b int) bool { return m.incidents[a].id < m.incidents[b].id })
+
+	compileFX(v, m, s)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func compileCustomer(v *violations, in *Customer, i int, lim Limits) *cCustomer {
+	p := fmt.Sprintf("customers[%d]", i)
+	n := len(v.list)
+	c := &cCustomer{id: in.ID, currency: in.Currency}
+	if in.ID == "" {
+		v.add(p+".customer_id", "is required")
+	} else if len(in.ID) > lim.MaxIDBytes {
+		v.add(p+".customer_id", fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
+	}
+	checkText(v, p+".display_name", in.DisplayName, false, maxTextBytes)
+	c.exp, _ = checkCurrency(v, p+".currency_code", in.Currency, true)
+	c.loc = checkZone(v, p+".time_zone", in.TimeZone)
+	c.zoneName = zoneNameOrUTC(in.TimeZone)
+
+	b := &in.Baseline
+	bp := p + ".baseline"
+	if msg := checkDec(b.HourlyAmount, false, nonNegative); msg != "" {
+		v.add(bp+".hourly_amount", msg)
+	}
+	c.flat = b.HourlyAmount
+	switch len(b.WeeklyProfile) {
+	case 0:
+	case 168:
+		for k, e := range b.WeeklyProfile {
+			if msg := checkDec(e, true, nonNegative); msg != "" {
+				v.add(fmt.Sprintf("%s.weekly_profile[%d]", bp, k), msg)
+			}
+		}
+		c.profile = b.WeeklyProfile
+	default:
+		v.add(bp+".weekly_profile", fmt.Sprintf("must have 0 or 168 entries (one per hour of the week from Monday 00:00), not %d", len(b.WeeklyProfile)))
+	}
+	if checkCount(v, bp+".seasonal_factors", len(b.SeasonalFactors), lim.MaxSeasonalFactors) {
+		for k := range b.SeasonalFactors {
+			f := &b.SeasonalFactors[k]
+			fp := fmt.Sprintf("%s.seasonal_factors[%d]", bp, k)
+			s, e, ok := checkSpan(v, fp, f.Start, f.End)
+			if msg := checkDec(f.Multiplier, true, nonNegative); msg != "" {
+				v.add(fp+".multiplier", msg)
+				ok = false
+			}
+			if ok {
+				c.seasonalRaw = append(c.seasonalRaw, seasonalFactor{start: s, end: e, mult: parseChecked(f.Multiplier)})
+			}
+		}
+	}
+	if checkCount(v, bp+".overrides", len(b.Overrides), lim.MaxOverrides) && len(b.Overrides) > 0 {
+		c.overrides = make(map[int64]string, len(b.Overrides))
+		var z *zoneCursor
+		if c.loc != nil {
+			z = newZoneCursor(c.loc)
+		}
+		for k := range b.Overrides {
+			o := &b.Overrides[k]
+			op := fmt.Sprintf("%s.overrides[%d]", bp, k)
+			if msg := checkDec(o.Amount, true, nonNegative); msg != "" {
+				v.add(op+".amount", msg)
+			}
+			h, _, ok := checkInstant(v, op+".hour_start", o.HourStart, true)
+			if !ok || z == nil {
+				continue
+			}
+			if o.HourStart.Nanosecond() != 0 || z.bucketAt(h).start != h {
+				v.add(op+".hour_start", "must be exactly the start of a local hour of the customer's time zone")
+				continue
+			}
+			if _, dup := c.overrides[h]; dup {
+				v.add(op+".hour_start", "names an hour that already has an override")
+				continue
+			}
+			c.overrides[h] = o.Amount
+		}
+	}
+	if msg := checkDec(b.RecaptureRate, false, unitInterval); msg != "" {
+		v.add(bp+".recapture_rate", msg)
+	}
+	c.recapture = b.RecaptureRate
+	if msg := checkDec(in.LifetimeValue, false, nonNegative); msg != "" {
+		v.add(p+".lifetime_value", msg)
+	}
+	if msg := checkDec(in.ChurnProbability, false, unitInterval); msg != "" {
+		v.add(p+".churn_probability", msg)
+	}
+	c.ltv, c.churn = in.LifetimeValue, in.ChurnProbability
+
+	if checkCount(v, p+".contracts", len(in.Contracts), lim.MaxContractsPerCustomer) {
+		c.contracts = make(map[string]*cContract, len(in.Contracts))
+		for k := range in.Contracts {
+			k2 := compileContract(v, c, &in.Contracts[k], fmt.Sprintf("%s.contracts[%d]", p, k), lim)
+			if k2 == nil {
+				continue
+			}
+			if _, dup := c.contracts[k2.service]; dup {
+				v.add(fmt.Sprintf("%s.contracts[%d].service", p, k), "a customer has one contract per service; this service already has one")
+				continue
+			}
+			c.contracts[k2.service] = k2
+		}
+	}
+	if len(v.list) != n || in.ID == "" {
+		return nil
+	}
+	c.seasons = seasonSegments(c.seasonalRaw)
+	return c
+}
+
+func zoneNameOrUTC(name string) string {
+	if name == "" {
+		return "UTC"
+	}
+	return name
+}
+
+func validEnum[E ~int32](e E, max E) bool { return e >= 0 && e <= max }
+
+func compileContract(v *violations, c *cCustomer, in *Contract, p string, lim Limits) *cContract {
+	n := len(v.list)
+	k := &cContract{customer: c, service: in.Service, rounding: HalfEven, gran: Seconds}
+	if in.Service == "" {
+		v.add(p+".service", "is required")
+	} else if len(in.Service) > lim.MaxIDBytes {
+		v.add(p+".service", fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
+	}
+	if msg := checkDec(in.MonthlyFee, false, nonNegative); msg != "" {
+		v.add(p+".monthly_fee", msg)
+	}
+	k.monthlyFee = decimalOr(in.MonthlyFee, decZero)
+	if !validEnum(in.BillingPeriod, Quarterly) {
+		v.add(p+".billing_period", "is not a known billing period")
+	}
+	k.quarterly = in.BillingPeriod == Quarterly
+	k.loc = checkZone(v, p+".time_zone", in.TimeZone)
+	k.zoneName = zoneNameOrUTC(in.TimeZone)
+
+	if checkCount(v, p+".period_fees", len(in.PeriodFees), lim.MaxPeriodFees) && len(in.PeriodFees) > 0 {
+		k.periodFees = make(map[int64]decimal.Decimal, len(in.PeriodFees))
+		for j := range in.PeriodFees {
+			f := &in.PeriodFees[j]
+			fp := fmt.Sprintf("%s.period_fees[%d]", p, j)
+			msg := checkDec(f.Fee, true, nonNegative)
+			if msg != "" {
+				v.add(fp+".fee", msg)
+			}
+			s, _, ok := checkInstant(v, fp+".period_start", f.PeriodStart, true)
+			if !ok || msg != "" {
+				continue
+			}
+			if _, dup := k.periodFees[s]; dup {
+				v.add(fp+".period_start", "another period fee has the same period_start")
+				continue
+			}
+			k.periodFees[s] = parseChecked(f.Fee)
+		}
+	}
+
+	if checkCount(v, p+".tiers", len(in.Tiers), lim.MaxTiers) {
+		bounds := make(map[string]bool, len(in.Tiers))
+		for j := range in.Tiers {
+			t := &in.Tiers[j]
+			tp := fmt.Sprintf("%s.tiers[%d]", p, j)
+			m1 := checkDec(t.UptimeBelow, true, uptimeBound)
+			if m1 != "" {
+				v.add(tp+".uptime_below", m1)
+			}
+			m2 := checkDec(t.CreditPercent, true, percentage)
+			if m2 != "" {
+				v.add(tp+".credit_percent", m2)
+			}
+			if m1 != "" || m2 != "" {
+				continue
+			}
+			tier := cTier{bound: parseChecked(t.UptimeBelow), percent: parseChecked(t.CreditPercent), inclusive: t.Inclusive, index: j}
+			key := tier.bound.String()
+			if bounds[key] {
+				v.add(tp+".uptime_below", "another tier has the same bound")
+				continue
+			}
+			bounds[key] = true
+			k.tiers = append(k.tiers, tier)
+		}
+		sort.Slice(k.tiers, func(a, b int) bool { return k.tiers[a].bound.Cmp(k.tiers[b].bound) < 0 })
+		for j := 1; j < len(k.tiers); j++ {
+			if k.tiers[j].percent.Cmp(k.tiers[j-1].percent) > 0 {
+				v.add(fmt.Sprintf("%s.tiers[%d].credit_percent", p, k.tiers[j-1].index),
+					"a more severe tier (lower uptime_below) must not grant a lower credit_percent")
+			}
+		}
+	}
+	if msg := checkDec(in.CreditCapPercent, false, percentage); msg != "" {
+		v.add(p+".credit_cap_percent", msg)
+	}
+	k.capPercent = decimalOr(in.CreditCapPercent, decHundred)
+	if msg := checkDec(in.MinCreditAmount, false, nonNegative); msg != "" {
+		v.add(p+".min_credit_amount", msg)
+	}
+	k.minCredit = decimalOr(in.MinCreditAmount, decZero)
+
+	if !validEnum(in.Degradation, Proportional) {
+		v.add(p+".degradation", "is not a known degradation")
+	}
+	k.proportional = in.Degradation == Proportional
+	if !validEnum(in.Granularity, MinutesFull) {
+		v.add(p+".granularity", "is not a known granularity")
+	} else if in.Granularity != GranularityUnspecified {
+		k.gran = in.Granularity
+	}
+	if k.proportional {
+		if k.gran != Seconds {
+			v.add(p+".granularity", "PROPORTIONAL degradation counts exact seconds; only SECONDS granularity is valid with it")
+		}
+		if in.DowntimeThreshold != "" {
+			v.add(p+".downtime_threshold", "must be unset with PROPORTIONAL degradation")
+		}
+		if in.MinDowntimeSeconds != 0 {
+			v.add(p+".min_downtime_seconds", "must be unset with PROPORTIONAL degradation")
+		}
+	} else if msg := checkDec(in.DowntimeThreshold, false, fraction); msg != "" {
+		v.add(p+".downtime_threshold", msg)
+	}
+	if in.DowntimeThreshold != "" && checkDecimal(in.DowntimeThreshold) == "" {
+		k.threshold = parseChecked(in.DowntimeThreshold)
+	} else {
+		k.threshold = decOne
+	}
+	if in.MinDowntimeSeconds < 0 {
+		v.add(p+".min_downtime_seconds", "must not be negative")
+	} else if in.MinDowntimeSeconds > maxInstant-minInstant {
+		v.add(p+".min_downtime_seconds", "is longer than the valid time range")
+	}
+	k.minDowntime = in.MinDowntimeSeconds
+
+	k.excludeMaintenance = in.ExcludeMaintenance
+	if checkCount(v, p+".maintenance_windows", len(in.MaintenanceWindows), lim.MaxMaintenanceWindows) {
+		var raw []interval
+		for j := range in.MaintenanceWindows {
+			w := &in.MaintenanceWindows[j]
+			if s, e, ok := checkSpan(v, fmt.Sprintf("%s.maintenance_windows[%d]", p, j), w.Start, w.End); ok {
+				raw = append(raw, interval{s, e})
+			}
+		}
+		if k.excludeMaintenance {
+			k.maintenance = mergeIntervals(raw)
+		}
+	}
+	for j, cause := range in.ExcludedCauses {
+		if cause == CauseUnspecified || !validEnum(cause, UnknownCause) {
+			v.add(fmt.Sprintf("%s.excluded_causes[%d]", p, j), "is not a known cause")
+			continue
+		}
+		k.excluded[cause] = true
+	}
+	if !validEnum(in.Denominator, Deployed) {
+		v.add(p+".denominator", "is not a known denominator")
+	}
+	k.deployed = in.Denominator == Deployed
+	from, fromSet, okF := checkInstant(v, p+".active_from", in.ActiveFrom, false)
+	until, untilSet, okU := checkInstant(v, p+".active_until", in.ActiveUntil, false)
+	if !untilSet && !in.ActiveUntil.IsZero() {
+		okU = false
+	}
+	k.activeFrom, k.activeUntil = minInstant, maxInstant
+	if fromSet {
+		k.activeFrom = from
+	}
+	if untilSet {
+		k.activeUntil = until
+	}
+	if okF && okU && fromSet && untilSet && until <= from {
+		v.add(p+".active_until", "must be after active_from")
+	}
+	if !validEnum(in.Rounding, HalfUp) {
+		v.add(p+".rounding", "is not a known rounding mode")
+	} else if in.Rounding == HalfUp {
+		k.rounding = HalfUp
+	}
+	if len(v.list) != n {
+		return nil
+	}
+	return k
+}
+
+func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (*cIncident, int64) {
+	p := fmt.Sprintf("incidents[%d]", i)
+	n := len(v.list)
+	inc := &cIncident{id: in.ID, cause: in.Cause, allocation: Even}
+	if in.ID == "" {
+		v.add(p+".incident_id", "is required")
+	} else if len(in.ID) > lim.MaxIDBytes {
+		v.add(p+".incident_id", fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
+	}
+	checkText(v, p+".title", in.Title, false, maxTextBytes)
+	if !validEnum(in.Cause, UnknownCause) {
+		v.add(p+".cause", "is not a known cause")
+	} else if in.Cause == CauseUnspecified {
+		inc.cause = UnknownCause
+	}
+	if !validEnum(in.Allocation, ByImpact) {
+		v.add(p+".allocation", "is not a known allocation")
+	} else if in.Allocation == ByImpact {
+		inc.allocation = ByImpact
+	}
+
+	var hours int64
+	affected := make(map[string]bool)
+	inc.windows = make([]cWindow, 0, len(in.Windows))
+	for j := range in.Windows {
+		w := &in.Windows[j]
+		wp := fmt.Sprintf("%s.windows[%d]", p, j)
+		ok := true
+		c := m.byID[w.CustomerID]
+		switch {
+		case w.CustomerID == "":
+			v.add(wp+".customer_id", "is required")
+			ok = false
+		case c == nil:
+			v.add(wp+".customer_id", "names no customer of the scenario (or an invalid one)")
+			ok = false
+		}
+		if w.Service == "" {
+			v.add(wp+".service", "is required")
+			ok = false
+		} else if len(w.Service) > lim.MaxIDBytes {
+			v.add(wp+".service", fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
+			ok = false
+		}
+		s, e, okSpan := checkSpan(v, wp, w.Start, w.End)
+		if okSpan && e-s > maxWindowSeconds {
+			v.add(wp+".end_time", "a window lasts at most 366 days")
+			okSpan = false
+		}
+		if okSpan {
+			hours += (e - s + 3599) / 3600
+		}
+		if msg := checkDec(w.ImpactFraction, false, fraction); msg != "" {
+			v.add(wp+".impact_fraction", msg)
+			ok = false
+		}
+		if ok && okSpan {
+			inc.windows = append(inc.windows, cWindow{cust: c, service: w.Service, start: s, end: e,
+				frac: decimalOr(w.ImpactFraction, decOne), inc: inc})
+			affected[c.id] = true
+		}
+	}
+
+	if in.RecoveryCurrency != "" {
+		inc.recoveryExp, _ = checkCurrency(v, p+".recovery_currency", in.RecoveryCurrency, false)
+		inc.recoveryCurrency = in.RecoveryCurrency
+	} else if len(in.RecoveryItems) > 0 {
+		v.add(p+".recovery_currency", "is required when the incident has recovery items")
+	}
+	if checkCount(v, p+".recovery_items", len(in.RecoveryItems), lim.MaxRecoveryItems) {
+		inc.perCustomer = make(map[string]decimal.Decimal)
+		for j := range in.RecoveryItems {
+			it := &in.RecoveryItems[j]
+			ip := fmt.Sprintf("%s.recovery_items[%d]", p, j)
+			cost, ok := compileItem(v, it, ip)
+			if it.CustomerID != "" && !affected[it.CustomerID] {
+				v.add(ip+".customer_id", "must name a customer with a window in this incident")
+				ok = false
+			}
+			if !ok {
+				continue
+			}
+			if it.CustomerID == "" {
+				inc.shared = inc.shared.Add(cost)
+				inc.hasShared = true
+			} else {
+				inc.perCustomer[it.CustomerID] = inc.perCustomer[it.CustomerID].Add(cost)
+			}
+		}
+		if inc.hasShared && len(in.Windows) == 0 {
+			v.add(p+".recovery_items", "shared recovery items need at least one affected customer (a window) to be allocated to")
+		}
+	}
+	if len(v.list) != n {
+		return nil, hours
+	}
+	return inc, hours
+}
+
+func compileItem(v *violations, it *RecoveryItem, ip string) (decimal.Decimal, bool) {
+	checkText(v, ip+".customer_id", it.CustomerID, false, maxTextBytes)
+	switch {
+	case it.Labor != nil && it.Expense != nil:
+		v.add(ip, "must be either labor or expense, not both")
+		return decZero, false
+	case it.Labor != nil:
+		l := it.Labor
+		n := len(v.list)
+		checkText(v, ip+".labor.role", l.Role, false, maxTextBytes)
+		if msg := checkDec(l.Hours, true, nonNegative); msg != "" {
+			v.add(ip+".labor.hours", msg)
+		}
+		if msg := checkDec(l.HourlyRate, true, nonNegative); msg != "" {
+			v.add(ip+".labor.hourly_rate", msg)
+		}
+		if msg := checkDec(l.Engagement, false, fraction); msg != "" {
+			v.add(ip+".labor.engagement", msg)
+		}
+		if len(v.list) != n {
+			return decZero, false
+		}
+		return parseChecked(l.Hours).Mul(parseChecked(l.HourlyRate)).Mul(decimalOr(l.Engagement, decOne)), true
+	case it.Expense != nil:
+		e := it.Expense
+		n := len(v.list)
+		checkText(v, ip+".expense.description", e.Description, false, maxTextBytes)
+		if msg := checkDec(e.Quantity, false, nonNegative); msg != "" {
+			v.add(ip+".expense.quantity", msg)
+		}
+		if msg := checkDec(e.UnitCost, true, nonNegative); msg != "" {
+			v.add(ip+".expense.unit_cost", msg)
+		}
+		if len(v.list) != n {
+			return decZero, false
+		}
+		return decimalOr(e.Quantity, decOne).Mul(parseChecked(e.UnitCost)), true
+	default:
+		v.add(ip, "must be a labor or an expense item")
+		return decZero, false
+	}
+}
+
+// compileFX checks the reporting currency and keeps, for every currency the
+// report converts, its direct rate into the reporting currency.
+func compileFX(v *violations, m *model, s *Scenario) {
+	seen := make(map[[2]string]bool, len(s.FXRates))
+	rates := make(map[string]decimal.Decimal)
+	for j := range s.FXRates {
+		r := &s.FXRates[j]
+		fp := fmt.Sprintf("fx_rates[%d]", j)
+		_, okF := checkCurrency(v, fp+".from_currency", r.From, true)
+		_, okT := checkCurrency(v, fp+".to_currency", r.To, true)
+		msg := checkDec(r.Rate, true, positive)
+		if msg != "" {
+			v.add(fp+".rate", msg)
+		}
+		if !okF || !okT || msg != "" {
+			continue
+		}
+		if seen[[2]string{r.From, r.To}] {
+			v.add(fp, fmt.Sprintf("a rate from %s to %s is already given", r.From, r.To))
+			continue
+		}
+		seen[[2]string{r.From, r.To}] = true
+		if r.To == s.ReportingCurrency {
+			rates[r.From] = parseChecked(r.Rate)
+		}
+	}
+	if s.ReportingCurrency == "" {
+		return
+	}
+	if _, ok := checkCurrency(v, "reporting_currency", s.ReportingCurrency, false); !ok {
+		return
+	}
+	m.reporting = s.ReportingCurrency
+	m.fx = rates
+	needed := map[string]bool{}
+	for _, inc := range m.incidents {
+		for _, w := range inc.windows {
+			needed[w.cust.currency] = true
+		}
+		if inc.recoveryCurrency != "" {
+			needed[inc.recoveryCurrency] = true
+		}
+	}
+	missing := make([]string, 0)
+	for cur := range needed {
+		if _, ok := rates[cur]; !ok && cur != s.ReportingCurrency {
+			missing = append(missing, cur)
+		}
+	}
+	sort.Strings(missing)
+	for _, cur := range missing {
+		v.add("fx_rates", fmt.Sprintf("needs a direct rate from %s to the reporting currency %s", cur, s.ReportingCurrency))
+	}
+}

@@ -1,0 +1,167 @@
+package impact
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// Instants inside the engine are Unix seconds (int64), already truncated
+// toward the past; the valid range keeps every sum far from overflow.
+var (
+	minInstant = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxInstant = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+)
+
+const maxWindowSeconds = 366 * 86400
+
+// zones caches loaded locations: time.LoadLocation reads and parses the zone
+// file on every call. Only names that loaded are cached, so its size is
+// bounded by the IANA database.
+var zones sync.Map // string → *time.Location
+
+// loadZone returns the IANA zone name ("" means UTC), or false when the name
+// is unknown. "Local" is refused: its meaning depends on the machine.
+func loadZone(name string) (*time.Location, bool) {
+	if name == "" || name == "UTC" {
+		return time.UTC, true
+	}
+	if name == "Local" || len(name) > 64 {
+		return nil, false
+	}
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location), true
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, false
+	}
+	zones.Store(name, l)
+	return l, true
+}
+
+// zoneCursor answers "what is the UTC offset at t" for nondecreasing (or
+// nearby) t, re-reading the zone only when t leaves the cached zone span.
+type zoneCursor struct {
+	loc          *time.Location
+	off          int64
+	zStart, zEnd int64 // the cached span [zStart, zEnd) has offset off
+	valid        bool
+}
+
+func newZoneCursor(loc *time.Location) *zoneCursor { return &zoneCursor{loc: loc} }
+
+// at returns the offset at t and the span [zs, ze) around t that shares it.
+func (z *zoneCursor) at(t int64) (off, zs, ze int64) {
+	if z.valid && t >= z.zStart && t < z.zEnd {
+		return z.off, z.zStart, z.zEnd
+	}
+	tt := time.Unix(t, 0).In(z.loc)
+	_, o := tt.Zone()
+	s, e := tt.ZoneBounds()
+	z.off = int64(o)
+	z.zStart, z.zEnd = math.MinInt64, math.MaxInt64
+	if !s.IsZero() {
+		z.zStart = s.Unix()
+	}
+	if !e.IsZero() {
+		z.zEnd = e.Unix()
+	}
+	z.valid = true
+	return z.off, z.zStart, z.zEnd
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func floorMod(a, b int64) int64 { return a - floorDiv(a, b)*b }
+
+// hourBucket is one local hour: a maximal run of instants with the same local
+// wall-clock hour and the same UTC offset (doc.go, "Local hours").
+type hourBucket struct {
+	start, end int64
+	index      int // weekly-profile index: 24·weekday (Monday 0) + hour
+}
+
+// bucketAt returns the local hour containing t.
+func (z *zoneCursor) bucketAt(t int64) hourBucket {
+	off, zs, ze := z.at(t)
+	local := t + off
+	startLocal := floorDiv(local, 3600) * 3600
+	b := hourBucket{start: startLocal - off, end: startLocal + 3600 - off}
+	if b.start < zs {
+		b.start = zs
+	}
+	if b.end > ze {
+		b.end = ze
+	}
+	day := floorDiv(local, 86400)
+	weekday := floorMod(day+3, 7) // 1970-01-01 was a Thursday; Monday = 0
+	b.index = int(weekday*24 + floorMod(local, 86400)/3600)
+	return b
+}
+
+// firstInstantAtOrAfterWall returns the first instant whose local wall clock
+// in loc reads at least wall (wall-clock seconds since 1970-01-01 00:00 as if
+// UTC). It is well defined where the wall time is skipped or repeated.
+func firstInstantAtOrAfterWall(z *zoneCursor, wall int64) int64 {
+	// Offsets lie within ±26 h; scan the zone spans that can contain the
+	// answer, in increasing time, and take the first instant that qualifies.
+	t := wall - 26*3600
+	for {
+		off, _, ze := z.at(t)
+		// Within this span wall(t') = t' + off is increasing.
+		if cand := wall - off; cand < ze {
+			if cand < t {
+				cand = t
+			}
+			return cand
+		}
+		t = ze
+	}
+}
+
+// periodBounds returns the billing period [start, end) containing t in the
+// contract's zone.
+func periodBounds(z *zoneCursor, quarterly bool, t int64) (start, end int64) {
+	off, _, _ := z.at(t)
+	y, m, _ := time.Unix(t+off, 0).UTC().Date()
+	if quarterly {
+		m = time.Month((int(m)-1)/3*3 + 1)
+	}
+	step := 1
+	if quarterly {
+		step = 3
+	}
+	start = periodStartOf(z, y, m) // ≤ t: t's wall clock already reads month m
+	nm := m + time.Month(step)
+	ny := y
+	if nm > 12 {
+		nm -= 12
+		ny++
+	}
+	end = periodStartOf(z, ny, nm)
+	if end <= t { // a backward jump put t's wall clock before the boundary already passed
+		return end, periodStartOfNext(z, ny, nm, step)
+	}
+	return start, end
+}
+
+func periodStartOf(z *zoneCursor, y int, m time.Month) int64 {
+	wall := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).Unix()
+	return firstInstantAtOrAfterWall(z, wall)
+}
+
+func periodStartOfNext(z *zoneCursor, y int, m time.Month, step int) int64 {
+	nm := m + time.Month(step)
+	if nm > 12 {
+		nm -= 12
+		y++
+	}
+	return periodStartOf(z, y, nm)
+}
