@@ -11,7 +11,8 @@ import (
 type model struct {
 	customers []*cCustomer // sorted by id
 	byID      map[string]*cCustomer
-	incidents []*cIncident // sorted by id
+	declared  map[string]bool // every customer id of the input, valid or not
+	incidents []*cIncident    // sorted by id
 	reporting string
 	fx        map[string]decimal.Decimal // currency → rate into reporting
 }

@@ -225,7 +225,9 @@ func compile(s *Scenario, lim Limits) (*model, error) {
 		return nil, v.err()
 	}
 
+	m.declared = make(map[string]bool, len(s.Customers))
 	for i := range s.Customers {
+		m.declared[s.Customers[i].ID] = true
 		if c := compileCustomer(v, &s.Customers[i], i, lim); c != nil {
 			if _, dup := m.byID[c.id]; dup {
 				v.add(fmt.Sprintf("customers[%d].customer_id", i), "duplicates another customer's id")
@@ -567,7 +569,10 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 	}
 
 	var hours int64
-	affected := make(map[string]bool)
+	affected := make(map[string]bool) // from every window, valid or not: no cascading violations
+	for j := range in.Windows {
+		affected[in.Windows[j].CustomerID] = true
+	}
 	inc.windows = make([]cWindow, 0, len(in.Windows))
 	for j := range in.Windows {
 		w := &in.Windows[j]
@@ -579,7 +584,9 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 			v.add(wp+".customer_id", "is required")
 			ok = false
 		case c == nil:
-			v.add(wp+".customer_id", "names no customer of the scenario (or an invalid one)")
+			if !m.declared[w.CustomerID] { // an invalid customer has its own violations
+				v.add(wp+".customer_id", "names no customer of the scenario")
+			}
 			ok = false
 		}
 		if w.Service == "" {
@@ -604,7 +611,6 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 		if ok && okSpan {
 			inc.windows = append(inc.windows, cWindow{cust: c, service: w.Service, start: s, end: e,
 				frac: decimalOr(w.ImpactFraction, decOne), inc: inc})
-			affected[c.id] = true
 		}
 	}
 
