@@ -3,6 +3,7 @@ package impact
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,191 +15,101 @@ import (
 // decimals are spelled canonically, instants are Unix seconds, and defaults
 // are applied — so two scenarios that must give the same figures have the
 // same digest, and any change that can move a figure changes it. The weekly
-// profile is the one ordered list.
+// profile is the one ordered list. Lists keyed by a unique id (customers,
+// contracts, incidents) are written in id order; the others are sorted by
+// their encoding. Every value is length-prefixed, so none can forge the
+// structure around it.
 func digest(s *Scenario) string {
-	var b strings.Builder
-	b.WriteString(ModelVersion)
-	b.WriteString("\nscenario\n")
-	field(&b, "reporting_currency", s.ReportingCurrency)
-	fx := make([]string, len(s.FXRates))
-	for i, r := range s.FXRates {
-		fx[i] = r.From + ">" + r.To + "=" + canonDec(r.Rate, "")
-	}
-	list(&b, "fx_rates", fx)
-	cs := make([]string, len(s.Customers))
+	size := 512
 	for i := range s.Customers {
-		cs[i] = encodeCustomer(&s.Customers[i])
+		size += 256 + 8*len(s.Customers[i].Baseline.WeeklyProfile) + 512*len(s.Customers[i].Contracts)
 	}
-	list(&b, "customers", cs)
-	is := make([]string, len(s.Incidents))
 	for i := range s.Incidents {
-		is[i] = encodeIncident(&s.Incidents[i])
+		size += 256 + 128*len(s.Incidents[i].Windows)
 	}
-	list(&b, "incidents", is)
-	sum := sha256.Sum256([]byte(b.String()))
+	e := &encoder{buf: make([]byte, 0, size)}
+	e.field("model", ModelVersion)
+	e.field("reporting_currency", s.ReportingCurrency)
+	e.sorted("fx_rates", len(s.FXRates), func(i int, e *encoder) {
+		r := &s.FXRates[i]
+		e.field("from", r.From)
+		e.field("to", r.To)
+		e.dec("rate", r.Rate, "")
+	})
+	cs := make([]int, len(s.Customers))
+	for i := range cs {
+		cs[i] = i
+	}
+	sort.Slice(cs, func(a, b int) bool { return s.Customers[cs[a]].ID < s.Customers[cs[b]].ID })
+	e.count("customers", len(cs))
+	for _, i := range cs {
+		e.customer(&s.Customers[i])
+	}
+	is := make([]int, len(s.Incidents))
+	for i := range is {
+		is[i] = i
+	}
+	sort.Slice(is, func(a, b int) bool { return s.Incidents[is[a]].ID < s.Incidents[is[b]].ID })
+	e.count("incidents", len(is))
+	for _, i := range is {
+		e.incident(&s.Incidents[i])
+	}
+	sum := sha256.Sum256(e.buf)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// field writes a length-prefixed name=value line, so no value can forge the
-// structure around it.
-func field(b *strings.Builder, name, value string) {
-	b.WriteString(name)
-	b.WriteByte(' ')
-	b.WriteString(strconv.Itoa(len(value)))
-	b.WriteByte(':')
-	b.WriteString(value)
-	b.WriteByte('\n')
+type encoder struct{ buf []byte }
+
+func (e *encoder) field(name, value string) {
+	e.buf = append(e.buf, name...)
+	e.buf = append(e.buf, ' ')
+	e.buf = strconv.AppendInt(e.buf, int64(len(value)), 10)
+	e.buf = append(e.buf, ':')
+	e.buf = append(e.buf, value...)
+	e.buf = append(e.buf, '\n')
 }
 
-// list writes the elements in sorted order.
-func list(b *strings.Builder, name string, elems []string) {
-	sort.Strings(elems)
-	field(b, name, strconv.Itoa(len(elems)))
-	for _, e := range elems {
-		field(b, "-", e)
-	}
+func (e *encoder) count(name string, n int) {
+	e.buf = append(e.buf, name...)
+	e.buf = append(e.buf, " #"...)
+	e.buf = strconv.AppendInt(e.buf, int64(n), 10)
+	e.buf = append(e.buf, '\n')
 }
 
-func instant(t time.Time) string {
+func (e *encoder) int(name string, v int64) {
+	e.buf = append(e.buf, name...)
+	e.buf = append(e.buf, ' ')
+	e.buf = strconv.AppendInt(e.buf, v, 10)
+	e.buf = append(e.buf, '\n')
+}
+
+func (e *encoder) instant(name string, t time.Time) {
 	if t.IsZero() {
-		return ""
+		e.field(name, "")
+		return
 	}
-	return strconv.FormatInt(t.Unix(), 10)
+	e.int(name, t.Unix())
 }
 
-func encodeCustomer(c *Customer) string {
-	var b strings.Builder
-	field(&b, "customer_id", c.ID)
-	field(&b, "display_name", c.DisplayName)
-	field(&b, "currency_code", c.Currency)
-	field(&b, "time_zone", zoneNameOrUTC(c.TimeZone))
-	bl := &c.Baseline
-	if len(bl.WeeklyProfile) == 0 {
-		field(&b, "hourly_amount", canonDec(bl.HourlyAmount, "0"))
-	}
-	prof := make([]string, len(bl.WeeklyProfile))
-	for i, e := range bl.WeeklyProfile {
-		prof[i] = canonDec(e, "")
-	}
-	field(&b, "weekly_profile", strings.Join(prof, ","))
-	sf := make([]string, len(bl.SeasonalFactors))
-	for i, f := range bl.SeasonalFactors {
-		sf[i] = instant(f.Start) + "," + instant(f.End) + "," + canonDec(f.Multiplier, "")
-	}
-	list(&b, "seasonal_factors", sf)
-	ov := make([]string, len(bl.Overrides))
-	for i, o := range bl.Overrides {
-		ov[i] = instant(o.HourStart) + "," + canonDec(o.Amount, "")
-	}
-	list(&b, "overrides", ov)
-	field(&b, "recapture_rate", canonDec(bl.RecaptureRate, "0"))
-	field(&b, "lifetime_value", canonDec(c.LifetimeValue, ""))
-	field(&b, "churn_probability", canonDec(c.ChurnProbability, ""))
-	ks := make([]string, len(c.Contracts))
-	for i := range c.Contracts {
-		ks[i] = encodeContract(&c.Contracts[i])
-	}
-	list(&b, "contracts", ks)
-	return b.String()
+func (e *encoder) bool(name string, b bool) {
+	e.field(name, strconv.FormatBool(b))
 }
 
-func orDefault[E ~int32](e, def E) string {
-	if e == 0 {
-		e = def
-	}
-	return strconv.Itoa(int(e))
-}
-
-func encodeContract(k *Contract) string {
-	var b strings.Builder
-	field(&b, "service", k.Service)
-	field(&b, "monthly_fee", canonDec(k.MonthlyFee, "0"))
-	pf := make([]string, len(k.PeriodFees))
-	for i, f := range k.PeriodFees {
-		pf[i] = instant(f.PeriodStart) + "," + canonDec(f.Fee, "")
-	}
-	list(&b, "period_fees", pf)
-	field(&b, "billing_period", orDefault(k.BillingPeriod, Monthly))
-	field(&b, "time_zone", zoneNameOrUTC(k.TimeZone))
-	ts := make([]string, len(k.Tiers))
-	for i, t := range k.Tiers {
-		ts[i] = canonDec(t.UptimeBelow, "") + "," + canonDec(t.CreditPercent, "") + "," + strconv.FormatBool(t.Inclusive)
-	}
-	list(&b, "tiers", ts)
-	field(&b, "credit_cap_percent", canonDec(k.CreditCapPercent, "100"))
-	field(&b, "min_credit_amount", canonDec(k.MinCreditAmount, "0"))
-	field(&b, "degradation", orDefault(k.Degradation, Threshold))
-	if k.Degradation != Proportional {
-		field(&b, "downtime_threshold", canonDec(k.DowntimeThreshold, "1"))
-		field(&b, "min_downtime_seconds", strconv.FormatInt(k.MinDowntimeSeconds, 10))
-	}
-	field(&b, "granularity", orDefault(k.Granularity, Seconds))
-	field(&b, "exclude_maintenance", strconv.FormatBool(k.ExcludeMaintenance))
-	if k.ExcludeMaintenance {
-		mw := make([]string, len(k.MaintenanceWindows))
-		for i, w := range k.MaintenanceWindows {
-			mw[i] = instant(w.Start) + "," + instant(w.End)
-		}
-		list(&b, "maintenance_windows", mw)
-	}
-	ec := make([]string, 0, len(k.ExcludedCauses))
-	seen := map[Cause]bool{}
-	for _, c := range k.ExcludedCauses {
-		if !seen[c] {
-			seen[c] = true
-			ec = append(ec, strconv.Itoa(int(c)))
-		}
-	}
-	list(&b, "excluded_causes", ec)
-	field(&b, "denominator", orDefault(k.Denominator, PeriodDenominator))
-	if k.Denominator == Deployed {
-		field(&b, "active_from", instant(k.ActiveFrom))
-		field(&b, "active_until", instant(k.ActiveUntil))
-	}
-	field(&b, "rounding", orDefault(k.Rounding, HalfEven))
-	return b.String()
-}
-
-func encodeIncident(in *Incident) string {
-	var b strings.Builder
-	field(&b, "incident_id", in.ID)
-	field(&b, "title", in.Title)
-	field(&b, "cause", orDefault(in.Cause, UnknownCause))
-	ws := make([]string, len(in.Windows))
-	for i, w := range in.Windows {
-		ws[i] = strconv.Quote(w.CustomerID) + "," + strconv.Quote(w.Service) + "," + instant(w.Start) + "," + instant(w.End) + "," + canonDec(w.ImpactFraction, "1")
-	}
-	list(&b, "windows", ws)
-	field(&b, "recovery_currency", in.RecoveryCurrency)
-	items := make([]string, len(in.RecoveryItems))
-	for i, it := range in.RecoveryItems {
-		var ib strings.Builder
-		field(&ib, "customer_id", it.CustomerID)
-		if l := it.Labor; l != nil {
-			field(&ib, "role", l.Role)
-			field(&ib, "hours", canonDec(l.Hours, ""))
-			field(&ib, "hourly_rate", canonDec(l.HourlyRate, ""))
-			field(&ib, "engagement", canonDec(l.Engagement, "1"))
-		}
-		if e := it.Expense; e != nil {
-			field(&ib, "description", e.Description)
-			field(&ib, "quantity", canonDec(e.Quantity, "1"))
-			field(&ib, "unit_cost", canonDec(e.UnitCost, ""))
-		}
-		items[i] = ib.String()
-	}
-	list(&b, "recovery_items", items)
-	field(&b, "allocation", orDefault(in.Allocation, Even))
-	return b.String()
-}
-
-// canonDec spells a checked decimal canonically without parsing it: no
-// leading integer zeros, no trailing fractional zeros, no "-0". An empty
-// value takes def.
-func canonDec(s, def string) string {
+// dec writes a checked decimal canonically without parsing it: no leading
+// integer zeros, no trailing fractional zeros, no "-0"; empty takes def.
+func (e *encoder) dec(name, s, def string) {
 	if s == "" {
-		return def
+		e.field(name, def)
+		return
 	}
+	if !isCanonical(s) {
+		s = canonical(s)
+	}
+	e.field(name, s)
+}
+
+// canonical rewrites a checked decimal canonically.
+func canonical(s string) string {
 	neg := s[0] == '-'
 	if neg {
 		s = s[1:]
@@ -217,4 +128,163 @@ func canonDec(s, def string) string {
 		out = "-" + out
 	}
 	return out
+}
+
+// isCanonical reports whether a checked decimal is already in canonical
+// form, the common case: most inputs need no rewriting.
+func isCanonical(s string) bool {
+	if s[0] == '-' || (s[0] == '0' && len(s) > 1 && s[1] != '.') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] == '.' {
+			return s[len(s)-1] != '0'
+		}
+	}
+	return true
+}
+
+// sorted writes n elements in the order of their own encodings.
+func (e *encoder) sorted(name string, n int, encode func(i int, e *encoder)) {
+	e.count(name, n)
+	if n == 0 {
+		return
+	}
+	elems := make([][]byte, n)
+	sub := &encoder{}
+	for i := range elems {
+		sub.buf = nil
+		encode(i, sub)
+		elems[i] = sub.buf
+	}
+	slices.SortFunc(elems, func(a, b []byte) int { return strings.Compare(string(a), string(b)) })
+	for _, el := range elems {
+		e.field("-", string(el))
+	}
+}
+
+func orDefault[E ~int32](e, def E) int64 {
+	if e == 0 {
+		e = def
+	}
+	return int64(e)
+}
+
+func (e *encoder) customer(c *Customer) {
+	e.field("customer_id", c.ID)
+	e.field("display_name", c.DisplayName)
+	e.field("currency_code", c.Currency)
+	e.field("time_zone", zoneNameOrUTC(c.TimeZone))
+	bl := &c.Baseline
+	if len(bl.WeeklyProfile) == 0 {
+		e.dec("hourly_amount", bl.HourlyAmount, "0")
+	}
+	// Ordered and long: comma-separated canonical values (a decimal has no comma).
+	e.count("weekly_profile", len(bl.WeeklyProfile))
+	for _, v := range bl.WeeklyProfile {
+		if isCanonical(v) {
+			e.buf = append(e.buf, v...)
+		} else {
+			e.buf = append(e.buf, canonical(v)...)
+		}
+		e.buf = append(e.buf, ',')
+	}
+	e.sorted("seasonal_factors", len(bl.SeasonalFactors), func(i int, e *encoder) {
+		f := &bl.SeasonalFactors[i]
+		e.instant("start", f.Start)
+		e.instant("end", f.End)
+		e.dec("multiplier", f.Multiplier, "")
+	})
+	e.sorted("overrides", len(bl.Overrides), func(i int, e *encoder) {
+		e.instant("hour_start", bl.Overrides[i].HourStart)
+		e.dec("amount", bl.Overrides[i].Amount, "")
+	})
+	e.dec("recapture_rate", bl.RecaptureRate, "0")
+	e.dec("lifetime_value", c.LifetimeValue, "")
+	e.dec("churn_probability", c.ChurnProbability, "")
+	ks := make([]int, len(c.Contracts))
+	for i := range ks {
+		ks[i] = i
+	}
+	sort.Slice(ks, func(a, b int) bool { return c.Contracts[ks[a]].Service < c.Contracts[ks[b]].Service })
+	e.count("contracts", len(ks))
+	for _, i := range ks {
+		e.contract(&c.Contracts[i])
+	}
+}
+
+func (e *encoder) contract(k *Contract) {
+	e.field("service", k.Service)
+	e.dec("monthly_fee", k.MonthlyFee, "0")
+	e.sorted("period_fees", len(k.PeriodFees), func(i int, e *encoder) {
+		e.instant("period_start", k.PeriodFees[i].PeriodStart)
+		e.dec("fee", k.PeriodFees[i].Fee, "")
+	})
+	e.int("billing_period", orDefault(k.BillingPeriod, Monthly))
+	e.field("time_zone", zoneNameOrUTC(k.TimeZone))
+	e.sorted("tiers", len(k.Tiers), func(i int, e *encoder) {
+		t := &k.Tiers[i]
+		e.dec("uptime_below", t.UptimeBelow, "")
+		e.dec("credit_percent", t.CreditPercent, "")
+		e.bool("inclusive", t.Inclusive)
+	})
+	e.dec("credit_cap_percent", k.CreditCapPercent, "100")
+	e.dec("min_credit_amount", k.MinCreditAmount, "0")
+	e.int("degradation", orDefault(k.Degradation, Threshold))
+	if k.Degradation != Proportional {
+		e.dec("downtime_threshold", k.DowntimeThreshold, "1")
+		e.int("min_downtime_seconds", k.MinDowntimeSeconds)
+	}
+	e.int("granularity", orDefault(k.Granularity, Seconds))
+	e.bool("exclude_maintenance", k.ExcludeMaintenance)
+	if k.ExcludeMaintenance {
+		e.sorted("maintenance_windows", len(k.MaintenanceWindows), func(i int, e *encoder) {
+			e.instant("start", k.MaintenanceWindows[i].Start)
+			e.instant("end", k.MaintenanceWindows[i].End)
+		})
+	}
+	causes := slices.Clone(k.ExcludedCauses)
+	slices.Sort(causes)
+	causes = slices.Compact(causes)
+	e.count("excluded_causes", len(causes))
+	for _, c := range causes {
+		e.int("-", int64(c))
+	}
+	e.int("denominator", orDefault(k.Denominator, PeriodDenominator))
+	if k.Denominator == Deployed {
+		e.instant("active_from", k.ActiveFrom)
+		e.instant("active_until", k.ActiveUntil)
+	}
+	e.int("rounding", orDefault(k.Rounding, HalfEven))
+}
+
+func (e *encoder) incident(in *Incident) {
+	e.field("incident_id", in.ID)
+	e.field("title", in.Title)
+	e.int("cause", orDefault(in.Cause, UnknownCause))
+	e.sorted("windows", len(in.Windows), func(i int, e *encoder) {
+		w := &in.Windows[i]
+		e.field("customer_id", w.CustomerID)
+		e.field("service", w.Service)
+		e.instant("start", w.Start)
+		e.instant("end", w.End)
+		e.dec("impact_fraction", w.ImpactFraction, "1")
+	})
+	e.field("recovery_currency", in.RecoveryCurrency)
+	e.sorted("recovery_items", len(in.RecoveryItems), func(i int, e *encoder) {
+		it := &in.RecoveryItems[i]
+		e.field("customer_id", it.CustomerID)
+		if l := it.Labor; l != nil {
+			e.field("role", l.Role)
+			e.dec("hours", l.Hours, "")
+			e.dec("hourly_rate", l.HourlyRate, "")
+			e.dec("engagement", l.Engagement, "1")
+		}
+		if x := it.Expense; x != nil {
+			e.field("description", x.Description)
+			e.dec("quantity", x.Quantity, "1")
+			e.dec("unit_cost", x.UnitCost, "")
+		}
+	})
+	e.int("allocation", orDefault(in.Allocation, Even))
 }

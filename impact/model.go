@@ -24,10 +24,10 @@ type cCustomer struct {
 	loc      *time.Location
 	zoneName string
 
-	flat        string   // hourly_amount, checked; "" is 0
-	profile     []string // 0 or 168 checked entries
-	rates       [168]decimal.Decimal
-	parsed      [168]bool
+	flat        string            // hourly_amount, checked; "" is 0
+	profile     []string          // 0 or 168 checked entries
+	rates       []decimal.Decimal // parsed profile entries, allocated on first use
+	parsed      [168 / 8]uint8
 	flatRate    decimal.Decimal
 	flatParsed  bool
 	overrides   map[int64]string // local hour start → checked amount
@@ -49,9 +49,12 @@ func (c *cCustomer) rate(index int) decimal.Decimal {
 		}
 		return c.flatRate
 	}
-	if !c.parsed[index] {
+	if c.rates == nil {
+		c.rates = make([]decimal.Decimal, 168)
+	}
+	if c.parsed[index/8]&(1<<(index%8)) == 0 {
 		c.rates[index] = parseChecked(c.profile[index])
-		c.parsed[index] = true
+		c.parsed[index/8] |= 1 << (index % 8)
 	}
 	return c.rates[index]
 }

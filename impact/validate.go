@@ -3,6 +3,7 @@ package impact
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -26,10 +27,45 @@ type violations struct {
 	list []FieldViolation
 }
 
-func (v *violations) add(field, desc string) {
+func (v *violations) add(at path, desc string) {
 	if len(v.list) < maxViolations {
-		v.list = append(v.list, FieldViolation{Field: field, Description: desc})
+		v.list = append(v.list, FieldViolation{Field: at.String(), Description: desc})
 	}
+}
+
+// path is a field path such as incidents[0].windows[3].end_time, rendered
+// only when a violation needs it: valid input builds no strings.
+type path struct {
+	parent *path
+	name   string
+	index  int // ≥ 0 for an element of the list name
+}
+
+func root(name string) path                  { return path{name: name, index: -1} }
+func rootElem(name string, i int) path       { return path{name: name, index: i} }
+func (p *path) at(name string) path          { return path{parent: p, name: name, index: -1} }
+func (p *path) elem(name string, i int) path { return path{parent: p, name: name, index: i} }
+
+func (p path) String() string {
+	var chain [8]*path
+	n := 0
+	for q := &p; q != nil && n < len(chain); q = q.parent {
+		chain[n] = q
+		n++
+	}
+	var b []byte
+	for i := n - 1; i >= 0; i-- {
+		if len(b) > 0 {
+			b = append(b, '.')
+		}
+		b = append(b, chain[i].name...)
+		if chain[i].index >= 0 {
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(chain[i].index), 10)
+			b = append(b, ']')
+		}
+	}
+	return string(b)
 }
 
 func (v *violations) err() error {
@@ -118,7 +154,7 @@ func checkDec(s string, required bool, rule decRule) string {
 
 // checkInstant validates a required or optional instant; ok is false when a
 // violation was added. Unset optional instants return (0, true, false).
-func checkInstant(v *violations, field string, t time.Time, required bool) (sec int64, set, ok bool) {
+func checkInstant(v *violations, field path, t time.Time, required bool) (sec int64, set, ok bool) {
 	if t.IsZero() {
 		if required {
 			v.add(field, "is required")
@@ -136,27 +172,27 @@ func checkInstant(v *violations, field string, t time.Time, required bool) (sec 
 
 // checkSpan validates a [start, end) pair: both required, in range, end after
 // start after truncation. The end may be 2200-01-01 itself.
-func checkSpan(v *violations, prefix string, start, end time.Time) (s, e int64, ok bool) {
-	s, _, okS := checkInstant(v, prefix+".start_time", start, true)
+func checkSpan(v *violations, prefix path, start, end time.Time) (s, e int64, ok bool) {
+	s, _, okS := checkInstant(v, prefix.at("start_time"), start, true)
 	okE := true
 	if end.IsZero() {
-		v.add(prefix+".end_time", "is required")
+		v.add(prefix.at("end_time"), "is required")
 		okE = false
 	} else {
 		e = end.Unix()
 		if e <= minInstant || e > maxInstant {
-			v.add(prefix+".end_time", "must be between 1970-01-01T00:00:00Z and 2200-01-01T00:00:00Z")
+			v.add(prefix.at("end_time"), "must be between 1970-01-01T00:00:00Z and 2200-01-01T00:00:00Z")
 			okE = false
 		}
 	}
 	if okS && okE && e <= s {
-		v.add(prefix+".end_time", "must be after start_time (both truncated to whole seconds)")
+		v.add(prefix.at("end_time"), "must be after start_time (both truncated to whole seconds)")
 		return s, e, false
 	}
 	return s, e, okS && okE
 }
 
-func checkText(v *violations, field, s string, required bool, max int) {
+func checkText(v *violations, field path, s string, required bool, max int) {
 	if s == "" {
 		if required {
 			v.add(field, "is required")
@@ -168,7 +204,7 @@ func checkText(v *violations, field, s string, required bool, max int) {
 	}
 }
 
-func checkCurrency(v *violations, field, code string, required bool) (int32, bool) {
+func checkCurrency(v *violations, field path, code string, required bool) (int32, bool) {
 	if code == "" {
 		if required {
 			v.add(field, "is required")
@@ -182,7 +218,7 @@ func checkCurrency(v *violations, field, code string, required bool) (int32, boo
 	return exp, ok
 }
 
-func checkZone(v *violations, field, name string) *time.Location {
+func checkZone(v *violations, field path, name string) *time.Location {
 	if len(name) > maxZoneNameLen {
 		v.add(field, "is not a known IANA time zone")
 		return nil
@@ -195,7 +231,7 @@ func checkZone(v *violations, field, name string) *time.Location {
 	return loc
 }
 
-func checkCount(v *violations, field string, n, max int) bool {
+func checkCount(v *violations, field path, n, max int) bool {
 	if n > max {
 		v.add(field, fmt.Sprintf("has %d entries; at most %d are allowed", n, max))
 		return false
@@ -209,15 +245,15 @@ func compile(s *Scenario, lim Limits) (*model, error) {
 	v := &violations{}
 	m := &model{byID: make(map[string]*cCustomer, len(s.Customers))}
 
-	okCounts := checkCount(v, "customers", len(s.Customers), lim.MaxCustomers)
-	okCounts = checkCount(v, "incidents", len(s.Incidents), lim.MaxIncidents) && okCounts
-	okCounts = checkCount(v, "fx_rates", len(s.FXRates), lim.MaxFXRates) && okCounts
+	okCounts := checkCount(v, root("customers"), len(s.Customers), lim.MaxCustomers)
+	okCounts = checkCount(v, root("incidents"), len(s.Incidents), lim.MaxIncidents) && okCounts
+	okCounts = checkCount(v, root("fx_rates"), len(s.FXRates), lim.MaxFXRates) && okCounts
 	totalWindows := 0
 	for i := range s.Incidents {
 		totalWindows += len(s.Incidents[i].Windows)
 	}
 	if totalWindows > lim.MaxWindows {
-		v.add("incidents", fmt.Sprintf("have %d windows in all; at most %d are allowed", totalWindows, lim.MaxWindows))
+		v.add(root("incidents"), fmt.Sprintf("have %d windows in all; at most %d are allowed", totalWindows, lim.MaxWindows))
 		okCounts = false
 	}
 	if !okCounts {
@@ -230,7 +266,8 @@ func compile(s *Scenario, lim Limits) (*model, error) {
 		m.declared[s.Customers[i].ID] = true
 		if c := compileCustomer(v, &s.Customers[i], i, lim); c != nil {
 			if _, dup := m.byID[c.id]; dup {
-				v.add(fmt.Sprintf("customers[%d].customer_id", i), "duplicates another customer's id")
+				cp := rootElem("customers", i)
+				v.add(cp.at("customer_id"), "duplicates another customer's id")
 				continue
 			}
 			m.byID[c.id] = c
@@ -248,14 +285,15 @@ func compile(s *Scenario, lim Limits) (*model, error) {
 			continue
 		}
 		if incidentIDs[inc.id] {
-			v.add(fmt.Sprintf("incidents[%d].incident_id", i), "duplicates another incident's id")
+			ip := rootElem("incidents", i)
+			v.add(ip.at("incident_id"), "duplicates another incident's id")
 			continue
 		}
 		incidentIDs[inc.id] = true
 		m.incidents = append(m.incidents, inc)
 	}
 	if windowHours > lim.MaxWindowHours {
-		v.add("incidents", fmt.Sprintf("windows cover %d hours in all; at most %d are allowed per request", windowHours, lim.MaxWindowHours))
+		v.add(root("incidents"), fmt.Sprintf("windows cover %d hours in all; at most %d are allowed per request", windowHours, lim.MaxWindowHours))
 	}
 	sort.Slice(m.incidents, func(a, b int) bool { return m.incidents[a].id < m.incidents[b].id })
 
@@ -267,23 +305,23 @@ func compile(s *Scenario, lim Limits) (*model, error) {
 }
 
 func compileCustomer(v *violations, in *Customer, i int, lim Limits) *cCustomer {
-	p := fmt.Sprintf("customers[%d]", i)
+	p := rootElem("customers", i)
 	n := len(v.list)
 	c := &cCustomer{id: in.ID, currency: in.Currency}
 	if in.ID == "" {
-		v.add(p+".customer_id", "is required")
+		v.add(p.at("customer_id"), "is required")
 	} else if len(in.ID) > lim.MaxIDBytes {
-		v.add(p+".customer_id", fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
+		v.add(p.at("customer_id"), fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
 	}
-	checkText(v, p+".display_name", in.DisplayName, false, maxTextBytes)
-	c.exp, _ = checkCurrency(v, p+".currency_code", in.Currency, true)
-	c.loc = checkZone(v, p+".time_zone", in.TimeZone)
+	checkText(v, p.at("display_name"), in.DisplayName, false, maxTextBytes)
+	c.exp, _ = checkCurrency(v, p.at("currency_code"), in.Currency, true)
+	c.loc = checkZone(v, p.at("time_zone"), in.TimeZone)
 	c.zoneName = zoneNameOrUTC(in.TimeZone)
 
 	b := &in.Baseline
-	bp := p + ".baseline"
+	bp := p.at("baseline")
 	if msg := checkDec(b.HourlyAmount, false, nonNegative); msg != "" {
-		v.add(bp+".hourly_amount", msg)
+		v.add(bp.at("hourly_amount"), msg)
 	}
 	c.flat = b.HourlyAmount
 	switch len(b.WeeklyProfile) {
@@ -291,20 +329,20 @@ func compileCustomer(v *violations, in *Customer, i int, lim Limits) *cCustomer 
 	case 168:
 		for k, e := range b.WeeklyProfile {
 			if msg := checkDec(e, true, nonNegative); msg != "" {
-				v.add(fmt.Sprintf("%s.weekly_profile[%d]", bp, k), msg)
+				v.add(bp.elem("weekly_profile", k), msg)
 			}
 		}
 		c.profile = b.WeeklyProfile
 	default:
-		v.add(bp+".weekly_profile", fmt.Sprintf("must have 0 or 168 entries (one per hour of the week from Monday 00:00), not %d", len(b.WeeklyProfile)))
+		v.add(bp.at("weekly_profile"), fmt.Sprintf("must have 0 or 168 entries (one per hour of the week from Monday 00:00), not %d", len(b.WeeklyProfile)))
 	}
-	if checkCount(v, bp+".seasonal_factors", len(b.SeasonalFactors), lim.MaxSeasonalFactors) {
+	if checkCount(v, bp.at("seasonal_factors"), len(b.SeasonalFactors), lim.MaxSeasonalFactors) {
 		for k := range b.SeasonalFactors {
 			f := &b.SeasonalFactors[k]
-			fp := fmt.Sprintf("%s.seasonal_factors[%d]", bp, k)
+			fp := bp.elem("seasonal_factors", k)
 			s, e, ok := checkSpan(v, fp, f.Start, f.End)
 			if msg := checkDec(f.Multiplier, true, nonNegative); msg != "" {
-				v.add(fp+".multiplier", msg)
+				v.add(fp.at("multiplier"), msg)
 				ok = false
 			}
 			if ok {
@@ -312,7 +350,7 @@ func compileCustomer(v *violations, in *Customer, i int, lim Limits) *cCustomer 
 			}
 		}
 	}
-	if checkCount(v, bp+".overrides", len(b.Overrides), lim.MaxOverrides) && len(b.Overrides) > 0 {
+	if checkCount(v, bp.at("overrides"), len(b.Overrides), lim.MaxOverrides) && len(b.Overrides) > 0 {
 		c.overrides = make(map[int64]string, len(b.Overrides))
 		var z *zoneCursor
 		if c.loc != nil {
@@ -320,46 +358,47 @@ func compileCustomer(v *violations, in *Customer, i int, lim Limits) *cCustomer 
 		}
 		for k := range b.Overrides {
 			o := &b.Overrides[k]
-			op := fmt.Sprintf("%s.overrides[%d]", bp, k)
+			op := bp.elem("overrides", k)
 			if msg := checkDec(o.Amount, true, nonNegative); msg != "" {
-				v.add(op+".amount", msg)
+				v.add(op.at("amount"), msg)
 			}
-			h, _, ok := checkInstant(v, op+".hour_start", o.HourStart, true)
+			h, _, ok := checkInstant(v, op.at("hour_start"), o.HourStart, true)
 			if !ok || z == nil {
 				continue
 			}
 			if o.HourStart.Nanosecond() != 0 || z.bucketAt(h).start != h {
-				v.add(op+".hour_start", "must be exactly the start of a local hour of the customer's time zone")
+				v.add(op.at("hour_start"), "must be exactly the start of a local hour of the customer's time zone")
 				continue
 			}
 			if _, dup := c.overrides[h]; dup {
-				v.add(op+".hour_start", "names an hour that already has an override")
+				v.add(op.at("hour_start"), "names an hour that already has an override")
 				continue
 			}
 			c.overrides[h] = o.Amount
 		}
 	}
 	if msg := checkDec(b.RecaptureRate, false, unitInterval); msg != "" {
-		v.add(bp+".recapture_rate", msg)
+		v.add(bp.at("recapture_rate"), msg)
 	}
 	c.recapture = b.RecaptureRate
 	if msg := checkDec(in.LifetimeValue, false, nonNegative); msg != "" {
-		v.add(p+".lifetime_value", msg)
+		v.add(p.at("lifetime_value"), msg)
 	}
 	if msg := checkDec(in.ChurnProbability, false, unitInterval); msg != "" {
-		v.add(p+".churn_probability", msg)
+		v.add(p.at("churn_probability"), msg)
 	}
 	c.ltv, c.churn = in.LifetimeValue, in.ChurnProbability
 
-	if checkCount(v, p+".contracts", len(in.Contracts), lim.MaxContractsPerCustomer) {
+	if checkCount(v, p.at("contracts"), len(in.Contracts), lim.MaxContractsPerCustomer) {
 		c.contracts = make(map[string]*cContract, len(in.Contracts))
 		for k := range in.Contracts {
-			k2 := compileContract(v, c, &in.Contracts[k], fmt.Sprintf("%s.contracts[%d]", p, k), lim)
+			kp := p.elem("contracts", k)
+			k2 := compileContract(v, c, &in.Contracts[k], &kp, lim)
 			if k2 == nil {
 				continue
 			}
 			if _, dup := c.contracts[k2.service]; dup {
-				v.add(fmt.Sprintf("%s.contracts[%d].service", p, k), "a customer has one contract per service; this service already has one")
+				v.add(kp.at("service"), "a customer has one contract per service; this service already has one")
 				continue
 			}
 			c.contracts[k2.service] = k2
@@ -381,109 +420,111 @@ func zoneNameOrUTC(name string) string {
 
 func validEnum[E ~int32](e E, max E) bool { return e >= 0 && e <= max }
 
-func compileContract(v *violations, c *cCustomer, in *Contract, p string, lim Limits) *cContract {
+func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Limits) *cContract {
 	n := len(v.list)
 	k := &cContract{customer: c, service: in.Service, rounding: HalfEven, gran: Seconds}
 	if in.Service == "" {
-		v.add(p+".service", "is required")
+		v.add(p.at("service"), "is required")
 	} else if len(in.Service) > lim.MaxIDBytes {
-		v.add(p+".service", fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
+		v.add(p.at("service"), fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
 	}
 	if msg := checkDec(in.MonthlyFee, false, nonNegative); msg != "" {
-		v.add(p+".monthly_fee", msg)
+		v.add(p.at("monthly_fee"), msg)
 	}
 	k.monthlyFee = decimalOr(in.MonthlyFee, decZero)
 	if !validEnum(in.BillingPeriod, Quarterly) {
-		v.add(p+".billing_period", "is not a known billing period")
+		v.add(p.at("billing_period"), "is not a known billing period")
 	}
 	k.quarterly = in.BillingPeriod == Quarterly
-	k.loc = checkZone(v, p+".time_zone", in.TimeZone)
+	k.loc = checkZone(v, p.at("time_zone"), in.TimeZone)
 	k.zoneName = zoneNameOrUTC(in.TimeZone)
 
-	if checkCount(v, p+".period_fees", len(in.PeriodFees), lim.MaxPeriodFees) && len(in.PeriodFees) > 0 {
+	if checkCount(v, p.at("period_fees"), len(in.PeriodFees), lim.MaxPeriodFees) && len(in.PeriodFees) > 0 {
 		k.periodFees = make(map[int64]decimal.Decimal, len(in.PeriodFees))
 		for j := range in.PeriodFees {
 			f := &in.PeriodFees[j]
-			fp := fmt.Sprintf("%s.period_fees[%d]", p, j)
+			fp := p.elem("period_fees", j)
 			msg := checkDec(f.Fee, true, nonNegative)
 			if msg != "" {
-				v.add(fp+".fee", msg)
+				v.add(fp.at("fee"), msg)
 			}
-			s, _, ok := checkInstant(v, fp+".period_start", f.PeriodStart, true)
+			s, _, ok := checkInstant(v, fp.at("period_start"), f.PeriodStart, true)
 			if !ok || msg != "" {
 				continue
 			}
 			if _, dup := k.periodFees[s]; dup {
-				v.add(fp+".period_start", "another period fee has the same period_start")
+				v.add(fp.at("period_start"), "another period fee has the same period_start")
 				continue
 			}
 			k.periodFees[s] = parseChecked(f.Fee)
 		}
 	}
 
-	if checkCount(v, p+".tiers", len(in.Tiers), lim.MaxTiers) {
-		bounds := make(map[string]bool, len(in.Tiers))
+	if checkCount(v, p.at("tiers"), len(in.Tiers), lim.MaxTiers) {
+		k.tiers = make([]cTier, 0, len(in.Tiers))
 		for j := range in.Tiers {
 			t := &in.Tiers[j]
-			tp := fmt.Sprintf("%s.tiers[%d]", p, j)
+			tp := p.elem("tiers", j)
 			m1 := checkDec(t.UptimeBelow, true, uptimeBound)
 			if m1 != "" {
-				v.add(tp+".uptime_below", m1)
+				v.add(tp.at("uptime_below"), m1)
 			}
 			m2 := checkDec(t.CreditPercent, true, percentage)
 			if m2 != "" {
-				v.add(tp+".credit_percent", m2)
+				v.add(tp.at("credit_percent"), m2)
 			}
-			if m1 != "" || m2 != "" {
-				continue
+			if m1 == "" && m2 == "" {
+				k.tiers = append(k.tiers, cTier{bound: parseChecked(t.UptimeBelow), percent: parseChecked(t.CreditPercent), inclusive: t.Inclusive, index: j})
 			}
-			tier := cTier{bound: parseChecked(t.UptimeBelow), percent: parseChecked(t.CreditPercent), inclusive: t.Inclusive, index: j}
-			key := tier.bound.String()
-			if bounds[key] {
-				v.add(tp+".uptime_below", "another tier has the same bound")
-				continue
-			}
-			bounds[key] = true
-			k.tiers = append(k.tiers, tier)
 		}
-		sort.Slice(k.tiers, func(a, b int) bool { return k.tiers[a].bound.Cmp(k.tiers[b].bound) < 0 })
+		sort.Slice(k.tiers, func(a, b int) bool {
+			if c := k.tiers[a].bound.Cmp(k.tiers[b].bound); c != 0 {
+				return c < 0
+			}
+			return k.tiers[a].index < k.tiers[b].index
+		})
 		for j := 1; j < len(k.tiers); j++ {
-			if k.tiers[j].percent.Cmp(k.tiers[j-1].percent) > 0 {
-				v.add(fmt.Sprintf("%s.tiers[%d].credit_percent", p, k.tiers[j-1].index),
-					"a more severe tier (lower uptime_below) must not grant a lower credit_percent")
+			prev, cur := &k.tiers[j-1], &k.tiers[j]
+			switch {
+			case cur.bound.Equal(prev.bound):
+				tp := p.elem("tiers", cur.index)
+				v.add(tp.at("uptime_below"), "another tier has the same bound")
+			case cur.percent.Cmp(prev.percent) > 0:
+				tp := p.elem("tiers", prev.index)
+				v.add(tp.at("credit_percent"), "a more severe tier (lower uptime_below) must not grant a lower credit_percent")
 			}
 		}
 	}
 	if msg := checkDec(in.CreditCapPercent, false, percentage); msg != "" {
-		v.add(p+".credit_cap_percent", msg)
+		v.add(p.at("credit_cap_percent"), msg)
 	}
 	k.capPercent = decimalOr(in.CreditCapPercent, decHundred)
 	if msg := checkDec(in.MinCreditAmount, false, nonNegative); msg != "" {
-		v.add(p+".min_credit_amount", msg)
+		v.add(p.at("min_credit_amount"), msg)
 	}
 	k.minCredit = decimalOr(in.MinCreditAmount, decZero)
 
 	if !validEnum(in.Degradation, Proportional) {
-		v.add(p+".degradation", "is not a known degradation")
+		v.add(p.at("degradation"), "is not a known degradation")
 	}
 	k.proportional = in.Degradation == Proportional
 	if !validEnum(in.Granularity, MinutesFull) {
-		v.add(p+".granularity", "is not a known granularity")
+		v.add(p.at("granularity"), "is not a known granularity")
 	} else if in.Granularity != GranularityUnspecified {
 		k.gran = in.Granularity
 	}
 	if k.proportional {
 		if k.gran != Seconds {
-			v.add(p+".granularity", "PROPORTIONAL degradation counts exact seconds; only SECONDS granularity is valid with it")
+			v.add(p.at("granularity"), "PROPORTIONAL degradation counts exact seconds; only SECONDS granularity is valid with it")
 		}
 		if in.DowntimeThreshold != "" {
-			v.add(p+".downtime_threshold", "must be unset with PROPORTIONAL degradation")
+			v.add(p.at("downtime_threshold"), "must be unset with PROPORTIONAL degradation")
 		}
 		if in.MinDowntimeSeconds != 0 {
-			v.add(p+".min_downtime_seconds", "must be unset with PROPORTIONAL degradation")
+			v.add(p.at("min_downtime_seconds"), "must be unset with PROPORTIONAL degradation")
 		}
 	} else if msg := checkDec(in.DowntimeThreshold, false, fraction); msg != "" {
-		v.add(p+".downtime_threshold", msg)
+		v.add(p.at("downtime_threshold"), msg)
 	}
 	if in.DowntimeThreshold != "" && checkDecimal(in.DowntimeThreshold) == "" {
 		k.threshold = parseChecked(in.DowntimeThreshold)
@@ -491,18 +532,18 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p string, lim Li
 		k.threshold = decOne
 	}
 	if in.MinDowntimeSeconds < 0 {
-		v.add(p+".min_downtime_seconds", "must not be negative")
+		v.add(p.at("min_downtime_seconds"), "must not be negative")
 	} else if in.MinDowntimeSeconds > maxInstant-minInstant {
-		v.add(p+".min_downtime_seconds", "is longer than the valid time range")
+		v.add(p.at("min_downtime_seconds"), "is longer than the valid time range")
 	}
 	k.minDowntime = in.MinDowntimeSeconds
 
 	k.excludeMaintenance = in.ExcludeMaintenance
-	if checkCount(v, p+".maintenance_windows", len(in.MaintenanceWindows), lim.MaxMaintenanceWindows) {
+	if checkCount(v, p.at("maintenance_windows"), len(in.MaintenanceWindows), lim.MaxMaintenanceWindows) {
 		var raw []interval
 		for j := range in.MaintenanceWindows {
 			w := &in.MaintenanceWindows[j]
-			if s, e, ok := checkSpan(v, fmt.Sprintf("%s.maintenance_windows[%d]", p, j), w.Start, w.End); ok {
+			if s, e, ok := checkSpan(v, p.elem("maintenance_windows", j), w.Start, w.End); ok {
 				raw = append(raw, interval{s, e})
 			}
 		}
@@ -512,17 +553,17 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p string, lim Li
 	}
 	for j, cause := range in.ExcludedCauses {
 		if cause == CauseUnspecified || !validEnum(cause, UnknownCause) {
-			v.add(fmt.Sprintf("%s.excluded_causes[%d]", p, j), "is not a known cause")
+			v.add(p.elem("excluded_causes", j), "is not a known cause")
 			continue
 		}
 		k.excluded[cause] = true
 	}
 	if !validEnum(in.Denominator, Deployed) {
-		v.add(p+".denominator", "is not a known denominator")
+		v.add(p.at("denominator"), "is not a known denominator")
 	}
 	k.deployed = in.Denominator == Deployed
-	from, fromSet, okF := checkInstant(v, p+".active_from", in.ActiveFrom, false)
-	until, untilSet, okU := checkInstant(v, p+".active_until", in.ActiveUntil, false)
+	from, fromSet, okF := checkInstant(v, p.at("active_from"), in.ActiveFrom, false)
+	until, untilSet, okU := checkInstant(v, p.at("active_until"), in.ActiveUntil, false)
 	if !untilSet && !in.ActiveUntil.IsZero() {
 		okU = false
 	}
@@ -534,10 +575,10 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p string, lim Li
 		k.activeUntil = until
 	}
 	if okF && okU && fromSet && untilSet && until <= from {
-		v.add(p+".active_until", "must be after active_from")
+		v.add(p.at("active_until"), "must be after active_from")
 	}
 	if !validEnum(in.Rounding, HalfUp) {
-		v.add(p+".rounding", "is not a known rounding mode")
+		v.add(p.at("rounding"), "is not a known rounding mode")
 	} else if in.Rounding == HalfUp {
 		k.rounding = HalfUp
 	}
@@ -548,22 +589,22 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p string, lim Li
 }
 
 func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (*cIncident, int64) {
-	p := fmt.Sprintf("incidents[%d]", i)
+	p := rootElem("incidents", i)
 	n := len(v.list)
 	inc := &cIncident{id: in.ID, cause: in.Cause, allocation: Even}
 	if in.ID == "" {
-		v.add(p+".incident_id", "is required")
+		v.add(p.at("incident_id"), "is required")
 	} else if len(in.ID) > lim.MaxIDBytes {
-		v.add(p+".incident_id", fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
+		v.add(p.at("incident_id"), fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
 	}
-	checkText(v, p+".title", in.Title, false, maxTextBytes)
+	checkText(v, p.at("title"), in.Title, false, maxTextBytes)
 	if !validEnum(in.Cause, UnknownCause) {
-		v.add(p+".cause", "is not a known cause")
+		v.add(p.at("cause"), "is not a known cause")
 	} else if in.Cause == CauseUnspecified {
 		inc.cause = UnknownCause
 	}
 	if !validEnum(in.Allocation, ByImpact) {
-		v.add(p+".allocation", "is not a known allocation")
+		v.add(p.at("allocation"), "is not a known allocation")
 	} else if in.Allocation == ByImpact {
 		inc.allocation = ByImpact
 	}
@@ -576,36 +617,36 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 	inc.windows = make([]cWindow, 0, len(in.Windows))
 	for j := range in.Windows {
 		w := &in.Windows[j]
-		wp := fmt.Sprintf("%s.windows[%d]", p, j)
+		wp := p.elem("windows", j)
 		ok := true
 		c := m.byID[w.CustomerID]
 		switch {
 		case w.CustomerID == "":
-			v.add(wp+".customer_id", "is required")
+			v.add(wp.at("customer_id"), "is required")
 			ok = false
 		case c == nil:
 			if !m.declared[w.CustomerID] { // an invalid customer has its own violations
-				v.add(wp+".customer_id", "names no customer of the scenario")
+				v.add(wp.at("customer_id"), "names no customer of the scenario")
 			}
 			ok = false
 		}
 		if w.Service == "" {
-			v.add(wp+".service", "is required")
+			v.add(wp.at("service"), "is required")
 			ok = false
 		} else if len(w.Service) > lim.MaxIDBytes {
-			v.add(wp+".service", fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
+			v.add(wp.at("service"), fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
 			ok = false
 		}
 		s, e, okSpan := checkSpan(v, wp, w.Start, w.End)
 		if okSpan && e-s > maxWindowSeconds {
-			v.add(wp+".end_time", "a window lasts at most 366 days")
+			v.add(wp.at("end_time"), "a window lasts at most 366 days")
 			okSpan = false
 		}
 		if okSpan {
 			hours += (e - s + 3599) / 3600
 		}
 		if msg := checkDec(w.ImpactFraction, false, fraction); msg != "" {
-			v.add(wp+".impact_fraction", msg)
+			v.add(wp.at("impact_fraction"), msg)
 			ok = false
 		}
 		if ok && okSpan {
@@ -615,19 +656,19 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 	}
 
 	if in.RecoveryCurrency != "" {
-		inc.recoveryExp, _ = checkCurrency(v, p+".recovery_currency", in.RecoveryCurrency, false)
+		inc.recoveryExp, _ = checkCurrency(v, p.at("recovery_currency"), in.RecoveryCurrency, false)
 		inc.recoveryCurrency = in.RecoveryCurrency
 	} else if len(in.RecoveryItems) > 0 {
-		v.add(p+".recovery_currency", "is required when the incident has recovery items")
+		v.add(p.at("recovery_currency"), "is required when the incident has recovery items")
 	}
-	if checkCount(v, p+".recovery_items", len(in.RecoveryItems), lim.MaxRecoveryItems) {
+	if checkCount(v, p.at("recovery_items"), len(in.RecoveryItems), lim.MaxRecoveryItems) {
 		inc.perCustomer = make(map[string]decimal.Decimal)
 		for j := range in.RecoveryItems {
 			it := &in.RecoveryItems[j]
-			ip := fmt.Sprintf("%s.recovery_items[%d]", p, j)
+			ip := p.elem("recovery_items", j)
 			cost, ok := compileItem(v, it, ip)
 			if it.CustomerID != "" && !affected[it.CustomerID] {
-				v.add(ip+".customer_id", "must name a customer with a window in this incident")
+				v.add(ip.at("customer_id"), "must name a customer with a window in this incident")
 				ok = false
 			}
 			if !ok {
@@ -641,7 +682,7 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 			}
 		}
 		if inc.hasShared && len(in.Windows) == 0 {
-			v.add(p+".recovery_items", "shared recovery items need at least one affected customer (a window) to be allocated to")
+			v.add(p.at("recovery_items"), "shared recovery items need at least one affected customer (a window) to be allocated to")
 		}
 	}
 	if len(v.list) != n {
@@ -650,24 +691,25 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 	return inc, hours
 }
 
-func compileItem(v *violations, it *RecoveryItem, ip string) (decimal.Decimal, bool) {
-	checkText(v, ip+".customer_id", it.CustomerID, false, maxTextBytes)
+func compileItem(v *violations, it *RecoveryItem, ip path) (decimal.Decimal, bool) {
+	checkText(v, ip.at("customer_id"), it.CustomerID, false, maxTextBytes)
 	switch {
 	case it.Labor != nil && it.Expense != nil:
 		v.add(ip, "must be either labor or expense, not both")
 		return decZero, false
 	case it.Labor != nil:
 		l := it.Labor
+		lp := ip.at("labor")
 		n := len(v.list)
-		checkText(v, ip+".labor.role", l.Role, false, maxTextBytes)
+		checkText(v, lp.at("role"), l.Role, false, maxTextBytes)
 		if msg := checkDec(l.Hours, true, nonNegative); msg != "" {
-			v.add(ip+".labor.hours", msg)
+			v.add(lp.at("hours"), msg)
 		}
 		if msg := checkDec(l.HourlyRate, true, nonNegative); msg != "" {
-			v.add(ip+".labor.hourly_rate", msg)
+			v.add(lp.at("hourly_rate"), msg)
 		}
 		if msg := checkDec(l.Engagement, false, fraction); msg != "" {
-			v.add(ip+".labor.engagement", msg)
+			v.add(lp.at("engagement"), msg)
 		}
 		if len(v.list) != n {
 			return decZero, false
@@ -675,13 +717,14 @@ func compileItem(v *violations, it *RecoveryItem, ip string) (decimal.Decimal, b
 		return parseChecked(l.Hours).Mul(parseChecked(l.HourlyRate)).Mul(decimalOr(l.Engagement, decOne)), true
 	case it.Expense != nil:
 		e := it.Expense
+		ep := ip.at("expense")
 		n := len(v.list)
-		checkText(v, ip+".expense.description", e.Description, false, maxTextBytes)
+		checkText(v, ep.at("description"), e.Description, false, maxTextBytes)
 		if msg := checkDec(e.Quantity, false, nonNegative); msg != "" {
-			v.add(ip+".expense.quantity", msg)
+			v.add(ep.at("quantity"), msg)
 		}
 		if msg := checkDec(e.UnitCost, true, nonNegative); msg != "" {
-			v.add(ip+".expense.unit_cost", msg)
+			v.add(ep.at("unit_cost"), msg)
 		}
 		if len(v.list) != n {
 			return decZero, false
@@ -700,12 +743,12 @@ func compileFX(v *violations, m *model, s *Scenario) {
 	rates := make(map[string]decimal.Decimal)
 	for j := range s.FXRates {
 		r := &s.FXRates[j]
-		fp := fmt.Sprintf("fx_rates[%d]", j)
-		_, okF := checkCurrency(v, fp+".from_currency", r.From, true)
-		_, okT := checkCurrency(v, fp+".to_currency", r.To, true)
+		fp := rootElem("fx_rates", j)
+		_, okF := checkCurrency(v, fp.at("from_currency"), r.From, true)
+		_, okT := checkCurrency(v, fp.at("to_currency"), r.To, true)
 		msg := checkDec(r.Rate, true, positive)
 		if msg != "" {
-			v.add(fp+".rate", msg)
+			v.add(fp.at("rate"), msg)
 		}
 		if !okF || !okT || msg != "" {
 			continue
@@ -722,7 +765,7 @@ func compileFX(v *violations, m *model, s *Scenario) {
 	if s.ReportingCurrency == "" {
 		return
 	}
-	if _, ok := checkCurrency(v, "reporting_currency", s.ReportingCurrency, false); !ok {
+	if _, ok := checkCurrency(v, root("reporting_currency"), s.ReportingCurrency, false); !ok {
 		return
 	}
 	m.reporting = s.ReportingCurrency
@@ -744,6 +787,6 @@ func compileFX(v *violations, m *model, s *Scenario) {
 	}
 	sort.Strings(missing)
 	for _, cur := range missing {
-		v.add("fx_rates", fmt.Sprintf("needs a direct rate from %s to the reporting currency %s", cur, s.ReportingCurrency))
+		v.add(root("fx_rates"), fmt.Sprintf("needs a direct rate from %s to the reporting currency %s", cur, s.ReportingCurrency))
 	}
 }
