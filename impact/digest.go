@@ -1,6 +1,7 @@
 package impact
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
@@ -58,7 +59,10 @@ func digest(s *Scenario) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-type encoder struct{ buf []byte }
+type encoder struct {
+	buf     []byte
+	scratch []byte // reused by sorted for element encodings
+}
 
 func (e *encoder) field(name, value string) {
 	e.buf = append(e.buf, name...)
@@ -144,23 +148,46 @@ func isCanonical(s string) bool {
 	return true
 }
 
-// sorted writes n elements in the order of their own encodings.
+// sorted writes n elements in the order of their own encodings. The
+// elements are encoded into one scratch buffer and sorted as slices of it.
 func (e *encoder) sorted(name string, n int, encode func(i int, e *encoder)) {
 	e.count(name, n)
 	if n == 0 {
 		return
 	}
-	elems := make([][]byte, n)
-	sub := &encoder{}
-	for i := range elems {
-		sub.buf = nil
+	if n == 1 {
+		sub := &encoder{buf: e.scratch[:0]}
+		encode(0, sub)
+		e.fieldBytes("-", sub.buf)
+		e.scratch = sub.buf
+		return
+	}
+	sub := &encoder{buf: e.scratch[:0]}
+	ends := make([]int, n)
+	for i := range ends {
 		encode(i, sub)
-		elems[i] = sub.buf
+		ends[i] = len(sub.buf)
 	}
-	slices.SortFunc(elems, func(a, b []byte) int { return strings.Compare(string(a), string(b)) })
+	elems := make([][]byte, n)
+	start := 0
+	for i, end := range ends {
+		elems[i] = sub.buf[start:end:end]
+		start = end
+	}
+	slices.SortFunc(elems, func(a, b []byte) int { return bytes.Compare(a, b) })
 	for _, el := range elems {
-		e.field("-", string(el))
+		e.fieldBytes("-", el)
 	}
+	e.scratch = sub.buf
+}
+
+func (e *encoder) fieldBytes(name string, value []byte) {
+	e.buf = append(e.buf, name...)
+	e.buf = append(e.buf, ' ')
+	e.buf = strconv.AppendInt(e.buf, int64(len(value)), 10)
+	e.buf = append(e.buf, ':')
+	e.buf = append(e.buf, value...)
+	e.buf = append(e.buf, '\n')
 }
 
 func orDefault[E ~int32](e, def E) int64 {
