@@ -105,12 +105,14 @@
 //     (contract zone) reads at least 00:00 on the 1st of its month (of the
 //     quarter's first month for QUARTERLY); this is well defined even where
 //     midnight is skipped or repeated by a DST change.
-//   - Clock minutes are those of the contract's zone. A minute only partly
-//     inside the measured range (a DEPLOYED edge, a period edge that is not
-//     on a whole minute, a zone transition of a zone with a sub-minute
-//     offset) counts only its part inside: MINUTES_TOUCHED counts that part
-//     when any of it is down, MINUTES_FULL when all of it is down. So D ≤ T
-//     always and uptime stays in [0, 100].
+//   - Clock minutes are those of the contract's zone. Granularity applies
+//     to the downtime after clipping to the period (and the deployed
+//     range): MINUTES_TOUCHED counts 60 s for every clock minute containing
+//     any of it, MINUTES_FULL 60 s for every clock minute entirely inside
+//     it. A touched minute cut by a DEPLOYED edge that is not on a whole
+//     minute still counts 60 s, so in the degenerate case of a measured
+//     range shorter than its touched minutes D is capped at T, keeping
+//     uptime in [0, 100].
 //   - monthly_fee is optional (0); a period_fee whose period_start is not the
 //     first instant of a period is never used; two period_fees with the same
 //     period_start are rejected. Without tiers the credit is 0.

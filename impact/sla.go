@@ -1,6 +1,7 @@
 package impact
 
 import (
+	"math"
 	"math/big"
 	"sort"
 
@@ -261,6 +262,9 @@ func (k *cContract) count(down []interval, prop []fracSpan, rs, re int64, z *zon
 		for _, pc := range minutePieces(z, rs, re) {
 			d += countMinutes(clip(ivs, pc.start, pc.end), pc, k.gran == MinutesFull)
 		}
+		// A touched minute cut by a DEPLOYED edge counts 60 s although only
+		// part of it is measured; downtime never exceeds the measured time.
+		d = min(d, re-rs)
 	default:
 		for _, iv := range ivs {
 			d += iv.end - iv.start
@@ -318,8 +322,9 @@ func minutePieces(z *zoneCursor, rs, re int64) []minutePiece {
 }
 
 // countMinutes counts MINUTES_TOUCHED or MINUTES_FULL downtime of sorted
-// disjoint intervals inside one piece. A minute cut by the piece's edges
-// counts only its part inside (doc.go).
+// disjoint intervals (already clipped to the measured range) inside one
+// piece: every clock minute containing any downtime counts 60 s, or only
+// the minutes entirely down count 60 s (model.md §5.5, to the letter).
 func countMinutes(ivs []interval, pc minutePiece, full bool) int64 {
 	floorMin := func(t int64) int64 { return t - floorMod(t+pc.phase, 60) }
 	ceilMin := func(t int64) int64 {
@@ -329,23 +334,17 @@ func countMinutes(ivs []interval, pc minutePiece, full bool) int64 {
 		return t
 	}
 	var d int64
-	prevEnd := pc.start
+	prevEnd := int64(math.MinInt64)
 	for _, iv := range ivs {
 		if full {
-			s, e := iv.start, iv.end
-			if s != pc.start {
-				s = ceilMin(s)
-			}
-			if e != pc.end {
-				e = floorMin(e)
-			}
-			if e > s {
+			if s, e := ceilMin(iv.start), floorMin(iv.end); e > s {
 				d += e - s
 			}
 			continue
 		}
-		s := max(pc.start, floorMin(iv.start), prevEnd)
-		e := min(pc.end, ceilMin(iv.end))
+		// Two intervals may touch the same minute: count it once.
+		s := max(floorMin(iv.start), prevEnd)
+		e := ceilMin(iv.end)
 		if e > s {
 			d += e - s
 		}
