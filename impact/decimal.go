@@ -136,8 +136,8 @@ func FormatDecimal(d decimal.Decimal) string {
 // FormatFixed spells d with exactly places fractional digits. d must already
 // have at most places fractional digits; nothing is rounded here.
 func FormatFixed(d decimal.Decimal, places int32) string {
-	if d.Exponent() < -places {
-		panic("impact: FormatFixed would round")
+	if d.Exponent() < -places && !d.Equal(d.Truncate(places)) {
+		panic("impact: FormatFixed would round") // a figure was not rounded once, as it must be
 	}
 	s := d.StringFixed(places)
 	if len(s) > 0 && s[0] == '-' && d.Sign() == 0 {
