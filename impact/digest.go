@@ -106,46 +106,48 @@ func (e *encoder) dec(name, s, def string) {
 		e.field(name, def)
 		return
 	}
-	if !isCanonical(s) {
-		s = canonical(s)
+	neg, intPart, frac := canonParts(s)
+	n := len(intPart)
+	if frac != "" {
+		n += 1 + len(frac)
 	}
-	e.field(name, s)
+	if neg {
+		n++
+	}
+	e.buf = append(e.buf, name...)
+	e.buf = append(e.buf, ' ')
+	e.buf = strconv.AppendInt(e.buf, int64(n), 10)
+	e.buf = append(e.buf, ':')
+	e.buf = appendCanonical(e.buf, neg, intPart, frac)
+	e.buf = append(e.buf, '\n')
 }
 
-// canonical rewrites a checked decimal canonically.
-func canonical(s string) string {
-	neg := s[0] == '-'
+// canonParts splits a checked decimal into its canonical parts, without
+// allocating.
+func canonParts(s string) (neg bool, intPart, frac string) {
+	neg = s[0] == '-'
 	if neg {
 		s = s[1:]
 	}
-	intPart, frac, _ := strings.Cut(s, ".")
+	intPart, frac, _ = strings.Cut(s, ".")
 	intPart = strings.TrimLeft(intPart, "0")
 	frac = strings.TrimRight(frac, "0")
 	if intPart == "" {
 		intPart = "0"
 	}
-	out := intPart
-	if frac != "" {
-		out += "." + frac
-	}
-	if neg && out != "0" {
-		out = "-" + out
-	}
-	return out
+	return neg && (intPart != "0" || frac != ""), intPart, frac
 }
 
-// isCanonical reports whether a checked decimal is already in canonical
-// form, the common case: most inputs need no rewriting.
-func isCanonical(s string) bool {
-	if s[0] == '-' || (s[0] == '0' && len(s) > 1 && s[1] != '.') {
-		return false
+func appendCanonical(b []byte, neg bool, intPart, frac string) []byte {
+	if neg {
+		b = append(b, '-')
 	}
-	for i := 1; i < len(s); i++ {
-		if s[i] == '.' {
-			return s[len(s)-1] != '0'
-		}
+	b = append(b, intPart...)
+	if frac != "" {
+		b = append(b, '.')
+		b = append(b, frac...)
 	}
-	return true
+	return b
 }
 
 // sorted writes n elements in the order of their own encodings. The
@@ -209,11 +211,8 @@ func (e *encoder) customer(c *Customer) {
 	// Ordered and long: comma-separated canonical values (a decimal has no comma).
 	e.count("weekly_profile", len(bl.WeeklyProfile))
 	for _, v := range bl.WeeklyProfile {
-		if isCanonical(v) {
-			e.buf = append(e.buf, v...)
-		} else {
-			e.buf = append(e.buf, canonical(v)...)
-		}
+		neg, intPart, frac := canonParts(v)
+		e.buf = appendCanonical(e.buf, neg, intPart, frac)
 		e.buf = append(e.buf, ',')
 	}
 	e.sorted("seasonal_factors", len(bl.SeasonalFactors), func(i int, e *encoder) {
