@@ -16,7 +16,16 @@ import (
 func largestRemainder(total decimal.Decimal, exp int32, weights []decimal.Decimal) []decimal.Decimal {
 	n := len(weights)
 	out := make([]decimal.Decimal, n)
-	if n == 0 {
+	switch {
+	case n == 0:
+		return out
+	case n == 1:
+		out[0] = total
+		return out
+	case total.Sign() == 0:
+		for i := range out {
+			out[i] = total
+		}
 		return out
 	}
 	units := total.Shift(exp).BigInt() // exact: total has at most exp decimals

@@ -148,9 +148,22 @@ func FormatFixed(d decimal.Decimal, places int32) string {
 
 var bigTen = big.NewInt(10)
 
+// pow10 returns 10^n. Callers must not modify the result.
 func pow10(n int32) *big.Int {
+	if n >= 0 && int(n) < len(powersOfTen) {
+		return powersOfTen[n]
+	}
 	return new(big.Int).Exp(bigTen, big.NewInt(int64(n)), nil)
 }
+
+var powersOfTen = func() []*big.Int {
+	p := make([]*big.Int, 64)
+	p[0] = big.NewInt(1)
+	for i := 1; i < len(p); i++ {
+		p[i] = new(big.Int).Mul(p[i-1], bigTen)
+	}
+	return p
+}()
 
 // roundRat rounds num/den to places fractional digits with mode, exactly:
 // the quotient is never materialised with finite precision, so nothing is
