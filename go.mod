@@ -3,6 +3,7 @@ module github.com/impact-svc/impact
 go 1.26.8
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.4
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0
 	github.com/shopspring/decimal v1.6.0

@@ -1,0 +1,167 @@
+// Command impactd serves the impact API: gRPC on --grpc-addr and the JSON
+// gateway (plus /healthz and /openapi.json) on --http-addr.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/impact-svc/impact/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "impactd:", err)
+		os.Exit(1)
+	}
+}
+
+// Addrs are the addresses impactd actually listens on (useful with port 0).
+type Addrs struct {
+	GRPC, HTTP string
+}
+
+// shutdownGrace bounds how long in-flight calls may take to finish after
+// SIGINT/SIGTERM before they are cut off.
+const shutdownGrace = 20 * time.Second
+
+type config struct {
+	grpcAddr string
+	httpAddr string
+}
+
+// parseFlags reads the flags; each defaults to its environment variable,
+// then to the built-in default, so an explicit flag always wins.
+func parseFlags(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	envOr := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	fs := flag.NewFlagSet("impactd", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.grpcAddr, "grpc-addr", envOr("IMPACTD_GRPC_ADDR", "127.0.0.1:9090"),
+		"gRPC listen address (env IMPACTD_GRPC_ADDR)")
+	fs.StringVar(&c.httpAddr, "http-addr", envOr("IMPACTD_HTTP_ADDR", "127.0.0.1:8080"),
+		"HTTP JSON gateway listen address (env IMPACTD_HTTP_ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	return c, nil
+}
+
+// run serves until ctx ends, then shuts down gracefully. ready, when not
+// nil, is called with the bound addresses once both listeners accept
+// connections; tests start run on 127.0.0.1:0 and learn the ports from it.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready func(Addrs)) error {
+	cfg, err := parseFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+
+	grpcLn, err := listenLoopback("--grpc-addr", cfg.grpcAddr)
+	if err != nil {
+		return err
+	}
+	defer grpcLn.Close()
+	httpLn, err := listenLoopback("--http-addr", cfg.httpAddr)
+	if err != nil {
+		return err
+	}
+	defer httpLn.Close()
+
+	grpcSrv, health := server.NewGRPCServer(log, server.NewEstimator(log))
+	conn, err := server.DialGateway(grpcLn.Addr().String())
+	if err != nil {
+		return fmt.Errorf("dialing gRPC for the gateway: %w", err)
+	}
+	defer conn.Close()
+	// The gateway's context outlives ctx: in-flight HTTP calls must be able
+	// to finish during shutdown.
+	handler, err := server.NewHTTPHandler(context.WithoutCancel(ctx), conn)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	errc := make(chan error, 2)
+	go func() { errc <- grpcSrv.Serve(grpcLn) }()
+	go func() { errc <- httpSrv.Serve(httpLn) }()
+	addrs := Addrs{GRPC: grpcLn.Addr().String(), HTTP: httpLn.Addr().String()}
+	log.Info("impactd serving", "grpc_addr", addrs.GRPC, "http_addr", addrs.HTTP)
+	if ready != nil {
+		ready(addrs)
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+		serveErr = fmt.Errorf("serving: %w", serveErr)
+	}
+
+	log.Info("impactd shutting down")
+	// Fail health checks first so load balancers stop sending work, then
+	// drain HTTP (whose calls still need gRPC), then gRPC.
+	health.Shutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		log.Warn("HTTP shutdown cut in-flight requests", "err", err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		grpcSrv.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-sctx.Done():
+		log.Warn("gRPC graceful stop timed out; stopping")
+		grpcSrv.Stop()
+		<-stopped
+	}
+	log.Info("impactd stopped")
+	return serveErr
+}
+
+// listenLoopback listens on addr and refuses anything but a loopback
+// address: impactd has no authentication yet, so it must not be reachable
+// from other machines. The bound address is checked, so "localhost" is fine
+// and ":8080" (every interface) is not.
+func listenLoopback(flagName, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flagName, err)
+	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("%s %s: refusing to listen on a non-loopback address: impactd has no authentication yet, so it only serves this machine (use 127.0.0.1 or ::1)", flagName, addr)
+	}
+	return ln, nil
+}

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/impact-svc/impact/impact"
+)
+
+// ErrorDomain is the google.rpc.ErrorInfo domain of every error this API
+// returns on purpose.
+const ErrorDomain = "impact.v1"
+
+// errorStatus is how one domain error code appears on the wire.
+type errorStatus struct {
+	code   codes.Code
+	reason string // google.rpc.ErrorInfo reason, UPPER_SNAKE and stable
+}
+
+// errorTable is the one place domain error codes become gRPC codes; the
+// gateway turns those into HTTP statuses (INVALID_ARGUMENT 400, NOT_FOUND
+// 404, ALREADY_EXISTS 409, …). EINTERNAL is deliberately absent: internal
+// errors never show their message.
+var errorTable = map[string]errorStatus{
+	impact.EINVALID:  {codes.InvalidArgument, "INVALID_ARGUMENT"},
+	impact.ENOTFOUND: {codes.NotFound, "NOT_FOUND"},
+	// ECONFLICT covers "already exists" and "stale etag"; both are HTTP 409
+	// through the gateway.
+	impact.ECONFLICT:        {codes.AlreadyExists, "CONFLICT"},
+	impact.EFAILEDPRECOND:   {codes.FailedPrecondition, "FAILED_PRECONDITION"},
+	impact.EUNAUTHENTICATED: {codes.Unauthenticated, "UNAUTHENTICATED"},
+	impact.EFORBIDDEN:       {codes.PermissionDenied, "PERMISSION_DENIED"},
+	impact.EUNAVAILABLE:     {codes.Unavailable, "UNAVAILABLE"},
+}
+
+// errInternal is all a client learns about an unexpected failure.
+var errInternal = status.Error(codes.Internal, "internal error")
+
+// toStatus turns an error from the domain into a gRPC status error. Field
+// paths of violations are relative to the request message field named by
+// prefix ("scenario"), so they read "scenario.incidents[0].windows[3].end_time".
+// Anything that is not a known *impact.Error is logged in full and returned
+// as a bare "internal error".
+func toStatus(ctx context.Context, log *slog.Logger, err error, prefix string) error {
+	var e *impact.Error
+	if !errors.As(err, &e) {
+		log.ErrorContext(ctx, "internal error", "err", err)
+		return errInternal
+	}
+	row, ok := errorTable[e.Code]
+	if !ok {
+		log.ErrorContext(ctx, "internal error", "code", e.Code, "err", err)
+		return errInternal
+	}
+	msg := e.Message
+	if n := len(e.Violations); n > 0 {
+		// The first problem in the message helps clients that print only
+		// the message; the details carry all of them.
+		v := e.Violations[0]
+		msg = fmt.Sprintf("%s: %s: %s", e.Message, joinField(prefix, v.Field), v.Description)
+		if n > 1 {
+			msg += fmt.Sprintf(" (and %d more)", n-1)
+		}
+	}
+	st := status.New(row.code, msg)
+	details := []*errdetails.ErrorInfo{{Reason: row.reason, Domain: ErrorDomain}}
+	var withDetails *status.Status
+	if len(e.Violations) > 0 {
+		br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, len(e.Violations))}
+		for i, v := range e.Violations {
+			br.FieldViolations[i] = &errdetails.BadRequest_FieldViolation{
+				Field:       joinField(prefix, v.Field),
+				Description: v.Description,
+			}
+		}
+		withDetails, err = st.WithDetails(br, details[0])
+	} else {
+		withDetails, err = st.WithDetails(details[0])
+	}
+	if err != nil { // only fails for unmarshalable details, which these are not
+		log.ErrorContext(ctx, "attaching error details", "err", err)
+		return st.Err()
+	}
+	return withDetails.Err()
+}
+
+// joinField prefixes a domain field path with the request field holding it;
+// an empty path names the request field itself.
+func joinField(prefix, field string) string {
+	switch {
+	case prefix == "":
+		return field
+	case field == "":
+		return prefix
+	default:
+		return prefix + "." + field
+	}
+}

@@ -1,0 +1,47 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/impact-svc/impact/impact"
+	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
+)
+
+// Estimator implements impact.v1.EstimatorService on the domain engine.
+type Estimator struct {
+	impactv1.UnimplementedEstimatorServiceServer
+
+	log    *slog.Logger
+	limits impact.Limits
+	// estimate is impact.EstimateScenario; tests replace it to make the
+	// engine fail or panic on demand.
+	estimate func(*impact.Scenario, impact.Limits) (*impact.Estimate, error)
+}
+
+// NewEstimator returns the service with the stateless API's request limits
+// (impact.DefaultLimits).
+func NewEstimator(log *slog.Logger) *Estimator {
+	return &Estimator{log: log, limits: impact.DefaultLimits(), estimate: impact.EstimateScenario}
+}
+
+// Estimate validates and estimates the request's scenario. Every validation
+// failure is INVALID_ARGUMENT with a google.rpc.BadRequest.
+func (s *Estimator) Estimate(ctx context.Context, req *impactv1.EstimateRequest) (*impactv1.EstimateResponse, error) {
+	if req.GetScenario() == nil {
+		return nil, toStatus(ctx, s.log, &impact.Error{
+			Code:       impact.EINVALID,
+			Message:    "invalid request",
+			Violations: []impact.FieldViolation{{Description: "is required"}},
+		}, "scenario")
+	}
+	sc, err := scenarioFromProto(req.GetScenario())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err, "scenario")
+	}
+	est, err := s.estimate(sc, s.limits)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err, "scenario")
+	}
+	return estimateToProto(est), nil
+}
