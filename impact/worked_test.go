@@ -188,8 +188,10 @@ func runWorked(t *testing.T, cases []workedCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := estimate(t, c.sc())
+			s := c.sc()
+			e := estimate(t, s)
 			checkWorked(t, c, e)
+			checkInvariants(t, s, e)
 		})
 	}
 }
@@ -663,6 +665,44 @@ func TestWorkedLostRevenue(t *testing.T) {
 			custs: []wantCust{lr("c1", "3600", "USD 504.50")},
 		},
 		{
+			// Australia/Lord_Howe leaves DST (+11 → +10:30) at 2025-04-05T15:00Z, when
+			// the wall clock goes from 02:00 back to 01:30 (Sunday 2025-04-06 local).
+			// Local hours (doc.go: cut at the transition): 14:00–15:00Z hour 01 (+11),
+			// 15:00–15:30Z hour 01 (+10:30, 30 min), 15:30–16:00Z half of hour 02.
+			// gross = 145 + 145·1,800/3,600 + 146·1,800/3,600 = 145 + 72.5 + 73 = 290.50.
+			name:  "lord-howe-half-hour-transition",
+			sc:    one(profileCust("Australia/Lord_Howe"), win("c1", "web", "2025-04-05T14:00:00Z", "2025-04-05T16:00:00Z")),
+			custs: []wantCust{lr("c1", "7200", "USD 290.50")},
+		},
+		{
+			// Same window; the cut hour starting at 15:00Z (a local hour start) has an
+			// override of 1,000: 145 + 1,000·1,800/3,600 + 73 = 145 + 500 + 73 = 718.00.
+			name: "lord-howe-override-on-cut-hour",
+			sc: one(withOverride(profileCust("Australia/Lord_Howe"), "2025-04-05T15:00:00Z", "1000"),
+				win("c1", "web", "2025-04-05T14:00:00Z", "2025-04-05T16:00:00Z")),
+			custs: []wantCust{lr("c1", "7200", "USD 718.00")},
+		},
+		{
+			// Plain decimals may have up to 30 integer digits. 19-digit amounts beyond
+			// int64 (2^63 = 9,223,372,036,854,775,808) for 1 h at fraction 1:
+			// gross = the amount itself, with 2 decimals.
+			name: "nineteen-digit-amounts",
+			sc: func() *impact.Scenario {
+				return &impact.Scenario{
+					Customers: []impact.Customer{flat("a", "USD", "9223372036854775808"), flat("b", "USD", "9999999999999999999"), flat("c", "USD", "123456789012345678901234567890")},
+					Incidents: []impact.Incident{inc("inc-1",
+						win("a", "web", "2025-07-07T10:00:00Z", "2025-07-07T11:00:00Z"),
+						win("b", "web", "2025-07-07T10:00:00Z", "2025-07-07T11:00:00Z"),
+						win("c", "web", "2025-07-07T10:00:00Z", "2025-07-07T11:00:00Z"))},
+				}
+			},
+			custs: []wantCust{
+				lr("a", "3600", "USD 9223372036854775808.00"),
+				lr("b", "3600", "USD 9999999999999999999.00"),
+				lr("c", "3600", "USD 123456789012345678901234567890.00"),
+			},
+		},
+		{
 			// 433 s at 2,400.00/h: 2,400 × 433 / 3,600 = 1,039,200/3,600 = 288.666… → 288.67.
 			name:  "per-second-rate",
 			sc:    one(flat("c1", "USD", "2400.00"), win("c1", "web", "2025-07-07T10:00:00Z", "2025-07-07T10:07:13Z")),
@@ -872,6 +912,29 @@ func TestWorkedSLA(t *testing.T) {
 				t: 2595600, d: "2595", uptime: "99.900023", pct: "0", credit: "USD 0.00"}},
 		},
 		{
+			// America/Asuncion skipped local midnight on 2017-10-01 (00:00 −04 → 01:00 −03
+			// at 04:00Z). October starts at the first instant reading ≥ 00:00 on the 1st:
+			// 01:00 −03 = 04:00Z. September: 2017-09-01T04:00Z..10-01T04:00Z = 2,592,000 s;
+			// October: ..11-01T03:00Z = 31·86,400 − 3,600 = 2,674,800 s.
+			// Window 03:30Z–04:30Z: 1,800 s in each.
+			// Sept 100·2,590,200/2,592,000 = 99.930556; Oct 100·2,673,000/2,674,800 = 99.9327052… → 99.932705.
+			name:   "asuncion-skipped-midnight-on-the-first",
+			sc:     single(zoned(contract("api", "1000.00", t1), "America/Asuncion"), win("c1", "api", "2017-10-01T03:30:00Z", "2017-10-01T04:30:00Z")),
+			nStmts: 2,
+			stmts: []wantStmt{
+				{cust: "c1", svc: "api", start: "2017-09-01T04:00:00Z", end: "2017-10-01T04:00:00Z", t: 2592000, d: "1800", uptime: "99.930556", credit: "USD 100.00"},
+				{cust: "c1", svc: "api", start: "2017-10-01T04:00:00Z", end: "2017-11-01T03:00:00Z", t: 2674800, d: "1800", uptime: "99.932705", credit: "USD 100.00"},
+			},
+		},
+		{
+			// Berlin Q1 2025: 2024-12-31T23:00Z .. 2025-03-31T22:00Z = 90·86,400 − 3,600
+			// = 7,772,400 s. D = 3,600 → 100·7,768,800/7,772,400 = 99.9536823… → 99.953682;
+			// < 99.99 → 10 % of 3 × 100.00 = 30.00.
+			name:  "berlin-quarter-with-spring-forward",
+			sc:    single(quarterly(zoned(contract("api", "100.00", t1), "Europe/Berlin")), win("c1", "api", "2025-02-10T10:00:00Z", "2025-02-10T11:00:00Z")),
+			stmts: []wantStmt{{cust: "c1", svc: "api", start: "2024-12-31T23:00:00Z", end: "2025-03-31T22:00:00Z", t: 7772400, d: "3600", uptime: "99.953682", fee: "USD 300.00", credit: "USD 30.00"}},
+		},
+		{
 			// Asia/Kolkata contract: July starts 2025-06-30T18:30Z. Window
 			// 18:00Z–19:00Z: 1,800 s in June (2025-05-31T18:30Z.., T = 2,592,000) and
 			// 1,800 s in July (T = 2,678,400).
@@ -1036,6 +1099,34 @@ func TestWorkedSLA(t *testing.T) {
 			}), win("c1", "api", "2025-06-30T23:00:00Z", "2025-07-01T01:00:00Z")),
 			nStmts: 1,
 			stmts:  []wantStmt{{cust: "c1", svc: "api", start: "2025-06-01T00:00:00Z", t: 2592000, d: "3600", uptime: "99.861111", credit: "USD 100.00"}},
+		},
+		{
+			// DEPLOYED from 2025-06-10T10:00:30Z (mid-minute); window 10:00:00–10:02:00.
+			// T = 07-01T00:00 − 06-10T10:00:30 = 20·86,400 + 13·3,600 + 59·60 + 30 = 1,778,370.
+			// Clipped downtime [10:00:30, 10:02:00).
+			// MINUTES_TOUCHED (doc.go: a touched minute cut by a DEPLOYED edge still
+			// counts 60 s): 10:00, 10:01 → 120 → 100·1,778,250/1,778,370 = 99.9932522… → 99.993252.
+			// MINUTES_FULL: only 10:01 lies entirely inside → 60 → 99.9966261… → 99.996626.
+			name: "deployed-edge-mid-minute",
+			sc: func() *impact.Scenario {
+				mk := func(svc string, g impact.Granularity) impact.Contract {
+					return with(contract(svc, "1000.00", t1), func(k *impact.Contract) {
+						k.Denominator = impact.Deployed
+						k.ActiveFrom = ts("2025-06-10T10:00:30Z")
+						k.Granularity = g
+					})
+				}
+				return &impact.Scenario{
+					Customers: []impact.Customer{cust("c1", "USD", "0", mk("touched", impact.MinutesTouched), mk("full", impact.MinutesFull))},
+					Incidents: []impact.Incident{inc("inc-1",
+						win("c1", "touched", "2025-06-10T10:00:00Z", "2025-06-10T10:02:00Z"),
+						win("c1", "full", "2025-06-10T10:00:00Z", "2025-06-10T10:02:00Z"))},
+				}
+			},
+			stmts: []wantStmt{
+				{cust: "c1", svc: "touched", start: "2025-06-01T00:00:00Z", t: 1778370, d: "120", uptime: "99.993252", pct: "0", credit: "USD 0.00"},
+				{cust: "c1", svc: "full", start: "2025-06-01T00:00:00Z", t: 1778370, d: "60", uptime: "99.996626", pct: "0", credit: "USD 0.00"},
+			},
 		},
 		{
 			// Granularity on the same windows (2025-06-10):
@@ -1287,6 +1378,44 @@ func TestWorkedSLA(t *testing.T) {
 			},
 			stmts: []wantStmt{{cust: "c1", svc: "api", start: "2025-06-01T00:00:00Z", d: "5400", uptime: "99.791667", credit: "USD 0.01",
 				shares: []string{"inc-a d=3600 USD 0.01", "inc-b d=3600 USD 0.00"}}},
+		},
+		{
+			// min_downtime_seconds 600: inc-a [10:00,10:04) and inc-b [10:04,10:12) merge
+			// into one 12-min interval ≥ 10 min → D = 720 → 99.972222 → 10 % → 100.00.
+			// Alone each is < 10 min, so each incident's own downtime is 0; doc.go: the
+			// credit is then attributed by overlap with the counted intervals,
+			// 240 : 480 → 10,000 cents × 1/3 = 3,333.33, × 2/3 = 6,666.67 → 33.33 / 66.67.
+			name: "attribution-by-overlap-when-no-own-downtime",
+			sc: func() *impact.Scenario {
+				k := with(contract("api", "1000.00", t1), func(k *impact.Contract) { k.MinDowntimeSeconds = 600 })
+				return &impact.Scenario{
+					Customers: []impact.Customer{cust("c1", "USD", "0", k)},
+					Incidents: []impact.Incident{
+						inc("inc-a", win("c1", "api", "2025-06-10T10:00:00Z", "2025-06-10T10:04:00Z")),
+						inc("inc-b", win("c1", "api", "2025-06-10T10:04:00Z", "2025-06-10T10:12:00Z")),
+					},
+				}
+			},
+			stmts: []wantStmt{{cust: "c1", svc: "api", start: "2025-06-01T00:00:00Z", d: "720", uptime: "99.972222", pct: "10", credit: "USD 100.00",
+				shares: []string{"inc-a d=0 USD 33.33", "inc-b d=0 USD 66.67"}}},
+		},
+		{
+			// min_downtime_seconds 600: inc-a [10:00,10:20) alone is 1,200 s; inc-b
+			// [10:15,10:20) alone is 300 s < 600 → 0. Merged D = 1,200 → 99.953704 →
+			// 100.00, all attributed to inc-a (own downtime 1,200 vs 0).
+			name: "attribution-by-own-downtime",
+			sc: func() *impact.Scenario {
+				k := with(contract("api", "1000.00", t1), func(k *impact.Contract) { k.MinDowntimeSeconds = 600 })
+				return &impact.Scenario{
+					Customers: []impact.Customer{cust("c1", "USD", "0", k)},
+					Incidents: []impact.Incident{
+						inc("inc-a", win("c1", "api", "2025-06-10T10:00:00Z", "2025-06-10T10:20:00Z")),
+						inc("inc-b", win("c1", "api", "2025-06-10T10:15:00Z", "2025-06-10T10:20:00Z")),
+					},
+				}
+			},
+			stmts: []wantStmt{{cust: "c1", svc: "api", start: "2025-06-01T00:00:00Z", d: "1200", uptime: "99.953704", credit: "USD 100.00",
+				shares: []string{"inc-a d=1200 USD 100.00", "inc-b d=0 USD 0.00"}}},
 		},
 		{
 			// A window for a service without a contract: valid, counts for lost revenue
