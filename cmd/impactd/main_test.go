@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -356,27 +359,20 @@ func TestHealthReflectionAndDocs(t *testing.T) {
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	d := start(t)
 	body := readFile(t, seedFile)
-	pr, pw := io.Pipe()
-	type result struct {
-		code int
-		body []byte
-		err  error
-	}
-	res := make(chan result, 1)
-	go func() {
-		resp, err := http.Post(d.url("/v1/scenarios:estimate"), "application/json", pr)
-		if err != nil {
-			res <- result{err: err}
-			return
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		res <- result{resp.StatusCode, b, err}
-	}()
-	half := len(body) / 2
-	if _, err := pw.Write(body[:half]); err != nil {
+	// A raw connection, so the first half of the request is on the wire (and
+	// the handler is reading the body) before shutdown begins.
+	conn, err := net.Dial("tcp", d.addrs.HTTP)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer conn.Close()
+	half := len(body) / 2
+	fmt.Fprintf(conn, "POST /v1/scenarios:estimate HTTP/1.1\r\nHost: impactd\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	if _, err := conn.Write(body[:half]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the server accepts and starts reading
+
 	stopped := make(chan error, 1)
 	go func() { stopped <- d.stop() }()
 	time.Sleep(300 * time.Millisecond) // shutdown has begun and is waiting
@@ -385,13 +381,17 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		t.Fatalf("run returned with a request in flight: %v", err)
 	default:
 	}
-	if _, err := pw.Write(body[half:]); err != nil {
+	if _, err := conn.Write(body[half:]); err != nil {
 		t.Fatal(err)
 	}
-	pw.Close()
-	r := <-res
-	if r.err != nil || r.code != http.StatusOK || !bytes.Contains(r.body, []byte(`"1234.57"`)) {
-		t.Errorf("in-flight request: %v HTTP %d %s", r.err, r.code, r.body)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(`"1234.57"`)) {
+		t.Errorf("in-flight request: HTTP %d %s", resp.StatusCode, b)
 	}
 	if err := <-stopped; err != nil {
 		t.Errorf("run: %v", err)
