@@ -119,7 +119,8 @@ func mustDec(t *testing.T, s string) decimal.Decimal {
 // ---------------------------------------------------------------------------
 // Scenario interpreter: reads fuzz bytes into a bounded scenario. Running out
 // of bytes reads zeros, so every input builds something. Most choices are
-// valid; a few lists contain an invalid value so the error path is fuzzed too.
+// valid; a few rare choices (never the zero one, so short inputs stay valid)
+// are invalid so the error path is fuzzed too.
 
 type fuzzReader struct {
 	b []byte
@@ -206,10 +207,14 @@ func buildFuzzScenario(data []byte) *impact.Scenario {
 		}
 		c.Baseline.RecaptureRate = pickS(r, "", "0", "0.25", "1", "0.333333333333")
 		for n := r.pick(3); n > 0; n-- {
-			// UTC hour starts: a local hour start in whole-hour zones only.
-			at := fzInstant(r).Truncate(time.Hour)
-			if r.pick(4) == 0 {
-				at = at.Add(30 * time.Minute)
+			// The start of the local hour containing an instant; rarely a
+			// UTC hour start instead, which is mid-hour in some zones.
+			at := fzInstant(r)
+			if loc, err := time.LoadLocation(c.TimeZone); err == nil && r.pick(16) != 15 {
+				l := at.In(loc)
+				at = l.Add(-time.Duration(l.Minute())*time.Minute - time.Duration(l.Second())*time.Second - time.Duration(l.Nanosecond()))
+			} else {
+				at = at.Truncate(time.Hour)
 			}
 			c.Baseline.Overrides = append(c.Baseline.Overrides, impact.HourlyOverride{HourStart: at, Amount: fzAmounts[r.pick(len(fzAmounts))]})
 		}
@@ -227,7 +232,7 @@ func buildFuzzScenario(data []byte) *impact.Scenario {
 				MonthlyFee:    pickS(r, "", "0", "730.00", "12345.67", "12.25", "123457", "3086.425"),
 				BillingPeriod: impact.BillingPeriod(r.pick(3)),
 				TimeZone:      fzZones[r.pick(len(fzZones))],
-				Tiers:         fzTiers[r.pick(len(fzTiers))],
+				Tiers:         fzTiers[r.pick(len(fzTiers))%(len(fzTiers)-1)],
 				Granularity:   impact.Granularity(r.pick(4)),
 				Denominator:   impact.Denominator(r.pick(3)),
 				Rounding:      impact.Rounding(r.pick(3)),
@@ -247,6 +252,9 @@ func buildFuzzScenario(data []byte) *impact.Scenario {
 				k.ExcludeMaintenance = r.pick(2) == 0
 				k.MaintenanceWindows = []impact.TimeWindow{{Start: st, End: st.Add(fzDuration(r))}}
 			}
+			if r.pick(32) == 31 {
+				k.Tiers = fzTiers[len(fzTiers)-1] // invalid
+			}
 			if r.pick(3) == 0 {
 				k.ExcludedCauses = []impact.Cause{impact.Cause(1 + r.pick(8))}
 			}
@@ -255,7 +263,11 @@ func buildFuzzScenario(data []byte) *impact.Scenario {
 					k.ActiveFrom = fzInstant(r)
 				}
 				if r.pick(2) == 0 {
-					k.ActiveUntil = fzInstant(r).Add(fzDuration(r))
+					from := k.ActiveFrom
+					if from.IsZero() {
+						from = fzInstant(r)
+					}
+					k.ActiveUntil = from.Add(fzDuration(r))
 				}
 			}
 			if r.pick(3) == 0 {
@@ -269,16 +281,19 @@ func buildFuzzScenario(data []byte) *impact.Scenario {
 		in := impact.Incident{ID: []string{"inc-1", "inc-2"}[i], Cause: impact.Cause(r.pick(9)), Allocation: impact.Allocation(r.pick(3))}
 		for w := r.pick(6); w > 0; w-- {
 			cid := ids[r.pick(nCust)]
-			if r.pick(16) == 0 {
+			if r.pick(64) == 63 {
 				cid = "nobody" // invalid
 			}
 			st := fzInstant(r)
 			in.Windows = append(in.Windows, impact.OutageWindow{
 				CustomerID: cid, Service: services[r.pick(3)], Start: st, End: st.Add(fzDuration(r)),
-				ImpactFraction: pickS(r, "", "1", "0.5", "0.25", "0.4", "0.999999999999", "0.2", "0.75", "1.5"),
+				ImpactFraction: pickS(r, "", "1", "0.5", "0.25", "0.4", "0.999999999999", "0.2", "0.75"),
 			})
+			if r.pick(64) == 63 {
+				in.Windows[len(in.Windows)-1].ImpactFraction = "1.5" // invalid
+			}
 		}
-		if r.pick(3) > 0 {
+		if r.pick(3) > 0 && (len(in.Windows) > 0 || r.pick(16) == 15) {
 			in.RecoveryCurrency = fzCurrencies[r.pick(len(fzCurrencies))]
 			for k := r.pick(4); k > 0; k-- {
 				item := impact.RecoveryItem{}
@@ -298,7 +313,7 @@ func buildFuzzScenario(data []byte) *impact.Scenario {
 	if rep := pickS(r, "", "", "USD", "EUR", "JPY"); rep != "" {
 		s.ReportingCurrency = rep
 		for _, c := range fzCurrencies {
-			if c != rep && r.pick(8) != 0 { // sometimes a rate is missing: invalid
+			if c != rep && r.pick(32) != 31 { // rarely a rate is missing: invalid
 				s.FXRates = append(s.FXRates, impact.FXRate{From: c, To: rep, Rate: pickS(r, "1.0825", "151.37", "0.0066", "3.25", "1")})
 			}
 		}
