@@ -371,6 +371,8 @@ func FuzzEstimate(f *testing.F) {
 			return
 		}
 		checkInvariants(t, s, e)
+		checkLostRevenueOracle(t, s, e)
+		checkSLAOracle(t, s, e)
 		// Deterministic and independent of list order.
 		s2 := buildFuzzScenario(data)
 		reverseScenario(s2)
@@ -608,4 +610,507 @@ func ratHalfEven(r *big.Rat, places int) string {
 		}
 	}
 	return decimal.NewFromBigInt(q, int32(-places)).StringFixed(int32(places))
+}
+
+// ---------------------------------------------------------------------------
+// An independent oracle for lost revenue (model.md §3, doc.go "Local hours"):
+// cut each customer's windows at every breakpoint where the rate or the
+// fraction can change — window and seasonal-factor edges and every quarter
+// hour UTC (local hours of every zone the fuzzer uses, Kathmandu's :45 and
+// Lord Howe's half-hour transition included, start on a UTC quarter hour) —
+// and sum rate × seconds × max fraction / 3600 exactly with big.Rat.
+
+func ratOf(s, def string) *big.Rat {
+	if s == "" {
+		s = def
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		panic("oracle: bad decimal " + s)
+	}
+	return r
+}
+
+// sameLocalHour reports whether instants a and h lie in one local hour of
+// loc: the same wall-clock date and hour at the same UTC offset, less than
+// an hour apart, h not after a.
+func sameLocalHour(a, h time.Time, loc *time.Location) bool {
+	if h.After(a) || a.Sub(h) >= time.Hour {
+		return false
+	}
+	la, lh := a.In(loc), h.In(loc)
+	_, oa := la.Zone()
+	_, oh := lh.Zone()
+	return oa == oh && la.Hour() == lh.Hour() && la.YearDay() == lh.YearDay()
+}
+
+// oracleLostRevenue returns ∫ f dt and the exact gross of one customer's
+// windows in one incident.
+func oracleLostRevenue(c *impact.Customer, ws []impact.OutageWindow) (impactSecs, gross *big.Rat) {
+	loc, err := time.LoadLocation(c.TimeZone)
+	if c.TimeZone == "" {
+		loc, err = time.UTC, nil
+	}
+	if err != nil {
+		panic(err)
+	}
+	type seg struct {
+		a, b time.Time
+		f    *big.Rat
+	}
+	var cuts []time.Time
+	lo, hi := ws[0].Start.Truncate(time.Second), ws[0].End.Truncate(time.Second)
+	for _, w := range ws {
+		s, e := w.Start.Truncate(time.Second), w.End.Truncate(time.Second)
+		cuts = append(cuts, s, e)
+		for q := s.Truncate(15 * time.Minute); q.Before(e); q = q.Add(15 * time.Minute) {
+			cuts = append(cuts, q)
+		}
+		if s.Before(lo) {
+			lo = s
+		}
+		if e.After(hi) {
+			hi = e
+		}
+	}
+	for _, sf := range c.Baseline.SeasonalFactors {
+		cuts = append(cuts, sf.Start.Truncate(time.Second), sf.End.Truncate(time.Second))
+	}
+	slices.SortFunc(cuts, func(x, y time.Time) int { return x.Compare(y) })
+	cuts = slices.CompactFunc(cuts, func(x, y time.Time) bool { return x.Equal(y) })
+	impactSecs, gross = new(big.Rat), new(big.Rat)
+	for i := 0; i+1 < len(cuts); i++ {
+		a, b := cuts[i], cuts[i+1]
+		if a.Before(lo) || !b.After(a) || b.After(hi) {
+			continue
+		}
+		var f *big.Rat
+		for _, w := range ws {
+			if !a.Before(w.Start.Truncate(time.Second)) && a.Before(w.End.Truncate(time.Second)) {
+				if wf := ratOf(w.ImpactFraction, "1"); f == nil || wf.Cmp(f) > 0 {
+					f = wf
+				}
+			}
+		}
+		if f == nil {
+			continue
+		}
+		secs := new(big.Rat).SetInt64(int64(b.Sub(a) / time.Second))
+		fs := new(big.Rat).Mul(f, secs)
+		impactSecs.Add(impactSecs, fs)
+		var rate *big.Rat
+		for _, o := range c.Baseline.Overrides {
+			if sameLocalHour(a, o.HourStart.Truncate(time.Second), loc) {
+				rate = ratOf(o.Amount, "")
+			}
+		}
+		if rate == nil {
+			if len(c.Baseline.WeeklyProfile) == 168 {
+				l := a.In(loc)
+				rate = ratOf(c.Baseline.WeeklyProfile[24*((int(l.Weekday())+6)%7)+l.Hour()], "")
+			} else {
+				rate = ratOf(c.Baseline.HourlyAmount, "0")
+			}
+			for _, sf := range c.Baseline.SeasonalFactors {
+				if !a.Before(sf.Start.Truncate(time.Second)) && a.Before(sf.End.Truncate(time.Second)) {
+					rate = new(big.Rat).Mul(rate, ratOf(sf.Multiplier, ""))
+				}
+			}
+		}
+		g := new(big.Rat).Mul(rate, fs)
+		gross.Add(gross, g.Quo(g, big.NewRat(3600, 1)))
+	}
+	return impactSecs, gross
+}
+
+// checkLostRevenueOracle compares every customer estimate with the oracle.
+func checkLostRevenueOracle(t *testing.T, s *impact.Scenario, e *impact.Estimate) {
+	t.Helper()
+	custs := map[string]*impact.Customer{}
+	for i := range s.Customers {
+		custs[s.Customers[i].ID] = &s.Customers[i]
+	}
+	for _, in := range s.Incidents {
+		ie := findInc(e, in.ID)
+		if ie == nil {
+			t.Errorf("incident %s missing", in.ID)
+			continue
+		}
+		byCust := map[string][]impact.OutageWindow{}
+		for _, w := range in.Windows {
+			byCust[w.CustomerID] = append(byCust[w.CustomerID], w)
+		}
+		if len(byCust) != len(ie.Customers) {
+			t.Errorf("%s: %d affected customers, estimate lists %d", in.ID, len(byCust), len(ie.Customers))
+		}
+		for id, ws := range byCust {
+			ce := findCust(e, in.ID, id)
+			if ce == nil {
+				t.Errorf("%s/%s missing", in.ID, id)
+				continue
+			}
+			c := custs[id]
+			secs, gross := oracleLostRevenue(c, ws)
+			if ce.ImpactSeconds.Rat().Cmp(secs) != 0 {
+				t.Errorf("%s/%s impact_seconds = %s, oracle %s", in.ID, id, ce.ImpactSeconds, secs.FloatString(12))
+			}
+			exp, _ := impact.MinorUnits(c.Currency)
+			if want := ratHalfEven(gross, int(exp)); amountString(c.Currency, ce.LostRevenue.Gross.Amount) != want {
+				t.Errorf("%s/%s gross = %s, oracle %s (exact %s)", in.ID, id, ms(ce.LostRevenue.Gross), want, gross.FloatString(20))
+			}
+			net := new(big.Rat).Mul(gross, new(big.Rat).Sub(big.NewRat(1, 1), ratOf(c.Baseline.RecaptureRate, "0")))
+			if want := ratHalfEven(net, int(exp)); amountString(c.Currency, ce.LostRevenue.Net.Amount) != want {
+				t.Errorf("%s/%s net = %s, oracle %s", in.ID, id, ms(ce.LostRevenue.Net), want)
+			}
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// An independent oracle for SLA statements (model.md §5 steps 1–10 and the
+// period decisions of doc.go), on whole seconds with big.Rat. It assumes
+// zones whose offsets are whole minutes (every zone the fuzzer uses), so
+// clock minutes are UTC minutes.
+
+type opiece struct {
+	a, b int64 // unix seconds, [a, b)
+	f    *big.Rat
+	inc  string
+	cs   impact.Cause
+}
+
+func secs(t time.Time) int64 { return t.Truncate(time.Second).Unix() }
+
+// oraclePeriodStart is the first instant whose wall clock in loc reads at
+// least 00:00 on the 1st of (y, m) (doc.go), found by bisection.
+func oraclePeriodStart(y int, m time.Month, loc *time.Location) int64 {
+	target := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	wall := func(u int64) time.Time {
+		l := time.Unix(u, 0).In(loc)
+		return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
+	}
+	lo, hi := target.Unix()-20*3600, target.Unix()+20*3600
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if wall(mid).Before(target) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
+
+func oraclePeriods(a, b int64, loc *time.Location, quarterly bool) [][2]int64 {
+	step := 1
+	l := time.Unix(a, 0).In(loc)
+	y, m := l.Year(), int(l.Month())
+	if quarterly {
+		step = 3
+		m = (m-1)/3*3 + 1
+	}
+	add := func(y, m, n int) (int, int) {
+		m += n
+		for m > 12 {
+			m -= 12
+			y++
+		}
+		for m < 1 {
+			m += 12
+			y--
+		}
+		return y, m
+	}
+	y, m = add(y, m, -step)
+	var out [][2]int64
+	for {
+		s := oraclePeriodStart(y, time.Month(m), loc)
+		y2, m2 := add(y, m, step)
+		e := oraclePeriodStart(y2, time.Month(m2), loc)
+		if s >= b {
+			return out
+		}
+		if e > a {
+			out = append(out, [2]int64{s, e})
+		}
+		y, m = y2, m2
+	}
+}
+
+// subtract removes the union of ms from p.
+func subtract(p opiece, ms [][2]int64) []opiece {
+	out := []opiece{p}
+	for _, m := range ms {
+		var next []opiece
+		for _, q := range out {
+			if m[1] <= q.a || m[0] >= q.b {
+				next = append(next, q)
+				continue
+			}
+			if q.a < m[0] {
+				r := q
+				r.b = m[0]
+				next = append(next, r)
+			}
+			if m[1] < q.b {
+				r := q
+				r.a = m[1]
+				next = append(next, r)
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+// maxFractionIntegral is ∫ max f dt of ps over [ra, rb).
+func maxFractionIntegral(ps []opiece, ra, rb int64) *big.Rat {
+	var cuts []int64
+	for _, p := range ps {
+		cuts = append(cuts, max(p.a, ra), min(p.b, rb))
+	}
+	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
+	sum := new(big.Rat)
+	for i := 0; i+1 < len(cuts); i++ {
+		a, b := cuts[i], cuts[i+1]
+		if a < ra || b > rb || b <= a {
+			continue
+		}
+		var f *big.Rat
+		for _, p := range ps {
+			if p.a <= a && a < p.b && (f == nil || p.f.Cmp(f) > 0) {
+				f = p.f
+			}
+		}
+		if f != nil {
+			sum.Add(sum, new(big.Rat).Mul(f, big.NewRat(b-a, 1)))
+		}
+	}
+	return sum
+}
+
+// oracleDowntime runs steps 1–5 of model.md §5 on ws for the range [ra, rb).
+func oracleDowntime(k *impact.Contract, ws []opiece, ra, rb int64) *big.Rat {
+	var ps []opiece
+	var maint [][2]int64
+	if k.ExcludeMaintenance {
+		for _, m := range k.MaintenanceWindows {
+			maint = append(maint, [2]int64{secs(m.Start), secs(m.End)})
+		}
+	}
+	for _, w := range ws {
+		if slices.Contains(k.ExcludedCauses, w.cs) {
+			continue
+		}
+		ps = append(ps, subtract(w, maint)...)
+	}
+	if k.Degradation == impact.Proportional {
+		return maxFractionIntegral(ps, ra, rb)
+	}
+	thr := ratOf(k.DowntimeThreshold, "1")
+	var down [][2]int64
+	for _, p := range ps {
+		if p.f.Cmp(thr) >= 0 {
+			down = append(down, [2]int64{p.a, p.b})
+		}
+	}
+	slices.SortFunc(down, func(x, y [2]int64) int { return int(x[0] - y[0]) })
+	var merged [][2]int64
+	for _, d := range down {
+		if n := len(merged); n > 0 && d[0] <= merged[n-1][1] {
+			merged[n-1][1] = max(merged[n-1][1], d[1])
+		} else {
+			merged = append(merged, d)
+		}
+	}
+	var clipped [][2]int64
+	for _, d := range merged {
+		if d[1]-d[0] < k.MinDowntimeSeconds {
+			continue
+		}
+		if a, b := max(d[0], ra), min(d[1], rb); b > a {
+			clipped = append(clipped, [2]int64{a, b})
+		}
+	}
+	floorMin := func(x int64) int64 { return x - ((x%60)+60)%60 }
+	var total int64
+	switch k.Granularity {
+	case impact.MinutesTouched:
+		var last int64 = -1 << 62
+		for _, c := range clipped {
+			a, b := floorMin(c[0]), floorMin(c[1]+59)
+			a = max(a, last)
+			if b > a {
+				total += b - a
+			}
+			last = max(last, b)
+		}
+		total = min(total, rb-ra)
+	case impact.MinutesFull:
+		for _, c := range clipped {
+			a, b := floorMin(c[0]+59), floorMin(c[1])
+			if b > a {
+				total += b - a
+			}
+		}
+	default:
+		for _, c := range clipped {
+			total += c[1] - c[0]
+		}
+	}
+	return big.NewRat(total, 1)
+}
+
+// ratRound rounds r to places decimals, half-up (away from zero) or half-even.
+func ratRound(r *big.Rat, places int, halfUp bool) string {
+	if !halfUp {
+		return ratHalfEven(r, places)
+	}
+	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil)
+	n := new(big.Int).Mul(r.Num(), scale)
+	q, m := new(big.Int).QuoRem(n, r.Denom(), new(big.Int))
+	if new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2)).Cmp(r.Denom()) >= 0 {
+		if n.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return decimal.NewFromBigInt(q, int32(-places)).StringFixed(int32(places))
+}
+
+func checkSLAOracle(t *testing.T, s *impact.Scenario, e *impact.Estimate) {
+	t.Helper()
+	for ci := range s.Customers {
+		c := &s.Customers[ci]
+		exp, _ := impact.MinorUnits(c.Currency)
+		for ki := range c.Contracts {
+			k := &c.Contracts[ki]
+			loc := time.UTC
+			if k.TimeZone != "" {
+				var err error
+				if loc, err = time.LoadLocation(k.TimeZone); err != nil {
+					panic(err)
+				}
+			}
+			var ws []opiece
+			for _, in := range s.Incidents {
+				cs := in.Cause
+				if cs == impact.CauseUnspecified {
+					cs = impact.UnknownCause
+				}
+				for _, w := range in.Windows {
+					if w.CustomerID == c.ID && w.Service == k.Service {
+						ws = append(ws, opiece{a: secs(w.Start), b: secs(w.End), f: ratOf(w.ImpactFraction, "1"), inc: in.ID, cs: cs})
+					}
+				}
+			}
+			periods := map[[2]int64]bool{}
+			for _, w := range ws {
+				for _, p := range oraclePeriods(w.a, w.b, loc, k.BillingPeriod == impact.Quarterly) {
+					periods[p] = true
+				}
+			}
+			want := 0
+			for p := range periods {
+				ra, rb := p[0], p[1]
+				if k.Denominator == impact.Deployed {
+					if !k.ActiveFrom.IsZero() {
+						ra = max(ra, secs(k.ActiveFrom))
+					}
+					if !k.ActiveUntil.IsZero() {
+						rb = min(rb, secs(k.ActiveUntil))
+					}
+					if rb <= ra {
+						continue
+					}
+				}
+				want++
+				start := utc(time.Unix(p[0], 0))
+				name := c.ID + "/" + k.Service + "@" + start
+				st := findStmt(e, c.ID, k.Service, start)
+				if st == nil {
+					t.Errorf("oracle: statement %s missing; have %v", name, stmtKeys(e))
+					continue
+				}
+				if got := secs(st.PeriodEnd); got != p[1] {
+					t.Errorf("oracle: %s period_end %s, want %s", name, utc(st.PeriodEnd), utc(time.Unix(p[1], 0)))
+				}
+				T := rb - ra
+				if st.PeriodSeconds != T {
+					t.Errorf("oracle: %s period_seconds %d, want %d", name, st.PeriodSeconds, T)
+				}
+				D := oracleDowntime(k, ws, ra, rb)
+				if st.DowntimeSeconds.Rat().Cmp(D) != 0 {
+					t.Errorf("oracle: %s downtime %s, want %s", name, impact.FormatDecimal(st.DowntimeSeconds), D.FloatString(6))
+				}
+				// Tier, cap, fee, rounding, minimum.
+				up := new(big.Rat).Quo(new(big.Rat).Mul(big.NewRat(100, 1), new(big.Rat).Sub(big.NewRat(T, 1), D)), big.NewRat(T, 1))
+				pct := new(big.Rat)
+				var best *big.Rat
+				for _, tr := range k.Tiers {
+					b := ratOf(tr.UptimeBelow, "")
+					c := up.Cmp(b)
+					if (c < 0 || tr.Inclusive && c == 0) && (best == nil || b.Cmp(best) < 0) {
+						best, pct = b, ratOf(tr.CreditPercent, "")
+					}
+				}
+				if capP := ratOf(k.CreditCapPercent, "100"); pct.Cmp(capP) > 0 {
+					pct = capP
+				}
+				if st.CreditPercent.Rat().Cmp(pct) != 0 {
+					t.Errorf("oracle: %s credit_percent %s, want %s", name, impact.FormatDecimal(st.CreditPercent), pct.FloatString(6))
+				}
+				fee := new(big.Rat).Mul(ratOf(k.MonthlyFee, "0"), big.NewRat(map[bool]int64{true: 3, false: 1}[k.BillingPeriod == impact.Quarterly], 1))
+				for _, pf := range k.PeriodFees {
+					if secs(pf.PeriodStart) == p[0] {
+						fee = ratOf(pf.Fee, "")
+					}
+				}
+				if got, w := amountString(c.Currency, st.Fee.Amount), ratHalfEven(fee, int(exp)); got != w {
+					t.Errorf("oracle: %s fee %s, want %s", name, got, w)
+				}
+				comp := ratRound(new(big.Rat).Quo(new(big.Rat).Mul(pct, fee), big.NewRat(100, 1)), int(exp), k.Rounding == impact.HalfUp)
+				if got := amountString(c.Currency, st.ComputedCredit.Amount); got != comp {
+					t.Errorf("oracle: %s computed_credit %s, want %s (%s%% of %s)", name, got, comp, pct.FloatString(4), fee.FloatString(6))
+				}
+				compR := ratOf(comp, "")
+				below := compR.Sign() > 0 && compR.Cmp(ratOf(k.MinCreditAmount, "0")) <= 0
+				if st.BelowMinimum != below {
+					t.Errorf("oracle: %s below_minimum %v, want %v", name, st.BelowMinimum, below)
+				}
+				// Incidents listed: every incident with a window overlapping the
+				// period; own downtime from that incident's windows alone.
+				incs := map[string][]opiece{}
+				for _, w := range ws {
+					if w.a < p[1] && w.b > p[0] {
+						incs[w.inc] = append(incs[w.inc], w)
+					}
+				}
+				if len(st.Incidents) != len(incs) {
+					t.Errorf("oracle: %s lists %d incidents, want %d", name, len(st.Incidents), len(incs))
+				}
+				for _, sh := range st.Incidents {
+					own, ok := incs[sh.IncidentID]
+					if !ok {
+						t.Errorf("oracle: %s lists incident %s without a window in the period", name, sh.IncidentID)
+						continue
+					}
+					if d := oracleDowntime(k, own, ra, rb); sh.DowntimeSeconds.Rat().Cmp(d) != 0 {
+						t.Errorf("oracle: %s incident %s downtime %s, want %s", name, sh.IncidentID, impact.FormatDecimal(sh.DowntimeSeconds), d.FloatString(6))
+					}
+				}
+			}
+			got := 0
+			for _, st := range e.Statements {
+				if st.CustomerID == c.ID && st.Service == k.Service {
+					got++
+				}
+			}
+			if got != want {
+				t.Errorf("oracle: %s/%s has %d statements, want %d", c.ID, k.Service, got, want)
+			}
+		}
+	}
 }

@@ -192,6 +192,8 @@ func runWorked(t *testing.T, cases []workedCase) {
 			e := estimate(t, s)
 			checkWorked(t, c, e)
 			checkInvariants(t, s, e)
+			checkLostRevenueOracle(t, s, e)
+			checkSLAOracle(t, s, e)
 		})
 	}
 }
