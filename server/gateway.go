@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -67,7 +68,10 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		resp, err := health.Check(r.Context(), &healthpb.HealthCheckRequest{})
+		// A hung gRPC server must fail the probe, not hang it.
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
 		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintln(w, "not serving")
