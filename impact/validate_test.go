@@ -501,6 +501,19 @@ func TestValidateValuesAndRanges(t *testing.T) {
 			s.Customers[0].Baseline.Overrides[1].HourStart = ts("2025-06-10T10:00:00Z")
 		}, nil, []string{"customers[0].baseline.overrides[1].hour_start"}},
 
+		// Required names and enum values in range.
+		{"contract-service-empty", k0(func(k *impact.Contract) { k.Service = "" }), nil, []string{pContract + "service"}},
+		{"window-service-empty", func(s *impact.Scenario) { s.Incidents[0].Windows[0].Service = "" }, nil, []string{pWin0 + "service"}},
+		{"billing-period-out-of-range", k0(func(k *impact.Contract) { k.BillingPeriod = 7 }), nil, []string{pContract + "billing_period"}},
+		{"degradation-out-of-range", k0(func(k *impact.Contract) { k.Degradation = 9 }), nil, []string{pContract + "degradation"}},
+		{"granularity-out-of-range", k0(func(k *impact.Contract) { k.Granularity = -1 }), nil, []string{pContract + "granularity"}},
+		{"denominator-out-of-range", k0(func(k *impact.Contract) { k.Denominator = 5 }), nil, []string{pContract + "denominator"}},
+		{"rounding-out-of-range", k0(func(k *impact.Contract) { k.Rounding = 3 }), nil, []string{pContract + "rounding"}},
+		{"excluded-cause-out-of-range", k0(func(k *impact.Contract) { k.ExcludedCauses = append(k.ExcludedCauses, 99) }), nil, []string{pContract + "excluded_causes[1]"}},
+		{"incident-cause-out-of-range", func(s *impact.Scenario) { s.Incidents[0].Cause = 42 }, nil, []string{"incidents[0].cause"}},
+		{"allocation-out-of-range", func(s *impact.Scenario) { s.Incidents[0].Allocation = 3 }, nil, []string{"incidents[0].allocation"}},
+		{"deployed-until-not-after-from", k0(func(k *impact.Contract) { k.ActiveUntil = k.ActiveFrom }), nil, []string{pContract + "active_until"}},
+
 		// Recovery.
 		{"recovery-item-customer-without-window", func(s *impact.Scenario) {
 			s.Customers = append(s.Customers, cust("c2", "USD", "1"))

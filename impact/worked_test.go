@@ -1293,6 +1293,26 @@ func TestWorkedSLA(t *testing.T) {
 			},
 		},
 		{
+			// A fee with more digits than the currency: 12.345 USD. It is shown
+			// rounded in the contract's mode (model.md §1: the contract produces it):
+			// HALF_EVEN 12.34, HALF_UP 12.35. The credit uses the exact fee:
+			// 10 % × 12.345 = 1.2345 → 1.23 in both modes (from the rounded 12.35
+			// it would be 1.235 → 1.24 half-up).
+			name: "fee-with-sub-minor-digits",
+			sc: func() *impact.Scenario {
+				he := contract("he", "12.345", t1)
+				hu := contract("hu", "12.345", t1)
+				hu.Rounding = impact.HalfUp
+				return &impact.Scenario{Customers: []impact.Customer{cust("c1", "USD", "0", he, hu)}, Incidents: []impact.Incident{inc("inc-1",
+					win("c1", "he", "2025-06-10T10:00:00Z", "2025-06-10T11:00:00Z"),
+					win("c1", "hu", "2025-06-10T10:00:00Z", "2025-06-10T11:00:00Z"))}}
+			},
+			stmts: []wantStmt{
+				{cust: "c1", svc: "he", start: "2025-06-01T00:00:00Z", pct: "10", fee: "USD 12.34", computed: "USD 1.23", credit: "USD 1.23"},
+				{cust: "c1", svc: "hu", start: "2025-06-01T00:00:00Z", pct: "10", fee: "USD 12.35", computed: "USD 1.23", credit: "USD 1.23"},
+			},
+		},
+		{
 			// JPY: 10 % × 123,457 = 12,345.7 → 12,346; 10 % × 123,445 = 12,344.5 →
 			// HALF_EVEN 12,344, HALF_UP 12,345.
 			// KWD: 10 % × 3,086.42 = 308.642; 10 % × 3,086.425 = 308.6425 → HE 308.642, HU 308.643.
