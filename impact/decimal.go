@@ -2,6 +2,7 @@ package impact
 
 import (
 	"math/big"
+	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -73,7 +74,7 @@ func parseChecked(s string) decimal.Decimal {
 		neg = true
 		s = s[1:]
 	}
-	if len(s) <= 19 {
+	if len(s) <= 19 && (len(s) <= 18 || strings.IndexByte(s, '.') >= 0) { // ≤ 18 digits: no int64 overflow
 		var v int64
 		var exp int32
 		seenPoint := false

@@ -24,7 +24,8 @@
 // figure is rounded once to its currency's ISO 4217 minor unit; tier
 // decisions compare exact rationals (100·(T−D) < bound·T).
 //
-// Decision: every money input (rates, fees, costs, lifetime value, minimum
+// Decision: hourly_amount is optional: a customer without a baseline (one
+// followed for its SLA only) loses 0 revenue. Every money input (rates, fees, costs, lifetime value, minimum
 // credit, FX rates) must be ≥ 0; FX rates and the THRESHOLD
 // downtime_threshold must be > 0; seasonal multipliers must be ≥ 0.
 //
@@ -113,6 +114,9 @@
 //     minute still counts 60 s, so in the degenerate case of a measured
 //     range shorter than its touched minutes D is capped at T, keeping
 //     uptime in [0, 100].
+//   - The statement's fee is shown rounded to the currency's minor unit with
+//     the contract's rounding mode (it is the contract's figure); the credit
+//     is computed from the exact fee, so nothing is rounded twice.
 //   - monthly_fee is optional (0); a period_fee whose period_start is not the
 //     first instant of a period is never used; two period_fees with the same
 //     period_start are rejected. Without tiers the credit is 0.

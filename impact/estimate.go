@@ -28,7 +28,7 @@ type Limits struct {
 	// MaxWindowHours bounds the sum over all windows of their length in
 	// hours, rounded up: the engine's cost grows with hour buckets.
 	MaxWindowHours int64
-	MaxIDBytes     int // ids, services, names, titles, descriptions
+	MaxIDBytes     int // ids, services, display names, titles, roles, descriptions
 }
 
 // DefaultLimits are the limits of the stateless Estimate API.

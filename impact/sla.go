@@ -195,7 +195,9 @@ func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
 		}
 		st.CreditPercent = decimal.Min(tierPercent, k.capPercent)
 		fee := k.fee(p.start)
-		st.Fee = Money{c.currency, roundDec(fee, c.exp, HalfEven)} // display; the credit uses the exact fee
+		// Display only, in the contract's mode (the fee is the contract's
+		// figure); the credit is computed from the exact fee.
+		st.Fee = Money{c.currency, roundDec(fee, c.exp, k.rounding)}
 		computed := roundDec(st.CreditPercent.Mul(fee).Shift(-2), c.exp, k.rounding)
 		st.ComputedCredit = Money{c.currency, computed}
 		owed := computed

@@ -10,7 +10,6 @@ import (
 )
 
 const (
-	maxTextBytes   = 1024 // display names, titles, roles, descriptions
 	maxViolations  = 1000 // a response stays bounded however broken the input
 	maxZoneNameLen = 64
 )
@@ -313,7 +312,7 @@ func compileCustomer(v *violations, in *Customer, i int, lim Limits) *cCustomer 
 	} else if len(in.ID) > lim.MaxIDBytes {
 		v.add(p.at("customer_id"), fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
 	}
-	checkText(v, p.at("display_name"), in.DisplayName, false, maxTextBytes)
+	checkText(v, p.at("display_name"), in.DisplayName, false, lim.MaxIDBytes)
 	c.exp, _ = checkCurrency(v, p.at("currency_code"), in.Currency, true)
 	c.loc = checkZone(v, p.at("time_zone"), in.TimeZone)
 	c.zoneName = zoneNameOrUTC(in.TimeZone)
@@ -597,7 +596,7 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 	} else if len(in.ID) > lim.MaxIDBytes {
 		v.add(p.at("incident_id"), fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
 	}
-	checkText(v, p.at("title"), in.Title, false, maxTextBytes)
+	checkText(v, p.at("title"), in.Title, false, lim.MaxIDBytes)
 	if !validEnum(in.Cause, UnknownCause) {
 		v.add(p.at("cause"), "is not a known cause")
 	} else if in.Cause == CauseUnspecified {
@@ -666,7 +665,7 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 		for j := range in.RecoveryItems {
 			it := &in.RecoveryItems[j]
 			ip := p.elem("recovery_items", j)
-			cost, ok := compileItem(v, it, ip)
+			cost, ok := compileItem(v, it, ip, lim)
 			if it.CustomerID != "" && !affected[it.CustomerID] {
 				v.add(ip.at("customer_id"), "must name a customer with a window in this incident")
 				ok = false
@@ -691,8 +690,8 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 	return inc, hours
 }
 
-func compileItem(v *violations, it *RecoveryItem, ip path) (decimal.Decimal, bool) {
-	checkText(v, ip.at("customer_id"), it.CustomerID, false, maxTextBytes)
+func compileItem(v *violations, it *RecoveryItem, ip path, lim Limits) (decimal.Decimal, bool) {
+	checkText(v, ip.at("customer_id"), it.CustomerID, false, lim.MaxIDBytes)
 	switch {
 	case it.Labor != nil && it.Expense != nil:
 		v.add(ip, "must be either labor or expense, not both")
@@ -701,7 +700,7 @@ func compileItem(v *violations, it *RecoveryItem, ip path) (decimal.Decimal, boo
 		l := it.Labor
 		lp := ip.at("labor")
 		n := len(v.list)
-		checkText(v, lp.at("role"), l.Role, false, maxTextBytes)
+		checkText(v, lp.at("role"), l.Role, false, lim.MaxIDBytes)
 		if msg := checkDec(l.Hours, true, nonNegative); msg != "" {
 			v.add(lp.at("hours"), msg)
 		}
@@ -719,7 +718,7 @@ func compileItem(v *violations, it *RecoveryItem, ip path) (decimal.Decimal, boo
 		e := it.Expense
 		ep := ip.at("expense")
 		n := len(v.list)
-		checkText(v, ep.at("description"), e.Description, false, maxTextBytes)
+		checkText(v, ep.at("description"), e.Description, false, lim.MaxIDBytes)
 		if msg := checkDec(e.Quantity, false, nonNegative); msg != "" {
 			v.add(ep.at("quantity"), msg)
 		}
@@ -741,6 +740,7 @@ func compileItem(v *violations, it *RecoveryItem, ip path) (decimal.Decimal, boo
 func compileFX(v *violations, m *model, s *Scenario) {
 	seen := make(map[[2]string]bool, len(s.FXRates))
 	rates := make(map[string]decimal.Decimal)
+	attempted := make(map[string]bool) // a rate given but invalid has its own violation
 	for j := range s.FXRates {
 		r := &s.FXRates[j]
 		fp := rootElem("fx_rates", j)
@@ -751,6 +751,9 @@ func compileFX(v *violations, m *model, s *Scenario) {
 			v.add(fp.at("rate"), msg)
 		}
 		if !okF || !okT || msg != "" {
+			if r.To == s.ReportingCurrency || !okT {
+				attempted[r.From] = true
+			}
 			continue
 		}
 		if seen[[2]string{r.From, r.To}] {
@@ -781,7 +784,7 @@ func compileFX(v *violations, m *model, s *Scenario) {
 	}
 	missing := make([]string, 0)
 	for cur := range needed {
-		if _, ok := rates[cur]; !ok && cur != s.ReportingCurrency {
+		if _, ok := rates[cur]; !ok && cur != s.ReportingCurrency && !attempted[cur] {
 			missing = append(missing, cur)
 		}
 	}
