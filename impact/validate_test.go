@@ -521,6 +521,13 @@ func TestValidateValuesAndRanges(t *testing.T) {
 		}, nil, []string{"incidents[0].recovery_items[1].customer_id"}},
 		{"recovery-item-unknown-customer", func(s *impact.Scenario) { s.Incidents[0].RecoveryItems[1].CustomerID = "nobody" }, nil,
 			[]string{"incidents[0].recovery_items[1].customer_id"}},
+		// doc.go: shared items of an incident without windows cannot be allocated.
+		{"shared-items-without-affected-customers", func(s *impact.Scenario) {
+			i := inc("inc-2")
+			i.RecoveryCurrency = "USD"
+			i.RecoveryItems = []impact.RecoveryItem{{Expense: &impact.ExpenseItem{Description: "x", UnitCost: "5"}}}
+			s.Incidents = append(s.Incidents, i)
+		}, nil, []string{"incidents[1].recovery_items[0]"}},
 		{"recovery-items-without-currency", func(s *impact.Scenario) { s.Incidents[0].RecoveryCurrency = "" }, nil, []string{"incidents[0].recovery_currency"}},
 		{"recovery-item-neither-labor-nor-expense", func(s *impact.Scenario) { s.Incidents[0].RecoveryItems[0].Labor = nil }, nil,
 			[]string{"incidents[0].recovery_items[0]"}},
@@ -691,6 +698,7 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{"no-reporting-currency-no-fx", func(s *impact.Scenario) { s.ReportingCurrency = ""; s.FXRates = nil }},
 		{"no-recovery", func(s *impact.Scenario) { s.Incidents[0].RecoveryCurrency = ""; s.Incidents[0].RecoveryItems = nil }},
+		{"incident-without-windows", func(s *impact.Scenario) { s.Incidents = append(s.Incidents, inc("inc-2")) }},
 		{"limits-exactly-reached", func(s *impact.Scenario) {}},
 	}
 	for _, c := range cases {

@@ -1811,3 +1811,50 @@ func TestWorkedEngineErrorsAreDomainErrors(t *testing.T) {
 		t.Fatalf("err = %v, want *impact.Error with code %q", err, impact.EINVALID)
 	}
 }
+
+// TestWorkedDigestCanonical: doc.go §8 — the digest is of a canonical
+// encoding (defaults applied, shortest decimals, instants truncated to
+// seconds), so spelling the same inputs differently keeps it, and changing a
+// figure-relevant input changes it.
+func TestWorkedDigestCanonical(t *testing.T) {
+	build := func(explicit bool) *impact.Scenario {
+		k := contract("api", "100.50", tiers("99.9:10"))
+		c := cust("c1", "USD", "2400.00", k)
+		w := win("c1", "api", "2025-06-10T10:00:00Z", "2025-06-10T11:00:00Z")
+		if explicit {
+			k.TimeZone, k.Rounding, k.BillingPeriod, k.Degradation = "UTC", impact.HalfEven, impact.Monthly, impact.Threshold
+			k.Granularity, k.Denominator, k.CreditCapPercent, k.MinCreditAmount = impact.Seconds, impact.PeriodDenominator, "100", "0"
+			k.MonthlyFee = "100.500"
+			c = cust("c1", "USD", "2400", k)
+			c.TimeZone, c.Baseline.RecaptureRate = "UTC", "0"
+			w = win("c1", "api", "2025-06-10T10:00:00.999Z", "2025-06-10T11:00:00.5Z")
+			w.ImpactFraction = "1.0"
+		}
+		i := inc("inc-1", w)
+		if explicit {
+			i.Cause, i.Allocation = impact.UnknownCause, impact.Even
+		}
+		return &impact.Scenario{Customers: []impact.Customer{c}, Incidents: []impact.Incident{i}}
+	}
+	a, b := estimate(t, build(false)), estimate(t, build(true))
+	if a.InputsDigest != b.InputsDigest {
+		t.Errorf("digest differs between default and explicit spellings:\n%s\n%s", a.InputsDigest, b.InputsDigest)
+	}
+	if ra, rb := renderEstimate(a), renderEstimate(b); ra != rb {
+		t.Errorf("figures differ between default and explicit spellings:\n%s\n---\n%s", ra, rb)
+	}
+	for name, mut := range map[string]func(s *impact.Scenario){
+		"fraction":  func(s *impact.Scenario) { s.Incidents[0].Windows[0].ImpactFraction = "0.5" },
+		"end_time":  func(s *impact.Scenario) { s.Incidents[0].Windows[0].End = ts("2025-06-10T11:00:01Z") },
+		"fee":       func(s *impact.Scenario) { s.Customers[0].Contracts[0].MonthlyFee = "100.51" },
+		"rounding":  func(s *impact.Scenario) { s.Customers[0].Contracts[0].Rounding = impact.HalfUp },
+		"time_zone": func(s *impact.Scenario) { s.Customers[0].TimeZone = "Europe/Berlin" },
+		"cause":     func(s *impact.Scenario) { s.Incidents[0].Cause = impact.Cyberattack },
+	} {
+		s := build(false)
+		mut(s)
+		if d := estimate(t, s).InputsDigest; d == a.InputsDigest {
+			t.Errorf("digest unchanged after changing %s", name)
+		}
+	}
+}
