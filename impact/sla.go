@@ -298,10 +298,13 @@ func overlapSeconds(a, b []interval) int64 {
 }
 
 // minutePiece is a part of the measured range on one clock-minute grid:
-// minute boundaries are the instants t with (t + phase) mod 60 = 0.
+// minute boundaries are the instants t with (t + phase) mod 60 = 0. An edge
+// that is a zone transition (cut) is also a minute edge: the clock jumped
+// there, so the minute it cuts has only the instants on this side.
 type minutePiece struct {
-	start, end int64
-	phase      int64
+	start, end       int64
+	phase            int64
+	startCut, endCut bool
 }
 
 // minutePieces cuts [rs, re) where the zone's offset changes its seconds
@@ -313,9 +316,9 @@ func minutePieces(z *zoneCursor, rs, re int64) []minutePiece {
 	for ze < re {
 		off2, _, ze2 := z.at(ze)
 		if ph := floorMod(off2, 60); ph != pc.phase {
-			pc.end = ze
+			pc.end, pc.endCut = ze, true
 			out = append(out, pc)
-			pc = minutePiece{start: ze, phase: ph}
+			pc = minutePiece{start: ze, phase: ph, startCut: true}
 		}
 		ze = ze2
 	}
@@ -339,8 +342,18 @@ func countMinutes(ivs []interval, pc minutePiece, full bool) int64 {
 	prevEnd := int64(math.MinInt64)
 	for _, iv := range ivs {
 		if full {
-			if s, e := ceilMin(iv.start), floorMin(iv.end); e > s {
+			s, e := ceilMin(iv.start), floorMin(iv.end)
+			if e > s {
 				d += e - s
+			}
+			// A minute cut short by a zone transition is entirely down when
+			// all the instants it has on this side are.
+			if first := min(ceilMin(pc.start), pc.end); pc.startCut && first != pc.start && iv.start == pc.start && iv.end >= first {
+				d += 60
+			}
+			if last := max(floorMin(pc.end), pc.start); pc.endCut && last != pc.end && iv.end == pc.end && iv.start <= last &&
+				!(pc.startCut && last == pc.start) { // one cut minute spanning the whole piece counts once
+				d += 60
 			}
 			continue
 		}

@@ -674,14 +674,15 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 				continue
 			}
 			if it.CustomerID == "" {
+				if len(in.Windows) == 0 {
+					v.add(ip, "a shared recovery item needs at least one affected customer (a window) to be allocated to")
+					continue
+				}
 				inc.shared = inc.shared.Add(cost)
 				inc.hasShared = true
 			} else {
 				inc.perCustomer[it.CustomerID] = inc.perCustomer[it.CustomerID].Add(cost)
 			}
-		}
-		if inc.hasShared && len(in.Windows) == 0 {
-			v.add(p.at("recovery_items"), "shared recovery items need at least one affected customer (a window) to be allocated to")
 		}
 	}
 	if len(v.list) != n {
