@@ -27,7 +27,7 @@ func propSeeds() int {
 	case testing.Short():
 		return 40
 	}
-	return 150
+	return 100
 }
 
 func propEstimate(t *testing.T, seed uint64, s *impact.Scenario) *impact.Estimate {
