@@ -182,9 +182,6 @@ func TestValidateDecimalSyntax(t *testing.T) {
 		{"arabic-indic-digit", "\u0661"},
 		{"fullwidth-digit", "\uff11"},
 		{"comma-decimal", "1,5"},
-		// No weekly profile in the base, and hourly_amount has no default in
-		// model.md §9 (types.go: "" takes a default only where there is one).
-		{"empty-required-without-profile", ""},
 		{"31-integer-digits", "1234567890123456789012345678901"},
 		{"31-integer-digits-leading-zeros", "0000000000000000000000000000001"},
 		{"13-fraction-digits", "0.1234567890123"},
@@ -679,6 +676,9 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{"negative-zero-money", func(s *impact.Scenario) { s.Customers[0].Baseline.HourlyAmount = "-0.00" }},
 		{"window-for-service-without-contract", func(s *impact.Scenario) { s.Incidents[0].Windows[3].Service = "nocontract" }},
+		// doc.go Decision: hourly_amount is optional (a customer followed for
+		// its SLA only loses 0 revenue).
+		{"hourly-amount-optional", func(s *impact.Scenario) { s.Customers[0].Baseline.HourlyAmount = "" }},
 		{"empty-profile-uses-hourly", func(s *impact.Scenario) {
 			s.Customers[1].Baseline.WeeklyProfile = nil
 			s.Customers[1].Baseline.HourlyAmount = "10"

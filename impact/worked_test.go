@@ -705,6 +705,13 @@ func TestWorkedLostRevenue(t *testing.T) {
 			},
 		},
 		{
+			// doc.go: hourly_amount is optional; without it and without a profile the
+			// customer loses 0 revenue (its SLA still counts).
+			name:  "no-baseline-loses-nothing",
+			sc:    one(flat("c1", "USD", ""), win("c1", "web", "2025-07-07T10:00:00Z", "2025-07-07T11:00:00Z")),
+			custs: []wantCust{lr("c1", "3600", "USD 0.00")},
+		},
+		{
 			// 433 s at 2,400.00/h: 2,400 × 433 / 3,600 = 1,039,200/3,600 = 288.666… → 288.67.
 			name:  "per-second-rate",
 			sc:    one(flat("c1", "USD", "2400.00"), win("c1", "web", "2025-07-07T10:00:00Z", "2025-07-07T10:07:13Z")),
