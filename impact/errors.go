@@ -17,6 +17,7 @@ const (
 	EFORBIDDEN       = "forbidden"
 	EUNAVAILABLE     = "unavailable"
 	EINTERNAL        = "internal"
+	EABORTED         = "aborted" // a stale etag or a concurrent update won
 )
 
 // Error is a domain error whose Message is safe to show to a client.

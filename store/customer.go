@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/impact-svc/impact/impact"
+)
+
+// Columns of customers. PostgreSQL reads NUMERIC back as text so that the
+// decimal string round-trips exactly, never through a float.
+const (
+	customerColsSQLite = `id, display_name, currency_code, time_zone, hourly_amount, recapture_rate,
+		lifetime_value, churn_probability, baseline, revision, create_time, update_time`
+	customerColsPostgres = `id, display_name, currency_code, time_zone, hourly_amount::text AS hourly_amount,
+		recapture_rate::text AS recapture_rate, lifetime_value::text AS lifetime_value,
+		churn_probability::text AS churn_probability, baseline, revision, create_time, update_time`
+)
+
+func (d *DB) customerCols() string { return d.pick(customerColsSQLite, customerColsPostgres) }
+
+// CreateCustomer implements impact.CustomerStore.
+func (d *DB) CreateCustomer(ctx context.Context, c *impact.Customer, requestID string) (*impact.StoredCustomer, error) {
+	if err := checkID("customer.customer_id", c.ID); err != nil {
+		return nil, err
+	}
+	row, err := customerToRow(c)
+	if err != nil {
+		return nil, err
+	}
+	name := impact.CustomerName(c.ID)
+	now := d.now()
+	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := d.claim(ctx, tx, "CreateCustomer", requestID, name, now); err != nil {
+			return err
+		}
+		row.Revision = 1
+		_, err := tx.ExecContext(ctx, d.q(`INSERT INTO customers (id, display_name, currency_code, time_zone, hourly_amount,
+			recapture_rate, lifetime_value, churn_probability, baseline, revision, create_time, update_time)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			row.ID, row.DisplayName, row.Currency, row.TimeZone, row.HourlyAmount, row.RecaptureRate,
+			row.LifetimeValue, row.ChurnProbability, row.Baseline, row.Revision, d.ts(now), d.ts(now))
+		if err != nil {
+			return exists(err, name)
+		}
+		return d.audit(ctx, tx, now, "CreateCustomer", name, "")
+	})
+	if first, ok := retried(err); ok {
+		return d.GetCustomer(ctx, strings.TrimPrefix(first, "customers/"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d.GetCustomer(ctx, c.ID)
+}
+
+// GetCustomer implements impact.CustomerStore.
+func (d *DB) GetCustomer(ctx context.Context, id string) (*impact.StoredCustomer, error) {
+	if err := checkID("name", id); err != nil {
+		return nil, err
+	}
+	var r customerRow
+	err := d.db.GetContext(ctx, &r, d.q(`SELECT `+d.customerCols()+` FROM customers WHERE id = ?`), id)
+	if err != nil {
+		return nil, translate(noRows(err, impact.CustomerName(id)))
+	}
+	return r.toDomain()
+}
+
+// ListCustomers implements impact.CustomerStore.
+func (d *DB) ListCustomers(ctx context.Context, p impact.PageRequest) (*impact.Page[impact.StoredCustomer], error) {
+	pg, err := parsePage(p, 1, "ListCustomers")
+	if err != nil {
+		return nil, err
+	}
+	q, args := `SELECT `+d.customerCols()+` FROM customers`, []any{}
+	if pg.after != nil {
+		q, args = q+` WHERE id > ?`, append(args, pg.after[0])
+	}
+	var rows []customerRow
+	if err := d.db.SelectContext(ctx, &rows, d.q(q+` ORDER BY id LIMIT ?`), append(args, pg.size+1)...); err != nil {
+		return nil, translate(err)
+	}
+	rows, next := trim(pg, rows, func(r *customerRow) []string { return []string{r.ID} })
+	out := &impact.Page[impact.StoredCustomer]{Items: make([]impact.StoredCustomer, 0, len(rows)), NextPageToken: next}
+	for i := range rows {
+		c, err := rows[i].toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, *c)
+	}
+	return out, nil
+}
+
+// UpdateCustomer implements impact.CustomerStore.
+func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact.FieldMask, tag string) (*impact.StoredCustomer, error) {
+	if err := checkID("customer.name", c.ID); err != nil {
+		return nil, err
+	}
+	name := impact.CustomerName(c.ID)
+	now := d.now()
+	err := d.inTx(ctx, func(tx *sqlx.Tx) error {
+		var old customerRow
+		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+d.customerCols()+` FROM customers WHERE id = ?`), c.ID); err != nil {
+			return noRows(err, name)
+		}
+		if err := checkEtag(tag, old.Revision, name); err != nil {
+			return err
+		}
+		cur, err := old.toDomain()
+		if err != nil {
+			return err
+		}
+		if err := customerMask.apply(&cur.Customer, c, mask); err != nil {
+			return err
+		}
+		row, err := customerToRow(&cur.Customer)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, d.q(`UPDATE customers SET display_name = ?, currency_code = ?, time_zone = ?,
+			hourly_amount = ?, recapture_rate = ?, lifetime_value = ?, churn_probability = ?, baseline = ?,
+			revision = ?, update_time = ? WHERE id = ? AND revision = ?`),
+			row.DisplayName, row.Currency, row.TimeZone, row.HourlyAmount, row.RecaptureRate, row.LifetimeValue,
+			row.ChurnProbability, row.Baseline, old.Revision+1, d.ts(now), c.ID, old.Revision)
+		if err := oneRow(res, err, name); err != nil {
+			return err
+		}
+		return d.audit(ctx, tx, now, "UpdateCustomer", name, strings.Join(mask, ","))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d.GetCustomer(ctx, c.ID)
+}
+
+// DeleteCustomer implements impact.CustomerStore. Contracts and statements
+// go with the customer (ON DELETE CASCADE); windows do not: they belong to
+// incidents, and deleting the customer under them would change incidents'
+// estimates behind their owners' backs.
+func (d *DB) DeleteCustomer(ctx context.Context, id, tag string) error {
+	if err := checkID("name", id); err != nil {
+		return err
+	}
+	name := impact.CustomerName(id)
+	now := d.now()
+	return d.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := d.checkRevision(ctx, tx, `SELECT revision FROM customers WHERE id = ?`, tag, name, id); err != nil {
+			return err
+		}
+		var has bool
+		if err := tx.GetContext(ctx, &has, d.q(`SELECT EXISTS (SELECT 1 FROM windows WHERE customer_id = ?)`), id); err != nil {
+			return err
+		}
+		if has {
+			return impact.Errorf(impact.EFAILEDPRECOND, "%s still has outage windows; delete them first", name)
+		}
+		// A window inserted after the check fails this DELETE on its
+		// foreign key, which translate reports as EFAILEDPRECOND too.
+		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM customers WHERE id = ?`), id); err != nil {
+			return err
+		}
+		return d.audit(ctx, tx, now, "DeleteCustomer", name, "")
+	})
+}
+
+// Helpers shared by the resources.
+
+// claim records a Create's request id; a retry ends the transaction with
+// errRetried carrying the first result.
+func (d *DB) claim(ctx context.Context, tx *sqlx.Tx, method, requestID, result string, now time.Time) error {
+	first, err := d.claimRequest(ctx, tx, method, requestID, result, now)
+	if err != nil {
+		return err
+	}
+	if first != "" {
+		return &errRetried{first}
+	}
+	return nil
+}
+
+func retried(err error) (string, bool) {
+	var re *errRetried
+	if errors.As(err, &re) {
+		return re.result, true
+	}
+	return "", false
+}
+
+// exists names the resource in an "already exists" conflict.
+func exists(err error, name string) error {
+	if te := translate(err); impact.ErrorCode(te) == impact.ECONFLICT {
+		return impact.Errorf(impact.ECONFLICT, "%s already exists", name)
+	}
+	return err
+}
+
+// oneRow checks that a guarded UPDATE hit its row: zero rows means the
+// revision moved since it was read (a concurrent update committed first).
+func oneRow(res interface{ RowsAffected() (int64, error) }, err error, name string) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return impact.Errorf(impact.EABORTED, "%s was modified concurrently; retry", name)
+	}
+	return nil
+}
+
+// checkRevision reads a resource's revision (ENOTFOUND if absent) and
+// compares it with the caller's etag.
+func (d *DB) checkRevision(ctx context.Context, tx *sqlx.Tx, query, tag, name string, args ...any) error {
+	var rev int64
+	if err := tx.GetContext(ctx, &rev, d.q(query), args...); err != nil {
+		return noRows(err, name)
+	}
+	return checkEtag(tag, rev, name)
+}

@@ -1,0 +1,298 @@
+// Package store keeps the stored resources of impact (customers, contracts,
+// incidents, outage windows, estimates, statements) in SQLite or PostgreSQL.
+// It implements impact.Store.
+//
+// Both engines run the same Go code: shared row structs and mapping, SQL
+// written once with "?" placeholders (rebound to $n for PostgreSQL) where
+// the engines agree, and engine-specific SQL as constants next to the code
+// that runs it where they do not. Database errors are translated into
+// *impact.Error in one place (translate).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
+	"github.com/jmoiron/sqlx"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/impact-svc/impact/impact"
+)
+
+func init() {
+	// modernc registers "sqlite", which sqlx does not know: without this
+	// Rebind would leave "?" alone, which is right, but named queries and
+	// In() would not know the bind type.
+	sqlx.BindDriver("sqlite", sqlx.QUESTION)
+}
+
+// Engine names a database engine.
+type Engine string
+
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// DB is an open impact database. It is safe for concurrent use.
+type DB struct {
+	db     *sqlx.DB
+	engine Engine
+	// now is the clock of create/update/audit times; tests may replace it.
+	now func() time.Time
+}
+
+var _ impact.Store = (*DB)(nil)
+
+// Open opens the database named by dsn and applies pending migrations:
+// "sqlite:PATH" (a file, created if missing) or a "postgres://" (or
+// "postgresql://") URL.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	var (
+		db     *sqlx.DB
+		engine Engine
+		err    error
+	)
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		engine = SQLite
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			return nil, fmt.Errorf("store: empty sqlite path in %q", dsn)
+		}
+		db, err = sqlx.Open("sqlite", sqliteDSN(path))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		engine = Postgres
+		db, err = sqlx.Open("pgx", dsn)
+	default:
+		return nil, fmt.Errorf("store: database %q is neither sqlite:PATH nor a postgres:// URL", redact(dsn))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	d := &DB{db: db, engine: engine, now: time.Now}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// sqliteDSN sets, on every connection of the pool: WAL so that readers do
+// not block the writer; foreign keys, which SQLite leaves off by default;
+// a busy timeout so that concurrent writers wait instead of failing; and
+// BEGIN IMMEDIATE for transactions, because a deferred transaction that
+// reads and then writes cannot wait out a busy lock and fails at once.
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// redact drops a password from a URL before it reaches an error message.
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxx")
+			return u.String()
+		}
+	}
+	return dsn
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Engine returns the engine of d.
+func (d *DB) Engine() Engine { return d.engine }
+
+// SQL returns the underlying handle, for tests and operator tools.
+func (d *DB) SQL() *sqlx.DB { return d.db }
+
+// SetClock replaces the clock of create, update, compute and audit times.
+func (d *DB) SetClock(now func() time.Time) { d.now = now }
+
+// q rebinds a query written with "?" to the engine's placeholders.
+func (d *DB) q(query string) string { return d.db.Rebind(query) }
+
+// pick returns the SQL of the engine of d.
+func (d *DB) pick(sqliteSQL, postgresSQL string) string {
+	if d.engine == Postgres {
+		return d.db.Rebind(postgresSQL)
+	}
+	return sqliteSQL
+}
+
+// ts is the argument for an instant column: unix microseconds in SQLite
+// (INTEGER, so ranges compare as numbers), a UTC time in PostgreSQL
+// (TIMESTAMPTZ). Both keep microseconds, so both engines read back the same.
+func (d *DB) ts(t time.Time) any {
+	if d.engine == Postgres {
+		return t.UTC().Truncate(time.Microsecond)
+	}
+	return t.UnixMicro()
+}
+
+// instant scans an instant column of either engine.
+type instant struct{ time.Time }
+
+func (t *instant) Scan(v any) error {
+	switch x := v.(type) {
+	case int64:
+		t.Time = time.UnixMicro(x).UTC()
+	case time.Time:
+		t.Time = x.UTC()
+	default:
+		return fmt.Errorf("store: cannot scan %T into an instant", v)
+	}
+	return nil
+}
+
+// inTx runs fn in one transaction and commits once; any error rolls it
+// all back. The error of fn is returned translated.
+func (d *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := d.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return translate(err)
+	}
+	return translate(tx.Commit())
+}
+
+// audit writes the audit row of a mutation.
+func (d *DB) audit(ctx context.Context, tx *sqlx.Tx, now time.Time, action, resource, detail string) error {
+	_, err := tx.ExecContext(ctx, d.q(`INSERT INTO audit_log (actor, action, resource, detail, time) VALUES (?, ?, ?, ?, ?)`),
+		impact.ActorFrom(ctx), action, resource, detail, d.ts(now))
+	return err
+}
+
+// Idempotency of Create (AIP-155). The request id row is inserted first in
+// the Create's own transaction: a concurrent retry blocks on its key until
+// the first commits (PostgreSQL) or waits for the write lock (SQLite), then
+// finds it and returns the first result. Nothing else is written twice.
+
+// claimRequest records requestID for method with result. It returns the
+// result recorded by an earlier call, or "" when this call is the first.
+func (d *DB) claimRequest(ctx context.Context, tx *sqlx.Tx, method, requestID, result string, now time.Time) (string, error) {
+	if requestID == "" {
+		return "", nil
+	}
+	res, err := tx.ExecContext(ctx, d.q(`INSERT INTO request_ids (method, request_id, result, create_time) VALUES (?, ?, ?, ?) ON CONFLICT (method, request_id) DO NOTHING`),
+		method, requestID, result, d.ts(now))
+	if err != nil {
+		return "", err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return "", err
+	}
+	var first string
+	err = tx.GetContext(ctx, &first, d.q(`SELECT result FROM request_ids WHERE method = ? AND request_id = ?`), method, requestID)
+	return first, err
+}
+
+// errRetried ends a Create's transaction without writing when its request id
+// was seen before; the caller then reads and returns the first result.
+type errRetried struct{ result string }
+
+func (e *errRetried) Error() string { return "request already handled" }
+
+// translate turns database errors into *impact.Error once, at the store
+// boundary. Callers that know the resource name give a better message for
+// "no rows" themselves (notFound); errors it does not know stay internal.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *impact.Error
+	var re *errRetried
+	if errors.As(err, &ie) || errors.As(err, &re) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return impact.Errorf(impact.ENOTFOUND, "not found")
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return impact.Errorf(impact.ECONFLICT, "already exists")
+		case "23503": // foreign_key_violation
+			return impact.Errorf(impact.EFAILEDPRECOND, "a referenced resource does not exist or is still referenced")
+		case "40001", "40P01": // serialization failure, deadlock
+			return impact.Errorf(impact.EABORTED, "concurrent update, retry")
+		}
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return impact.Errorf(impact.ECONFLICT, "already exists")
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return impact.Errorf(impact.EFAILEDPRECOND, "a referenced resource does not exist or is still referenced")
+		case sqlite3.SQLITE_BUSY:
+			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry")
+		}
+	}
+	return err
+}
+
+// notFound is the ENOTFOUND of a named resource.
+func notFound(name string) error {
+	return impact.Errorf(impact.ENOTFOUND, "%s not found", name)
+}
+
+// noRows maps sql.ErrNoRows to notFound(name) and leaves other errors.
+func noRows(err error, name string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(name)
+	}
+	return err
+}
+
+// checkID rejects ids that cannot be one segment of a resource name.
+func checkID(field, id string) error {
+	if id == "" {
+		return invalid(field, "must not be empty")
+	}
+	if strings.ContainsAny(id, "/") || len(id) > 256 {
+		return invalid(field, "must be at most 256 bytes and contain no \"/\"")
+	}
+	return nil
+}
+
+func invalid(field, desc string) error {
+	return &impact.Error{Code: impact.EINVALID, Message: "invalid argument",
+		Violations: []impact.FieldViolation{{Field: field, Description: desc}}}
+}
+
+// etag is derived from the revision counter, which every update bumps.
+func etag(rev int64) string { return fmt.Sprintf(`"r%d"`, rev) }
+
+// checkEtag returns EABORTED when the caller sent an etag that is not the
+// current one.
+func checkEtag(given string, rev int64, name string) error {
+	if given != "" && given != etag(rev) {
+		return impact.Errorf(impact.EABORTED, "%s was modified: etag %s is stale", name, given)
+	}
+	return nil
+}

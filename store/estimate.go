@@ -1,0 +1,273 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/impact-svc/impact/impact"
+)
+
+// The read side of :estimate. Each call costs a fixed number of queries for
+// up to MaxPageSize customers or ranges, so 50,000 affected customers take
+// 50 batches of three queries, never a query per customer, and never the
+// whole table in memory at once.
+
+// affectedQuery pages the incident's affected customers through the index
+// (incident_id, customer_id, id) and joins their rows.
+const affectedQuery = `SELECT %s, s.first_start, s.last_end FROM (
+		SELECT customer_id, MIN(start_time) AS first_start, MAX(end_time) AS last_end
+		FROM windows WHERE incident_id = ? AND customer_id > ?
+		GROUP BY customer_id ORDER BY customer_id LIMIT ?
+	) s JOIN customers ON customers.id = s.customer_id ORDER BY customers.id`
+
+type affectedRow struct {
+	customerRow
+	FirstStart instant `db:"first_start"`
+	LastEnd    instant `db:"last_end"`
+}
+
+// AffectedCustomers implements impact.EstimateStore: one query for the
+// customers and their spans, one for all their contracts.
+func (d *DB) AffectedCustomers(ctx context.Context, incidentID, after string, limit int) ([]impact.AffectedCustomer, error) {
+	if err := checkID("name", incidentID); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > impact.MaxPageSize {
+		return nil, invalid("limit", "must be in [1, 1000]")
+	}
+	var rows []affectedRow
+	q := strings.Replace(affectedQuery, "%s", d.customerCols(), 1)
+	if err := d.db.SelectContext(ctx, &rows, d.q(q), incidentID, after, limit); err != nil {
+		return nil, translate(err)
+	}
+	if len(rows) == 0 {
+		return nil, translate(d.incidentExists(ctx, d.db, incidentID))
+	}
+	ids := make([]string, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].ID
+	}
+	q, args, err := sqlx.In(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id IN (?) ORDER BY customer_id, service`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var ks []contractRow
+	if err := d.db.SelectContext(ctx, &ks, d.q(q), args...); err != nil {
+		return nil, translate(err)
+	}
+	byCustomer := map[string][]impact.Contract{}
+	for i := range ks {
+		k, err := ks[i].toDomain()
+		if err != nil {
+			return nil, err
+		}
+		byCustomer[k.CustomerID] = append(byCustomer[k.CustomerID], k.Contract)
+	}
+	out := make([]impact.AffectedCustomer, len(rows))
+	for i := range rows {
+		c, err := rows[i].toDomain()
+		if err != nil {
+			return nil, err
+		}
+		c.Contracts = byCustomer[c.ID]
+		out[i] = impact.AffectedCustomer{Customer: c.Customer, FirstStart: rows[i].FirstStart.Time, LastEnd: rows[i].LastEnd.Time}
+	}
+	return out, nil
+}
+
+// The ranges travel as a VALUES list joined to windows, which the index
+// (customer_id, start_time) answers per range. PostgreSQL needs the
+// parameter types spelled out: an untyped VALUES column would be text and
+// could not be compared with a TIMESTAMPTZ.
+const (
+	rangeRowSQLite   = `(?, ?, ?)`
+	rangeRowPostgres = `(?::text, ?::timestamptz, ?::timestamptz)`
+	rangesQuery      = `WITH r (rc, lo, hi) AS (VALUES %s)
+		SELECT DISTINCT %s FROM windows JOIN r ON customer_id = rc AND end_time >= lo AND start_time <= hi
+		ORDER BY customer_id, incident_id, id`
+)
+
+// WindowsInRanges implements impact.EstimateStore: one query.
+func (d *DB) WindowsInRanges(ctx context.Context, ranges []impact.CustomerRange) ([]impact.StoredWindow, error) {
+	if len(ranges) == 0 {
+		return nil, nil
+	}
+	if len(ranges) > impact.MaxPageSize {
+		return nil, invalid("ranges", "at most 1000 ranges per call")
+	}
+	tmpl := rangeRowSQLite
+	if d.engine == Postgres {
+		tmpl = rangeRowPostgres
+	}
+	values := make([]string, len(ranges))
+	args := make([]any, 0, 3*len(ranges))
+	for i, r := range ranges {
+		values[i] = tmpl
+		args = append(args, r.CustomerID, d.ts(r.From), d.ts(r.To))
+	}
+	q := strings.Replace(rangesQuery, "%s", strings.Join(values, ", "), 1)
+	q = strings.Replace(q, "%s", d.windowCols(), 1)
+	var rows []windowRow
+	if err := d.db.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]impact.StoredWindow, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// The write side. Estimates and statements are stored as JSON of the
+// engine's result types: they are outputs, recomputable from the stored
+// inputs, and the model version names the rules that produced them.
+
+const (
+	lockIncidentSQLite = `SELECT 1 FROM incidents WHERE id = ?`
+	// FOR UPDATE serialises concurrent saves of one incident, so that two
+	// cannot both pick the same next revision.
+	lockIncidentPostgres = `SELECT 1 FROM incidents WHERE id = ? FOR UPDATE`
+)
+
+// statementChunk rows (6 parameters each) per upsert.
+const statementChunk = 500
+
+// SaveEstimate implements impact.EstimateStore.
+func (d *DB) SaveEstimate(ctx context.Context, e *impact.StoredEstimate, sts []impact.StoredStatement) (*impact.StoredEstimate, error) {
+	id := e.IncidentID
+	if err := checkID("incident_id", id); err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(&e.IncidentEstimate)
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ c, s, p string }
+	seen := map[key]bool{}
+	bodies := make([][]byte, len(sts))
+	for i := range sts {
+		s := &sts[i]
+		if checkID("x", s.CustomerID) != nil || checkID("x", s.Service) != nil || checkID("x", s.Period) != nil {
+			return nil, invalid(fieldf("statements", i, ""), "needs a customer, a service and a period")
+		}
+		k := key{s.CustomerID, s.Service, s.Period}
+		if seen[k] {
+			return nil, invalid(fieldf("statements", i, ""), "duplicate statement "+impact.StatementName(k.c, k.s, k.p))
+		}
+		seen[k] = true
+		if bodies[i], err = json.Marshal(&s.SLAStatement); err != nil {
+			return nil, err
+		}
+	}
+	now := d.now()
+	ct := e.ComputeTime
+	if ct.IsZero() {
+		ct = now
+	}
+	name := impact.EstimateName(id)
+	var rev int64
+	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
+		var one int
+		if err := tx.GetContext(ctx, &one, d.pick(lockIncidentSQLite, lockIncidentPostgres), id); err != nil {
+			return noRows(err, impact.IncidentName(id))
+		}
+		if err := tx.GetContext(ctx, &rev, d.q(`SELECT COALESCE(MAX(revision), 0) + 1 FROM incident_estimates WHERE incident_id = ?`), id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO incident_estimates (incident_id, revision, model_version, inputs_digest, compute_time, body)
+			VALUES (?, ?, ?, ?, ?, ?)`), id, rev, e.ModelVersion, e.InputsDigest, d.ts(ct), body); err != nil {
+			return err
+		}
+		for lo := 0; lo < len(sts); lo += statementChunk {
+			if err := d.upsertStatements(ctx, tx, sts[lo:min(lo+statementChunk, len(sts))], bodies[lo:], d.ts(ct)); err != nil {
+				return err
+			}
+		}
+		return d.audit(ctx, tx, now, "EstimateIncident", name, "revision "+itoa(int(rev)))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d.GetEstimate(ctx, id, rev)
+}
+
+func (d *DB) upsertStatements(ctx context.Context, tx *sqlx.Tx, sts []impact.StoredStatement, bodies [][]byte, ct any) error {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO sla_statements (customer_id, service, period, period_start, revision, compute_time, body) VALUES `)
+	args := make([]any, 0, 6*len(sts))
+	for i := range sts {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, 1, ?, ?)")
+		s := &sts[i]
+		args = append(args, s.CustomerID, s.Service, s.Period, d.ts(s.PeriodStart), ct, bodies[i])
+	}
+	b.WriteString(` ON CONFLICT (customer_id, service, period) DO UPDATE SET period_start = excluded.period_start,
+		revision = sla_statements.revision + 1, compute_time = excluded.compute_time, body = excluded.body`)
+	_, err := tx.ExecContext(ctx, d.q(b.String()), args...)
+	return err
+}
+
+type estimateRow struct {
+	IncidentID   string  `db:"incident_id"`
+	Revision     int64   `db:"revision"`
+	ModelVersion string  `db:"model_version"`
+	InputsDigest string  `db:"inputs_digest"`
+	ComputeTime  instant `db:"compute_time"`
+	Body         []byte  `db:"body"`
+}
+
+// GetEstimate implements impact.EstimateStore.
+func (d *DB) GetEstimate(ctx context.Context, incidentID string, rev int64) (*impact.StoredEstimate, error) {
+	if err := checkID("name", incidentID); err != nil {
+		return nil, err
+	}
+	const cols = `SELECT incident_id, revision, model_version, inputs_digest, compute_time, body FROM incident_estimates`
+	var r estimateRow
+	var err error
+	if rev == 0 {
+		err = d.db.GetContext(ctx, &r, d.q(cols+` WHERE incident_id = ? ORDER BY revision DESC LIMIT 1`), incidentID)
+	} else {
+		err = d.db.GetContext(ctx, &r, d.q(cols+` WHERE incident_id = ? AND revision = ?`), incidentID, rev)
+	}
+	if err != nil {
+		return nil, translate(noRows(err, impact.EstimateName(incidentID)))
+	}
+	e := &impact.StoredEstimate{Name: impact.EstimateName(incidentID), ModelVersion: r.ModelVersion,
+		InputsDigest: r.InputsDigest, ComputeTime: r.ComputeTime.Time, Revision: r.Revision}
+	if err := json.Unmarshal(r.Body, &e.IncidentEstimate); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+type statementRow struct {
+	Revision    int64   `db:"revision"`
+	ComputeTime instant `db:"compute_time"`
+	Body        []byte  `db:"body"`
+}
+
+// GetStatement implements impact.EstimateStore.
+func (d *DB) GetStatement(ctx context.Context, customerID, service, period string) (*impact.StoredStatement, error) {
+	for _, id := range []string{customerID, service, period} {
+		if err := checkID("name", id); err != nil {
+			return nil, err
+		}
+	}
+	name := impact.StatementName(customerID, service, period)
+	var r statementRow
+	err := d.db.GetContext(ctx, &r, d.q(`SELECT revision, compute_time, body FROM sla_statements
+		WHERE customer_id = ? AND service = ? AND period = ?`), customerID, service, period)
+	if err != nil {
+		return nil, translate(noRows(err, name))
+	}
+	s := &impact.StoredStatement{Period: period, Name: name, ComputeTime: r.ComputeTime.Time, Revision: r.Revision}
+	if err := json.Unmarshal(r.Body, &s.SLAStatement); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

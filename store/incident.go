@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/impact-svc/impact/impact"
+)
+
+const incidentCols = `id, title, cause, recovery_currency, allocation, recovery_items, revision, create_time, update_time`
+
+// incidentExists returns ENOTFOUND for a missing incident.
+func (d *DB) incidentExists(ctx context.Context, q sqlx.QueryerContext, id string) error {
+	var one int
+	err := sqlx.GetContext(ctx, q, &one, d.q(`SELECT 1 FROM incidents WHERE id = ?`), id)
+	return noRows(err, impact.IncidentName(id))
+}
+
+// CreateIncident implements impact.IncidentStore.
+func (d *DB) CreateIncident(ctx context.Context, in *impact.Incident, requestID string) (*impact.StoredIncident, error) {
+	if err := checkID("incident.incident_id", in.ID); err != nil {
+		return nil, err
+	}
+	if len(in.Windows) > 0 {
+		return nil, invalid("incident.windows", "windows are created with windows:batchCreate, not embedded")
+	}
+	row, err := incidentToRow(in)
+	if err != nil {
+		return nil, err
+	}
+	name := impact.IncidentName(in.ID)
+	now := d.now()
+	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := d.claim(ctx, tx, "CreateIncident", requestID, name, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, d.q(`INSERT INTO incidents (id, title, cause, recovery_currency, allocation,
+			recovery_items, revision, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`),
+			row.ID, row.Title, row.Cause, row.RecoveryCurrency, row.Allocation, row.RecoveryItems, d.ts(now), d.ts(now))
+		if err != nil {
+			return exists(err, name)
+		}
+		return d.audit(ctx, tx, now, "CreateIncident", name, "")
+	})
+	if first, ok := retried(err); ok {
+		return d.GetIncident(ctx, strings.TrimPrefix(first, "incidents/"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d.GetIncident(ctx, in.ID)
+}
+
+// GetIncident implements impact.IncidentStore.
+func (d *DB) GetIncident(ctx context.Context, id string) (*impact.StoredIncident, error) {
+	if err := checkID("name", id); err != nil {
+		return nil, err
+	}
+	var r incidentRow
+	if err := d.db.GetContext(ctx, &r, d.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), id); err != nil {
+		return nil, translate(noRows(err, impact.IncidentName(id)))
+	}
+	return r.toDomain()
+}
+
+// BatchGetIncidents implements impact.IncidentStore: one query.
+func (d *DB) BatchGetIncidents(ctx context.Context, ids []string) ([]impact.StoredIncident, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if len(ids) > impact.MaxPageSize {
+		return nil, invalid("names", "at most 1000 names per call")
+	}
+	q, args, err := sqlx.In(`SELECT `+incidentCols+` FROM incidents WHERE id IN (?)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var rows []incidentRow
+	if err := d.db.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
+		return nil, translate(err)
+	}
+	byID := make(map[string]*incidentRow, len(rows))
+	for i := range rows {
+		byID[rows[i].ID] = &rows[i]
+	}
+	out := make([]impact.StoredIncident, 0, len(ids))
+	for _, id := range ids {
+		r := byID[id]
+		if r == nil {
+			return nil, notFound(impact.IncidentName(id))
+		}
+		in, err := r.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *in)
+	}
+	return out, nil
+}
+
+// ListIncidents implements impact.IncidentStore.
+func (d *DB) ListIncidents(ctx context.Context, p impact.PageRequest) (*impact.Page[impact.StoredIncident], error) {
+	pg, err := parsePage(p, 1, "ListIncidents")
+	if err != nil {
+		return nil, err
+	}
+	q, args := `SELECT `+incidentCols+` FROM incidents`, []any{}
+	if pg.after != nil {
+		q, args = q+` WHERE id > ?`, append(args, pg.after[0])
+	}
+	var rows []incidentRow
+	if err := d.db.SelectContext(ctx, &rows, d.q(q+` ORDER BY id LIMIT ?`), append(args, pg.size+1)...); err != nil {
+		return nil, translate(err)
+	}
+	rows, next := trim(pg, rows, func(r *incidentRow) []string { return []string{r.ID} })
+	out := &impact.Page[impact.StoredIncident]{Items: make([]impact.StoredIncident, 0, len(rows)), NextPageToken: next}
+	for i := range rows {
+		in, err := rows[i].toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, *in)
+	}
+	return out, nil
+}
+
+// UpdateIncident implements impact.IncidentStore.
+func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impact.FieldMask, tag string) (*impact.StoredIncident, error) {
+	if err := checkID("incident.name", in.ID); err != nil {
+		return nil, err
+	}
+	name := impact.IncidentName(in.ID)
+	now := d.now()
+	err := d.inTx(ctx, func(tx *sqlx.Tx) error {
+		var old incidentRow
+		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), in.ID); err != nil {
+			return noRows(err, name)
+		}
+		if err := checkEtag(tag, old.Revision, name); err != nil {
+			return err
+		}
+		cur, err := old.toDomain()
+		if err != nil {
+			return err
+		}
+		if err := incidentMask.apply(&cur.Incident, in, mask); err != nil {
+			return err
+		}
+		row, err := incidentToRow(&cur.Incident)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, d.q(`UPDATE incidents SET title = ?, cause = ?, recovery_currency = ?, allocation = ?,
+			recovery_items = ?, revision = ?, update_time = ? WHERE id = ? AND revision = ?`),
+			row.Title, row.Cause, row.RecoveryCurrency, row.Allocation, row.RecoveryItems, old.Revision+1, d.ts(now),
+			in.ID, old.Revision)
+		if err := oneRow(res, err, name); err != nil {
+			return err
+		}
+		return d.audit(ctx, tx, now, "UpdateIncident", name, strings.Join(mask, ","))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d.GetIncident(ctx, in.ID)
+}
+
+// DeleteIncident implements impact.IncidentStore.
+func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) error {
+	if err := checkID("name", id); err != nil {
+		return err
+	}
+	name := impact.IncidentName(id)
+	now := d.now()
+	return d.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := d.checkRevision(ctx, tx, `SELECT revision FROM incidents WHERE id = ?`, tag, name, id); err != nil {
+			return err
+		}
+		if !force {
+			var has bool
+			if err := tx.GetContext(ctx, &has, d.q(`SELECT EXISTS (SELECT 1 FROM windows WHERE incident_id = ?)`), id); err != nil {
+				return err
+			}
+			if has {
+				return impact.Errorf(impact.EFAILEDPRECOND, "%s has outage windows; delete them or set force", name)
+			}
+		}
+		// Windows and estimates go by ON DELETE CASCADE, in this statement.
+		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM incidents WHERE id = ?`), id); err != nil {
+			return err
+		}
+		detail := ""
+		if force {
+			detail = "force"
+		}
+		return d.audit(ctx, tx, now, "DeleteIncident", name, detail)
+	})
+}
