@@ -143,18 +143,17 @@ func estimate(t testing.TB, s *impact.Scenario) *impact.Estimate {
 // Expectations. Empty strings are "not checked"; everything else is.
 
 type wantStmt struct {
-	cust, svc   string
-	start, end  string // RFC 3339 UTC
-	t           int64  // period seconds (T); 0 = unchecked
-	d           string // FormatDecimal(DowntimeSeconds)
-	uptime      string // FormatFixed(UptimePercent, 6)
-	pct         string // FormatDecimal(CreditPercent)
-	fee         string // "USD 1000.00"
-	computed    string
-	credit      string
-	below       bool     // always checked
-	shares      []string // "inc-1 d=3000 USD 1234.57"; nil = unchecked
-	checkShares bool
+	cust, svc  string
+	start, end string // RFC 3339 UTC
+	t          int64  // period seconds (T); 0 = unchecked
+	d          string // FormatDecimal(DowntimeSeconds)
+	uptime     string // FormatFixed(UptimePercent, 6)
+	pct        string // FormatDecimal(CreditPercent)
+	fee        string // "USD 1000.00"
+	computed   string
+	credit     string
+	below      bool     // always checked
+	shares     []string // "inc-1 d=3000 USD 1234.57"; nil = unchecked
 }
 
 type wantCust struct {
@@ -283,7 +282,7 @@ func checkWorked(t *testing.T, c workedCase, e *impact.Estimate) {
 		if s.BelowMinimum != w.below {
 			t.Errorf("%s below_minimum = %v, want %v", name, s.BelowMinimum, w.below)
 		}
-		if w.checkShares || w.shares != nil {
+		if w.shares != nil {
 			var got []string
 			for _, sh := range s.Incidents {
 				got = append(got, fmt.Sprintf("%s d=%s %s", sh.IncidentID, impact.FormatDecimal(sh.DowntimeSeconds), ms(sh.Credit)))
