@@ -70,8 +70,8 @@ wrk.body = f:read("*a")
 f:close()
 function done(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("WRKRESULT %d %d %d\n", summary.requests, summary.duration,
-    e.connect + e.read + e.write + e.status + e.timeout))
+  io.write(string.format("WRKRESULT %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    e.status, e.connect, e.read, e.write, e.timeout))
 end
 LUA
 
@@ -103,11 +103,14 @@ PY
 run_http() {
   local before after line
   before="$(cpu_ticks)"
-  line="$(BODY_FILE="$body" taskset -c 1 wrk -t1 -c"$conc" -d"${secs}s" -s "$work/post.lua" \
+  line="$(BODY_FILE="$body" taskset -c 1 wrk -t1 -c"$conc" -d"${secs}s" --timeout 10s -s "$work/post.lua" \
     "http://$http_addr/v1/scenarios:estimate" | grep '^WRKRESULT')"
   after="$(cpu_ticks)"
-  read -r _ reqs dur_us errs <<<"$line"
-  if ((errs > 0)); then echo "wrk: $errs errors (non-2xx included)" >&2; exit 1; fi
+  read -r _ reqs dur_us status connect rd wr timeout <<<"$line"
+  if ((status + connect + rd + wr + timeout > 0)); then
+    echo "wrk: errors: non-2xx $status, connect $connect, read $rd, write $wr, timeout $timeout" >&2
+    exit 1
+  fi
   python3 -c "import sys; print($reqs, $dur_us / 1e6, ($after - $before) / $clk_tck)"
 }
 
