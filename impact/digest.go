@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -122,18 +121,34 @@ func (e *encoder) dec(name, s, def string) {
 	e.buf = append(e.buf, '\n')
 }
 
-// canonParts splits a checked decimal into its canonical parts, without
-// allocating.
+// canonParts splits a checked decimal into its canonical parts in one pass,
+// without allocating: leading integer zeros and trailing fractional zeros
+// dropped, "-0" made "0".
 func canonParts(s string) (neg bool, intPart, frac string) {
-	neg = s[0] == '-'
-	if neg {
-		s = s[1:]
+	start := 0
+	if s[0] == '-' {
+		neg, start = true, 1
 	}
-	intPart, frac, _ = strings.Cut(s, ".")
-	intPart = strings.TrimLeft(intPart, "0")
-	frac = strings.TrimRight(frac, "0")
-	if intPart == "" {
-		intPart = "0"
+	point, firstNonZero, lastNonZero := len(s), -1, -1
+	for i := start; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			point = i
+		case c != '0':
+			if firstNonZero < 0 && point == len(s) {
+				firstNonZero = i
+			}
+			if point < len(s) {
+				lastNonZero = i
+			}
+		}
+	}
+	intPart = "0"
+	if firstNonZero >= 0 {
+		intPart = s[firstNonZero:point]
+	}
+	if lastNonZero > point {
+		frac = s[point+1 : lastNonZero+1]
 	}
 	return neg && (intPart != "0" || frac != ""), intPart, frac
 }
