@@ -432,9 +432,11 @@ func (Incident_Allocation) EnumDescriptor() ([]byte, []int) {
 // An empty decimal string means "unset" and takes the documented default.
 type Scenario struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The customers; `customer_id` is unique within the scenario.
+	// The customers; `customer_id` is unique within the scenario. Every
+	// customer named by a window must be here.
 	Customers []*Customer `protobuf:"bytes,1,rep,name=customers,proto3" json:"customers,omitempty"`
-	// The incidents to estimate.
+	// The incidents to estimate. An empty scenario is valid and has no
+	// estimates.
 	Incidents []*Incident `protobuf:"bytes,2,rep,name=incidents,proto3" json:"incidents,omitempty"`
 	// ISO 4217 code to convert every incident's totals into. When set,
 	// `fx_rates` must give a direct rate from every other currency present.
@@ -1709,8 +1711,8 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\n" +
 	"\x18impact/v1/scenario.proto\x12\timpact.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x01\n" +
 	"\bScenario\x126\n" +
-	"\tcustomers\x18\x01 \x03(\v2\x13.impact.v1.CustomerB\x03\xe0A\x02R\tcustomers\x126\n" +
-	"\tincidents\x18\x02 \x03(\v2\x13.impact.v1.IncidentB\x03\xe0A\x02R\tincidents\x122\n" +
+	"\tcustomers\x18\x01 \x03(\v2\x13.impact.v1.CustomerB\x03\xe0A\x01R\tcustomers\x126\n" +
+	"\tincidents\x18\x02 \x03(\v2\x13.impact.v1.IncidentB\x03\xe0A\x01R\tincidents\x122\n" +
 	"\x12reporting_currency\x18\x03 \x01(\tB\x03\xe0A\x01R\x11reportingCurrency\x121\n" +
 	"\bfx_rates\x18\x04 \x03(\v2\x11.impact.v1.FxRateB\x03\xe0A\x01R\afxRates\"q\n" +
 	"\x06FxRate\x12(\n" +
