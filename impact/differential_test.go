@@ -1238,3 +1238,67 @@ func TestDifferentialEdgeCases(t *testing.T) {
 		diffCheck(t, c.name, c.s)
 	}
 }
+
+// TestDifferentialLongWindows: windows of days to months, too long for the
+// per-second oracle, checked in closed form. One window [a, b) at fraction
+// 1 on a flat rate: every period it overlaps has T = its length (DST
+// included, from the oracle's period starts), D = the overlap for SECONDS,
+// the touched or whole clock minutes of the overlap for MINUTES_* (zones
+// with whole-minute offsets, so clock minutes are UTC minutes), and the
+// lost revenue is rate × (b − a) / 3600.
+func TestDifferentialLongWindows(t *testing.T) {
+	n := 30
+	if *diffLong {
+		n = 300
+	}
+	for seed := uint64(1); seed <= uint64(n); seed++ {
+		r := rand.New(rand.NewPCG(seed, 99))
+		zone := genZones[r.IntN(len(genZones))]
+		a := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).Unix() + r.Int64N(3*365*86400)
+		b := a + 1 + r.Int64N(200*86400)
+		gran := []impact.Granularity{impact.Seconds, impact.MinutesTouched, impact.MinutesFull}[r.IntN(3)]
+		quarterly := r.IntN(2) == 0
+		k := impact.Contract{Service: "api", TimeZone: zone, Granularity: gran, MonthlyFee: "100"}
+		if quarterly {
+			k.BillingPeriod = impact.Quarterly
+		}
+		rate := fmt.Sprintf("%d.%02d", r.IntN(100000), r.IntN(100))
+		s := &impact.Scenario{
+			Customers: []impact.Customer{{ID: "acme", Currency: "USD", TimeZone: zone, Baseline: impact.Baseline{HourlyAmount: rate},
+				Contracts: []impact.Contract{k}}},
+			Incidents: []impact.Incident{{ID: "i1", Windows: []impact.OutageWindow{{CustomerID: "acme", Service: "api",
+				Start: time.Unix(a, 0).UTC(), End: time.Unix(b, 0).UTC()}}}},
+		}
+		e, err := impact.EstimateScenario(s, impact.DefaultLimits())
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		name := fmt.Sprintf("long window seed %d: %s [%s, %s) gran=%d quarterly=%v", seed, zone, otime(time.Unix(a, 0)), otime(time.Unix(b, 0)), gran, quarterly)
+		gross := oround(ratQuo(ratMul(orat(rate), ratInt(b-a)), ratInt(3600)), 2, false)
+		if ce := e.Incidents[0].Customers[0]; !ce.LostRevenue.Gross.Amount.Equal(gross) || ce.ImpactSeconds.String() != fmt.Sprint(b-a) {
+			t.Errorf("%s: gross %s impact %s, want %s and %d", name, ce.LostRevenue.Gross.Amount, ce.ImpactSeconds, gross, b-a)
+		}
+		var want []string
+		for p := operiodAt(zone, quarterly, a); p.start < b; p = operiodAt(zone, quarterly, p.end) {
+			lo, hi := max(a, p.start), min(b, p.end)
+			var d int64
+			switch gran {
+			case impact.Seconds:
+				d = hi - lo
+			case impact.MinutesTouched:
+				d = 60 * (ofloorDiv(hi+59, 60) - ofloorDiv(lo, 60))
+				d = min(d, p.end-p.start)
+			case impact.MinutesFull:
+				d = 60 * max(0, ofloorDiv(hi, 60)-ofloorDiv(lo+59, 60))
+			}
+			want = append(want, fmt.Sprintf("%s-%s T=%d D=%d", otime(time.Unix(p.start, 0)), otime(time.Unix(p.end, 0)), p.end-p.start, d))
+		}
+		var got []string
+		for _, st := range e.Statements {
+			got = append(got, fmt.Sprintf("%s-%s T=%d D=%s", otime(st.PeriodStart), otime(st.PeriodEnd), st.PeriodSeconds, st.DowntimeSeconds))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s:\n  engine %v\n  want   %v", name, got, want)
+		}
+	}
+}
