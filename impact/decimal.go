@@ -2,6 +2,7 @@ package impact
 
 import (
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -115,6 +116,13 @@ func decimalOr(s string, def decimal.Decimal) decimal.Decimal {
 // FormatDecimal spells d in plain notation without trailing zeros, never
 // with an exponent ("1.5", "1000", "0").
 func FormatDecimal(d decimal.Decimal) string {
+	if c, exp, ok := smallDecimal(d); ok && exp <= 0 {
+		for exp < 0 && c%10 == 0 { // trim trailing fractional zeros
+			c /= 10
+			exp++
+		}
+		return formatScaled(c, -exp)
+	}
 	if d.Exponent() >= 0 {
 		return d.Coefficient().Mul(d.Coefficient(), pow10(d.Exponent())).String()
 	}
@@ -135,8 +143,16 @@ func FormatDecimal(d decimal.Decimal) string {
 }
 
 // FormatFixed spells d with exactly places fractional digits. d must already
-// have at most places fractional digits; nothing is rounded here.
+// have at most places significant fractional digits; nothing is rounded here.
 func FormatFixed(d decimal.Decimal, places int32) string {
+	if c, exp, ok := smallDecimal(d); ok && places <= 18 {
+		switch {
+		case exp == -places:
+			return formatScaled(c, places)
+		case exp > -places && int(exp+places)+d.NumDigits() <= 18:
+			return formatScaled(c*int64(pow10Uint64[exp+places]), places)
+		}
+	}
 	if d.Exponent() < -places && !d.Equal(d.Truncate(places)) {
 		panic("impact: FormatFixed would round") // a figure was not rounded once, as it must be
 	}
@@ -145,6 +161,51 @@ func FormatFixed(d decimal.Decimal, places int32) string {
 		s = s[1:]
 	}
 	return s
+}
+
+// smallDecimal returns d's coefficient and exponent when the coefficient has
+// at most 18 digits, without allocating: the common case of every figure.
+func smallDecimal(d decimal.Decimal) (coef int64, exp int32, ok bool) {
+	if d.NumDigits() > 18 || d.Exponent() < -18 || d.Exponent() > 18 {
+		return 0, 0, false
+	}
+	return d.CoefficientInt64(), d.Exponent(), true
+}
+
+var pow10Uint64 = func() [19]uint64 {
+	var p [19]uint64
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// formatScaled spells c × 10^-places with exactly places fractional digits.
+func formatScaled(c int64, places int32) string {
+	var buf [48]byte
+	b := buf[:0]
+	if c < 0 {
+		b = append(b, '-')
+		c = -c
+	}
+	var digits [20]byte
+	ds := strconv.AppendInt(digits[:0], c, 10)
+	n := len(ds)
+	if int(places) >= n { // 0.000ddd
+		b = append(b, '0', '.')
+		for i := 0; i < int(places)-n; i++ {
+			b = append(b, '0')
+		}
+		b = append(b, ds...)
+		return string(b)
+	}
+	b = append(b, ds[:n-int(places)]...)
+	if places > 0 {
+		b = append(b, '.')
+		b = append(b, ds[n-int(places):]...)
+	}
+	return string(b)
 }
 
 var bigTen = big.NewInt(10)
