@@ -128,7 +128,10 @@
 //     windows alone) and its share of credit_amount. If credit is owed but no
 //     incident has downtime of its own (two short outages of different
 //     incidents that only together pass min_downtime_seconds), the credit is
-//     attributed by each incident's overlap with the counted down intervals.
+//     attributed by each incident's overlap with the counted down intervals;
+//     if credit is owed with no downtime at all (an inclusive tier at 100),
+//     it is split evenly among the incidents whose cause the contract does
+//     not exclude (among all of them if it excludes every one).
 //   - A CustomerEstimate lists one AttributedCredit for every statement of
 //     that customer in which the incident appears, sorted by service and
 //     period start, zero credits included.

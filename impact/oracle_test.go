@@ -932,6 +932,17 @@ func ostatements(oc *ocust, k *impact.Contract, all []owin, s *impact.Scenario) 
 				}
 				weights[j] = ratInt(n)
 			}
+			if sumRats(weights).Sign() == 0 {
+				// doc.go: credit owed with no downtime at all (an inclusive
+				// tier at 100) goes evenly to the incidents whose cause the
+				// contract does not exclude; to all when it excludes every one.
+				for j, id := range incIDs {
+					weights[j] = ratInt(0)
+					if !oexcluded(k, byInc[id][0].cause) {
+						weights[j] = ratInt(1)
+					}
+				}
+			}
 		}
 		shares := oLargestRemainder(oMinorInt(credit, oc.minor), weights, incIDs)
 		st := impact.SLAStatement{
@@ -1128,4 +1139,26 @@ func oDiffKeys(got, want *impact.Estimate, withDigest bool) (string, []string) {
 		b = fmt.Appendf(b, "  ... and %d more differences\n", n-40)
 	}
 	return string(b), diffKeys
+}
+
+func sumRats(rs []*big.Rat) *big.Rat {
+	sum := new(big.Rat)
+	for _, r := range rs {
+		sum.Add(sum, r)
+	}
+	return sum
+}
+
+// oexcluded reports whether the contract excludes the cause (an unspecified
+// cause is UNKNOWN, model.md §9).
+func oexcluded(k *impact.Contract, c impact.Cause) bool {
+	if c == impact.CauseUnspecified {
+		c = impact.UnknownCause
+	}
+	for _, x := range k.ExcludedCauses {
+		if x == c {
+			return true
+		}
+	}
+	return false
 }

@@ -168,10 +168,10 @@ func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
 
 		// Incidents with a window overlapping the period, in id order.
 		var ids []string
-		seen := map[string]bool{}
+		causes := map[string]Cause{}
 		for _, w := range ws {
-			if w.start < p.end && w.end > p.start && !seen[w.inc.id] {
-				seen[w.inc.id] = true
+			if _, seen := causes[w.inc.id]; w.start < p.end && w.end > p.start && !seen {
+				causes[w.inc.id] = w.inc.cause
 				ids = append(ids, w.inc.id)
 			}
 		}
@@ -219,8 +219,21 @@ func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
 			// Only together did the incidents pass min_downtime_seconds:
 			// attribute by each one's part of the counted down intervals.
 			shareWeights = make([]decimal.Decimal, len(ids))
+			any := false
 			for i, id := range ids {
 				shareWeights[i] = decimal.NewFromInt(overlapSeconds(tl.perIncident[id].passing, clip(tl.down, rs, re)))
+				any = any || shareWeights[i].Sign() > 0
+			}
+			if !any {
+				// Credit without downtime (an inclusive tier at 100): share it
+				// evenly among the incidents the contract does not exclude,
+				// or among all when it excludes every one.
+				for i, id := range ids {
+					shareWeights[i] = decZero
+					if !k.excluded[causes[id]] {
+						shareWeights[i] = decOne
+					}
+				}
 			}
 		}
 		shares := largestRemainder(owed, c.exp, shareWeights)
