@@ -19,6 +19,7 @@ files=(
   google/api/annotations.proto
   google/api/http.proto
   google/api/field_behavior.proto
+  google/api/resource.proto
 )
 
 tmp="$(mktemp -d)"

@@ -40,8 +40,20 @@ type IncidentEstimate struct {
 	// `totals` converted into the scenario's reporting currency
 	// (Σ total × rate, rounded once). Null when no reporting currency is set.
 	ReportingTotals *CurrencyTotals `protobuf:"bytes,4,opt,name=reporting_totals,json=reportingTotals,proto3" json:"reporting_totals,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Resource name, "incidents/{incident}/estimate".
+	Name *string `protobuf:"bytes,5,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	// Version of the impact model rules that computed the figures.
+	ModelVersion *string `protobuf:"bytes,6,opt,name=model_version,json=modelVersion,proto3,oneof" json:"model_version,omitempty"`
+	// Digest of the exact inputs the estimate was computed from: the same as
+	// a stateless estimate of the same scenario gives.
+	InputsDigest *string `protobuf:"bytes,7,opt,name=inputs_digest,json=inputsDigest,proto3,oneof" json:"inputs_digest,omitempty"`
+	// When the estimate was computed.
+	ComputeTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=compute_time,json=computeTime,proto3" json:"compute_time,omitempty"`
+	// 1 for the incident's first stored estimate, then one more per
+	// EstimateIncident call; earlier revisions are kept.
+	Revision      *int64 `protobuf:"varint,9,opt,name=revision,proto3,oneof" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IncidentEstimate) Reset() {
@@ -100,6 +112,41 @@ func (x *IncidentEstimate) GetReportingTotals() *CurrencyTotals {
 		return x.ReportingTotals
 	}
 	return nil
+}
+
+func (x *IncidentEstimate) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *IncidentEstimate) GetModelVersion() string {
+	if x != nil && x.ModelVersion != nil {
+		return *x.ModelVersion
+	}
+	return ""
+}
+
+func (x *IncidentEstimate) GetInputsDigest() string {
+	if x != nil && x.InputsDigest != nil {
+		return *x.InputsDigest
+	}
+	return ""
+}
+
+func (x *IncidentEstimate) GetComputeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ComputeTime
+	}
+	return nil
+}
+
+func (x *IncidentEstimate) GetRevision() int64 {
+	if x != nil && x.Revision != nil {
+		return *x.Revision
+	}
+	return 0
 }
 
 // What one incident cost one customer.
@@ -452,7 +499,11 @@ type SlaStatement struct {
 	BelowMinimum bool `protobuf:"varint,12,opt,name=below_minimum,json=belowMinimum,proto3" json:"below_minimum,omitempty"`
 	// The incidents with a window in this period, sorted by `incident_id`;
 	// their credits add up exactly to `credit_amount`.
-	Incidents     []*IncidentShare `protobuf:"bytes,13,rep,name=incidents,proto3" json:"incidents,omitempty"`
+	Incidents []*IncidentShare `protobuf:"bytes,13,rep,name=incidents,proto3" json:"incidents,omitempty"`
+	// Resource name, "customers/{customer}/contracts/{contract}/statements/{period}"
+	// with the period as "2025-07" (monthly) or "2025-Q3" (quarterly). Set by
+	// ContractService.GetSlaStatement; absent from a stateless EstimateResponse.
+	Name          *string `protobuf:"bytes,14,opt,name=name,proto3,oneof" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -578,6 +629,13 @@ func (x *SlaStatement) GetIncidents() []*IncidentShare {
 	return nil
 }
 
+func (x *SlaStatement) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
 // One incident's own counted downtime in a statement's period and its share
 // of the owed credit.
 type IncidentShare struct {
@@ -647,13 +705,23 @@ var File_impact_v1_estimate_proto protoreflect.FileDescriptor
 
 const file_impact_v1_estimate_proto_rawDesc = "" +
 	"\n" +
-	"\x18impact/v1/estimate.proto\x12\timpact.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15impact/v1/money.proto\"\xfb\x01\n" +
+	"\x18impact/v1/estimate.proto\x12\timpact.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15impact/v1/money.proto\"\x80\x05\n" +
 	"\x10IncidentEstimate\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
 	"incidentId\x12>\n" +
 	"\tcustomers\x18\x02 \x03(\v2\x1b.impact.v1.CustomerEstimateB\x03\xe0A\x03R\tcustomers\x126\n" +
 	"\x06totals\x18\x03 \x03(\v2\x19.impact.v1.CurrencyTotalsB\x03\xe0A\x03R\x06totals\x12I\n" +
-	"\x10reporting_totals\x18\x04 \x01(\v2\x19.impact.v1.CurrencyTotalsB\x03\xe0A\x03R\x0freportingTotals\"\xe1\x02\n" +
+	"\x10reporting_totals\x18\x04 \x01(\v2\x19.impact.v1.CurrencyTotalsB\x03\xe0A\x03R\x0freportingTotals\x12\x1c\n" +
+	"\x04name\x18\x05 \x01(\tB\x03\xe0A\bH\x00R\x04name\x88\x01\x01\x12-\n" +
+	"\rmodel_version\x18\x06 \x01(\tB\x03\xe0A\x03H\x01R\fmodelVersion\x88\x01\x01\x12-\n" +
+	"\rinputs_digest\x18\a \x01(\tB\x03\xe0A\x03H\x02R\finputsDigest\x88\x01\x01\x12B\n" +
+	"\fcompute_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vcomputeTime\x12$\n" +
+	"\brevision\x18\t \x01(\x03B\x03\xe0A\x03H\x03R\brevision\x88\x01\x01:c\xeaA`\n" +
+	"\x1aimpact.v1/IncidentEstimate\x12\x1dincidents/{incident}/estimate*\x11incidentEstimates2\x10incidentEstimateB\a\n" +
+	"\x05_nameB\x10\n" +
+	"\x0e_model_versionB\x10\n" +
+	"\x0e_inputs_digestB\v\n" +
+	"\t_revision\"\xe1\x02\n" +
 	"\x10CustomerEstimate\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
 	"customerId\x12*\n" +
@@ -680,7 +748,7 @@ const file_impact_v1_estimate_proto_rawDesc = "" +
 	"\rrecovery_cost\x18\x04 \x01(\tB\x03\xe0A\x03R\frecoveryCost\x12$\n" +
 	"\vsla_credits\x18\x05 \x01(\tB\x03\xe0A\x03R\n" +
 	"slaCredits\x12*\n" +
-	"\x0echurn_exposure\x18\x06 \x01(\tB\x03\xe0A\x03R\rchurnExposure\"\x97\x05\n" +
+	"\x0echurn_exposure\x18\x06 \x01(\tB\x03\xe0A\x03R\rchurnExposure\"\xb7\x06\n" +
 	"\fSlaStatement\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
 	"customerId\x12\x1d\n" +
@@ -697,7 +765,10 @@ const file_impact_v1_estimate_proto_rawDesc = "" +
 	" \x01(\v2\x10.impact.v1.MoneyB\x03\xe0A\x03R\x0ecomputedCredit\x12:\n" +
 	"\rcredit_amount\x18\v \x01(\v2\x10.impact.v1.MoneyB\x03\xe0A\x03R\fcreditAmount\x12(\n" +
 	"\rbelow_minimum\x18\f \x01(\bB\x03\xe0A\x03R\fbelowMinimum\x12;\n" +
-	"\tincidents\x18\r \x03(\v2\x18.impact.v1.IncidentShareB\x03\xe0A\x03R\tincidents\"\x94\x01\n" +
+	"\tincidents\x18\r \x03(\v2\x18.impact.v1.IncidentShareB\x03\xe0A\x03R\tincidents\x12\x1c\n" +
+	"\x04name\x18\x0e \x01(\tB\x03\xe0A\bH\x00R\x04name\x88\x01\x01:w\xeaAt\n" +
+	"\x16impact.v1/SlaStatement\x12=customers/{customer}/contracts/{contract}/statements/{period}*\rslaStatements2\fslaStatementB\a\n" +
+	"\x05_name\"\x94\x01\n" +
 	"\rIncidentShare\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
 	"incidentId\x12.\n" +
@@ -725,34 +796,35 @@ var file_impact_v1_estimate_proto_goTypes = []any{
 	(*CurrencyTotals)(nil),        // 4: impact.v1.CurrencyTotals
 	(*SlaStatement)(nil),          // 5: impact.v1.SlaStatement
 	(*IncidentShare)(nil),         // 6: impact.v1.IncidentShare
-	(*Money)(nil),                 // 7: impact.v1.Money
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*Money)(nil),                 // 8: impact.v1.Money
 }
 var file_impact_v1_estimate_proto_depIdxs = []int32{
 	1,  // 0: impact.v1.IncidentEstimate.customers:type_name -> impact.v1.CustomerEstimate
 	4,  // 1: impact.v1.IncidentEstimate.totals:type_name -> impact.v1.CurrencyTotals
 	4,  // 2: impact.v1.IncidentEstimate.reporting_totals:type_name -> impact.v1.CurrencyTotals
-	2,  // 3: impact.v1.CustomerEstimate.lost_revenue:type_name -> impact.v1.LostRevenue
-	7,  // 4: impact.v1.CustomerEstimate.recovery_cost:type_name -> impact.v1.Money
-	3,  // 5: impact.v1.CustomerEstimate.sla_credits:type_name -> impact.v1.AttributedCredit
-	7,  // 6: impact.v1.CustomerEstimate.churn_exposure:type_name -> impact.v1.Money
-	7,  // 7: impact.v1.LostRevenue.gross:type_name -> impact.v1.Money
-	7,  // 8: impact.v1.LostRevenue.net:type_name -> impact.v1.Money
-	7,  // 9: impact.v1.LostRevenue.recaptured:type_name -> impact.v1.Money
-	8,  // 10: impact.v1.AttributedCredit.period_start:type_name -> google.protobuf.Timestamp
-	7,  // 11: impact.v1.AttributedCredit.credit:type_name -> impact.v1.Money
-	8,  // 12: impact.v1.SlaStatement.period_start:type_name -> google.protobuf.Timestamp
-	8,  // 13: impact.v1.SlaStatement.period_end:type_name -> google.protobuf.Timestamp
-	7,  // 14: impact.v1.SlaStatement.fee:type_name -> impact.v1.Money
-	7,  // 15: impact.v1.SlaStatement.computed_credit:type_name -> impact.v1.Money
-	7,  // 16: impact.v1.SlaStatement.credit_amount:type_name -> impact.v1.Money
-	6,  // 17: impact.v1.SlaStatement.incidents:type_name -> impact.v1.IncidentShare
-	7,  // 18: impact.v1.IncidentShare.credit:type_name -> impact.v1.Money
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	7,  // 3: impact.v1.IncidentEstimate.compute_time:type_name -> google.protobuf.Timestamp
+	2,  // 4: impact.v1.CustomerEstimate.lost_revenue:type_name -> impact.v1.LostRevenue
+	8,  // 5: impact.v1.CustomerEstimate.recovery_cost:type_name -> impact.v1.Money
+	3,  // 6: impact.v1.CustomerEstimate.sla_credits:type_name -> impact.v1.AttributedCredit
+	8,  // 7: impact.v1.CustomerEstimate.churn_exposure:type_name -> impact.v1.Money
+	8,  // 8: impact.v1.LostRevenue.gross:type_name -> impact.v1.Money
+	8,  // 9: impact.v1.LostRevenue.net:type_name -> impact.v1.Money
+	8,  // 10: impact.v1.LostRevenue.recaptured:type_name -> impact.v1.Money
+	7,  // 11: impact.v1.AttributedCredit.period_start:type_name -> google.protobuf.Timestamp
+	8,  // 12: impact.v1.AttributedCredit.credit:type_name -> impact.v1.Money
+	7,  // 13: impact.v1.SlaStatement.period_start:type_name -> google.protobuf.Timestamp
+	7,  // 14: impact.v1.SlaStatement.period_end:type_name -> google.protobuf.Timestamp
+	8,  // 15: impact.v1.SlaStatement.fee:type_name -> impact.v1.Money
+	8,  // 16: impact.v1.SlaStatement.computed_credit:type_name -> impact.v1.Money
+	8,  // 17: impact.v1.SlaStatement.credit_amount:type_name -> impact.v1.Money
+	6,  // 18: impact.v1.SlaStatement.incidents:type_name -> impact.v1.IncidentShare
+	8,  // 19: impact.v1.IncidentShare.credit:type_name -> impact.v1.Money
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_impact_v1_estimate_proto_init() }
@@ -761,6 +833,8 @@ func file_impact_v1_estimate_proto_init() {
 		return
 	}
 	file_impact_v1_money_proto_init()
+	file_impact_v1_estimate_proto_msgTypes[0].OneofWrappers = []any{}
+	file_impact_v1_estimate_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -594,7 +594,19 @@ type Customer struct {
 	// lifetime_value per affected incident, reported apart from other figures.
 	ChurnProbability string `protobuf:"bytes,7,opt,name=churn_probability,json=churnProbability,proto3" json:"churn_probability,omitempty"`
 	// SLA contracts, one per service.
-	Contracts     []*Contract `protobuf:"bytes,8,rep,name=contracts,proto3" json:"contracts,omitempty"`
+	Contracts []*Contract `protobuf:"bytes,8,rep,name=contracts,proto3" json:"contracts,omitempty"`
+	// Resource name, "customers/{customer_id}". Output only: set by
+	// CustomerService and ignored by the stateless estimate.
+	Name string `protobuf:"bytes,9,opt,name=name,proto3" json:"name,omitempty"`
+	// When the stored resource was created. Output only; unset in scenarios.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the stored resource was last updated. Output only; unset in
+	// scenarios.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Checksum of the stored resource's current state (AIP-154). Send it back
+	// on Update or Delete to fail with ABORTED if someone changed the resource
+	// since it was read; empty skips the check.
+	Etag          string `protobuf:"bytes,12,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -683,6 +695,34 @@ func (x *Customer) GetContracts() []*Contract {
 		return x.Contracts
 	}
 	return nil
+}
+
+func (x *Customer) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Customer) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Customer) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Customer) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
 }
 
 // The revenue a customer expects per local hour, spread evenly over the
@@ -938,7 +978,19 @@ type Contract struct {
 	// With DEPLOYED: end of the deployment (exclusive); unset means still active.
 	ActiveUntil *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=active_until,json=activeUntil,proto3" json:"active_until,omitempty"`
 	// Rounding of computed credits. Default HALF_EVEN.
-	Rounding      Contract_Rounding `protobuf:"varint,19,opt,name=rounding,proto3,enum=impact.v1.Contract_Rounding" json:"rounding,omitempty"`
+	Rounding Contract_Rounding `protobuf:"varint,19,opt,name=rounding,proto3,enum=impact.v1.Contract_Rounding" json:"rounding,omitempty"`
+	// Resource name, "customers/{customer}/contracts/{service}". Output only: set by
+	// ContractService and ignored by the stateless estimate.
+	Name string `protobuf:"bytes,20,opt,name=name,proto3" json:"name,omitempty"`
+	// When the stored resource was created. Output only; unset in scenarios.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the stored resource was last updated. Output only; unset in
+	// scenarios.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Checksum of the stored resource's current state (AIP-154). Send it back
+	// on Update or Delete to fail with ABORTED if someone changed the resource
+	// since it was read; empty skips the check.
+	Etag          string `protobuf:"bytes,23,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1104,6 +1156,34 @@ func (x *Contract) GetRounding() Contract_Rounding {
 		return x.Rounding
 	}
 	return Contract_ROUNDING_UNSPECIFIED
+}
+
+func (x *Contract) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Contract) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Contract) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Contract) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
 }
 
 // The fee of the billing period starting exactly at `period_start`.
@@ -1299,7 +1379,19 @@ type Incident struct {
 	// Labour and expenses spent recovering from the incident.
 	RecoveryItems []*RecoveryItem `protobuf:"bytes,6,rep,name=recovery_items,json=recoveryItems,proto3" json:"recovery_items,omitempty"`
 	// Split of shared recovery items. Default EVEN.
-	Allocation    Incident_Allocation `protobuf:"varint,7,opt,name=allocation,proto3,enum=impact.v1.Incident_Allocation" json:"allocation,omitempty"`
+	Allocation Incident_Allocation `protobuf:"varint,7,opt,name=allocation,proto3,enum=impact.v1.Incident_Allocation" json:"allocation,omitempty"`
+	// Resource name, "incidents/{incident_id}". Output only: set by
+	// IncidentService and ignored by the stateless estimate.
+	Name string `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"`
+	// When the stored resource was created. Output only; unset in scenarios.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the stored resource was last updated. Output only; unset in
+	// scenarios.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Checksum of the stored resource's current state (AIP-154). Send it back
+	// on Update or Delete to fail with ABORTED if someone changed the resource
+	// since it was read; empty skips the check.
+	Etag          string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1383,6 +1475,34 @@ func (x *Incident) GetAllocation() Incident_Allocation {
 	return Incident_ALLOCATION_UNSPECIFIED
 }
 
+func (x *Incident) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Incident) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Incident) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Incident) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // A period [start_time, end_time) during which `service` was impaired for
 // one customer at `impact_fraction`.
 type OutageWindow struct {
@@ -1400,8 +1520,11 @@ type OutageWindow struct {
 	// Decimal in (0, 1]: share of the customer's service that was down.
 	// Default 1.
 	ImpactFraction string `protobuf:"bytes,5,opt,name=impact_fraction,json=impactFraction,proto3" json:"impact_fraction,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Resource name, "incidents/{incident}/windows/{window}". Output only;
+	// set by IncidentService and ignored by the stateless estimate.
+	Name          string `protobuf:"bytes,6,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OutageWindow) Reset() {
@@ -1465,6 +1588,13 @@ func (x *OutageWindow) GetEndTime() *timestamppb.Timestamp {
 func (x *OutageWindow) GetImpactFraction() string {
 	if x != nil {
 		return x.ImpactFraction
+	}
+	return ""
+}
+
+func (x *OutageWindow) GetName() string {
+	if x != nil {
+		return x.Name
 	}
 	return ""
 }
@@ -1709,7 +1839,7 @@ var File_impact_v1_scenario_proto protoreflect.FileDescriptor
 
 const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\n" +
-	"\x18impact/v1/scenario.proto\x12\timpact.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x01\n" +
+	"\x18impact/v1/scenario.proto\x12\timpact.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x01\n" +
 	"\bScenario\x126\n" +
 	"\tcustomers\x18\x01 \x03(\v2\x13.impact.v1.CustomerB\x03\xe0A\x01R\tcustomers\x126\n" +
 	"\tincidents\x18\x02 \x03(\v2\x13.impact.v1.IncidentB\x03\xe0A\x01R\tincidents\x122\n" +
@@ -1719,7 +1849,7 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\rfrom_currency\x18\x01 \x01(\tB\x03\xe0A\x02R\ffromCurrency\x12$\n" +
 	"\vto_currency\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
 	"toCurrency\x12\x17\n" +
-	"\x04rate\x18\x03 \x01(\tB\x03\xe0A\x02R\x04rate\"\xf7\x02\n" +
+	"\x04rate\x18\x03 \x01(\tB\x03\xe0A\x02R\x04rate\"\xf1\x04\n" +
 	"\bCustomer\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"customerId\x12&\n" +
@@ -1729,7 +1859,15 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\bbaseline\x18\x05 \x01(\v2\x1a.impact.v1.RevenueBaselineB\x03\xe0A\x01R\bbaseline\x12*\n" +
 	"\x0elifetime_value\x18\x06 \x01(\tB\x03\xe0A\x01R\rlifetimeValue\x120\n" +
 	"\x11churn_probability\x18\a \x01(\tB\x03\xe0A\x01R\x10churnProbability\x126\n" +
-	"\tcontracts\x18\b \x03(\v2\x13.impact.v1.ContractB\x03\xe0A\x01R\tcontracts\"\x9c\x02\n" +
+	"\tcontracts\x18\b \x03(\v2\x13.impact.v1.ContractB\x03\xe0A\x01R\tcontracts\x12\x17\n" +
+	"\x04name\x18\t \x01(\tB\x03\xe0A\bR\x04name\x12@\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\f \x01(\tB\x03\xe0A\x01R\x04etag:B\xeaA?\n" +
+	"\x12impact.v1/Customer\x12\x14customers/{customer}*\tcustomers2\bcustomer\"\x9c\x02\n" +
 	"\x0fRevenueBaseline\x12(\n" +
 	"\rhourly_amount\x18\x01 \x01(\tB\x03\xe0A\x01R\fhourlyAmount\x12*\n" +
 	"\x0eweekly_profile\x18\x02 \x03(\tB\x03\xe0A\x01R\rweeklyProfile\x12I\n" +
@@ -1746,7 +1884,7 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\x0eHourlyOverride\x12>\n" +
 	"\n" +
 	"hour_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\thourStart\x12\x1b\n" +
-	"\x06amount\x18\x02 \x01(\tB\x03\xe0A\x02R\x06amount\"\xe8\v\n" +
+	"\x06amount\x18\x02 \x01(\tB\x03\xe0A\x02R\x06amount\"\xf7\r\n" +
 	"\bContract\x12\x1d\n" +
 	"\aservice\x18\x01 \x01(\tB\x03\xe0A\x02R\aservice\x12$\n" +
 	"\vmonthly_fee\x18\x02 \x01(\tB\x03\xe0A\x01R\n" +
@@ -1770,7 +1908,13 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\vactive_from\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\n" +
 	"activeFrom\x12B\n" +
 	"\factive_until\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\vactiveUntil\x12=\n" +
-	"\brounding\x18\x13 \x01(\x0e2\x1c.impact.v1.Contract.RoundingB\x03\xe0A\x01R\brounding\"K\n" +
+	"\brounding\x18\x13 \x01(\x0e2\x1c.impact.v1.Contract.RoundingB\x03\xe0A\x01R\brounding\x12\x17\n" +
+	"\x04name\x18\x14 \x01(\tB\x03\xe0A\bR\x04name\x12@\n" +
+	"\vcreate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\x17 \x01(\tB\x03\xe0A\x01R\x04etag\"K\n" +
 	"\rBillingPeriod\x12\x1e\n" +
 	"\x1aBILLING_PERIOD_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aMONTHLY\x10\x01\x12\r\n" +
@@ -1792,7 +1936,8 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\bRounding\x12\x18\n" +
 	"\x14ROUNDING_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tHALF_EVEN\x10\x01\x12\v\n" +
-	"\aHALF_UP\x10\x02\"f\n" +
+	"\aHALF_UP\x10\x02:W\xeaAT\n" +
+	"\x12impact.v1/Contract\x12)customers/{customer}/contracts/{contract}*\tcontracts2\bcontract\"f\n" +
 	"\tPeriodFee\x12B\n" +
 	"\fperiod_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\vperiodStart\x12\x15\n" +
 	"\x03fee\x18\x02 \x01(\tB\x03\xe0A\x02R\x03fee\"\x83\x01\n" +
@@ -1805,7 +1950,7 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"TimeWindow\x12>\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\tstartTime\x12:\n" +
-	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\aendTime\"\xf5\x04\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\aendTime\"\xef\x06\n" +
 	"\bIncident\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"incidentId\x12\x19\n" +
@@ -1816,7 +1961,14 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\x0erecovery_items\x18\x06 \x03(\v2\x17.impact.v1.RecoveryItemB\x03\xe0A\x01R\rrecoveryItems\x12C\n" +
 	"\n" +
 	"allocation\x18\a \x01(\x0e2\x1e.impact.v1.Incident.AllocationB\x03\xe0A\x01R\n" +
-	"allocation\"\xba\x01\n" +
+	"allocation\x12\x17\n" +
+	"\x04name\x18\b \x01(\tB\x03\xe0A\bR\x04name\x12@\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\v \x01(\tB\x03\xe0A\x01R\x04etag\"\xba\x01\n" +
 	"\x05Cause\x12\x15\n" +
 	"\x11CAUSE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10HARDWARE_FAILURE\x10\x01\x12\x13\n" +
@@ -1831,7 +1983,8 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"Allocation\x12\x1a\n" +
 	"\x16ALLOCATION_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04EVEN\x10\x01\x12\r\n" +
-	"\tBY_IMPACT\x10\x02\"\xfd\x01\n" +
+	"\tBY_IMPACT\x10\x02:B\xeaA?\n" +
+	"\x12impact.v1/Incident\x12\x14incidents/{incident}*\tincidents2\bincident\"\xf7\x02\n" +
 	"\fOutageWindow\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"customerId\x12\x1d\n" +
@@ -1839,7 +1992,9 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\n" +
 	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\tstartTime\x12:\n" +
 	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\aendTime\x12,\n" +
-	"\x0fimpact_fraction\x18\x05 \x01(\tB\x03\xe0A\x01R\x0eimpactFraction\"\x9e\x01\n" +
+	"\x0fimpact_fraction\x18\x05 \x01(\tB\x03\xe0A\x01R\x0eimpactFraction\x12\x17\n" +
+	"\x04name\x18\x06 \x01(\tB\x03\xe0A\bR\x04name:_\xeaA\\\n" +
+	"\x16impact.v1/OutageWindow\x12%incidents/{incident}/windows/{window}*\routageWindows2\foutageWindow\"\x9e\x01\n" +
 	"\fRecoveryItem\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x01R\n" +
 	"customerId\x12,\n" +
@@ -1904,38 +2059,44 @@ var file_impact_v1_scenario_proto_depIdxs = []int32{
 	8,  // 2: impact.v1.Scenario.fx_rates:type_name -> impact.v1.FxRate
 	10, // 3: impact.v1.Customer.baseline:type_name -> impact.v1.RevenueBaseline
 	13, // 4: impact.v1.Customer.contracts:type_name -> impact.v1.Contract
-	11, // 5: impact.v1.RevenueBaseline.seasonal_factors:type_name -> impact.v1.SeasonalFactor
-	12, // 6: impact.v1.RevenueBaseline.overrides:type_name -> impact.v1.HourlyOverride
-	22, // 7: impact.v1.SeasonalFactor.start_time:type_name -> google.protobuf.Timestamp
-	22, // 8: impact.v1.SeasonalFactor.end_time:type_name -> google.protobuf.Timestamp
-	22, // 9: impact.v1.HourlyOverride.hour_start:type_name -> google.protobuf.Timestamp
-	14, // 10: impact.v1.Contract.period_fees:type_name -> impact.v1.PeriodFee
-	0,  // 11: impact.v1.Contract.billing_period:type_name -> impact.v1.Contract.BillingPeriod
-	15, // 12: impact.v1.Contract.tiers:type_name -> impact.v1.CreditTier
-	1,  // 13: impact.v1.Contract.degradation:type_name -> impact.v1.Contract.Degradation
-	2,  // 14: impact.v1.Contract.granularity:type_name -> impact.v1.Contract.Granularity
-	16, // 15: impact.v1.Contract.maintenance_windows:type_name -> impact.v1.TimeWindow
-	5,  // 16: impact.v1.Contract.excluded_causes:type_name -> impact.v1.Incident.Cause
-	3,  // 17: impact.v1.Contract.denominator:type_name -> impact.v1.Contract.Denominator
-	22, // 18: impact.v1.Contract.active_from:type_name -> google.protobuf.Timestamp
-	22, // 19: impact.v1.Contract.active_until:type_name -> google.protobuf.Timestamp
-	4,  // 20: impact.v1.Contract.rounding:type_name -> impact.v1.Contract.Rounding
-	22, // 21: impact.v1.PeriodFee.period_start:type_name -> google.protobuf.Timestamp
-	22, // 22: impact.v1.TimeWindow.start_time:type_name -> google.protobuf.Timestamp
-	22, // 23: impact.v1.TimeWindow.end_time:type_name -> google.protobuf.Timestamp
-	5,  // 24: impact.v1.Incident.cause:type_name -> impact.v1.Incident.Cause
-	18, // 25: impact.v1.Incident.windows:type_name -> impact.v1.OutageWindow
-	19, // 26: impact.v1.Incident.recovery_items:type_name -> impact.v1.RecoveryItem
-	6,  // 27: impact.v1.Incident.allocation:type_name -> impact.v1.Incident.Allocation
-	22, // 28: impact.v1.OutageWindow.start_time:type_name -> google.protobuf.Timestamp
-	22, // 29: impact.v1.OutageWindow.end_time:type_name -> google.protobuf.Timestamp
-	20, // 30: impact.v1.RecoveryItem.labor:type_name -> impact.v1.LaborItem
-	21, // 31: impact.v1.RecoveryItem.expense:type_name -> impact.v1.ExpenseItem
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	22, // 5: impact.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
+	22, // 6: impact.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
+	11, // 7: impact.v1.RevenueBaseline.seasonal_factors:type_name -> impact.v1.SeasonalFactor
+	12, // 8: impact.v1.RevenueBaseline.overrides:type_name -> impact.v1.HourlyOverride
+	22, // 9: impact.v1.SeasonalFactor.start_time:type_name -> google.protobuf.Timestamp
+	22, // 10: impact.v1.SeasonalFactor.end_time:type_name -> google.protobuf.Timestamp
+	22, // 11: impact.v1.HourlyOverride.hour_start:type_name -> google.protobuf.Timestamp
+	14, // 12: impact.v1.Contract.period_fees:type_name -> impact.v1.PeriodFee
+	0,  // 13: impact.v1.Contract.billing_period:type_name -> impact.v1.Contract.BillingPeriod
+	15, // 14: impact.v1.Contract.tiers:type_name -> impact.v1.CreditTier
+	1,  // 15: impact.v1.Contract.degradation:type_name -> impact.v1.Contract.Degradation
+	2,  // 16: impact.v1.Contract.granularity:type_name -> impact.v1.Contract.Granularity
+	16, // 17: impact.v1.Contract.maintenance_windows:type_name -> impact.v1.TimeWindow
+	5,  // 18: impact.v1.Contract.excluded_causes:type_name -> impact.v1.Incident.Cause
+	3,  // 19: impact.v1.Contract.denominator:type_name -> impact.v1.Contract.Denominator
+	22, // 20: impact.v1.Contract.active_from:type_name -> google.protobuf.Timestamp
+	22, // 21: impact.v1.Contract.active_until:type_name -> google.protobuf.Timestamp
+	4,  // 22: impact.v1.Contract.rounding:type_name -> impact.v1.Contract.Rounding
+	22, // 23: impact.v1.Contract.create_time:type_name -> google.protobuf.Timestamp
+	22, // 24: impact.v1.Contract.update_time:type_name -> google.protobuf.Timestamp
+	22, // 25: impact.v1.PeriodFee.period_start:type_name -> google.protobuf.Timestamp
+	22, // 26: impact.v1.TimeWindow.start_time:type_name -> google.protobuf.Timestamp
+	22, // 27: impact.v1.TimeWindow.end_time:type_name -> google.protobuf.Timestamp
+	5,  // 28: impact.v1.Incident.cause:type_name -> impact.v1.Incident.Cause
+	18, // 29: impact.v1.Incident.windows:type_name -> impact.v1.OutageWindow
+	19, // 30: impact.v1.Incident.recovery_items:type_name -> impact.v1.RecoveryItem
+	6,  // 31: impact.v1.Incident.allocation:type_name -> impact.v1.Incident.Allocation
+	22, // 32: impact.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
+	22, // 33: impact.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
+	22, // 34: impact.v1.OutageWindow.start_time:type_name -> google.protobuf.Timestamp
+	22, // 35: impact.v1.OutageWindow.end_time:type_name -> google.protobuf.Timestamp
+	20, // 36: impact.v1.RecoveryItem.labor:type_name -> impact.v1.LaborItem
+	21, // 37: impact.v1.RecoveryItem.expense:type_name -> impact.v1.ExpenseItem
+	38, // [38:38] is the sub-list for method output_type
+	38, // [38:38] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_impact_v1_scenario_proto_init() }
