@@ -97,19 +97,6 @@ var ruleText = [...]string{
 	uptimeBound:  "must be greater than 0 and at most 100",
 }
 
-// isNegative reports whether a checked decimal is below zero, from its bytes.
-func isNegative(s string) bool {
-	if s[0] != '-' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if s[i] >= '1' && s[i] <= '9' {
-			return true
-		}
-	}
-	return false // "-0.00"
-}
-
 // checkDec validates an input decimal against rule. An empty optional value
 // is fine; the caller applies its default.
 func checkDec(s string, required bool, rule decRule) string {
@@ -125,25 +112,23 @@ func checkDec(s string, required bool, rule decRule) string {
 	if rule == anyValue {
 		return ""
 	}
-	if isNegative(s) {
-		return ruleText[rule]
-	}
-	if rule == nonNegative {
-		return "" // no parse needed: the bytes decide
-	}
-	d := parseChecked(s)
+	// Decided from the canonical digits: no parsing, no allocation.
+	neg, intPart, frac := canonParts(s)
+	positiveValue := !neg && (intPart != "0" || frac != "")
 	ok := true
 	switch rule {
+	case nonNegative:
+		ok = !neg
 	case positive:
-		ok = d.Sign() > 0
+		ok = positiveValue
 	case unitInterval:
-		ok = d.Cmp(decOne) <= 0
+		ok = !neg && (intPart == "0" || (intPart == "1" && frac == ""))
 	case fraction:
-		ok = d.Sign() > 0 && d.Cmp(decOne) <= 0
+		ok = positiveValue && (intPart == "0" || (intPart == "1" && frac == ""))
 	case percentage:
-		ok = d.Cmp(decHundred) <= 0
+		ok = !neg && (len(intPart) < 3 || (intPart == "100" && frac == ""))
 	case uptimeBound:
-		ok = d.Sign() > 0 && d.Cmp(decHundred) <= 0
+		ok = positiveValue && (len(intPart) < 3 || (intPart == "100" && frac == ""))
 	}
 	if !ok {
 		return ruleText[rule]
