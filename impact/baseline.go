@@ -57,15 +57,13 @@ func (c *cCustomer) revenueNumerator(spans []fracSpan) decimal.Decimal {
 	return total
 }
 
-var bigSecondsPerHour = decimal.NewFromInt(3600).BigInt()
-
 // lostRevenue rounds the exact figures of §3 once each: gross, net =
 // gross × (1 − recapture), recaptured = gross − net of the rounded values.
 func (c *cCustomer) lostRevenue(spans []fracSpan) LostRevenue {
 	num := c.revenueNumerator(spans)
 	recapture := decimalOr(c.recapture, decZero)
-	gross := roundRat(num, bigSecondsPerHour, c.exp, HalfEven)
-	net := roundRat(num.Mul(decOne.Sub(recapture)), bigSecondsPerHour, c.exp, HalfEven)
+	gross := roundRat(num, 3600, c.exp, HalfEven)
+	net := roundRat(num.Mul(decOne.Sub(recapture)), 3600, c.exp, HalfEven)
 	return LostRevenue{
 		Gross:      Money{c.currency, gross},
 		Net:        Money{c.currency, net},

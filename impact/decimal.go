@@ -1,6 +1,7 @@
 package impact
 
 import (
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -229,10 +230,30 @@ var powersOfTen = func() []*big.Int {
 
 // roundRat rounds num/den to places fractional digits with mode, exactly:
 // the quotient is never materialised with finite precision, so nothing is
-// rounded twice. den must be positive.
-func roundRat(num decimal.Decimal, den *big.Int, places int32, mode Rounding) decimal.Decimal {
+// rounded twice. den must be positive. Values that fit in int64 (nearly
+// all) take an allocation-free path; the big-integer path is the same rule.
+func roundRat(num decimal.Decimal, den int64, places int32, mode Rounding) decimal.Decimal {
+	if c, exp, ok := smallDecimal(num); ok {
+		if n, d, ok := scaleForDivision(c, num.NumDigits(), exp+places, den); ok {
+			neg := n < 0
+			if neg {
+				n = -n
+			}
+			q, r := n/d, n%d
+			switch { // r > d−r is 2r > d without overflow
+			case r > d-r:
+				q++
+			case r == d-r && (mode == HalfUp || q%2 == 1):
+				q++
+			}
+			if neg {
+				q = -q
+			}
+			return decimal.New(q, -places)
+		}
+	}
 	n := new(big.Int).Set(num.Coefficient())
-	d := new(big.Int).Set(den)
+	d := big.NewInt(den)
 	k := num.Exponent() + places
 	if k >= 0 {
 		n.Mul(n, pow10(k))
@@ -259,6 +280,22 @@ func roundRat(num decimal.Decimal, den *big.Int, places int32, mode Rounding) de
 	return decimal.NewFromBigInt(q, -places)
 }
 
+// scaleForDivision returns c·10^k and den (or c and den·10^-k when k < 0)
+// when both fit in int64.
+func scaleForDivision(c int64, digits int, k int32, den int64) (n, d int64, ok bool) {
+	switch {
+	case k >= 0:
+		if int(k)+digits > 18 {
+			return 0, 0, false
+		}
+		return c * int64(pow10Uint64[k]), den, true
+	case -k > 18 || uint64(den) > uint64(math.MaxInt64)/pow10Uint64[-k]:
+		return 0, 0, false
+	default:
+		return c, den * int64(pow10Uint64[-k]), true
+	}
+}
+
 var bigOne = big.NewInt(1)
 
 // roundDec rounds an exact decimal to places fractional digits with mode.
@@ -266,5 +303,5 @@ func roundDec(d decimal.Decimal, places int32, mode Rounding) decimal.Decimal {
 	if d.Exponent() >= -places {
 		return d
 	}
-	return roundRat(d, bigOne, places, mode)
+	return roundRat(d, 1, places, mode)
 }

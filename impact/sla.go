@@ -2,7 +2,7 @@ package impact
 
 import (
 	"math"
-	"math/big"
+	"math/bits"
 	"sort"
 
 	"github.com/shopspring/decimal"
@@ -182,13 +182,11 @@ func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
 			PeriodStart: unixUTC(p.start), PeriodEnd: unixUTC(p.end),
 			PeriodSeconds: T, DowntimeSeconds: D,
 		}
-		TD := decimal.NewFromInt(T)
-		up := decHundred.Mul(TD.Sub(D)) // 100·(T−D); uptime = up / T
-		st.UptimePercent = roundRat(up, big.NewInt(T), 6, HalfEven)
+		up := decHundred.Mul(decimal.NewFromInt(T).Sub(D)) // 100·(T−D); uptime = up / T
+		st.UptimePercent = roundRat(up, T, 6, HalfEven)
 		tierPercent := decZero
-		for _, tier := range k.tiers { // ascending bound: the first that holds is the lowest
-			cmp := up.Cmp(tier.bound.Mul(TD))
-			if cmp < 0 || (cmp == 0 && tier.inclusive) {
+		for i := range k.tiers { // ascending bound: the first that holds is the lowest
+			if tier := &k.tiers[i]; tier.holds(up, T) {
 				tierPercent = tier.percent
 				break
 			}
@@ -198,7 +196,10 @@ func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
 		// Display only, in the contract's mode (the fee is the contract's
 		// figure); the credit is computed from the exact fee.
 		st.Fee = Money{c.currency, roundDec(fee, c.exp, k.rounding)}
-		computed := roundDec(st.CreditPercent.Mul(fee).Shift(-2), c.exp, k.rounding)
+		computed := decZero
+		if st.CreditPercent.Sign() != 0 {
+			computed = roundDec(st.CreditPercent.Mul(fee).Shift(-2), c.exp, k.rounding)
+		}
 		st.ComputedCredit = Money{c.currency, computed}
 		owed := computed
 		if computed.Sign() > 0 && computed.Cmp(k.minCredit) <= 0 {
@@ -246,6 +247,53 @@ func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
 		}
 		res.statements = append(res.statements, st)
 	}
+}
+
+// holds reports whether the tier's condition holds for uptime = up/T, i.e.
+// up < bound·T (≤ when inclusive), compared exactly. Whole-second downtime
+// (every granularity but PROPORTIONAL's) compares in 128-bit integers.
+func (t *cTier) holds(up decimal.Decimal, T int64) bool {
+	cmp, ok := cmpScaledProduct(up, t.bound, T)
+	if !ok {
+		cmp = up.Cmp(t.bound.Mul(decimal.NewFromInt(T)))
+	}
+	return cmp < 0 || (cmp == 0 && t.inclusive)
+}
+
+// cmpScaledProduct compares a with b·T for non-negative a and b whose
+// coefficients fit in int64 and exponents in [-18, 0], without allocating.
+func cmpScaledProduct(a, b decimal.Decimal, T int64) (int, bool) {
+	ac, ae, ok1 := smallDecimal(a)
+	bc, be, ok2 := smallDecimal(b)
+	if !ok1 || !ok2 || ac < 0 || bc < 0 || ae > 0 || be > 0 {
+		return 0, false
+	}
+	// Bring both to exponent min(ae, be): a·10^(ae−e) vs b·T·10^(be−e).
+	e := min(ae, be)
+	ahi, alo := bits.Mul64(uint64(ac), pow10Uint64[ae-e])
+	bhi, blo := bits.Mul64(uint64(bc), uint64(T))
+	if bhi != 0 && be-e > 0 {
+		return 0, false // b·T·10^(be−e) could pass 128 bits; take the exact slow path
+	}
+	if be-e > 0 {
+		bhi, blo = bits.Mul64(blo, pow10Uint64[be-e])
+	}
+	switch {
+	case ahi != bhi:
+		return cmpUint(ahi, bhi), true
+	default:
+		return cmpUint(alo, blo), true
+	}
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // fee is fee(period) of step 9.
