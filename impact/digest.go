@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -121,35 +122,28 @@ func (e *encoder) dec(name, s, def string) {
 	e.buf = append(e.buf, '\n')
 }
 
-// canonParts splits a checked decimal into its canonical parts in one pass,
-// without allocating: leading integer zeros and trailing fractional zeros
-// dropped, "-0" made "0".
+// canonParts splits a checked decimal into its canonical parts without
+// allocating: leading integer zeros and trailing fractional zeros dropped,
+// "-0" made "0". Inputs are short and mostly canonical already, so this
+// finds the point and trims at the two ends only.
 func canonParts(s string) (neg bool, intPart, frac string) {
-	start := 0
 	if s[0] == '-' {
-		neg, start = true, 1
+		neg, s = true, s[1:]
 	}
-	point, firstNonZero, lastNonZero := len(s), -1, -1
-	for i := start; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '.':
-			point = i
-		case c != '0':
-			if firstNonZero < 0 && point == len(s) {
-				firstNonZero = i
-			}
-			if point < len(s) {
-				lastNonZero = i
-			}
+	intPart = s
+	if point := strings.IndexByte(s, '.'); point >= 0 {
+		intPart, frac = s[:point], s[point+1:]
+		end := len(frac)
+		for end > 0 && frac[end-1] == '0' {
+			end--
 		}
+		frac = frac[:end]
 	}
-	intPart = "0"
-	if firstNonZero >= 0 {
-		intPart = s[firstNonZero:point]
+	lead := 0
+	for lead < len(intPart)-1 && intPart[lead] == '0' {
+		lead++
 	}
-	if lastNonZero > point {
-		frac = s[point+1 : lastNonZero+1]
-	}
+	intPart = intPart[lead:]
 	return neg && (intPart != "0" || frac != ""), intPart, frac
 }
 

@@ -109,8 +109,8 @@ func checkDec(s string, required bool, rule decRule) string {
 	if msg := checkDecimal(s); msg != "" {
 		return msg
 	}
-	if rule == anyValue {
-		return ""
+	if rule == anyValue || (rule == nonNegative && s[0] != '-') {
+		return "" // the common case, decided by the sign byte
 	}
 	// Decided from the canonical digits: no parsing, no allocation.
 	neg, intPart, frac := canonParts(s)
