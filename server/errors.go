@@ -30,9 +30,10 @@ type errorStatus struct {
 var errorTable = map[string]errorStatus{
 	impact.EINVALID:  {codes.InvalidArgument, "INVALID_ARGUMENT"},
 	impact.ENOTFOUND: {codes.NotFound, "NOT_FOUND"},
-	// ECONFLICT covers "already exists" and "stale etag"; both are HTTP 409
-	// through the gateway.
+	// ECONFLICT is "already exists"; a stale etag is EABORTED. Both are
+	// HTTP 409 through the gateway.
 	impact.ECONFLICT:        {codes.AlreadyExists, "CONFLICT"},
+	impact.EABORTED:         {codes.Aborted, "ABORTED"},
 	impact.EFAILEDPRECOND:   {codes.FailedPrecondition, "FAILED_PRECONDITION"},
 	impact.EUNAUTHENTICATED: {codes.Unauthenticated, "UNAUTHENTICATED"},
 	impact.EFORBIDDEN:       {codes.PermissionDenied, "PERMISSION_DENIED"},

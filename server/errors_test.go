@@ -31,6 +31,7 @@ func TestToStatusCodes(t *testing.T) {
 		{impact.EUNAUTHENTICATED, codes.Unauthenticated, "UNAUTHENTICATED"},
 		{impact.EFORBIDDEN, codes.PermissionDenied, "PERMISSION_DENIED"},
 		{impact.EUNAVAILABLE, codes.Unavailable, "UNAVAILABLE"},
+		{impact.EABORTED, codes.Aborted, "ABORTED"},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
 			var logs bytes.Buffer
@@ -50,8 +51,8 @@ func TestToStatusCodes(t *testing.T) {
 		})
 	}
 	// Every domain code except EINTERNAL is in the table.
-	if len(errorTable) != 7 {
-		t.Errorf("errorTable has %d rows, want 7", len(errorTable))
+	if len(errorTable) != 8 {
+		t.Errorf("errorTable has %d rows, want 8", len(errorTable))
 	}
 	if _, ok := errorTable[impact.EINTERNAL]; ok {
 		t.Error("EINTERNAL must not be in the table: internal messages are never shown")

@@ -60,8 +60,18 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 	)
-	if err := impactv1.RegisterEstimatorServiceHandler(ctx, gw, conn); err != nil {
-		return nil, fmt.Errorf("registering estimator gateway: %w", err)
+	for _, h := range []struct {
+		name     string
+		register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+	}{
+		{"estimator", impactv1.RegisterEstimatorServiceHandler},
+		{"customer", impactv1.RegisterCustomerServiceHandler},
+		{"contract", impactv1.RegisterContractServiceHandler},
+		{"incident", impactv1.RegisterIncidentServiceHandler},
+	} {
+		if err := h.register(ctx, gw, conn); err != nil {
+			return nil, fmt.Errorf("registering %s gateway: %w", h.name, err)
+		}
 	}
 
 	health := healthpb.NewHealthClient(conn)

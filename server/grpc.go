@@ -23,11 +23,18 @@ import (
 // limits, not the transport, decide what is too big.
 const MaxMessageBytes = 64 << 20
 
-// NewGRPCServer returns a gRPC server with the impact services, gRPC health
-// (SERVING for "" and every impact service) and reflection registered, and
-// access-logging and panic-recovery interceptors on every call. The caller
-// serves it and sets health NOT_SERVING (health.Shutdown) when stopping.
-func NewGRPCServer(log *slog.Logger, est impactv1.EstimatorServiceServer) (*grpc.Server, *health.Server) {
+// Registrar is a set of services that registers itself on a gRPC server,
+// such as *Stored.
+type Registrar interface {
+	Register(grpc.ServiceRegistrar)
+}
+
+// NewGRPCServer returns a gRPC server with the impact services (the
+// estimator and every one of more), gRPC health (SERVING for "" and every
+// impact service) and reflection registered, and access-logging and
+// panic-recovery interceptors on every call. The caller serves it and sets
+// health NOT_SERVING (health.Shutdown) when stopping.
+func NewGRPCServer(log *slog.Logger, est impactv1.EstimatorServiceServer, more ...Registrar) (*grpc.Server, *health.Server) {
 	// Logging is outermost so that a recovered panic is logged with the
 	// INTERNAL code it became.
 	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
@@ -51,6 +58,9 @@ func NewGRPCServer(log *slog.Logger, est impactv1.EstimatorServiceServer) (*grpc
 		),
 	)
 	impactv1.RegisterEstimatorServiceServer(s, est)
+	for _, r := range more {
+		r.Register(s)
+	}
 
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

@@ -1,5 +1,6 @@
 // Command impactd serves the impact API: gRPC on --grpc-addr and the JSON
-// gateway (plus /healthz and /openapi.json) on --http-addr.
+// gateway (plus /healthz and /openapi.json) on --http-addr, with the stored
+// resources in the database of --db.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/impact-svc/impact/server"
+	"github.com/impact-svc/impact/store"
 )
 
 func main() {
@@ -43,6 +45,7 @@ const shutdownGrace = 20 * time.Second
 type config struct {
 	grpcAddr string
 	httpAddr string
+	db       string
 }
 
 // parseFlags reads the flags; each defaults to its environment variable,
@@ -61,6 +64,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		"gRPC listen address (env IMPACTD_GRPC_ADDR)")
 	fs.StringVar(&c.httpAddr, "http-addr", envOr("IMPACTD_HTTP_ADDR", "127.0.0.1:8080"),
 		"HTTP JSON gateway listen address (env IMPACTD_HTTP_ADDR)")
+	fs.StringVar(&c.db, "db", envOr("IMPACTD_DB", "sqlite:impact.db"),
+		"database: sqlite:PATH (created if missing) or a postgres:// URL (env IMPACTD_DB)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -91,7 +96,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	defer httpLn.Close()
 
-	grpcSrv, health := server.NewGRPCServer(log, server.NewEstimator(log))
+	// Migrations run here, before anything listens: a server that cannot
+	// use its database must not report SERVING.
+	db, err := store.Open(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	// Closed when run returns, which is after both servers have drained.
+	defer db.Close()
+
+	grpcSrv, health := server.NewGRPCServer(log, server.NewEstimator(log), server.NewStored(log, db))
 	conn, err := server.DialGateway(grpcLn.Addr().String())
 	if err != nil {
 		return fmt.Errorf("dialing gRPC for the gateway: %w", err)

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +41,13 @@ func start(t *testing.T, args ...string) *impactd {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan Addrs, 1)
 	done := make(chan error, 1)
-	args = append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, args...)
+	// A temp SQLite file unless the test names a database: the default
+	// (impact.db in the working directory) would leave one in the package.
+	base := []string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
+	if !slices.Contains(args, "--db") {
+		base = append(base, "--db", "sqlite:"+filepath.Join(t.TempDir(), "impact.db"))
+	}
+	args = append(base, args...)
 	go func() {
 		done <- run(ctx, args, func(string) string { return "" }, io.Discard, func(a Addrs) { ready <- a })
 	}()
@@ -415,7 +423,8 @@ func TestRefusesNonLoopback(t *testing.T) {
 }
 
 func TestFlagsAndEnvironment(t *testing.T) {
-	env := map[string]string{"IMPACTD_GRPC_ADDR": "127.0.0.1:7000", "IMPACTD_HTTP_ADDR": "127.0.0.1:7001"}
+	env := map[string]string{"IMPACTD_GRPC_ADDR": "127.0.0.1:7000", "IMPACTD_HTTP_ADDR": "127.0.0.1:7001",
+		"IMPACTD_DB": "postgres://impact@db.internal/impact"}
 	getenv := func(k string) string { return env[k] }
 	for _, tc := range []struct {
 		name   string
@@ -423,9 +432,10 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		getenv func(string) string
 		want   config
 	}{
-		{"defaults", nil, func(string) string { return "" }, config{"127.0.0.1:9090", "127.0.0.1:8080"}},
-		{"environment", nil, getenv, config{"127.0.0.1:7000", "127.0.0.1:7001"}},
-		{"flag wins", []string{"--http-addr", "[::1]:1"}, getenv, config{"127.0.0.1:7000", "[::1]:1"}},
+		{"defaults", nil, func(string) string { return "" }, config{"127.0.0.1:9090", "127.0.0.1:8080", "sqlite:impact.db"}},
+		{"environment", nil, getenv, config{"127.0.0.1:7000", "127.0.0.1:7001", "postgres://impact@db.internal/impact"}},
+		{"flag wins", []string{"--http-addr", "[::1]:1", "--db", "sqlite:/tmp/x.db"}, getenv,
+			config{"127.0.0.1:7000", "[::1]:1", "sqlite:/tmp/x.db"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseFlags(tc.args, tc.getenv, io.Discard)
@@ -437,7 +447,11 @@ func TestFlagsAndEnvironment(t *testing.T) {
 			}
 		})
 	}
-	if _, err := parseFlags([]string{"--db", "x"}, getenv, io.Discard); err == nil {
-		t.Error("--db accepted; storage is not implemented yet")
+	// A database that is neither sqlite: nor postgres:// stops impactd
+	// before it listens.
+	err := run(context.Background(), []string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--db", "mysql://x"},
+		func(string) string { return "" }, io.Discard, func(Addrs) { t.Error("became ready with an unknown database") })
+	if err == nil || !strings.Contains(err.Error(), "neither sqlite:PATH nor a postgres:// URL") {
+		t.Errorf("got %v, want the store's refusal of the database", err)
 	}
 }

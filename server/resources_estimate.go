@@ -1,0 +1,374 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/impact-svc/impact/impact"
+	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
+)
+
+// The stored estimate of an incident is computed by impact.EstimateScenario
+// on a scenario assembled from stored data, so it equals the stateless
+// estimate of the same data figure for figure. What the figures of one
+// incident depend on (model.md):
+//
+//   - lost revenue, recovery and churn: the incident, its windows and its
+//     affected customers;
+//   - SLA credits: every window of those customers, of any incident (with
+//     that incident's cause), in each billing period the incident touches,
+//     and — because an interval straddling a period edge is judged by its
+//     whole length — every window chained to those by overlap or contact.
+//
+// So the scenario holds the affected customers with all their contracts,
+// the windows of those customers from the first to the last such period
+// (extended while fetched windows reach beyond), and the incidents of those
+// windows. The other incidents are there for their windows and causes only:
+// their recovery items are dropped, since an item may name a customer that
+// is not in this scenario and their recovery figures are not asked for.
+
+// periodSlack widens every fetched range by a day on each side: billing
+// periods are computed here only to bound the fetch, and a superset of the
+// windows never changes a figure, while a missing one would.
+const periodSlack = 24 * time.Hour
+
+// periodBounds returns the billing period [start, end) containing t on the
+// wall clock of tz ("" meaning UTC).
+func periodBounds(t time.Time, tz string, bp impact.BillingPeriod) (start, end time.Time) {
+	if tz == "" {
+		tz = "UTC"
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil { // stored zones were validated; stay safe with a quarter and more
+		return t.AddDate(0, -3, -1), t.AddDate(0, 3, 1)
+	}
+	l := t.In(loc)
+	m, n := l.Month(), time.Month(1)
+	if bp == impact.Quarterly {
+		m, n = (m-1)/3*3+1, 3
+	}
+	return time.Date(l.Year(), m, 1, 0, 0, 0, 0, loc), time.Date(l.Year(), m+n, 1, 0, 0, 0, 0, loc)
+}
+
+// spanRange is the range of windows an affected customer's credits need:
+// every billing period of every contract its windows in the incident touch.
+func spanRange(c *impact.AffectedCustomer) impact.CustomerRange {
+	from, to := c.FirstStart, c.LastEnd
+	for _, k := range c.Contracts {
+		s, _ := periodBounds(c.FirstStart, k.TimeZone, k.BillingPeriod)
+		_, e := periodBounds(c.LastEnd, k.TimeZone, k.BillingPeriod)
+		if s.Before(from) {
+			from = s
+		}
+		if e.After(to) {
+			to = e
+		}
+	}
+	return impact.CustomerRange{CustomerID: c.ID, From: from.Add(-periodSlack), To: to.Add(periodSlack)}
+}
+
+// windowsCovering returns every stored window of the ranges' customers
+// overlapping or touching their range, widening a range to the windows
+// found until none reaches beyond it: then every chain of windows that
+// meets a needed period is complete. ranges is modified.
+func (s *Stored) windowsCovering(ctx context.Context, ranges []impact.CustomerRange) ([]impact.StoredWindow, error) {
+	at := make(map[string]int, len(ranges))
+	for i, r := range ranges {
+		at[r.CustomerID] = i
+	}
+	for {
+		var all []impact.StoredWindow
+		for lo := 0; lo < len(ranges); lo += impact.MaxPageSize {
+			ws, err := s.store.WindowsInRanges(ctx, ranges[lo:min(lo+impact.MaxPageSize, len(ranges))])
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, ws...)
+		}
+		grew := false
+		for i := range all {
+			w := &all[i]
+			r := &ranges[at[w.CustomerID]]
+			if w.Start.Before(r.From) {
+				r.From, grew = w.Start, true
+			}
+			if w.End.After(r.To) {
+				r.To, grew = w.End, true
+			}
+		}
+		if !grew {
+			return all, nil
+		}
+	}
+}
+
+// scenario assembles customers, the windows found and their incidents.
+// target, when set, is the incident being estimated: it is included even
+// without windows and keeps its recovery items.
+func (s *Stored) scenario(ctx context.Context, target string, custs []impact.Customer, ws []impact.StoredWindow) (*impact.Scenario, error) {
+	byIncident := map[string][]impact.OutageWindow{}
+	var ids []string
+	if target != "" {
+		byIncident[target] = nil
+		ids = append(ids, target)
+	}
+	for i := range ws {
+		w := &ws[i]
+		if _, ok := byIncident[w.IncidentID]; !ok {
+			ids = append(ids, w.IncidentID)
+		}
+		byIncident[w.IncidentID] = append(byIncident[w.IncidentID], w.OutageWindow)
+	}
+	sc := &impact.Scenario{Customers: custs, Incidents: make([]impact.Incident, 0, len(ids))}
+	for lo := 0; lo < len(ids); lo += impact.MaxPageSize {
+		incs, err := s.store.BatchGetIncidents(ctx, ids[lo:min(lo+impact.MaxPageSize, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range incs {
+			x := in.Incident
+			x.Windows = byIncident[x.ID]
+			if x.ID != target {
+				x.RecoveryCurrency, x.RecoveryItems = "", nil
+			}
+			sc.Incidents = append(sc.Incidents, x)
+		}
+	}
+	return sc, nil
+}
+
+// scenarioPrefix finds the scenario entry a violation path starts with.
+var scenarioPrefix = regexp.MustCompile(`^(customers|incidents)\[(\d+)\]`)
+
+// estimateError sorts the engine's verdict on an assembled scenario:
+// violations of the request's own fields (reporting currency, FX rates) are
+// INVALID_ARGUMENT; any other means the stored data cannot be estimated
+// together (a recovery item naming a customer without a window, say), which
+// the caller must fix in the data: FAILED_PRECONDITION, naming the stored
+// resources at fault.
+func estimateError(sc *impact.Scenario, err error) error {
+	var e *impact.Error
+	if !errors.As(err, &e) || e.Code != impact.EINVALID {
+		return err
+	}
+	var req []impact.FieldViolation
+	var data []string
+	for _, v := range e.Violations {
+		if strings.HasPrefix(v.Field, "reporting_currency") || strings.HasPrefix(v.Field, "fx_rates") {
+			req = append(req, v)
+			continue
+		}
+		field := scenarioPrefix.ReplaceAllStringFunc(v.Field, func(m string) string {
+			sub := scenarioPrefix.FindStringSubmatch(m)
+			i, _ := strconv.Atoi(sub[2])
+			if sub[1] == "customers" && i < len(sc.Customers) {
+				return impact.CustomerName(sc.Customers[i].ID)
+			}
+			if sub[1] == "incidents" && i < len(sc.Incidents) {
+				return impact.IncidentName(sc.Incidents[i].ID)
+			}
+			return m
+		})
+		data = append(data, field+": "+v.Description)
+	}
+	if len(data) == 0 {
+		return &impact.Error{Code: impact.EINVALID, Message: e.Message, Violations: req}
+	}
+	if len(data) > 5 {
+		data = append(data[:5], fmt.Sprintf("and %d more", len(data)-5))
+	}
+	return impact.Errorf(impact.EFAILEDPRECOND, "the stored data cannot be estimated: %s", strings.Join(data, "; "))
+}
+
+func (s *Stored) EstimateIncident(ctx context.Context, req *impactv1.EstimateIncidentRequest) (*impactv1.IncidentEstimate, error) {
+	ids, err := parseName("name", req.GetName(), "incidents")
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	id := ids[0]
+	var affected []impact.AffectedCustomer
+	for after := ""; ; {
+		batch, err := s.store.AffectedCustomers(ctx, id, after, impact.MaxPageSize)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		affected = append(affected, batch...)
+		if len(batch) < impact.MaxPageSize {
+			break
+		}
+		after = batch[len(batch)-1].ID
+	}
+	ranges := make([]impact.CustomerRange, len(affected))
+	custs := make([]impact.Customer, len(affected))
+	for i := range affected {
+		ranges[i] = spanRange(&affected[i])
+		custs[i] = affected[i].Customer
+	}
+	ws, err := s.windowsCovering(ctx, ranges)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	sc, err := s.scenario(ctx, id, custs, ws)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	sc.ReportingCurrency = req.GetReportingCurrency()
+	for _, r := range req.GetFxRates() {
+		sc.FXRates = append(sc.FXRates, impact.FXRate{From: r.GetFromCurrency(), To: r.GetToCurrency(), Rate: r.GetRate()})
+	}
+	est, err := impact.EstimateScenario(sc, s.limits)
+	if err != nil {
+		return nil, s.fail(ctx, estimateError(sc, err))
+	}
+	e := &impact.StoredEstimate{ModelVersion: est.ModelVersion, InputsDigest: est.InputsDigest, ComputeTime: s.now()}
+	for _, ie := range est.Incidents {
+		if ie.IncidentID == id {
+			e.IncidentEstimate = ie
+		}
+	}
+	sts, err := incidentStatements(est.Statements, sc, id)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	saved, err := s.store.SaveEstimate(ctx, e, sts)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return storedEstimateToProto(saved), nil
+}
+
+// incidentStatements keeps the statements of the periods the incident's own
+// windows touch: those are complete. The scenario may hold windows of
+// further periods (pulled in by a chain), whose statements are partial.
+func incidentStatements(all []impact.SLAStatement, sc *impact.Scenario, id string) ([]impact.StoredStatement, error) {
+	type key struct{ customer, service string }
+	var own []impact.OutageWindow
+	for i := range sc.Incidents {
+		if sc.Incidents[i].ID == id {
+			own = sc.Incidents[i].Windows
+		}
+	}
+	contracts := map[key]*impact.Contract{}
+	for i := range sc.Customers {
+		for j := range sc.Customers[i].Contracts {
+			k := &sc.Customers[i].Contracts[j]
+			contracts[key{sc.Customers[i].ID, k.Service}] = k
+		}
+	}
+	var out []impact.StoredStatement
+	for _, st := range all {
+		touched := false
+		for _, w := range own {
+			if w.CustomerID == st.CustomerID && w.Service == st.Service && w.Start.Before(st.PeriodEnd) && w.End.After(st.PeriodStart) {
+				touched = true
+				break
+			}
+		}
+		k := contracts[key{st.CustomerID, st.Service}]
+		if !touched || k == nil {
+			continue
+		}
+		period, err := impact.StatementPeriod(st.PeriodStart, k.TimeZone, k.BillingPeriod)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, impact.StoredStatement{SLAStatement: st, Period: period})
+	}
+	return out, nil
+}
+
+func (s *Stored) GetIncidentEstimate(ctx context.Context, req *impactv1.GetIncidentEstimateRequest) (*impactv1.IncidentEstimate, error) {
+	name, ok := strings.CutSuffix(req.GetName(), "/estimate")
+	ids, err := parseName("name", name, "incidents")
+	if !ok || err != nil {
+		return nil, s.fail(ctx, invalidField("name", "must be incidents/{incident}/estimate, got %q", req.GetName()))
+	}
+	e, err := s.store.GetEstimate(ctx, ids[0], 0)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return storedEstimateToProto(e), nil
+}
+
+// statementPeriod matches "2025-07" and "2025-Q3".
+var statementPeriod = regexp.MustCompile(`^([0-9]{4})-(?:([0-9]{2})|Q([1-4]))$`)
+
+// GetSlaStatement computes the statement live from the stored windows, so
+// that it always reflects every window of the period, also those added
+// after the last :estimate of their incident.
+func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatementRequest) (*impactv1.SlaStatement, error) {
+	ids, err := parseName("name", req.GetName(), "customers", "contracts", "statements")
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	custID, service, period := ids[0], ids[1], ids[2]
+	k, err := s.store.GetContract(ctx, custID, service)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	m := statementPeriod.FindStringSubmatch(period)
+	month := 0
+	if m != nil && m[2] != "" {
+		month, _ = strconv.Atoi(m[2])
+	} else if m != nil {
+		q, _ := strconv.Atoi(m[3])
+		month = 3*q - 2
+	}
+	quarterly := k.BillingPeriod == impact.Quarterly
+	if m == nil || month < 1 || month > 12 || (m[3] != "") != quarterly {
+		want := "YYYY-MM (the contract bills monthly)"
+		if quarterly {
+			want = "YYYY-Qn (the contract bills quarterly)"
+		}
+		return nil, s.fail(ctx, invalidField("name", "period %q must be %s", period, want))
+	}
+	year, _ := strconv.Atoi(m[1])
+	// Noon of the period's first day is inside it in every zone.
+	start, end := periodBounds(time.Date(year, time.Month(month), 1, 12, 0, 0, 0, time.UTC), k.TimeZone, k.BillingPeriod)
+	cust, err := s.store.GetCustomer(ctx, custID)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	ranges := []impact.CustomerRange{{CustomerID: custID, From: start.Add(-periodSlack), To: end.Add(periodSlack)}}
+	all, err := s.windowsCovering(ctx, ranges)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	var ws []impact.StoredWindow
+	for _, w := range all {
+		if w.Service == service {
+			ws = append(ws, w)
+		}
+	}
+	c := cust.Customer
+	c.Contracts = []impact.Contract{k.Contract}
+	sc, err := s.scenario(ctx, "", []impact.Customer{c}, ws)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	est, err := impact.EstimateScenario(sc, s.limits)
+	if err != nil {
+		return nil, s.fail(ctx, estimateError(sc, err))
+	}
+	for i := range est.Statements {
+		st := &est.Statements[i]
+		p, err := impact.StatementPeriod(st.PeriodStart, k.TimeZone, k.BillingPeriod)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		if p == period {
+			out := statementToProto(st)
+			out.Name = proto.String(impact.StatementName(custID, service, period))
+			return out, nil
+		}
+	}
+	return nil, s.fail(ctx, impact.Errorf(impact.ENOTFOUND, "%s: no outage window overlaps this period",
+		impact.StatementName(custID, service, period)))
+}

@@ -1,0 +1,153 @@
+package server
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/impact-svc/impact/impact"
+	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
+)
+
+// Stored resources to proto. The proto → domain direction reuses the
+// scenario decoder of mapping.go, so a stored resource and a scenario entry
+// are read by the same code.
+
+// tsOrNil maps an optional instant: the zero time.Time is "unset".
+func tsOrNil(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func enumToProto[P, D ~int32](t enumTable[P, D], d D) P {
+	p, _ := t.toProto(d) // the store only holds values the decoder accepted
+	return p
+}
+
+func customerToProto(c *impact.StoredCustomer) *impactv1.Customer {
+	b := &c.Baseline
+	p := &impactv1.Customer{
+		CustomerId:   c.ID,
+		DisplayName:  c.DisplayName,
+		CurrencyCode: c.Currency,
+		TimeZone:     c.TimeZone,
+		Baseline: &impactv1.RevenueBaseline{
+			HourlyAmount:  b.HourlyAmount,
+			WeeklyProfile: b.WeeklyProfile,
+			RecaptureRate: b.RecaptureRate,
+		},
+		LifetimeValue:    c.LifetimeValue,
+		ChurnProbability: c.ChurnProbability,
+		Name:             c.Name,
+		CreateTime:       tsOrNil(c.CreateTime),
+		UpdateTime:       tsOrNil(c.UpdateTime),
+		Etag:             c.Etag,
+	}
+	for _, f := range b.SeasonalFactors {
+		p.Baseline.SeasonalFactors = append(p.Baseline.SeasonalFactors, &impactv1.SeasonalFactor{
+			StartTime: tsOrNil(f.Start), EndTime: tsOrNil(f.End), Multiplier: f.Multiplier,
+		})
+	}
+	for _, o := range b.Overrides {
+		p.Baseline.Overrides = append(p.Baseline.Overrides, &impactv1.HourlyOverride{
+			HourStart: tsOrNil(o.HourStart), Amount: o.Amount,
+		})
+	}
+	return p
+}
+
+func contractToProto(k *impact.StoredContract) *impactv1.Contract {
+	p := &impactv1.Contract{
+		Service:            k.Service,
+		MonthlyFee:         k.MonthlyFee,
+		BillingPeriod:      enumToProto(billingPeriods, k.BillingPeriod),
+		TimeZone:           k.TimeZone,
+		CreditCapPercent:   k.CreditCapPercent,
+		MinCreditAmount:    k.MinCreditAmount,
+		Degradation:        enumToProto(degradations, k.Degradation),
+		DowntimeThreshold:  k.DowntimeThreshold,
+		Granularity:        enumToProto(granularities, k.Granularity),
+		MinDowntimeSeconds: k.MinDowntimeSeconds,
+		ExcludeMaintenance: k.ExcludeMaintenance,
+		Denominator:        enumToProto(denominators, k.Denominator),
+		ActiveFrom:         tsOrNil(k.ActiveFrom),
+		ActiveUntil:        tsOrNil(k.ActiveUntil),
+		Rounding:           enumToProto(roundings, k.Rounding),
+		Name:               k.Name,
+		CreateTime:         tsOrNil(k.CreateTime),
+		UpdateTime:         tsOrNil(k.UpdateTime),
+		Etag:               k.Etag,
+	}
+	for _, f := range k.PeriodFees {
+		p.PeriodFees = append(p.PeriodFees, &impactv1.PeriodFee{PeriodStart: tsOrNil(f.PeriodStart), Fee: f.Fee})
+	}
+	for _, t := range k.Tiers {
+		p.Tiers = append(p.Tiers, &impactv1.CreditTier{
+			UptimeBelow: t.UptimeBelow, CreditPercent: t.CreditPercent, Inclusive: t.Inclusive,
+		})
+	}
+	for _, w := range k.MaintenanceWindows {
+		p.MaintenanceWindows = append(p.MaintenanceWindows, &impactv1.TimeWindow{
+			StartTime: tsOrNil(w.Start), EndTime: tsOrNil(w.End),
+		})
+	}
+	for _, c := range k.ExcludedCauses {
+		p.ExcludedCauses = append(p.ExcludedCauses, enumToProto(causes, c))
+	}
+	return p
+}
+
+func incidentToProto(in *impact.StoredIncident) *impactv1.Incident {
+	p := &impactv1.Incident{
+		IncidentId:       in.ID,
+		Title:            in.Title,
+		Cause:            enumToProto(causes, in.Cause),
+		RecoveryCurrency: in.RecoveryCurrency,
+		Allocation:       enumToProto(allocations, in.Allocation),
+		Name:             in.Name,
+		CreateTime:       tsOrNil(in.CreateTime),
+		UpdateTime:       tsOrNil(in.UpdateTime),
+		Etag:             in.Etag,
+	}
+	for _, r := range in.RecoveryItems {
+		item := &impactv1.RecoveryItem{CustomerId: r.CustomerID}
+		switch {
+		case r.Labor != nil:
+			item.Kind = &impactv1.RecoveryItem_Labor{Labor: &impactv1.LaborItem{
+				Role: r.Labor.Role, Hours: r.Labor.Hours, HourlyRate: r.Labor.HourlyRate, Engagement: r.Labor.Engagement,
+			}}
+		case r.Expense != nil:
+			item.Kind = &impactv1.RecoveryItem_Expense{Expense: &impactv1.ExpenseItem{
+				Description: r.Expense.Description, Quantity: r.Expense.Quantity, UnitCost: r.Expense.UnitCost,
+			}}
+		}
+		p.RecoveryItems = append(p.RecoveryItems, item)
+	}
+	return p
+}
+
+func windowToProto(w *impact.StoredWindow) *impactv1.OutageWindow {
+	return &impactv1.OutageWindow{
+		CustomerId:     w.CustomerID,
+		Service:        w.Service,
+		StartTime:      tsOrNil(w.Start),
+		EndTime:        tsOrNil(w.End),
+		ImpactFraction: w.ImpactFraction,
+		Name:           w.Name,
+	}
+}
+
+// storedEstimateToProto is the response's IncidentEstimate, mapped by the
+// same code as the stateless one, plus the stored estimate's metadata.
+func storedEstimateToProto(e *impact.StoredEstimate) *impactv1.IncidentEstimate {
+	p := incidentEstimateToProto(&e.IncidentEstimate)
+	p.Name = proto.String(e.Name)
+	p.ModelVersion = proto.String(e.ModelVersion)
+	p.InputsDigest = proto.String(e.InputsDigest)
+	p.ComputeTime = tsOrNil(e.ComputeTime)
+	p.Revision = proto.Int64(e.Revision)
+	return p
+}
