@@ -83,6 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	tuneGC(getenv)
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 
 	grpcLn, err := listenLoopback("--grpc-addr", cfg.grpcAddr)
