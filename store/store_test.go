@@ -325,10 +325,17 @@ func TestRequestIDRetryWritesOnce(t *testing.T) {
 		must[*impact.StoredContract](t)(db.CreateContract(ctx, "c1", fullContract("s"), "req-1"))
 
 		ws := []impact.StoredWindow{window("c1", "s", 0, 60), window("c1", "s", 120, 180)}
+		ws[0].ImpactFraction = "00.50"
+		ws[1].Start = ws[1].Start.Add(1500 * time.Nanosecond) // below the microsecond both engines keep
 		w1 := must[[]impact.StoredWindow](t)(db.BatchCreateWindows(ctx, "i1", ws, "req-1"))
 		w2 := must[[]impact.StoredWindow](t)(db.BatchCreateWindows(ctx, "i1", ws, "req-1"))
+		// The first result is built from what was written; the retry reads
+		// it back: they must agree to the microsecond and the digit.
 		if diff := cmp.Diff(w1, w2); diff != "" {
 			t.Errorf("batch retry (-first +retry):\n%s", diff)
+		}
+		if w2[0].ImpactFraction != "0.50" || w2[1].Start.Nanosecond() != 1000 {
+			t.Errorf("read back: fraction %q, start %v", w2[0].ImpactFraction, w2[1].Start)
 		}
 		for table, want := range map[string]int{"customers": 1, "incidents": 1, "contracts": 1, "windows": 2, "audit_log": 4, "request_ids": 4} {
 			if n := count(t, db, table, ""); n != want {

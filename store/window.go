@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -120,7 +121,18 @@ func (d *DB) BatchCreateWindows(ctx context.Context, incidentID string, ws []imp
 	if err != nil {
 		return nil, err
 	}
-	return d.getWindows(ctx, incidentID, ids)
+	// The result is what was written, without reading 10,000 rows back:
+	// instants as stored (UTC, microseconds), decimals canonical.
+	out := make([]impact.StoredWindow, len(rows))
+	created := now.UTC().Truncate(time.Microsecond)
+	for i := range rows {
+		r := &rows[i]
+		r.Start.Time = r.Start.Time.UTC().Truncate(time.Microsecond)
+		r.End.Time = r.End.Time.UTC().Truncate(time.Microsecond)
+		r.CreateTime.Time = created
+		out[i] = r.toDomain()
+	}
+	return out, nil
 }
 
 // insertWindows writes rows with one multi-row INSERT.
@@ -177,7 +189,7 @@ func (d *DB) checkCustomers(ctx context.Context, tx *sqlx.Tx, ws []impact.Stored
 }
 
 // getWindows reads windows by id, in the order of ids; windows deleted
-// since are left out.
+// since are left out. Only a retried batch reads its windows back.
 func (d *DB) getWindows(ctx context.Context, incidentID string, ids []string) ([]impact.StoredWindow, error) {
 	byID := make(map[string]impact.StoredWindow, len(ids))
 	for lo := 0; lo < len(ids); lo += idChunk {
