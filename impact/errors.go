@@ -11,7 +11,7 @@ import (
 const (
 	EINVALID         = "invalid"   // bad input; Violations says where
 	ENOTFOUND        = "not_found" // the named resource does not exist
-	ECONFLICT        = "conflict"  // it already exists, or a stale etag
+	ECONFLICT        = "conflict"  // it already exists
 	EFAILEDPRECOND   = "failed_precondition"
 	EUNAUTHENTICATED = "unauthenticated"
 	EFORBIDDEN       = "forbidden"

@@ -41,7 +41,7 @@ func eachDB(t *testing.T, fn func(t *testing.T, d *impactd)) {
 
 // freshPostgres creates an empty database for one test on the server of
 // dsn, dropped when the test ends; impactd migrates it at start.
-func freshPostgres(t *testing.T, dsn string) string {
+func freshPostgres(t testing.TB, dsn string) string {
 	t.Helper()
 	admin, err := sql.Open("pgx", dsn)
 	if err != nil {
