@@ -37,26 +37,29 @@ func digest(s *Scenario) string {
 		e.field("to", r.To)
 		e.dec("rate", r.Rate, "")
 	})
-	cs := make([]int, len(s.Customers))
-	for i := range cs {
-		cs[i] = i
-	}
-	sort.Slice(cs, func(a, b int) bool { return s.Customers[cs[a]].ID < s.Customers[cs[b]].ID })
+	cs := orderBy(len(s.Customers), func(i int) string { return s.Customers[i].ID })
 	e.count("customers", len(cs))
 	for _, i := range cs {
 		e.customer(&s.Customers[i])
 	}
-	is := make([]int, len(s.Incidents))
-	for i := range is {
-		is[i] = i
-	}
-	sort.Slice(is, func(a, b int) bool { return s.Incidents[is[a]].ID < s.Incidents[is[b]].ID })
+	is := orderBy(len(s.Incidents), func(i int) string { return s.Incidents[i].ID })
 	e.count("incidents", len(is))
 	for _, i := range is {
 		e.incident(&s.Incidents[i])
 	}
 	sum := sha256.Sum256(e.buf)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// orderBy returns the indexes 0..n-1 in ascending order of key (unique ids
+// in a valid scenario, so the order is total).
+func orderBy(n int, key func(i int) string) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return key(idx[a]) < key(idx[b]) })
+	return idx
 }
 
 type encoder struct {
@@ -237,11 +240,7 @@ func (e *encoder) customer(c *Customer) {
 	e.dec("recapture_rate", bl.RecaptureRate, "0")
 	e.dec("lifetime_value", c.LifetimeValue, "")
 	e.dec("churn_probability", c.ChurnProbability, "")
-	ks := make([]int, len(c.Contracts))
-	for i := range ks {
-		ks[i] = i
-	}
-	sort.Slice(ks, func(a, b int) bool { return c.Contracts[ks[a]].Service < c.Contracts[ks[b]].Service })
+	ks := orderBy(len(c.Contracts), func(i int) string { return c.Contracts[i].Service })
 	e.count("contracts", len(ks))
 	for _, i := range ks {
 		e.contract(&c.Contracts[i])
