@@ -111,13 +111,13 @@ func (k *cContract) downIntervals(spans []fracSpan) []interval {
 }
 
 // dropShort removes merged intervals shorter than min seconds (step 3).
-func dropShort(ivs []interval, min int64) []interval {
-	if min <= 0 {
+func dropShort(ivs []interval, minLen int64) []interval {
+	if minLen <= 0 {
 		return ivs
 	}
 	out := make([]interval, 0, len(ivs))
 	for _, iv := range ivs {
-		if iv.end-iv.start >= min {
+		if iv.end-iv.start >= minLen {
 			out = append(out, iv)
 		}
 	}
@@ -220,12 +220,12 @@ func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
 			// Only together did the incidents pass min_downtime_seconds:
 			// attribute by each one's part of the counted down intervals.
 			shareWeights = make([]decimal.Decimal, len(ids))
-			any := false
+			overlaps := false
 			for i, id := range ids {
 				shareWeights[i] = decimal.NewFromInt(overlapSeconds(tl.perIncident[id].passing, clip(tl.down, rs, re)))
-				any = any || shareWeights[i].Sign() > 0
+				overlaps = overlaps || shareWeights[i].Sign() > 0
 			}
-			if !any {
+			if !overlaps {
 				// Credit without downtime (an inclusive tier at 100): share it
 				// evenly among the incidents the contract does not exclude,
 				// or among all when it excludes every one.
