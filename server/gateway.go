@@ -37,15 +37,16 @@ var JSONOptions = struct {
 // DialGateway connects the JSON gateway to the gRPC listener at addr. The
 // gateway goes through the real gRPC server, not Register…HandlerServer, so
 // every HTTP call passes the same interceptors (logging, recovery, and later
-// auth) as a gRPC call.
-func DialGateway(addr string) (*grpc.ClientConn, error) {
-	return grpc.NewClient(addr,
+// auth) as a gRPC call. The connection is plaintext unless opts give
+// transport credentials (GatewayTLS), which replace the default.
+func DialGateway(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr, append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(MaxMessageBytes),
 			grpc.MaxCallSendMsgSize(MaxMessageBytes),
 		),
-	)
+	}, opts...)...)
 }
 
 // NewHTTPHandler returns the HTTP side of impactd: the JSON gateway of every

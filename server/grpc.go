@@ -32,9 +32,12 @@ type Registrar interface {
 // NewGRPCServer returns a gRPC server with the impact services (the
 // estimator and every one of more), gRPC health (SERVING for "" and every
 // impact service) and reflection registered, and access-logging and
-// panic-recovery interceptors on every call. The caller serves it and sets
-// health NOT_SERVING (health.Shutdown) when stopping.
-func NewGRPCServer(log *slog.Logger, est impactv1.EstimatorServiceServer, more ...Registrar) (*grpc.Server, *health.Server) {
+// panic-recovery interceptors on every call. With sec.Tokens, every call
+// also needs a bearer token of the method's role (MethodRoles); with sec.TLS
+// connections are encrypted. The zero Security is neither, for a server
+// that only listens on loopback. The caller serves it and sets health
+// NOT_SERVING (health.Shutdown) when stopping.
+func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorServiceServer, more ...Registrar) (*grpc.Server, *health.Server) {
 	// Logging is outermost so that a recovered panic is logged with the
 	// INTERNAL code it became.
 	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
@@ -46,17 +49,28 @@ func NewGRPCServer(log *slog.Logger, est impactv1.EstimatorServiceServer, more .
 		return status.Error(codes.Internal, "internal error")
 	})}
 
-	s := grpc.NewServer(
+	unary := []grpc.UnaryServerInterceptor{
+		logging.UnaryServerInterceptor(logger, logOpts...),
+		recovery.UnaryServerInterceptor(recoverOpts...),
+	}
+	stream := []grpc.StreamServerInterceptor{
+		logging.StreamServerInterceptor(logger, logOpts...),
+		recovery.StreamServerInterceptor(recoverOpts...),
+	}
+	if sec.Tokens != nil {
+		// Inside logging, so refused calls are logged with their code.
+		unary = append(unary, sec.Tokens.UnaryInterceptor(log))
+		stream = append(stream, sec.Tokens.StreamInterceptor(log))
+	}
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
-		grpc.ChainUnaryInterceptor(
-			logging.UnaryServerInterceptor(logger, logOpts...),
-			recovery.UnaryServerInterceptor(recoverOpts...),
-		),
-		grpc.ChainStreamInterceptor(
-			logging.StreamServerInterceptor(logger, logOpts...),
-			recovery.StreamServerInterceptor(recoverOpts...),
-		),
-	)
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+	}
+	if sec.TLS != nil {
+		opts = append(opts, grpc.Creds(sec.TLS))
+	}
+	s := grpc.NewServer(opts...)
 	impactv1.RegisterEstimatorServiceServer(s, est)
 	for _, r := range more {
 		r.Register(s)

@@ -48,7 +48,7 @@ func startGRPC(t *testing.T, est *Estimator, extra func(*grpc.Server)) (*grpc.Cl
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	est.log = log
-	srv, _ := NewGRPCServer(log, est)
+	srv, _ := NewGRPCServer(log, Security{}, est)
 	if extra != nil {
 		extra(srv)
 	}

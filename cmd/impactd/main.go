@@ -1,6 +1,8 @@
 // Command impactd serves the impact API: gRPC on --grpc-addr and the JSON
 // gateway (plus /healthz and /openapi.json) on --http-addr, with the stored
-// resources in the database of --db.
+// resources in the database of --db. With --auth-tokens every call needs a
+// bearer token of the method's role; without it impactd serves loopback
+// only. --tls-cert and --tls-key turn on TLS on both listeners.
 package main
 
 import (
@@ -14,8 +16,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/impact-svc/impact/server"
 	"github.com/impact-svc/impact/store"
@@ -46,6 +52,9 @@ type config struct {
 	grpcAddr string
 	httpAddr string
 	db       string
+	tokens   string // --auth-tokens file; "" disables authentication
+	tlsCert  string
+	tlsKey   string
 }
 
 // parseFlags reads the flags; each defaults to its environment variable,
@@ -66,11 +75,21 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		"HTTP JSON gateway listen address (env IMPACTD_HTTP_ADDR)")
 	fs.StringVar(&c.db, "db", envOr("IMPACTD_DB", "sqlite:impact.db"),
 		"database: sqlite:PATH (created if missing) or a postgres:// URL (env IMPACTD_DB)")
+	fs.StringVar(&c.tokens, "auth-tokens", envOr("IMPACTD_AUTH_TOKENS", ""),
+		"file of \"<sha256-hex-of-token> <role> <name>\" lines; without it there is no authentication\n"+
+			"and impactd only listens on loopback (env IMPACTD_AUTH_TOKENS)")
+	fs.StringVar(&c.tlsCert, "tls-cert", envOr("IMPACTD_TLS_CERT", ""),
+		"PEM certificate (chain) for TLS on both listeners; needs --tls-key (env IMPACTD_TLS_CERT)")
+	fs.StringVar(&c.tlsKey, "tls-key", envOr("IMPACTD_TLS_KEY", ""),
+		"PEM private key of --tls-cert (env IMPACTD_TLS_KEY)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return c, errors.New("--tls-cert and --tls-key go together: give both or neither")
 	}
 	return c, nil
 }
@@ -86,16 +105,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	tuneGC(getenv)
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 
-	grpcLn, err := listenLoopback("--grpc-addr", cfg.grpcAddr)
+	// Credentials are read before anything listens: a typo in a token
+	// line must stop the server, not open it.
+	var sec server.Security
+	if cfg.tokens != "" {
+		if sec.Tokens, err = server.LoadTokens(cfg.tokens); err != nil {
+			return err
+		}
+	}
+	var gatewayDial []grpc.DialOption
+	if cfg.tlsCert != "" {
+		if sec.TLS, err = credentials.NewServerTLSFromFile(cfg.tlsCert, cfg.tlsKey); err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		creds, err := server.GatewayTLS(cfg.tlsCert)
+		if err != nil {
+			return err
+		}
+		gatewayDial = append(gatewayDial, grpc.WithTransportCredentials(creds))
+	}
+
+	remoteOK := sec.Tokens != nil
+	grpcLn, err := listen("--grpc-addr", cfg.grpcAddr, remoteOK)
 	if err != nil {
 		return err
 	}
 	defer grpcLn.Close()
-	httpLn, err := listenLoopback("--http-addr", cfg.httpAddr)
+	httpLn, err := listen("--http-addr", cfg.httpAddr, remoteOK)
 	if err != nil {
 		return err
 	}
 	defer httpLn.Close()
+	if sec.TLS == nil && (!isLoopback(grpcLn) || !isLoopback(httpLn)) {
+		log.Warn("serving a non-loopback address without TLS: bearer tokens cross the network in clear text; use --tls-cert and --tls-key")
+	}
 
 	// Migrations run here, before anything listens: a server that cannot
 	// use its database must not report SERVING.
@@ -106,8 +149,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// Closed when run returns, which is after both servers have drained.
 	defer db.Close()
 
-	grpcSrv, health := server.NewGRPCServer(log, server.NewEstimator(log), server.NewStored(log, db))
-	conn, err := server.DialGateway(grpcLn.Addr().String())
+	grpcSrv, health := server.NewGRPCServer(log, sec, server.NewEstimator(log), server.NewStored(log, db))
+	conn, err := server.DialGateway(gatewayTarget(grpcLn), gatewayDial...)
 	if err != nil {
 		return fmt.Errorf("dialing gRPC for the gateway: %w", err)
 	}
@@ -127,9 +170,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	errc := make(chan error, 2)
 	go func() { errc <- grpcSrv.Serve(grpcLn) }()
-	go func() { errc <- httpSrv.Serve(httpLn) }()
+	go func() {
+		if sec.TLS != nil {
+			errc <- httpSrv.ServeTLS(httpLn, cfg.tlsCert, cfg.tlsKey)
+			return
+		}
+		errc <- httpSrv.Serve(httpLn)
+	}()
 	addrs := Addrs{GRPC: grpcLn.Addr().String(), HTTP: httpLn.Addr().String()}
-	log.Info("impactd serving", "grpc_addr", addrs.GRPC, "http_addr", addrs.HTTP)
+	log.Info("impactd serving", "grpc_addr", addrs.GRPC, "http_addr", addrs.HTTP,
+		"auth", sec.Tokens != nil, "tls", sec.TLS != nil)
 	if ready != nil {
 		ready(addrs)
 	}
@@ -166,18 +216,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return serveErr
 }
 
-// listenLoopback listens on addr and refuses anything but a loopback
-// address: impactd has no authentication yet, so it must not be reachable
-// from other machines. The bound address is checked, so "localhost" is fine
-// and ":8080" (every interface) is not.
-func listenLoopback(flagName, addr string) (net.Listener, error) {
+// listen listens on addr. Unless remoteOK (impactd has a tokens file), it
+// refuses anything but a loopback address: without authentication anyone
+// who could reach impactd could read and change the stored data. The bound
+// address is checked, so "localhost" is fine and ":8080" (every interface)
+// is not.
+func listen(flagName, addr string, remoteOK bool) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flagName, err)
 	}
-	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+	if !remoteOK && !isLoopback(ln) {
 		ln.Close()
-		return nil, fmt.Errorf("%s %s: refusing to listen on a non-loopback address: impactd has no authentication yet, so it only serves this machine (use 127.0.0.1 or ::1)", flagName, addr)
+		return nil, fmt.Errorf("%s %s: refusing to listen on a non-loopback address without --auth-tokens: "+
+			"without authentication anyone who can reach impactd could read and change its data "+
+			"(use 127.0.0.1 or ::1, or give --auth-tokens)", flagName, addr)
 	}
 	return ln, nil
+}
+
+func isLoopback(ln net.Listener) bool {
+	tcp, ok := ln.Addr().(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// gatewayTarget is the address the gateway dials to reach the gRPC
+// listener: the bound address, or loopback on its port when it listens on
+// every interface (0.0.0.0 or ::), which is not an address to dial.
+// "localhost" for :: lets the client try ::1 and 127.0.0.1, since a
+// dual-stack listener takes both and a host may lack either loopback.
+func gatewayTarget(ln net.Listener) string {
+	tcp, ok := ln.Addr().(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return ln.Addr().String()
+	}
+	lo := "127.0.0.1"
+	if tcp.IP.To4() == nil {
+		lo = "localhost"
+	}
+	return net.JoinHostPort(lo, strconv.Itoa(tcp.Port))
 }

@@ -416,7 +416,8 @@ func TestRefusesNonLoopback(t *testing.T) {
 	} {
 		err := run(context.Background(), args, func(string) string { return "" }, io.Discard,
 			func(Addrs) { t.Errorf("%v: became ready", args) })
-		if err == nil || !strings.Contains(err.Error(), "non-loopback") {
+		// The message says why and what to do about it.
+		if err == nil || !strings.Contains(err.Error(), "non-loopback address without --auth-tokens") {
 			t.Errorf("%v: got %v, want a refusal to listen on a non-loopback address", args, err)
 		}
 	}
@@ -424,7 +425,8 @@ func TestRefusesNonLoopback(t *testing.T) {
 
 func TestFlagsAndEnvironment(t *testing.T) {
 	env := map[string]string{"IMPACTD_GRPC_ADDR": "127.0.0.1:7000", "IMPACTD_HTTP_ADDR": "127.0.0.1:7001",
-		"IMPACTD_DB": "postgres://impact@db.internal/impact"}
+		"IMPACTD_DB": "postgres://impact@db.internal/impact", "IMPACTD_AUTH_TOKENS": "/etc/impact/tokens",
+		"IMPACTD_TLS_CERT": "/etc/impact/cert.pem", "IMPACTD_TLS_KEY": "/etc/impact/key.pem"}
 	getenv := func(k string) string { return env[k] }
 	for _, tc := range []struct {
 		name   string
@@ -432,10 +434,15 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		getenv func(string) string
 		want   config
 	}{
-		{"defaults", nil, func(string) string { return "" }, config{"127.0.0.1:9090", "127.0.0.1:8080", "sqlite:impact.db"}},
-		{"environment", nil, getenv, config{"127.0.0.1:7000", "127.0.0.1:7001", "postgres://impact@db.internal/impact"}},
-		{"flag wins", []string{"--http-addr", "[::1]:1", "--db", "sqlite:/tmp/x.db"}, getenv,
-			config{"127.0.0.1:7000", "[::1]:1", "sqlite:/tmp/x.db"}},
+		{"defaults", nil, func(string) string { return "" },
+			config{grpcAddr: "127.0.0.1:9090", httpAddr: "127.0.0.1:8080", db: "sqlite:impact.db"}},
+		{"environment", nil, getenv, config{grpcAddr: "127.0.0.1:7000", httpAddr: "127.0.0.1:7001",
+			db: "postgres://impact@db.internal/impact", tokens: "/etc/impact/tokens",
+			tlsCert: "/etc/impact/cert.pem", tlsKey: "/etc/impact/key.pem"}},
+		{"flag wins", []string{"--http-addr", "[::1]:1", "--db", "sqlite:/tmp/x.db", "--auth-tokens", "t",
+			"--tls-cert", "c", "--tls-key", "k"}, getenv,
+			config{grpcAddr: "127.0.0.1:7000", httpAddr: "[::1]:1", db: "sqlite:/tmp/x.db", tokens: "t",
+				tlsCert: "c", tlsKey: "k"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseFlags(tc.args, tc.getenv, io.Discard)
@@ -446,6 +453,14 @@ func TestFlagsAndEnvironment(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+	// A certificate without its key (or the reverse) is a mistake, not
+	// plaintext.
+	for _, args := range [][]string{{"--tls-cert", "c"}, {"--tls-key", "k"}} {
+		if _, err := parseFlags(args, func(string) string { return "" }, io.Discard); err == nil ||
+			!strings.Contains(err.Error(), "give both or neither") {
+			t.Errorf("%v: got %v, want both-or-neither", args, err)
+		}
 	}
 	// A database that is neither sqlite: nor postgres:// stops impactd
 	// before it listens.
