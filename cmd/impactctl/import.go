@@ -1,0 +1,667 @@
+package main
+
+import (
+	"cmp"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/impact-svc/impact/impact"
+	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
+	"github.com/impact-svc/impact/server"
+	"github.com/impact-svc/impact/store"
+)
+
+const importUsage = `Usage: impactctl import customers|contracts|windows [flags] FILE.csv
+
+Imports the rows of FILE.csv ("-" reads stdin) into --db. The first row is a
+header naming the columns, in any order; columns marked * are required, the
+others may be left out or left empty (empty takes the API's default).
+
+  customers: customer_id*, display_name, currency_code*, time_zone,
+             hourly_amount*, recapture_rate, lifetime_value, churn_probability
+  contracts: customer_id*, service*, monthly_fee*, tiers*, billing_period,
+             time_zone, credit_cap_percent, min_credit_amount, degradation,
+             downtime_threshold, granularity, min_downtime_seconds, rounding
+             tiers: "UPTIME_BELOW:CREDIT_PERCENT" separated by ";", with
+             ":inclusive" for <= (e.g. "99.99:10;99:30;95:100:inclusive");
+             enums by their API names (MONTHLY, QUARTERLY, THRESHOLD, …)
+  windows:   incident_id*, window_id, customer_id*, service*, start_time*,
+             end_time*, impact_fraction      (times in RFC 3339)
+
+Every row is validated first, with the rules of the estimate engine and
+against the database (customers and incidents referred to must exist, new
+ids must not): each problem is printed as "row N, column X: reason" (N is
+the line of FILE.csv, the header being row 1) and the command exits 3
+without writing anything. Contracts need their customers, and windows their
+customers and incidents, to be in the database already.
+
+When every row is valid, all of them are written. Windows are written in one
+transaction per incident (up to 10,000 windows); customers and contracts one
+row per transaction, so a database failure in the middle of a customer or
+contract import can leave the rows before it imported: the error names the
+row it stopped at.
+`
+
+func runImport(c *cli, args []string) error {
+	f := c.flags("import", importUsage)
+	dsn := f.db()
+	pos, err := f.parse(args, 2)
+	if err != nil {
+		return err
+	}
+	kind, file := pos[0], pos[1]
+	var imp importer
+	switch kind {
+	case "customers":
+		imp = &customerImport{}
+	case "contracts":
+		imp = &contractImport{}
+	case "windows":
+		imp = &windowImport{}
+	default:
+		return usagef("import", "unknown import %q: want customers, contracts or windows", kind)
+	}
+
+	in := c.stdin
+	if file != "-" {
+		fh, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		in = fh
+	}
+	required, optional := imp.columns()
+	t, err := readTable(in, required, optional)
+	if err != nil {
+		return err
+	}
+	if len(t.rows) == 0 {
+		return &invalidInput{problems: []string{"the file has a header but no rows"}}
+	}
+
+	db, err := store.Open(c.ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx := impact.WithActor(c.ctx, "impactctl import")
+	im := &importRun{cli: c, db: db, t: t}
+	im.ctx = ctx
+	if err := imp.check(im); err != nil {
+		return err
+	}
+	if len(im.problems) > 0 {
+		return im.invalid()
+	}
+	n, err := imp.write(im)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "imported %d %s\n", n, kind)
+	return nil
+}
+
+// importer is one kind of import: its columns, the checks of every row,
+// and the writes once all rows passed.
+type importer interface {
+	columns() (required, optional []string)
+	check(*importRun) error // adds problems; an error is a runtime failure
+	write(*importRun) (int, error)
+}
+
+// table is a parsed CSV file.
+type table struct {
+	col  map[string]int
+	rows []row
+}
+
+type row struct {
+	line   int // line in the file: what "row N" means in problems
+	fields []string
+}
+
+func (t *table) get(r row, col string) string {
+	i, ok := t.col[col]
+	if !ok {
+		return ""
+	}
+	return r.fields[i]
+}
+
+// problem is one validation failure; line 0 is about the file as a whole.
+type problem struct {
+	line int
+	col  string
+	msg  string
+}
+
+func (p problem) String() string {
+	switch {
+	case p.line == 0:
+		return p.msg
+	case p.col == "":
+		return fmt.Sprintf("row %d: %s", p.line, p.msg)
+	default:
+		return fmt.Sprintf("row %d, column %s: %s", p.line, p.col, p.msg)
+	}
+}
+
+func problemsError(ps []problem) error {
+	slices.SortStableFunc(ps, func(a, b problem) int { return cmp.Compare(a.line, b.line) })
+	ii := &invalidInput{}
+	for _, p := range ps {
+		ii.problems = append(ii.problems, p.String())
+	}
+	return ii
+}
+
+// readTable reads a CSV file whose header holds every required column and
+// otherwise only optional ones. Header and shape problems are reported all
+// at once, as invalid input.
+func readTable(in io.Reader, required, optional []string) (*table, error) {
+	r := csv.NewReader(in)
+	r.FieldsPerRecord = -1 // checked here, to report every short row
+	r.TrimLeadingSpace = true
+	var ps []problem
+	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, &invalidInput{problems: []string{"row 1: the file is empty; want a header row naming the columns"}}
+	}
+	if err != nil {
+		return nil, csvProblem(err)
+	}
+	t := &table{col: map[string]int{}}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) // spreadsheets write a BOM
+		switch {
+		case !slices.Contains(required, h) && !slices.Contains(optional, h):
+			ps = append(ps, problem{1, h, fmt.Sprintf("unknown column; the columns are %s", strings.Join(append(slices.Clone(required), optional...), ", "))})
+		default:
+			if _, dup := t.col[h]; dup {
+				ps = append(ps, problem{1, h, "appears twice"})
+			}
+		}
+		if _, dup := t.col[h]; !dup {
+			t.col[h] = i
+		}
+	}
+	for _, req := range required {
+		if _, ok := t.col[req]; !ok {
+			ps = append(ps, problem{1, req, "required column is missing"})
+		}
+	}
+	if len(ps) > 0 {
+		return nil, problemsError(ps)
+	}
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			ps = append(ps, problem{0, "", csvProblem(err).Error()})
+			break // the reader cannot resynchronise after a syntax error
+		}
+		line, _ := r.FieldPos(0)
+		if len(rec) != len(header) {
+			ps = append(ps, problem{line, "", fmt.Sprintf("has %d fields; the header has %d", len(rec), len(header))})
+			continue
+		}
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
+		}
+		t.rows = append(t.rows, row{line: line, fields: rec})
+	}
+	if len(ps) > 0 {
+		return nil, problemsError(ps)
+	}
+	return t, nil
+}
+
+func csvProblem(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &invalidInput{problems: []string{fmt.Sprintf("row %d: %v", pe.Line, pe.Err)}}
+	}
+	return err
+}
+
+// importRun carries one import's state.
+type importRun struct {
+	*cli
+	db       *store.DB
+	t        *table
+	problems []problem
+}
+
+func (im *importRun) fail(r row, col, format string, args ...any) {
+	im.problems = append(im.problems, problem{r.line, col, fmt.Sprintf(format, args...)})
+}
+
+// engineFail reports a violation of the engine unless the cell already has
+// a problem: a time that did not parse reaches the engine as unset, and
+// "is required" would only repeat the parse error.
+func (im *importRun) engineFail(r row, col, desc string) {
+	for _, p := range im.problems {
+		if p.line == r.line && p.col == col {
+			return
+		}
+	}
+	im.fail(r, col, "%s", desc)
+}
+
+func (im *importRun) invalid() error { return problemsError(im.problems) }
+
+// engineCheck runs the estimate engine's validation on sc and hands every
+// violation under prefix[i] to at(i, rest), where rest is the path after
+// "prefix[i]." (e.g. "baseline.hourly_amount"). Other violations are about
+// the scaffolding around the rows and are dropped, as the API does.
+func engineCheck(sc *impact.Scenario, lim impact.Limits, prefix string, at func(i int, rest string, desc string)) error {
+	_, err := impact.EstimateScenario(sc, lim)
+	var e *impact.Error
+	if err == nil || !errors.As(err, &e) || e.Code != impact.EINVALID {
+		return err
+	}
+	for _, v := range e.Violations {
+		rest, ok := strings.CutPrefix(v.Field, prefix+"[")
+		if !ok {
+			continue
+		}
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			continue
+		}
+		i, err := strconv.Atoi(rest[:end])
+		if err != nil {
+			continue
+		}
+		at(i, strings.TrimPrefix(rest[end+1:], "."), v.Description)
+	}
+	return nil
+}
+
+// column names the CSV column of a violation path within a row's resource:
+// its first field ("tiers[1].uptime_below" is column tiers), the baseline's
+// fields being columns of their own.
+func column(rest string) string {
+	segs := strings.Split(rest, ".")
+	if segs[0] == "baseline" && len(segs) > 1 {
+		segs = segs[1:]
+	}
+	name, _, _ := strings.Cut(segs[0], "[")
+	return name
+}
+
+// within prefixes desc with the part of a cell it is about when the cell
+// holds a list ("tiers[1].credit_percent: must be …").
+func within(rest, desc string) string {
+	if strings.Contains(rest, "[") {
+		return rest + ": " + desc
+	}
+	return desc
+}
+
+// importLimits are the engine's limits with the counts that grow with a
+// file's length lifted: a file is validated as a whole, not as one request.
+func importLimits(n int) impact.Limits {
+	lim := impact.DefaultLimits()
+	lim.MaxCustomers = max(lim.MaxCustomers, n)
+	lim.MaxIncidents = max(lim.MaxIncidents, n)
+	lim.MaxWindows = max(lim.MaxWindows, n)
+	lim.MaxContractsPerCustomer = max(lim.MaxContractsPerCustomer, n)
+	lim.MaxWindowHours = max(lim.MaxWindowHours, int64(n)*366*24)
+	return lim
+}
+
+// internal reports a failure of the database rather than an answer about
+// the row (ENOTFOUND, EINVALID, …). ErrorCode(nil) is EINTERNAL, hence the
+// nil check.
+func internal(err error) bool {
+	return err != nil && impact.ErrorCode(err) == impact.EINTERNAL
+}
+
+// Customers.
+
+type customerImport struct{ custs []impact.Customer }
+
+func (*customerImport) columns() (required, optional []string) {
+	return []string{"customer_id", "currency_code", "hourly_amount"},
+		[]string{"display_name", "time_zone", "recapture_rate", "lifetime_value", "churn_probability"}
+}
+
+func (x *customerImport) check(im *importRun) error {
+	t := im.t
+	for _, r := range t.rows {
+		x.custs = append(x.custs, impact.Customer{
+			ID:          t.get(r, "customer_id"),
+			DisplayName: t.get(r, "display_name"),
+			Currency:    t.get(r, "currency_code"),
+			TimeZone:    t.get(r, "time_zone"),
+			Baseline: impact.Baseline{
+				HourlyAmount:  t.get(r, "hourly_amount"),
+				RecaptureRate: t.get(r, "recapture_rate"),
+			},
+			LifetimeValue:    t.get(r, "lifetime_value"),
+			ChurnProbability: t.get(r, "churn_probability"),
+		})
+	}
+	err := engineCheck(&impact.Scenario{Customers: x.custs}, importLimits(len(x.custs)), "customers",
+		func(i int, rest, desc string) { im.engineFail(t.rows[i], column(rest), within(rest, desc)) })
+	if err != nil {
+		return err
+	}
+	for i, cust := range x.custs {
+		if cust.ID == "" || strings.Contains(cust.ID, "/") {
+			continue
+		}
+		_, err := im.db.GetCustomer(im.ctx, cust.ID)
+		if err == nil {
+			im.fail(t.rows[i], "customer_id", "customer %q already exists in the database", cust.ID)
+		} else if internal(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *customerImport) write(im *importRun) (int, error) {
+	for i := range x.custs {
+		if _, err := im.db.CreateCustomer(im.ctx, &x.custs[i], ""); err != nil {
+			return i, fmt.Errorf("row %d: %w (rows before it were imported)", im.t.rows[i].line, err)
+		}
+	}
+	return len(x.custs), nil
+}
+
+// Contracts.
+
+type contractImport struct {
+	customerIDs []string          // per row
+	contracts   []impact.Contract // per row
+}
+
+func (*contractImport) columns() (required, optional []string) {
+	return []string{"customer_id", "service", "monthly_fee", "tiers"},
+		[]string{"billing_period", "time_zone", "credit_cap_percent", "min_credit_amount", "degradation",
+			"downtime_threshold", "granularity", "min_downtime_seconds", "rounding"}
+}
+
+// enumValue parses an enum column by its API name (as proto3 JSON spells
+// it); empty is the unspecified value, which takes the default.
+func enumValue[E ~int32](im *importRun, r row, col string, values map[string]int32) E {
+	s := im.t.get(r, col)
+	if s == "" {
+		return 0
+	}
+	v, ok := values[strings.ToUpper(s)]
+	if !ok || v == 0 {
+		var names []string
+		for n, v := range values {
+			if v != 0 {
+				names = append(names, n)
+			}
+		}
+		slices.Sort(names)
+		im.fail(r, col, "unknown value %q; want one of %s", s, strings.Join(names, ", "))
+	}
+	return E(v)
+}
+
+// parseTiers reads "99.99:10;99:30;95:100:inclusive".
+func parseTiers(s string) ([]*impactv1.CreditTier, error) {
+	var tiers []*impactv1.CreditTier
+	for _, part := range strings.Split(s, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		f := strings.Split(part, ":")
+		if len(f) < 2 || len(f) > 3 || (len(f) == 3 && f[2] != "inclusive") {
+			return nil, fmt.Errorf("tier %q: want UPTIME_BELOW:CREDIT_PERCENT, optionally followed by :inclusive", part)
+		}
+		tiers = append(tiers, &impactv1.CreditTier{UptimeBelow: f[0], CreditPercent: f[1], Inclusive: len(f) == 3})
+	}
+	return tiers, nil
+}
+
+func (x *contractImport) check(im *importRun) error {
+	t := im.t
+	// Rows are mapped through the API's own proto → domain mapping, so
+	// that a contract imported here is what CreateContract would store.
+	for _, r := range t.rows {
+		p := &impactv1.Contract{
+			Service:           t.get(r, "service"),
+			MonthlyFee:        t.get(r, "monthly_fee"),
+			TimeZone:          t.get(r, "time_zone"),
+			CreditCapPercent:  t.get(r, "credit_cap_percent"),
+			MinCreditAmount:   t.get(r, "min_credit_amount"),
+			DowntimeThreshold: t.get(r, "downtime_threshold"),
+			BillingPeriod:     enumValue[impactv1.Contract_BillingPeriod](im, r, "billing_period", impactv1.Contract_BillingPeriod_value),
+			Degradation:       enumValue[impactv1.Contract_Degradation](im, r, "degradation", impactv1.Contract_Degradation_value),
+			Granularity:       enumValue[impactv1.Contract_Granularity](im, r, "granularity", impactv1.Contract_Granularity_value),
+			Rounding:          enumValue[impactv1.Contract_Rounding](im, r, "rounding", impactv1.Contract_Rounding_value),
+		}
+		if s := t.get(r, "min_downtime_seconds"); s != "" {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				im.fail(r, "min_downtime_seconds", "%q is not a whole number of seconds", s)
+			}
+			p.MinDowntimeSeconds = n
+		}
+		tiers, err := parseTiers(t.get(r, "tiers"))
+		if err != nil {
+			im.fail(r, "tiers", "%v", err)
+		}
+		p.Tiers = tiers
+		sc, err := server.ScenarioFromProto(&impactv1.Scenario{Customers: []*impactv1.Customer{{Contracts: []*impactv1.Contract{p}}}})
+		if err != nil {
+			return err // every enum was parsed from its name: a bug, not input
+		}
+		x.customerIDs = append(x.customerIDs, t.get(r, "customer_id"))
+		x.contracts = append(x.contracts, sc.Customers[0].Contracts[0])
+	}
+
+	// Each contract is checked within its stored customer, whose currency
+	// its amounts are in; the rows of one customer go in together, so that
+	// two rows for one service are caught too.
+	var custs []impact.Customer
+	at := map[string]int{} // customer id → index in custs
+	var rowOf [][]int      // [customer][contract] → row index
+	for i, id := range x.customerIDs {
+		r := t.rows[i]
+		if id == "" {
+			im.fail(r, "customer_id", "is required")
+			continue
+		}
+		ci, seen := at[id]
+		if !seen {
+			sc, err := im.db.GetCustomer(im.ctx, id)
+			if internal(err) {
+				return err
+			}
+			if err != nil { // ENOTFOUND, or EINVALID for an id the store rejects
+				at[id] = -1
+				im.fail(r, "customer_id", "no customer %q in the database; import customers first", id)
+				continue
+			}
+			ci = len(custs)
+			at[id] = ci
+			custs = append(custs, sc.Customer)
+			rowOf = append(rowOf, nil)
+		} else if ci < 0 {
+			im.fail(r, "customer_id", "no customer %q in the database; import customers first", id)
+			continue
+		}
+		custs[ci].Contracts = append(custs[ci].Contracts, x.contracts[i])
+		rowOf[ci] = append(rowOf[ci], i)
+		if svc := x.contracts[i].Service; svc != "" && !strings.Contains(svc, "/") {
+			_, err := im.db.GetContract(im.ctx, id, svc)
+			if err == nil {
+				im.fail(r, "service", "customer %q already has a contract for service %q in the database", id, svc)
+			} else if internal(err) {
+				return err
+			}
+		}
+	}
+	for k := range custs {
+		custs[k].ID = fmt.Sprintf("c%d", k) // ids were checked when stored
+	}
+	return engineCheck(&impact.Scenario{Customers: custs}, importLimits(len(t.rows)), "customers",
+		func(ci int, rest, desc string) {
+			k, rest, ok := strings.Cut(strings.TrimPrefix(rest, "contracts["), "]")
+			j, err := strconv.Atoi(k)
+			if !ok || err != nil || j >= len(rowOf[ci]) {
+				return // about the stored customer, not the row
+			}
+			rest = strings.TrimPrefix(rest, ".")
+			im.engineFail(t.rows[rowOf[ci][j]], column(rest), within(rest, desc))
+		})
+}
+
+func (x *contractImport) write(im *importRun) (int, error) {
+	for i := range x.contracts {
+		if _, err := im.db.CreateContract(im.ctx, x.customerIDs[i], &x.contracts[i], ""); err != nil {
+			return i, fmt.Errorf("row %d: %w (rows before it were imported)", im.t.rows[i].line, err)
+		}
+	}
+	return len(x.contracts), nil
+}
+
+// Windows.
+
+type windowImport struct {
+	incidents []string                         // in order of first appearance
+	windows   map[string][]impact.StoredWindow // by incident
+	rows      map[string][]int                 // by incident: row indexes
+}
+
+func (*windowImport) columns() (required, optional []string) {
+	return []string{"incident_id", "customer_id", "service", "start_time", "end_time"},
+		[]string{"window_id", "impact_fraction"}
+}
+
+func (x *windowImport) check(im *importRun) error {
+	t := im.t
+	x.windows, x.rows = map[string][]impact.StoredWindow{}, map[string][]int{}
+	parseTime := func(r row, col string) time.Time {
+		s := t.get(r, col)
+		if s == "" {
+			return time.Time{} // the engine says "is required"
+		}
+		ts, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			im.fail(r, col, "%q is not an RFC 3339 time such as 2025-07-14T13:05:00Z", s)
+		}
+		return ts
+	}
+	customers := map[string]bool{} // id → exists in the database
+	var standIns []impact.Customer
+	incidentOK := map[string]bool{}
+	ids := map[[2]string]int{} // (incident, window id) → line of first use
+	for i, r := range t.rows {
+		inc := t.get(r, "incident_id")
+		w := impact.StoredWindow{ID: t.get(r, "window_id"), OutageWindow: impact.OutageWindow{
+			CustomerID:     t.get(r, "customer_id"),
+			Service:        t.get(r, "service"),
+			Start:          parseTime(r, "start_time"),
+			End:            parseTime(r, "end_time"),
+			ImpactFraction: t.get(r, "impact_fraction"),
+		}}
+		ok, seen := incidentOK[inc]
+		if !seen {
+			ok = inc != "" && !strings.Contains(inc, "/")
+			if ok {
+				_, err := im.db.GetIncident(im.ctx, inc)
+				if internal(err) {
+					return err
+				}
+				ok = err == nil
+			}
+			incidentOK[inc] = ok
+			if ok {
+				x.incidents = append(x.incidents, inc)
+			}
+		}
+		if !ok {
+			im.fail(r, "incident_id", "no incident %q in the database", inc)
+		}
+		if id := w.CustomerID; id != "" && !strings.Contains(id, "/") {
+			exists, seen := customers[id]
+			if !seen {
+				_, err := im.db.GetCustomer(im.ctx, id)
+				if internal(err) {
+					return err
+				}
+				exists = err == nil
+				customers[id] = exists
+				// A stand-in: only the windows are checked by the engine.
+				standIns = append(standIns, impact.Customer{ID: id, Currency: "USD"})
+			}
+			if !exists {
+				im.fail(r, "customer_id", "no customer %q in the database", id)
+			}
+		}
+		if w.ID != "" && ok {
+			key := [2]string{inc, w.ID}
+			if first, dup := ids[key]; dup {
+				im.fail(r, "window_id", "window %q of incident %q is also on row %d", w.ID, inc, first)
+			} else if !strings.Contains(w.ID, "/") {
+				ids[key] = r.line
+				_, err := im.db.GetWindow(im.ctx, inc, w.ID)
+				if err == nil {
+					im.fail(r, "window_id", "window %q of incident %q already exists in the database", w.ID, inc)
+				} else if internal(err) {
+					return err
+				}
+			}
+		}
+		x.windows[inc] = append(x.windows[inc], w)
+		x.rows[inc] = append(x.rows[inc], i)
+	}
+	// Checked as BatchCreateOutageWindows checks a batch: each window within
+	// an incident of the engine's, so times, lengths and fractions follow
+	// the same rules.
+	var groups []string
+	sc := &impact.Scenario{Customers: standIns}
+	for inc, ws := range x.windows {
+		groups = append(groups, inc)
+		check := impact.Incident{ID: fmt.Sprintf("i%d", len(groups)), Windows: make([]impact.OutageWindow, len(ws))}
+		for j := range ws {
+			check.Windows[j] = ws[j].OutageWindow
+		}
+		sc.Incidents = append(sc.Incidents, check)
+	}
+	return engineCheck(sc, importLimits(len(t.rows)), "incidents", func(g int, rest, desc string) {
+		k, rest, ok := strings.Cut(strings.TrimPrefix(rest, "windows["), "]")
+		j, err := strconv.Atoi(k)
+		if !ok || err != nil {
+			return // about the scaffolding incident, not a row
+		}
+		rest = strings.TrimPrefix(rest, ".")
+		im.engineFail(t.rows[x.rows[groups[g]][j]], column(rest), within(rest, desc))
+	})
+}
+
+func (x *windowImport) write(im *importRun) (int, error) {
+	n := 0
+	for _, inc := range x.incidents {
+		ws := x.windows[inc]
+		for lo := 0; lo < len(ws); lo += impact.MaxBatchWindows {
+			batch := ws[lo:min(lo+impact.MaxBatchWindows, len(ws))]
+			if _, err := im.db.BatchCreateWindows(im.ctx, inc, batch, ""); err != nil {
+				return n, fmt.Errorf("windows of incident %q from row %d: %w (%d windows were imported before)",
+					inc, im.t.rows[x.rows[inc][lo]].line, err, n)
+			}
+			n += len(batch)
+		}
+	}
+	return n, nil
+}
