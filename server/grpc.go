@@ -49,13 +49,18 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 		return status.Error(codes.Internal, "internal error")
 	})}
 
+	// Every call gets a server-side deadline (CallTimeout among more, else
+	// DefaultCallTimeout), inside logging so its DEADLINE_EXCEEDED is logged.
+	timeout := callTimeout(more)
 	unary := []grpc.UnaryServerInterceptor{
 		logging.UnaryServerInterceptor(logger, logOpts...),
 		recovery.UnaryServerInterceptor(recoverOpts...),
+		DeadlineUnaryInterceptor(timeout),
 	}
 	stream := []grpc.StreamServerInterceptor{
 		logging.StreamServerInterceptor(logger, logOpts...),
 		recovery.StreamServerInterceptor(recoverOpts...),
+		DeadlineStreamInterceptor(timeout),
 	}
 	if sec.Tokens != nil {
 		// Inside logging, so refused calls are logged with their code.

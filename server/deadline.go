@@ -1,0 +1,76 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc"
+)
+
+// DefaultCallTimeout is the longest any call may run when impactd is not
+// told otherwise (--call-timeout). The largest estimate DefaultLimits admits
+// takes a few seconds; 30 s leaves room on a loaded machine while still
+// freeing a stuck call's goroutine, memory and database connection.
+const DefaultCallTimeout = 30 * time.Second
+
+// withCallDeadline bounds ctx by max from now: a client that sends no
+// deadline, or a later one, cannot hold server resources longer than max.
+// An earlier client deadline stands. max <= 0 leaves ctx alone.
+func withCallDeadline(ctx context.Context, max time.Duration) (context.Context, context.CancelFunc) {
+	if max <= 0 {
+		return ctx, func() {}
+	}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= max {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, max)
+}
+
+// DeadlineUnaryInterceptor applies withCallDeadline to every unary call.
+// Handlers pass ctx down to the store and the engine honours the limits, so
+// a call past its deadline ends with DEADLINE_EXCEEDED instead of hanging.
+func DeadlineUnaryInterceptor(max time.Duration) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, cancel := withCallDeadline(ctx, max)
+		defer cancel()
+		return handler(ctx, req)
+	}
+}
+
+// DeadlineStreamInterceptor applies withCallDeadline to every streaming
+// call (export streams included).
+func DeadlineStreamInterceptor(max time.Duration) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, cancel := withCallDeadline(ss.Context(), max)
+		defer cancel()
+		return handler(srv, &deadlineStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+// deadlineStream is ss with the bounded context.
+type deadlineStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *deadlineStream) Context() context.Context { return s.ctx }
+
+// CallTimeout, given to NewGRPCServer among its services, replaces
+// DefaultCallTimeout as the longest a call may run; 0 or less turns the
+// server-side deadline off. It registers nothing: it rides in the services
+// list so that NewGRPCServer's signature, used by every caller, stays put.
+type CallTimeout time.Duration
+
+// Register does nothing; see CallTimeout.
+func (CallTimeout) Register(grpc.ServiceRegistrar) {}
+
+// callTimeout is the last CallTimeout in more, else DefaultCallTimeout.
+func callTimeout(more []Registrar) time.Duration {
+	d := DefaultCallTimeout
+	for _, r := range more {
+		if ct, ok := r.(CallTimeout); ok {
+			d = time.Duration(ct)
+		}
+	}
+	return d
+}
