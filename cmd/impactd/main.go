@@ -55,6 +55,8 @@ type config struct {
 	tokens   string // --auth-tokens file; "" disables authentication
 	tlsCert  string
 	tlsKey   string
+	// callTimeout bounds every call server-side; 0 turns the bound off.
+	callTimeout time.Duration
 }
 
 // parseFlags reads the flags; each defaults to its environment variable,
@@ -82,6 +84,16 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		"PEM certificate (chain) for TLS on both listeners; needs --tls-key (env IMPACTD_TLS_CERT)")
 	fs.StringVar(&c.tlsKey, "tls-key", envOr("IMPACTD_TLS_KEY", ""),
 		"PEM private key of --tls-cert (env IMPACTD_TLS_KEY)")
+	callTimeout := server.DefaultCallTimeout
+	if v := getenv("IMPACTD_CALL_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("IMPACTD_CALL_TIMEOUT: %w", err)
+		}
+		callTimeout = d
+	}
+	fs.DurationVar(&c.callTimeout, "call-timeout", callTimeout,
+		"longest time any call may run, whatever deadline the client sends; 0 for none (env IMPACTD_CALL_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -149,7 +161,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// Closed when run returns, which is after both servers have drained.
 	defer db.Close()
 
-	grpcSrv, health := server.NewGRPCServer(log, sec, server.NewEstimator(log), server.NewStored(log, db))
+	grpcSrv, health := server.NewGRPCServer(log, sec, server.NewEstimator(log), server.NewStored(log, db),
+		server.CallTimeout(cfg.callTimeout))
 	conn, err := server.DialGateway(gatewayTarget(grpcLn), gatewayDial...)
 	if err != nil {
 		return fmt.Errorf("dialing gRPC for the gateway: %w", err)
