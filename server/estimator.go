@@ -39,7 +39,7 @@ func (s *Estimator) Estimate(ctx context.Context, req *impactv1.EstimateRequest)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err, "scenario")
 	}
-	est, err := s.estimate(sc, s.limits)
+	est, err := timeEstimate(estimateStateless, func() (*impact.Estimate, error) { return s.estimate(sc, s.limits) })
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err, "scenario")
 	}

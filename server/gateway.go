@@ -60,6 +60,9 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 		}),
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithIncomingHeaderMatcher(incomingHeaderMatcher),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
+		runtime.WithMiddlewares(recordRoute),
 	)
 	for _, h := range []struct {
 		name     string
@@ -94,7 +97,7 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openapi.JSON)
 	})
-	mux.Handle("/", http.MaxBytesHandler(gw, MaxMessageBytes))
+	mux.Handle("/", httpRequestID(gatewayMetrics(http.MaxBytesHandler(gw, MaxMessageBytes))))
 	return mux, nil
 }
 

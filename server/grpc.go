@@ -43,7 +43,7 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 		log.Log(ctx, slog.Level(lvl), msg, fields...)
 	})
-	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithFieldsFromContext(accessLogFields)}
 	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in gRPC handler", "panic", p, "stack", string(debug.Stack()))
 		return status.Error(codes.Internal, "internal error")
@@ -52,12 +52,18 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 	// Every call gets a server-side deadline (CallTimeout among more, else
 	// DefaultCallTimeout), inside logging so its DEADLINE_EXCEEDED is logged.
 	timeout := callTimeout(more)
+	// The request id comes first so that the access line can carry it;
+	// metrics count a call with the code logging reports.
 	unary := []grpc.UnaryServerInterceptor{
+		requestIDUnary,
+		grpcMetrics.UnaryServerInterceptor(),
 		logging.UnaryServerInterceptor(logger, logOpts...),
 		recovery.UnaryServerInterceptor(recoverOpts...),
 		DeadlineUnaryInterceptor(timeout),
 	}
 	stream := []grpc.StreamServerInterceptor{
+		requestIDStream,
+		grpcMetrics.StreamServerInterceptor(),
 		logging.StreamServerInterceptor(logger, logOpts...),
 		recovery.StreamServerInterceptor(recoverOpts...),
 		DeadlineStreamInterceptor(timeout),
@@ -67,6 +73,8 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 		unary = append(unary, sec.Tokens.UnaryInterceptor(log))
 		stream = append(stream, sec.Tokens.StreamInterceptor(log))
 	}
+	unary = append(unary, recordActorUnary)
+	stream = append(stream, recordActorStream)
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.ChainUnaryInterceptor(unary...),
@@ -88,5 +96,7 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 	}
 	healthpb.RegisterHealthServer(s, hs)
 	reflection.Register(s)
+	// Zero series for every method, so rates work from the first scrape.
+	grpcMetrics.InitializeMetrics(s)
 	return s, hs
 }

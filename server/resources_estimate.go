@@ -223,7 +223,7 @@ func (s *Stored) EstimateIncident(ctx context.Context, req *impactv1.EstimateInc
 	for _, r := range req.GetFxRates() {
 		sc.FXRates = append(sc.FXRates, impact.FXRate{From: r.GetFromCurrency(), To: r.GetToCurrency(), Rate: r.GetRate()})
 	}
-	est, err := impact.EstimateScenario(sc, s.limits)
+	est, err := timeEstimate(estimateIncident, func() (*impact.Estimate, error) { return impact.EstimateScenario(sc, s.limits) })
 	if err != nil {
 		return nil, s.fail(ctx, estimateError(sc, err))
 	}
@@ -353,7 +353,7 @@ func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatem
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	est, err := impact.EstimateScenario(sc, s.limits)
+	est, err := timeEstimate(estimateStatement, func() (*impact.Estimate, error) { return impact.EstimateScenario(sc, s.limits) })
 	if err != nil {
 		return nil, s.fail(ctx, estimateError(sc, err))
 	}
