@@ -35,6 +35,9 @@ func main() {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "impactd:", err)
+		if errors.As(err, new(usageError)) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
@@ -57,6 +60,8 @@ type config struct {
 	tlsKey   string
 	// callTimeout bounds every call server-side; 0 turns the bound off.
 	callTimeout time.Duration
+	logFormat   string // text or json
+	logLevel    string // debug, info, warn or error
 }
 
 // parseFlags reads the flags; each defaults to its environment variable,
@@ -94,7 +99,14 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	fs.DurationVar(&c.callTimeout, "call-timeout", callTimeout,
 		"longest time any call may run, whatever deadline the client sends; 0 for none (env IMPACTD_CALL_TIMEOUT)")
+	fs.StringVar(&c.logFormat, "log-format", envOr("IMPACTD_LOG_FORMAT", "json"),
+		"log format on stderr: text or json (env IMPACTD_LOG_FORMAT)")
+	fs.StringVar(&c.logLevel, "log-level", envOr("IMPACTD_LOG_LEVEL", "info"),
+		"lowest level logged: debug, info, warn or error (env IMPACTD_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if _, err := newLogger(c.logFormat, c.logLevel, io.Discard); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -112,10 +124,13 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready func(Addrs)) error {
 	cfg, err := parseFlags(args, getenv, stderr)
 	if err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
 	}
 	tuneGC(getenv)
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	log, _ := newLogger(cfg.logFormat, cfg.logLevel, stderr) // checked by parseFlags
 
 	// Credentials are read before anything listens: a typo in a token
 	// line must stop the server, not open it.
@@ -175,7 +190,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	httpSrv := &http.Server{
-		Handler:           handler,
+		Handler:           withMetrics(handler, db),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
