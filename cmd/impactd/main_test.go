@@ -426,7 +426,8 @@ func TestRefusesNonLoopback(t *testing.T) {
 func TestFlagsAndEnvironment(t *testing.T) {
 	env := map[string]string{"IMPACTD_GRPC_ADDR": "127.0.0.1:7000", "IMPACTD_HTTP_ADDR": "127.0.0.1:7001",
 		"IMPACTD_DB": "postgres://impact@db.internal/impact", "IMPACTD_AUTH_TOKENS": "/etc/impact/tokens",
-		"IMPACTD_TLS_CERT": "/etc/impact/cert.pem", "IMPACTD_TLS_KEY": "/etc/impact/key.pem"}
+		"IMPACTD_TLS_CERT": "/etc/impact/cert.pem", "IMPACTD_TLS_KEY": "/etc/impact/key.pem",
+		"IMPACTD_CALL_TIMEOUT": "45s", "IMPACTD_LOG_FORMAT": "text", "IMPACTD_LOG_LEVEL": "debug"}
 	getenv := func(k string) string { return env[k] }
 	for _, tc := range []struct {
 		name   string
@@ -435,14 +436,16 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		want   config
 	}{
 		{"defaults", nil, func(string) string { return "" },
-			config{grpcAddr: "127.0.0.1:9090", httpAddr: "127.0.0.1:8080", db: "sqlite:impact.db"}},
+			config{grpcAddr: "127.0.0.1:9090", httpAddr: "127.0.0.1:8080", db: "sqlite:impact.db",
+				callTimeout: server.DefaultCallTimeout, logFormat: "json", logLevel: "info"}},
 		{"environment", nil, getenv, config{grpcAddr: "127.0.0.1:7000", httpAddr: "127.0.0.1:7001",
 			db: "postgres://impact@db.internal/impact", tokens: "/etc/impact/tokens",
-			tlsCert: "/etc/impact/cert.pem", tlsKey: "/etc/impact/key.pem"}},
+			tlsCert: "/etc/impact/cert.pem", tlsKey: "/etc/impact/key.pem",
+			callTimeout: 45 * time.Second, logFormat: "text", logLevel: "debug"}},
 		{"flag wins", []string{"--http-addr", "[::1]:1", "--db", "sqlite:/tmp/x.db", "--auth-tokens", "t",
-			"--tls-cert", "c", "--tls-key", "k"}, getenv,
+			"--tls-cert", "c", "--tls-key", "k", "--call-timeout", "5s", "--log-format", "json", "--log-level", "warn"}, getenv,
 			config{grpcAddr: "127.0.0.1:7000", httpAddr: "[::1]:1", db: "sqlite:/tmp/x.db", tokens: "t",
-				tlsCert: "c", tlsKey: "k"}},
+				tlsCert: "c", tlsKey: "k", callTimeout: 5 * time.Second, logFormat: "json", logLevel: "warn"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseFlags(tc.args, tc.getenv, io.Discard)
