@@ -40,8 +40,27 @@ var errorTable = map[string]errorStatus{
 	impact.EUNAVAILABLE:     {codes.Unavailable, "UNAVAILABLE"},
 }
 
-// errInternal is all a client learns about an unexpected failure.
-var errInternal = status.Error(codes.Internal, "internal error")
+// errInternal is all a client learns about an unexpected failure: the
+// bare message and an ErrorInfo, as on every error (AIP-193), but nothing
+// of the cause (no SQL, paths or stacks), which is in the server log under
+// the call's request id.
+var errInternal = mustWithInfo(codes.Internal, "internal error", "INTERNAL")
+
+// mustWithInfo is a status error with an ErrorInfo of reason in ErrorDomain.
+func mustWithInfo(code codes.Code, msg, reason string) error {
+	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain})
+	if err != nil {
+		panic(err) // ErrorInfo always marshals
+	}
+	return st.Err()
+}
+
+// internal logs err in full with the request id, by which an operator finds
+// the cause of what the client saw as a bare "internal error".
+func internal(ctx context.Context, log *slog.Logger, err error, args ...any) error {
+	log.ErrorContext(ctx, "internal error", append([]any{"request_id", RequestID(ctx), "err", err}, args...)...)
+	return errInternal
+}
 
 // toStatus turns an error from the domain into a gRPC status error. Field
 // paths of violations are relative to the request message field named by
@@ -51,13 +70,19 @@ var errInternal = status.Error(codes.Internal, "internal error")
 func toStatus(ctx context.Context, log *slog.Logger, err error, prefix string) error {
 	var e *impact.Error
 	if !errors.As(err, &e) {
-		log.ErrorContext(ctx, "internal error", "err", err)
-		return errInternal
+		// The server-side deadline (deadline.go) or the client gave up:
+		// that is the call's outcome, not a bug to hide.
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			return mustWithInfo(codes.DeadlineExceeded, "deadline exceeded", "DEADLINE_EXCEEDED")
+		case errors.Is(err, context.Canceled):
+			return mustWithInfo(codes.Canceled, "call canceled", "CANCELED")
+		}
+		return internal(ctx, log, err)
 	}
 	row, ok := errorTable[e.Code]
 	if !ok {
-		log.ErrorContext(ctx, "internal error", "code", e.Code, "err", err)
-		return errInternal
+		return internal(ctx, log, err, "code", e.Code)
 	}
 	msg := e.Message
 	if n := len(e.Violations); n > 0 {

@@ -97,8 +97,13 @@ func TestToStatusInternalIsBareAndLogged(t *testing.T) {
 		var logs bytes.Buffer
 		got := toStatus(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)), err, "scenario")
 		st := status.Convert(got)
-		if st.Code() != codes.Internal || st.Message() != "internal error" || len(st.Details()) != 0 {
-			t.Errorf("%v: got %v %q %v, want a bare internal error", err, st.Code(), st.Message(), st.Details())
+		if st.Code() != codes.Internal || st.Message() != "internal error" {
+			t.Errorf("%v: got %v %q, want a bare internal error", err, st.Code(), st.Message())
+		}
+		// AIP-193: even an internal error has its ErrorInfo, and nothing else.
+		want := []any{&errdetails.ErrorInfo{Reason: "INTERNAL", Domain: "impact.v1"}}
+		if diff := cmp.Diff(want, st.Details(), protocmp.Transform()); diff != "" {
+			t.Errorf("%v: details (-want +got):\n%s", err, diff)
 		}
 		if !strings.Contains(logs.String(), err.Error()) {
 			t.Errorf("%v: not logged in full; log: %s", err, logs.String())

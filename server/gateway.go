@@ -2,17 +2,23 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	rpccode "google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/protoadapt"
 
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 	"github.com/impact-svc/impact/server/openapi"
@@ -97,7 +103,7 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openapi.JSON)
 	})
-	mux.Handle("/", httpRequestID(gatewayMetrics(http.MaxBytesHandler(gw, MaxMessageBytes))))
+	mux.Handle("/", httpRequestID(gatewayMetrics(limitBody(gw))))
 	return mux, nil
 }
 
@@ -106,8 +112,93 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 // with "reason": "", "metadata": {} only hides what went wrong.
 var errorMarshaler = &runtime.JSONPb{MarshalOptions: protojson.MarshalOptions{}}
 
+// errorHandler answers every gateway error as a google.rpc.Status with an
+// ErrorInfo (AIP-193): errors of the gRPC server already carry theirs; the
+// gateway's own (malformed JSON, an unknown field, a bad enum name, an
+// unknown path) get one here, and a BadRequest naming the field when the
+// JSON decoder named it. A body over MaxMessageBytes is 413.
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if b, ok := r.Body.(*limitedBody); ok && b.tooLarge {
+		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: errBodyTooLarge}
+	} else {
+		err = withErrorInfo(err)
+	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, errorMarshaler, w, r, err)
+}
+
+var errBodyTooLarge = mustWithInfo(codes.ResourceExhausted,
+	fmt.Sprintf("request body is larger than the limit of %d bytes", MaxMessageBytes), "REQUEST_TOO_LARGE")
+
+// limitBody answers a body declared over MaxMessageBytes with 413 before
+// reading it, and caps every other body at MaxMessageBytes (a chunked one
+// may lie by omission); errorHandler tells the cap apart from bad JSON.
+func limitBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxMessageBytes {
+			// Not read, so the connection cannot be reused.
+			w.Header().Set("Connection", "close")
+			runtime.DefaultHTTPErrorHandler(r.Context(), runtime.NewServeMux(), errorMarshaler, w, r,
+				&runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: errBodyTooLarge})
+			return
+		}
+		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, MaxMessageBytes)}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// limitedBody records that a read hit the cap: the gateway turns the read
+// error into a plain INVALID_ARGUMENT status, losing its type.
+type limitedBody struct {
+	io.ReadCloser
+	tooLarge bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		b.tooLarge = true
+	}
+	return n, err
+}
+
+// decoderField finds the JSON field a protojson decoding error names.
+var decoderField = regexp.MustCompile(`(?:unknown|duplicate) field "([^"]+)"|invalid value for [a-z0-9 ]*field ([A-Za-z0-9_]+)`)
+
+// withErrorInfo returns err with an ErrorInfo of ErrorDomain, reason the
+// code's name, unless it has one already.
+func withErrorInfo(err error) error {
+	if he, ok := err.(*runtime.HTTPStatusError); ok {
+		return &runtime.HTTPStatusError{HTTPStatus: he.HTTPStatus, Err: withErrorInfo(he.Err)}
+	}
+	st := status.Convert(err)
+	if hasErrorInfo(st.Details()) {
+		return err
+	}
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: rpccode.Code(st.Code()).String(), Domain: ErrorDomain}}
+	if st.Code() == codes.InvalidArgument {
+		if m := decoderField.FindStringSubmatch(st.Message()); m != nil {
+			br := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
+				Field: m[1] + m[2], Description: st.Message(),
+			}}}
+			details = append([]protoadapt.MessageV1{br}, details...)
+		}
+	}
+	withInfo, derr := status.New(st.Code(), st.Message()).WithDetails(details...)
+	if derr != nil {
+		return err
+	}
+	return withInfo.Err()
+}
+
+// hasErrorInfo reports whether details hold an ErrorInfo of ErrorDomain.
+func hasErrorInfo(details []any) bool {
+	for _, d := range details {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetDomain() == ErrorDomain {
+			return true
+		}
+	}
+	return false
 }
 
 // routingErrorHandler answers a known path with the wrong method with 405
