@@ -238,6 +238,9 @@ func translate(err error) error {
 		case "40001", "40P01": // serialization failure, deadlock
 			return impact.Errorf(impact.EABORTED, "concurrent update, retry")
 		}
+		if connLost(err) {
+			return unavailable()
+		}
 		return err
 	}
 	var se *sqlite.Error
@@ -250,6 +253,9 @@ func translate(err error) error {
 		case sqlite3.SQLITE_BUSY:
 			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry")
 		}
+	}
+	if connLost(err) {
+		return unavailable()
 	}
 	return err
 }
