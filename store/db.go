@@ -253,6 +253,9 @@ func translate(err error) error {
 		case sqlite3.SQLITE_BUSY:
 			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry")
 		}
+		if err := sqliteUnwritable(se); err != nil {
+			return err
+		}
 	}
 	if connLost(err) {
 		return unavailable()

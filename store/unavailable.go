@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/impact-svc/impact/impact"
 )
@@ -52,4 +54,20 @@ func connLost(err error) bool {
 // as it is an expected, transient outcome the access log already records.
 func unavailable() error {
 	return impact.Errorf(impact.EUNAVAILABLE, "database unavailable, retry")
+}
+
+// sqliteUnwritable is the EUNAVAILABLE of a SQLite database that cannot be
+// written: a read-only file (or directory) or a full disk. Reads still
+// work, so the server keeps running; the message says what an operator
+// must fix, and holds no path. It returns nil for other errors.
+func sqliteUnwritable(se *sqlite.Error) error {
+	// Extended codes (SQLITE_READONLY_DBMOVED, …) share the primary code
+	// in their low byte.
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_READONLY:
+		return impact.Errorf(impact.EUNAVAILABLE, "database is read-only: writes are refused")
+	case sqlite3.SQLITE_FULL:
+		return impact.Errorf(impact.EUNAVAILABLE, "database or disk is full: writes are refused")
+	}
+	return nil
 }
