@@ -192,8 +192,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	httpSrv := &http.Server{
 		Handler:           withMetrics(handler, db),
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// The gRPC deadline starts only once the gateway has read the body:
+		// this bounds a client trickling one (64 MiB at 0.5 MB/s still fits).
+		ReadTimeout: 2 * time.Minute,
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
 	errc := make(chan error, 2)
