@@ -71,39 +71,42 @@ func ParseDecimal(s string) (decimal.Decimal, error) {
 // parseChecked parses a string that checkDecimal accepted. Short values (the
 // common case) are built from an int64 without going through big.Int.SetString.
 func parseChecked(s string) decimal.Decimal {
-	neg := false
-	if s[0] == '-' {
-		neg = true
-		s = s[1:]
-	}
-	if len(s) <= 19 && (len(s) <= 18 || strings.IndexByte(s, '.') >= 0) { // ≤ 18 digits: no int64 overflow
-		var v int64
-		var exp int32
-		seenPoint := false
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if c == '.' {
-				seenPoint = true
-				continue
-			}
-			v = v*10 + int64(c-'0')
-			if seenPoint {
-				exp--
-			}
-		}
-		if neg {
-			v = -v
-		}
-		return decimal.New(v, exp)
+	if c, exp, ok := parseSmall(s); ok {
+		return decimal.New(c, exp)
 	}
 	d, err := decimal.NewFromString(s)
 	if err != nil { // unreachable: checkDecimal accepted s
 		panic("impact: checked decimal did not parse: " + err.Error())
 	}
-	if neg {
-		d = d.Neg()
-	}
 	return d
+}
+
+// parseSmall parses a checked decimal of at most 18 digits into its
+// coefficient and exponent without allocating.
+func parseSmall(s string) (coef int64, exp int32, ok bool) {
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	if len(s) > 19 || (len(s) == 19 && strings.IndexByte(s, '.') < 0) { // > 18 digits could overflow
+		return 0, 0, false
+	}
+	seenPoint := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '.' {
+			seenPoint = true
+			continue
+		}
+		coef = coef*10 + int64(c-'0')
+		if seenPoint {
+			exp--
+		}
+	}
+	if neg {
+		coef = -coef
+	}
+	return coef, exp, true
 }
 
 // decimalOr parses s, or returns def when s is empty. s must have been checked.

@@ -28,6 +28,10 @@ type cCustomer struct {
 	profile     []string          // 0 or 168 checked entries
 	rates       []decimal.Decimal // parsed profile entries, allocated on first use
 	parsed      [168 / 8]uint8
+	smallCoef   [168]int64 // the same entries as int64 coefficients, where they fit
+	smallExp    [168]int32
+	smallOK     [168]bool
+	smallParsed [168 / 8]uint8
 	flatRate    decimal.Decimal
 	flatParsed  bool
 	overrides   map[int64]string // local hour start → checked amount
@@ -37,6 +41,23 @@ type cCustomer struct {
 	ltv, churn  string
 
 	contracts map[string]*cContract // by service
+}
+
+// smallRate returns the rate of a weekly-profile index as coefficient and
+// exponent when it has at most 18 digits (ok false otherwise), parsing the
+// entry once.
+func (c *cCustomer) smallRate(index int) (coef int64, exp int32, ok bool) {
+	if c.profile == nil {
+		if c.flat == "" {
+			return 0, 0, true
+		}
+		return parseSmall(c.flat)
+	}
+	if c.smallParsed[index/8]&(1<<(index%8)) == 0 {
+		c.smallCoef[index], c.smallExp[index], c.smallOK[index] = parseSmall(c.profile[index])
+		c.smallParsed[index/8] |= 1 << (index % 8)
+	}
+	return c.smallCoef[index], c.smallExp[index], c.smallOK[index]
 }
 
 // rate returns the profile (or flat) rate of a weekly-profile index, parsing
