@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -10,11 +9,7 @@ import (
 	"text/tabwriter"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -125,29 +120,11 @@ func scenarioProblems(err error) error {
 }
 
 func estimateRemote(c *cli, addr, token, caFile string, req *impactv1.EstimateRequest) (*impactv1.EstimateResponse, error) {
-	creds := insecure.NewCredentials()
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate found", caFile)
-		}
-		creds = credentials.NewClientTLSFromCert(pool, "")
-	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	conn, ctx, err := dialServer(c.ctx, addr, token, caFile)
 	if err != nil {
-		return nil, fmt.Errorf("--server %s: %w", addr, err)
+		return nil, err
 	}
 	defer conn.Close()
-	ctx := c.ctx
-	if token != "" {
-		// Sent as metadata rather than per-RPC credentials, which gRPC
-		// refuses on plaintext: loopback impactd may take tokens too.
-		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
-	}
 	resp, err := impactv1.NewEstimatorServiceClient(conn).Estimate(ctx, req)
 	if err == nil {
 		return resp, nil

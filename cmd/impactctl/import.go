@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,8 +22,9 @@ import (
 
 const importUsage = `Usage: impactctl import customers|contracts|windows [flags] FILE.csv
 
-Imports the rows of FILE.csv ("-" reads stdin) into --db. The first row is a
-header naming the columns, in any order; columns marked * are required, the
+Imports the rows of FILE.csv ("-" reads stdin) into --db, or through
+impactd's API with --server HOST:PORT (the token from --token or
+IMPACTCTL_TOKEN; --tls-ca for TLS). The first row is a header naming the columns, in any order; columns marked * are required, the
 others may be left out or left empty (empty takes the API's default).
 
   customers: customer_id*, display_name, currency_code*, time_zone,
@@ -35,23 +38,37 @@ others may be left out or left empty (empty takes the API's default).
   windows:   incident_id*, window_id, customer_id*, service*, start_time*,
              end_time*, impact_fraction      (times in RFC 3339)
 
-Every row is validated first, with the rules of the estimate engine and
-against the database (customers and incidents referred to must exist, new
-ids must not): each problem is printed as "row N, column X: reason" (N is
-the line of FILE.csv, the header being row 1) and the command exits 3
-without writing anything. Contracts need their customers, and windows their
-customers and incidents, to be in the database already.
+Every row is validated first, with the rules of the estimate engine (in
+impactctl, the same code on both paths) and against the database or the API
+(customers and incidents referred to must exist, new ids must not): each
+problem is printed as "row N, column X: reason" (N is the line of FILE.csv,
+the header being row 1) and the command exits 3 without writing anything.
+Contracts need their customers, and windows their customers and incidents,
+to be stored already. A row whose resource already exists with the same
+values counts as imported before and is skipped, so running the same file
+again changes nothing.
 
 When every row is valid, all of them are written. Windows are written in one
-transaction per incident (up to 10,000 windows); customers and contracts one
-row per transaction, so a database failure in the middle of a customer or
-contract import can leave the rows before it imported: the error names the
-row it stopped at.
+transaction per incident (one BatchCreateOutageWindows call of up to 10,000
+windows): each batch is all or nothing. Customers and contracts are written
+one row per transaction (one Create call each), so a failure in the middle
+of the file leaves the rows before it imported, and the error names the row
+it stopped at. "All or none" across the file then means: fix the cause and
+run the same file again. Every write carries a request id derived from the
+file's digest and the row (the batch for windows), which the server
+remembers: a write that did happen but whose answer was lost is not done
+twice, neither by impactctl's own retries (over the API, of calls that
+failed as UNAVAILABLE or DEADLINE_EXCEEDED) nor by the re-run. Windows
+without a window_id are only protected by that request id: a changed file
+is a new digest, and re-runs it as new windows.
 `
 
 func runImport(c *cli, args []string) error {
 	f := c.flags("import", importUsage)
 	dsn := f.db()
+	addr := f.string("server", "", "impactd gRPC address HOST:PORT: import through the API instead of --db")
+	token := f.string("token", "", "bearer token sent to --server (an editor's)")
+	caFile := f.string("tls-ca", "", "PEM CA certificate: use TLS to --server and trust this CA (default plaintext)")
 	pos, err := f.parse(args, 2)
 	if err != nil {
 		return err
@@ -69,32 +86,38 @@ func runImport(c *cli, args []string) error {
 		return usagef("import", "unknown import %q: want customers, contracts or windows", kind)
 	}
 
-	in := c.stdin
-	if file != "-" {
-		fh, err := os.Open(file)
-		if err != nil {
-			return err
-		}
-		defer fh.Close()
-		in = fh
+	// The whole file is read first: its digest names the writes (request
+	// ids), and a file that changes while it is imported must not mix.
+	data, err := readInput(c, file)
+	if err != nil {
+		return err
 	}
 	required, optional := imp.columns()
-	t, err := readTable(in, required, optional)
+	t, err := readTable(bytes.NewReader(data), required, optional)
 	if err != nil {
 		return err
 	}
 	if len(t.rows) == 0 {
 		return &invalidInput{problems: []string{"the file has a header but no rows"}}
 	}
+	sum := sha256.Sum256(data)
 
-	db, err := store.Open(c.ctx, *dsn)
-	if err != nil {
-		return err
+	im := &importRun{cli: c, t: t, kind: kind, digest: hex.EncodeToString(sum[:16]), present: map[int]bool{}}
+	if *addr != "" {
+		conn, ctx, err := dialServer(c.ctx, *addr, *token, *caFile)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		im.ctx, im.target = ctx, newAPITarget(*addr, conn)
+	} else {
+		db, err := store.Open(c.ctx, *dsn)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		im.ctx, im.target = impact.WithActor(c.ctx, "impactctl import"), dbTarget{db}
 	}
-	defer db.Close()
-	ctx := impact.WithActor(c.ctx, "impactctl import")
-	im := &importRun{cli: c, db: db, t: t}
-	im.ctx = ctx
 	if err := imp.check(im); err != nil {
 		return err
 	}
@@ -105,7 +128,11 @@ func runImport(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "imported %d %s\n", n, kind)
+	msg := fmt.Sprintf("imported %d %s", n, kind)
+	if len(im.present) > 0 {
+		msg += fmt.Sprintf(" (%d already present, skipped)", len(im.present))
+	}
+	fmt.Fprintln(c.stdout, msg)
 	return nil
 }
 
@@ -237,9 +264,20 @@ func csvProblem(err error) error {
 // importRun carries one import's state.
 type importRun struct {
 	*cli
-	db       *store.DB
+	target   importTarget
 	t        *table
+	kind     string
+	digest   string       // of the file, in request ids
+	present  map[int]bool // row indexes already stored with the same values
 	problems []problem
+}
+
+// requestID names the write of one row (or, for windows, one batch) of
+// this file, so that a retry or a re-run of the same file is recognised by
+// the server and writes nothing twice. It is well under the 128 characters
+// a request id may have.
+func (im *importRun) requestID(part string) string {
+	return "impactctl-import-" + im.kind + "-" + im.digest + "-" + part
 }
 
 func (im *importRun) fail(r row, col, format string, args ...any) {
@@ -362,23 +400,33 @@ func (x *customerImport) check(im *importRun) error {
 		if cust.ID == "" || strings.Contains(cust.ID, "/") {
 			continue
 		}
-		_, err := im.db.GetCustomer(im.ctx, cust.ID)
-		if err == nil {
-			im.fail(t.rows[i], "customer_id", "customer %q already exists in the database", cust.ID)
-		} else if internal(err) {
+		stored, err := im.target.getCustomer(im.ctx, cust.ID)
+		switch {
+		case internal(err):
 			return err
+		case err != nil: // not there: to be created
+		case sameCustomer(stored, &x.custs[i]):
+			im.present[i] = true
+		default:
+			im.fail(t.rows[i], "customer_id", "customer %q already exists with other values", cust.ID)
 		}
 	}
 	return nil
 }
 
 func (x *customerImport) write(im *importRun) (int, error) {
+	n := 0
 	for i := range x.custs {
-		if _, err := im.db.CreateCustomer(im.ctx, &x.custs[i], ""); err != nil {
-			return i, fmt.Errorf("row %d: %w (rows before it were imported)", im.t.rows[i].line, err)
+		if im.present[i] {
+			continue
 		}
+		line := im.t.rows[i].line
+		if err := im.target.createCustomer(im.ctx, &x.custs[i], im.requestID(fmt.Sprintf("row-%d", line))); err != nil {
+			return n, fmt.Errorf("row %d: %w (rows before it were imported; run the same file again)", line, err)
+		}
+		n++
 	}
-	return len(x.custs), nil
+	return n, nil
 }
 
 // Contracts.
@@ -483,7 +531,7 @@ func (x *contractImport) check(im *importRun) error {
 		}
 		ci, seen := at[id]
 		if !seen {
-			sc, err := im.db.GetCustomer(im.ctx, id)
+			sc, err := im.target.getCustomer(im.ctx, id)
 			if internal(err) {
 				return err
 			}
@@ -494,7 +542,7 @@ func (x *contractImport) check(im *importRun) error {
 			}
 			ci = len(custs)
 			at[id] = ci
-			custs = append(custs, sc.Customer)
+			custs = append(custs, *sc)
 			rowOf = append(rowOf, nil)
 		} else if ci < 0 {
 			im.fail(r, "customer_id", "no customer %q in the database; import customers first", id)
@@ -503,11 +551,15 @@ func (x *contractImport) check(im *importRun) error {
 		custs[ci].Contracts = append(custs[ci].Contracts, x.contracts[i])
 		rowOf[ci] = append(rowOf[ci], i)
 		if svc := x.contracts[i].Service; svc != "" && !strings.Contains(svc, "/") {
-			_, err := im.db.GetContract(im.ctx, id, svc)
-			if err == nil {
-				im.fail(r, "service", "customer %q already has a contract for service %q in the database", id, svc)
-			} else if internal(err) {
+			stored, err := im.target.getContract(im.ctx, id, svc)
+			switch {
+			case internal(err):
 				return err
+			case err != nil: // not there: to be created
+			case sameContract(stored, &x.contracts[i]):
+				im.present[i] = true
+			default:
+				im.fail(r, "service", "customer %q already has a contract for service %q with other values", id, svc)
 			}
 		}
 	}
@@ -527,12 +579,18 @@ func (x *contractImport) check(im *importRun) error {
 }
 
 func (x *contractImport) write(im *importRun) (int, error) {
+	n := 0
 	for i := range x.contracts {
-		if _, err := im.db.CreateContract(im.ctx, x.customerIDs[i], &x.contracts[i], ""); err != nil {
-			return i, fmt.Errorf("row %d: %w (rows before it were imported)", im.t.rows[i].line, err)
+		if im.present[i] {
+			continue
 		}
+		line := im.t.rows[i].line
+		if err := im.target.createContract(im.ctx, x.customerIDs[i], &x.contracts[i], im.requestID(fmt.Sprintf("row-%d", line))); err != nil {
+			return n, fmt.Errorf("row %d: %w (rows before it were imported; run the same file again)", line, err)
+		}
+		n++
 	}
-	return len(x.contracts), nil
+	return n, nil
 }
 
 // Windows.
@@ -579,7 +637,7 @@ func (x *windowImport) check(im *importRun) error {
 		if !seen {
 			ok = inc != "" && !strings.Contains(inc, "/")
 			if ok {
-				_, err := im.db.GetIncident(im.ctx, inc)
+				err := im.target.getIncident(im.ctx, inc)
 				if internal(err) {
 					return err
 				}
@@ -596,7 +654,7 @@ func (x *windowImport) check(im *importRun) error {
 		if id := w.CustomerID; id != "" && !strings.Contains(id, "/") {
 			exists, seen := customers[id]
 			if !seen {
-				_, err := im.db.GetCustomer(im.ctx, id)
+				_, err := im.target.getCustomer(im.ctx, id)
 				if internal(err) {
 					return err
 				}
@@ -615,11 +673,15 @@ func (x *windowImport) check(im *importRun) error {
 				im.fail(r, "window_id", "window %q of incident %q is also on row %d", w.ID, inc, first)
 			} else if !strings.Contains(w.ID, "/") {
 				ids[key] = r.line
-				_, err := im.db.GetWindow(im.ctx, inc, w.ID)
-				if err == nil {
-					im.fail(r, "window_id", "window %q of incident %q already exists in the database", w.ID, inc)
-				} else if internal(err) {
+				stored, err := im.target.getWindow(im.ctx, inc, w.ID)
+				switch {
+				case internal(err):
 					return err
+				case err != nil: // not there: to be created
+				case sameWindow(stored, &w.OutageWindow):
+					im.present[i] = true
+				default:
+					im.fail(r, "window_id", "window %q of incident %q already exists with other values", w.ID, inc)
 				}
 			}
 		}
@@ -653,12 +715,28 @@ func (x *windowImport) check(im *importRun) error {
 func (x *windowImport) write(im *importRun) (int, error) {
 	n := 0
 	for _, inc := range x.incidents {
-		ws := x.windows[inc]
+		ws, rows := x.windows[inc], x.rows[inc]
+		// The batches are cut before the windows already stored are left
+		// out, so that a batch keeps its request id from run to run: one
+		// written before answers with its first result and writes nothing,
+		// its windows without ids included.
 		for lo := 0; lo < len(ws); lo += impact.MaxBatchWindows {
-			batch := ws[lo:min(lo+impact.MaxBatchWindows, len(ws))]
-			if _, err := im.db.BatchCreateWindows(im.ctx, inc, batch, ""); err != nil {
-				return n, fmt.Errorf("windows of incident %q from row %d: %w (%d windows were imported before)",
-					inc, im.t.rows[x.rows[inc][lo]].line, err, n)
+			hi := min(lo+impact.MaxBatchWindows, len(ws))
+			var batch []impact.StoredWindow
+			for j := lo; j < hi; j++ {
+				if !im.present[rows[j]] {
+					batch = append(batch, ws[j])
+				}
+			}
+			if len(batch) == 0 {
+				continue
+			}
+			// The row of the batch's first window stands for the batch:
+			// ids must be at most 128 characters, incident ids need not be.
+			reqID := im.requestID(fmt.Sprintf("batch-%d", im.t.rows[rows[lo]].line))
+			if err := im.target.createWindows(im.ctx, inc, batch, reqID); err != nil {
+				return n, fmt.Errorf("windows of incident %q from row %d: %w (%d windows were imported before; run the same file again)",
+					inc, im.t.rows[rows[lo]].line, err, n)
 			}
 			n += len(batch)
 		}

@@ -1,6 +1,6 @@
 // Command impactctl is the operator's command line of impact: it imports
-// customers, contracts and outage windows from CSV files straight into the
-// database, exports stored estimates as CSV or JSON, estimates a scenario
+// customers, contracts and outage windows from CSV files into the database
+// (directly, or through impactd's API), exports stored estimates as CSV or JSON, estimates a scenario
 // file with the same engine as impactd (offline, or through impactd over
 // gRPC), and loads a demo dataset. Run `impactctl --help` for the overview
 // and `impactctl COMMAND --help` for each command.
@@ -76,7 +76,7 @@ type command struct {
 // commands are listed in --help in this order.
 var commands = []command{
 	{"import", "import customers|contracts|windows [flags] FILE.csv",
-		"validate a CSV file and import all of its rows into --db, or none", runImport},
+		"validate a CSV file and import all of its rows into --db (or --server), or none", runImport},
 	{"export", "export estimates [flags]",
 		"stream the stored estimates of --db as CSV or JSON", runExport},
 	{"estimate", "estimate [flags] FILE.json",

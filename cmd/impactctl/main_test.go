@@ -282,10 +282,31 @@ func TestImport(t *testing.T) {
 		t.Errorf("window = %+v", w.OutageWindow)
 	}
 
-	// Importing the same file again conflicts on every row and writes nothing.
-	r := impactctl(t, env, "import", "windows", "../../examples/windows.csv")
-	if r.code != exitInvalid || strings.Count(r.stderr, "already exists") != 2 {
-		t.Errorf("re-import: exit %d, stderr %q", r.code, r.stderr)
+	// Importing the same files again finds every row stored with the same
+	// values: nothing is written, nothing conflicts.
+	for _, kind := range []string{"customers", "contracts", "windows"} {
+		out := mustRun(t, env, "import", kind, "../../examples/"+kind+".csv")
+		if want := "imported 0 " + kind + " (2 already present, skipped)"; !strings.Contains(out, want) {
+			t.Errorf("re-import %s: %q, want %q", kind, out, want)
+		}
+	}
+	if ws, err := db.ListWindows(ctx, "inc-2025-07-14-fra-b", impact.WindowFilter{}, impact.PageRequest{}); err != nil || len(ws.Items) != 7 {
+		t.Errorf("after the re-import: %v, windows %v; want the demo's 5 and the file's 2", err, ws)
+	}
+
+	// The same ids with other values conflict, and nothing is written.
+	changed := filepath.Join(t.TempDir(), "windows.csv")
+	if err := os.WriteFile(changed, []byte("incident_id,window_id,customer_id,service,start_time,end_time\n"+
+		"inc-2025-07-14-fra-b,w-new,clinic-alba,compute,2025-07-15T10:00:00Z,2025-07-15T10:30:00Z\n"+
+		"inc-2025-07-14-fra-b,w-clinic-1,clinic-alba,compute,2025-07-14T13:05:00Z,2025-07-14T14:15:00Z\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := impactctl(t, env, "import", "windows", changed)
+	if r.code != exitInvalid || !strings.Contains(r.stderr, "row 3, column window_id: window \"w-clinic-1\" of incident \"inc-2025-07-14-fra-b\" already exists with other values") {
+		t.Errorf("changed re-import: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := db.GetWindow(ctx, "inc-2025-07-14-fra-b", "w-new"); impact.ErrorCode(err) != impact.ENOTFOUND {
+		t.Errorf("a refused import wrote its valid row: %v", err)
 	}
 }
 

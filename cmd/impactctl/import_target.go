@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"math/big"
+	"os"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/impact-svc/impact/impact"
+	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
+	"github.com/impact-svc/impact/server"
+	"github.com/impact-svc/impact/store"
+)
+
+// importTarget is where an import reads what exists and writes its rows:
+// the database directly (--db) or impactd's API (--server). Both answer in
+// domain types and impact error codes (ENOTFOUND for a missing resource),
+// so that the checks of import.go are one piece of code for both.
+type importTarget interface {
+	getCustomer(ctx context.Context, id string) (*impact.Customer, error)
+	getContract(ctx context.Context, customerID, service string) (*impact.Contract, error)
+	getIncident(ctx context.Context, id string) error
+	getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error)
+	createCustomer(ctx context.Context, c *impact.Customer, requestID string) error
+	createContract(ctx context.Context, customerID string, k *impact.Contract, requestID string) error
+	createWindows(ctx context.Context, incidentID string, ws []impact.StoredWindow, requestID string) error
+}
+
+// dbTarget is --db.
+type dbTarget struct{ db *store.DB }
+
+func (t dbTarget) getCustomer(ctx context.Context, id string) (*impact.Customer, error) {
+	c, err := t.db.GetCustomer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &c.Customer, nil
+}
+
+func (t dbTarget) getContract(ctx context.Context, customerID, service string) (*impact.Contract, error) {
+	k, err := t.db.GetContract(ctx, customerID, service)
+	if err != nil {
+		return nil, err
+	}
+	return &k.Contract, nil
+}
+
+func (t dbTarget) getIncident(ctx context.Context, id string) error {
+	_, err := t.db.GetIncident(ctx, id)
+	return err
+}
+
+func (t dbTarget) getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error) {
+	w, err := t.db.GetWindow(ctx, incidentID, windowID)
+	if err != nil {
+		return nil, err
+	}
+	return &w.OutageWindow, nil
+}
+
+func (t dbTarget) createCustomer(ctx context.Context, c *impact.Customer, requestID string) error {
+	_, err := t.db.CreateCustomer(ctx, c, requestID)
+	return err
+}
+
+func (t dbTarget) createContract(ctx context.Context, customerID string, k *impact.Contract, requestID string) error {
+	_, err := t.db.CreateContract(ctx, customerID, k, requestID)
+	return err
+}
+
+func (t dbTarget) createWindows(ctx context.Context, incidentID string, ws []impact.StoredWindow, requestID string) error {
+	_, err := t.db.BatchCreateWindows(ctx, incidentID, ws, requestID)
+	return err
+}
+
+// dialServer connects to impactd at addr: plaintext, or TLS trusting
+// exactly the CA in caFile. A token goes into ctx as metadata rather than
+// as per-RPC credentials, which gRPC refuses on plaintext: loopback impactd
+// may take tokens too.
+func dialServer(ctx context.Context, addr, token, caFile string) (*grpc.ClientConn, context.Context, error) {
+	creds := insecure.NewCredentials()
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("--tls-ca %s: no PEM certificate found", caFile)
+		}
+		creds = credentials.NewClientTLSFromCert(pool, "")
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		return nil, nil, fmt.Errorf("--server %s: %w", addr, err)
+	}
+	if token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	}
+	return conn, ctx, nil
+}
+
+// apiTarget is --server: impactd's stored-resource services.
+type apiTarget struct {
+	addr      string
+	customers impactv1.CustomerServiceClient
+	contracts impactv1.ContractServiceClient
+	incidents impactv1.IncidentServiceClient
+}
+
+func newAPITarget(addr string, conn *grpc.ClientConn) *apiTarget {
+	return &apiTarget{
+		addr:      addr,
+		customers: impactv1.NewCustomerServiceClient(conn),
+		contracts: impactv1.NewContractServiceClient(conn),
+		incidents: impactv1.NewIncidentServiceClient(conn),
+	}
+}
+
+// fromStatus maps the API's answer back to the codes the checks look at:
+// NOT_FOUND and INVALID_ARGUMENT (an id the server rejects) are answers
+// about the row; anything else is a failure of the call.
+func (t *apiTarget) fromStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.NotFound:
+		return impact.Errorf(impact.ENOTFOUND, "%s", st.Message())
+	case codes.InvalidArgument:
+		return impact.Errorf(impact.EINVALID, "%s", st.Message())
+	}
+	return fmt.Errorf("--server %s: %s: %s", t.addr, st.Code(), st.Message())
+}
+
+// retryCreate calls create up to three times while impactd is unreachable
+// or slow. Only creates carrying a request id are retried: a retry of one
+// that did reach the database returns its first result and writes nothing.
+func retryCreate(ctx context.Context, requestID string, create func() error) error {
+	var err error
+	for attempt := range 3 {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
+		}
+		err = create()
+		switch status.Code(err) {
+		case codes.Unavailable, codes.DeadlineExceeded:
+			if requestID != "" {
+				continue
+			}
+		}
+		return err
+	}
+	return err
+}
+
+// fromProto maps what the API returned through the server's own proto →
+// domain mapping, so that a stored resource compares with a row exactly as
+// it does on the --db path.
+func fromProto(sc *impactv1.Scenario) (*impact.Scenario, error) {
+	d, err := server.ScenarioFromProto(sc)
+	if err != nil {
+		return nil, fmt.Errorf("impactd answered a resource impactctl cannot read: %w", err)
+	}
+	return d, nil
+}
+
+func (t *apiTarget) getCustomer(ctx context.Context, id string) (*impact.Customer, error) {
+	p, err := t.customers.GetCustomer(ctx, &impactv1.GetCustomerRequest{Name: impact.CustomerName(id)})
+	if err != nil {
+		return nil, t.fromStatus(err)
+	}
+	sc, err := fromProto(&impactv1.Scenario{Customers: []*impactv1.Customer{p}})
+	if err != nil {
+		return nil, err
+	}
+	return &sc.Customers[0], nil
+}
+
+func (t *apiTarget) getContract(ctx context.Context, customerID, service string) (*impact.Contract, error) {
+	p, err := t.contracts.GetContract(ctx, &impactv1.GetContractRequest{
+		Name: impact.CustomerName(customerID) + "/contracts/" + service,
+	})
+	if err != nil {
+		return nil, t.fromStatus(err)
+	}
+	sc, err := fromProto(&impactv1.Scenario{Customers: []*impactv1.Customer{{Contracts: []*impactv1.Contract{p}}}})
+	if err != nil {
+		return nil, err
+	}
+	return &sc.Customers[0].Contracts[0], nil
+}
+
+func (t *apiTarget) getIncident(ctx context.Context, id string) error {
+	_, err := t.incidents.GetIncident(ctx, &impactv1.GetIncidentRequest{Name: impact.IncidentName(id)})
+	return t.fromStatus(err)
+}
+
+func (t *apiTarget) getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error) {
+	p, err := t.incidents.GetOutageWindow(ctx, &impactv1.GetOutageWindowRequest{
+		Name: impact.IncidentName(incidentID) + "/windows/" + windowID,
+	})
+	if err != nil {
+		return nil, t.fromStatus(err)
+	}
+	sc, err := fromProto(&impactv1.Scenario{Incidents: []*impactv1.Incident{{Windows: []*impactv1.OutageWindow{p}}}})
+	if err != nil {
+		return nil, err
+	}
+	return &sc.Incidents[0].Windows[0], nil
+}
+
+func (t *apiTarget) createCustomer(ctx context.Context, c *impact.Customer, requestID string) error {
+	return t.fromStatus(retryCreate(ctx, requestID, func() error {
+		_, err := t.customers.CreateCustomer(ctx, &impactv1.CreateCustomerRequest{
+			CustomerId: c.ID, Customer: server.CustomerToProto(c), RequestId: requestID,
+		})
+		return err
+	}))
+}
+
+func (t *apiTarget) createContract(ctx context.Context, customerID string, k *impact.Contract, requestID string) error {
+	return t.fromStatus(retryCreate(ctx, requestID, func() error {
+		_, err := t.contracts.CreateContract(ctx, &impactv1.CreateContractRequest{
+			Parent: impact.CustomerName(customerID), Contract: server.ContractToProto(k), RequestId: requestID,
+		})
+		return err
+	}))
+}
+
+func (t *apiTarget) createWindows(ctx context.Context, incidentID string, ws []impact.StoredWindow, requestID string) error {
+	req := &impactv1.BatchCreateOutageWindowsRequest{Parent: impact.IncidentName(incidentID), RequestId: requestID}
+	for i := range ws {
+		req.Requests = append(req.Requests, &impactv1.CreateOutageWindowRequest{
+			OutageWindowId: ws[i].ID, OutageWindow: server.WindowToProto(&ws[i].OutageWindow),
+		})
+	}
+	return t.fromStatus(retryCreate(ctx, requestID, func() error {
+		_, err := t.incidents.BatchCreateOutageWindows(ctx, req)
+		return err
+	}))
+}
+
+// Comparing a row with what already exists: a re-run of a file finds the
+// rows it imported before, and must take them as done rather than as
+// conflicts. Decimals compare by value, since a database may write "0.30"
+// back as "0.3".
+
+func sameDecimal(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, okx := new(big.Rat).SetString(a)
+	y, oky := new(big.Rat).SetString(b)
+	return okx && oky && x.Cmp(y) == 0
+}
+
+func sameCustomer(a, b *impact.Customer) bool {
+	return a.ID == b.ID && a.DisplayName == b.DisplayName && a.Currency == b.Currency &&
+		a.TimeZone == b.TimeZone &&
+		sameDecimal(a.Baseline.HourlyAmount, b.Baseline.HourlyAmount) &&
+		sameDecimal(a.Baseline.RecaptureRate, b.Baseline.RecaptureRate) &&
+		sameDecimal(a.LifetimeValue, b.LifetimeValue) &&
+		sameDecimal(a.ChurnProbability, b.ChurnProbability)
+}
+
+// sameContract compares the columns a contracts file can set.
+func sameContract(a, b *impact.Contract) bool {
+	if a.Service != b.Service || !sameDecimal(a.MonthlyFee, b.MonthlyFee) || a.BillingPeriod != b.BillingPeriod ||
+		a.TimeZone != b.TimeZone || !sameDecimal(a.CreditCapPercent, b.CreditCapPercent) ||
+		!sameDecimal(a.MinCreditAmount, b.MinCreditAmount) || a.Degradation != b.Degradation ||
+		!sameDecimal(a.DowntimeThreshold, b.DowntimeThreshold) || a.Granularity != b.Granularity ||
+		a.MinDowntimeSeconds != b.MinDowntimeSeconds || a.Rounding != b.Rounding || len(a.Tiers) != len(b.Tiers) {
+		return false
+	}
+	for i := range a.Tiers {
+		x, y := a.Tiers[i], b.Tiers[i]
+		if !sameDecimal(x.UptimeBelow, y.UptimeBelow) || !sameDecimal(x.CreditPercent, y.CreditPercent) || x.Inclusive != y.Inclusive {
+			return false
+		}
+	}
+	return true
+}
+
+func sameWindow(a, b *impact.OutageWindow) bool {
+	return a.CustomerID == b.CustomerID && a.Service == b.Service && a.Start.Equal(b.Start) && a.End.Equal(b.End) &&
+		sameDecimal(a.ImpactFraction, b.ImpactFraction)
+}
