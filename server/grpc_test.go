@@ -84,8 +84,13 @@ func TestPanicsBecomeInternalAndServerKeepsServing(t *testing.T) {
 
 	for i := 0; i < 2; i++ {
 		_, err := client.Estimate(ctx, &impactv1.EstimateRequest{Scenario: &impactv1.Scenario{}})
-		if st := status.Convert(err); st.Code() != codes.Internal || st.Message() != "internal error" {
+		st := status.Convert(err)
+		if st.Code() != codes.Internal || st.Message() != "internal error" {
 			t.Fatalf("call %d: got %v %q, want INTERNAL \"internal error\"", i, st.Code(), st.Message())
+		}
+		want := []any{&errdetails.ErrorInfo{Reason: "INTERNAL", Domain: "impact.v1"}}
+		if diff := cmp.Diff(want, st.Details(), protocmp.Transform()); diff != "" {
+			t.Errorf("call %d: details (-want +got):\n%s", i, diff)
 		}
 	}
 	stream, err := conn.NewStream(ctx, &panicStreamDesc.Streams[0], "/test.Panicker/Boom")
