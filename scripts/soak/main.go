@@ -290,13 +290,20 @@ func (d *driver) seed() error {
 
 func (d *driver) scratch(w int) string { return d.id("scratch-" + strconv.Itoa(w)) }
 
-// An operation makes one call and returns its outcome: the HTTP status or
-// gRPC code as text, or "error: …" for a transport error; ok says whether
-// that outcome is expected.
+// An operation makes one call and returns its result.
 type op struct {
 	name   string
 	weight int
-	run    func(w *worker) (outcome string, ok bool)
+	run    func(w *worker) result
+}
+
+// result is the outcome of a call: the HTTP status or gRPC code as text,
+// or "error" for a transport error; ok says whether that outcome is
+// expected, and detail tells more of an unexpected one.
+type result struct {
+	outcome string
+	ok      bool
+	detail  string
 }
 
 type worker struct {
@@ -306,16 +313,25 @@ type worker struct {
 	base time.Time
 }
 
-func httpOutcome(code int, err error, want ...int) (string, bool) {
+func httpOutcome(code int, body []byte, err error, want ...int) result {
 	if err != nil {
-		return "error: " + err.Error(), false
+		return result{"error", false, err.Error()}
 	}
 	for _, w := range want {
 		if code == w {
-			return strconv.Itoa(code), true
+			return result{strconv.Itoa(code), true, ""}
 		}
 	}
-	return strconv.Itoa(code), false
+	return result{strconv.Itoa(code), false, detail(body)}
+}
+
+// detail is the start of an unexpected response's body, for the report.
+func detail(b []byte) string {
+	const n = 300
+	if len(b) > n {
+		b = b[:n]
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func (d *driver) ops() []op {
@@ -334,23 +350,23 @@ func (d *driver) ops() []op {
 			contracts = append(contracts, kref{c.GetCustomerId(), k.GetService(), period})
 		}
 	}
-	get := func(path func(w *worker) string) func(w *worker) (string, bool) {
-		return func(w *worker) (string, bool) {
-			code, _, err := d.do("GET", path(w), nil)
-			return httpOutcome(code, err, http.StatusOK)
+	get := func(path func(w *worker) string) func(w *worker) result {
+		return func(w *worker) result {
+			code, b, err := d.do("GET", path(w), nil)
+			return httpOutcome(code, b, err, http.StatusOK)
 		}
 	}
 	return []op{
-		{"estimate_grpc", 10, func(w *worker) (string, bool) {
+		{"estimate_grpc", 10, func(w *worker) result {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			_, err := d.estimator.Estimate(ctx, d.typical)
 			st := status.Convert(err)
-			return st.Code().String(), err == nil
+			return result{st.Code().String(), err == nil, st.Message()}
 		}},
-		{"estimate_http", 10, func(w *worker) (string, bool) {
-			code, _, err := d.do("POST", "/v1/scenarios:estimate", d.typicalRaw)
-			return httpOutcome(code, err, http.StatusOK)
+		{"estimate_http", 10, func(w *worker) result {
+			code, b, err := d.do("POST", "/v1/scenarios:estimate", d.typicalRaw)
+			return httpOutcome(code, b, err, http.StatusOK)
 		}},
 		{"get_customer", 10, get(func(w *worker) string {
 			return "/v1/customers/" + customers[w.rng.IntN(len(customers))]
@@ -366,15 +382,15 @@ func (d *driver) ops() []op {
 		})},
 		{"get_estimate", 8, get(func(w *worker) string { return "/v1/incidents/" + inc + "/estimate" })},
 		{"list_windows", 8, get(func(w *worker) string { return "/v1/incidents/" + inc + "/windows" })},
-		{"create_customer", 8, func(w *worker) (string, bool) {
+		{"create_customer", 8, func(w *worker) result {
 			w.n++
 			id := d.id(fmt.Sprintf("c-%d-%d", w.id, w.n))
 			body := `{"displayName":"Soak customer","currencyCode":"EUR","timeZone":"Europe/Berlin",` +
 				`"baseline":{"hourlyAmount":"1234.50","recaptureRate":"0.25"},"lifetimeValue":"50000.00","churnProbability":"0.01"}`
-			code, _, err := d.do("POST", "/v1/customers?customerId="+id, []byte(body))
-			return httpOutcome(code, err, http.StatusOK)
+			code, b, err := d.do("POST", "/v1/customers?customerId="+id, []byte(body))
+			return httpOutcome(code, b, err, http.StatusOK)
 		}},
-		{"batch_create_windows", 6, func(w *worker) (string, bool) {
+		{"batch_create_windows", 6, func(w *worker) result {
 			// Two windows of 5 minutes, 10 minutes apart, each worker on its
 			// own scratch incident and its own stretch of time from 2024 on.
 			batch := &impactv1.BatchCreateOutageWindowsRequest{}
@@ -391,40 +407,42 @@ func (d *driver) ops() []op {
 				})
 			}
 			body, _ := protojson.Marshal(batch)
-			code, _, err := d.do("POST", "/v1/incidents/"+d.scratch(w.id)+"/windows:batchCreate", body)
-			return httpOutcome(code, err, http.StatusOK)
+			code, b, err := d.do("POST", "/v1/incidents/"+d.scratch(w.id)+"/windows:batchCreate", body)
+			return httpOutcome(code, b, err, http.StatusOK)
 		}},
-		{"patch_customer", 6, func(w *worker) (string, bool) {
+		{"patch_customer", 6, func(w *worker) result {
 			// Read, then write with the etag read. Workers share the targets,
 			// so a concurrent write in between is a 409 (ABORTED), expected.
 			path := "/v1/customers/" + d.id("patch-"+strconv.Itoa(w.rng.IntN(patchTargets)))
 			code, b, err := d.do("GET", path, nil)
-			if o, ok := httpOutcome(code, err, http.StatusOK); !ok {
-				return "get " + o, false
+			if r := httpOutcome(code, b, err, http.StatusOK); !r.ok {
+				r.outcome = "get " + r.outcome
+				return r
 			}
 			var cur struct{ Etag string }
 			if err := json.Unmarshal(b, &cur); err != nil || cur.Etag == "" {
-				return "get: no etag", false
+				return result{"get without etag", false, detail(b)}
 			}
 			body := fmt.Sprintf(`{"displayName":"Patched %d","etag":%q}`, w.rng.IntN(1e6), cur.Etag)
-			code, _, err = d.do("PATCH", path, []byte(body))
-			return httpOutcome(code, err, http.StatusOK, http.StatusConflict)
+			code, b, err = d.do("PATCH", path, []byte(body))
+			return httpOutcome(code, b, err, http.StatusOK, http.StatusConflict)
 		}},
-		{"estimate_incident", 6, func(w *worker) (string, bool) {
-			code, _, err := d.do("POST", "/v1/incidents/"+inc+":estimate", d.estOpts)
-			return httpOutcome(code, err, http.StatusOK)
+		{"estimate_incident", 6, func(w *worker) result {
+			code, b, err := d.do("POST", "/v1/incidents/"+inc+":estimate", d.estOpts)
+			return httpOutcome(code, b, err, http.StatusOK)
 		}},
 	}
 }
 
-func (d *driver) record(op, outcome string, ok bool) {
+func (d *driver) record(op string, r result, began time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	key := op + "\t" + outcome
-	if !ok {
-		key = op + "\tUNEXPECTED " + outcome
+	key := op + "\t" + r.outcome
+	if !r.ok {
+		key = op + "\tUNEXPECTED " + r.outcome
 		if len(d.samples) < 20 {
-			d.samples = append(d.samples, op+": "+outcome)
+			d.samples = append(d.samples, fmt.Sprintf("%s: %s at %s after %v: %s",
+				op, r.outcome, began.Format("15:04:05.000"), time.Since(began).Round(time.Millisecond), r.detail))
 		}
 	}
 	d.count[key]++
@@ -454,8 +472,8 @@ func (d *driver) load() int64 {
 				r := w.rng.IntN(total)
 				for _, o := range ops {
 					if r < o.weight {
-						outcome, ok := o.run(w)
-						d.record(o.name, outcome, ok)
+						began := time.Now()
+						d.record(o.name, o.run(w), began)
 						break
 					}
 					r -= o.weight
