@@ -47,6 +47,14 @@ type DB struct {
 	engine Engine
 	// now is the clock of create/update/audit times; tests may replace it.
 	now func() time.Time
+	// writers queues this process's SQLite writers, one transaction at a
+	// time. Without it each waits in SQLite's busy handler, which polls
+	// rather than queues: under a steady stream of writes an unlucky writer
+	// can lose for the whole busy timeout and fail (scripts/soak.sh saw
+	// 503 "database busy" after 11 s). SQLite has one writer anyway; the
+	// busy timeout still covers other processes on the same file. nil on
+	// PostgreSQL, whose row locks queue writers themselves.
+	writers chan struct{}
 }
 
 var _ impact.Store = (*DB)(nil)
@@ -78,6 +86,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	d := &DB{db: db, engine: engine, now: time.Now}
+	if engine == SQLite {
+		d.writers = make(chan struct{}, 1)
+	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
@@ -165,6 +176,14 @@ func (t *instant) Scan(v any) error {
 // inTx runs fn in one transaction and commits once; any error rolls it
 // all back. The error of fn is returned translated.
 func (d *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if d.writers != nil {
+		select {
+		case d.writers <- struct{}{}:
+			defer func() { <-d.writers }()
+		case <-ctx.Done():
+			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry")
+		}
+	}
 	tx, err := d.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return translate(err)
