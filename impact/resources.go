@@ -99,11 +99,8 @@ func StatementName(customerID, service, period string) string {
 // meaning UTC). A period starts on the 1st of its month locally (§5), so that
 // local date names it even across DST changes.
 func StatementPeriod(start time.Time, tz string, bp BillingPeriod) (string, error) {
-	if tz == "" {
-		tz = "UTC"
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
+	loc, ok := loadZone(tz) // cached: callers name a statement per customer
+	if !ok {
 		return "", Errorf(EINVALID, "unknown time zone %q", tz)
 	}
 	l := start.In(loc)

@@ -126,6 +126,19 @@ func firstInstantAtOrAfterWall(z *zoneCursor, wall int64) int64 {
 	}
 }
 
+// PeriodBounds returns the billing period [start, end) of a contract in zone
+// tz ("" meaning UTC) that contains t, by the engine's own rule (doc.go): a
+// period starts at the first instant whose wall clock reads at least 00:00
+// on the 1st. It returns EINVALID for an unknown zone.
+func PeriodBounds(t time.Time, tz string, bp BillingPeriod) (start, end time.Time, err error) {
+	loc, ok := loadZone(tz)
+	if !ok {
+		return time.Time{}, time.Time{}, Errorf(EINVALID, "unknown time zone %q", tz)
+	}
+	s, e := periodBounds(newZoneCursor(loc), bp == Quarterly, t.Unix())
+	return unixUTC(s), unixUTC(e), nil
+}
+
 // periodBounds returns the billing period [start, end) containing t in the
 // contract's zone.
 func periodBounds(z *zoneCursor, quarterly bool, t int64) (start, end int64) {

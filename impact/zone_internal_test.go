@@ -105,3 +105,18 @@ func TestPeriodStartOnSkippedMidnight(t *testing.T) {
 		}
 	}
 }
+
+func TestPeriodBoundsExported(t *testing.T) {
+	at := time.Date(2025, 3, 15, 0, 0, 0, 0, time.UTC)
+	s, e, err := PeriodBounds(at, "", Monthly)
+	if err != nil || !s.Equal(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)) || !e.Equal(time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("UTC March: [%s, %s), %v", s, e, err)
+	}
+	s, e, err = PeriodBounds(at, "Europe/Berlin", Quarterly)
+	if err != nil || !s.Equal(time.Date(2024, 12, 31, 23, 0, 0, 0, time.UTC)) || !e.Equal(time.Date(2025, 3, 31, 22, 0, 0, 0, time.UTC)) {
+		t.Errorf("Berlin Q1: [%s, %s), %v", s, e, err)
+	}
+	if _, _, err := PeriodBounds(at, "Mars/Olympus", Monthly); ErrorCode(err) != EINVALID {
+		t.Errorf("unknown zone: %v, want %s", err, EINVALID)
+	}
+}

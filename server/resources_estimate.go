@@ -39,22 +39,15 @@ import (
 // windows never changes a figure, while a missing one would.
 const periodSlack = 24 * time.Hour
 
-// periodBounds returns the billing period [start, end) containing t on the
-// wall clock of tz ("" meaning UTC).
+// periodBounds is the engine's billing period containing t. Stored zones
+// were validated; should one not load, a quarter and more either side still
+// covers any period.
 func periodBounds(t time.Time, tz string, bp impact.BillingPeriod) (start, end time.Time) {
-	if tz == "" {
-		tz = "UTC"
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil { // stored zones were validated; stay safe with a quarter and more
+	start, end, err := impact.PeriodBounds(t, tz, bp)
+	if err != nil {
 		return t.AddDate(0, -3, -1), t.AddDate(0, 3, 1)
 	}
-	l := t.In(loc)
-	m, n := l.Month(), time.Month(1)
-	if bp == impact.Quarterly {
-		m, n = (m-1)/3*3+1, 3
-	}
-	return time.Date(l.Year(), m, 1, 0, 0, 0, 0, loc), time.Date(l.Year(), m+n, 1, 0, 0, 0, 0, loc)
+	return start, end
 }
 
 // spanRange is the range of windows an affected customer's credits need:
