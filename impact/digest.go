@@ -67,13 +67,17 @@ type encoder struct {
 	scratch []byte // reused by sorted for element encodings
 }
 
-func (e *encoder) field(name, value string) {
-	e.buf = append(e.buf, name...)
-	e.buf = append(e.buf, ' ')
-	e.buf = strconv.AppendInt(e.buf, int64(len(value)), 10)
-	e.buf = append(e.buf, ':')
-	e.buf = append(e.buf, value...)
-	e.buf = append(e.buf, '\n')
+func (e *encoder) field(name, value string) { e.buf = appendField(e.buf, name, value) }
+
+// appendField appends a length-prefixed "name len:value" line, so no value
+// can forge the structure around it.
+func appendField[V string | []byte](b []byte, name string, value V) []byte {
+	b = append(b, name...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(len(value)), 10)
+	b = append(b, ':')
+	b = append(b, value...)
+	return append(b, '\n')
 }
 
 func (e *encoder) count(name string, n int) {
@@ -172,7 +176,7 @@ func (e *encoder) sorted(name string, n int, encode func(i int, e *encoder)) {
 	if n == 1 {
 		sub := &encoder{buf: e.scratch[:0]}
 		encode(0, sub)
-		e.fieldBytes("-", sub.buf)
+		e.buf = appendField(e.buf, "-", sub.buf)
 		e.scratch = sub.buf
 		return
 	}
@@ -190,18 +194,9 @@ func (e *encoder) sorted(name string, n int, encode func(i int, e *encoder)) {
 	}
 	slices.SortFunc(elems, func(a, b []byte) int { return bytes.Compare(a, b) })
 	for _, el := range elems {
-		e.fieldBytes("-", el)
+		e.buf = appendField(e.buf, "-", el)
 	}
 	e.scratch = sub.buf
-}
-
-func (e *encoder) fieldBytes(name string, value []byte) {
-	e.buf = append(e.buf, name...)
-	e.buf = append(e.buf, ' ')
-	e.buf = strconv.AppendInt(e.buf, int64(len(value)), 10)
-	e.buf = append(e.buf, ':')
-	e.buf = append(e.buf, value...)
-	e.buf = append(e.buf, '\n')
 }
 
 func orDefault[E ~int32](e, def E) int64 {
