@@ -29,14 +29,24 @@ func (d *decoder) fail(field, format string, args ...any) {
 
 // time maps an optional timestamp; nil is the zero time.Time ("unset").
 func (d *decoder) time(field string, ts *timestamppb.Timestamp) time.Time {
-	if ts == nil {
-		return time.Time{}
-	}
-	if err := ts.CheckValid(); err != nil {
+	t, ok := timeOf(ts)
+	if !ok {
 		d.fail(field, "is not a valid timestamp")
-		return time.Time{}
 	}
-	return ts.AsTime()
+	return t
+}
+
+// timeOf maps an optional timestamp, reporting false when it is invalid.
+// Lists that can be long (windows, overrides) call it directly, so that a
+// field path is built only for a value that needs one.
+func timeOf(ts *timestamppb.Timestamp) (time.Time, bool) {
+	if ts == nil {
+		return time.Time{}, true
+	}
+	if ts.CheckValid() != nil {
+		return time.Time{}, false
+	}
+	return ts.AsTime(), true
 }
 
 func enumToDomain[P, D ~int32](d *decoder, t enumTable[P, D], field string, p P) D {
@@ -99,10 +109,11 @@ func (d *decoder) customer(path string, p *impactv1.Customer) impact.Customer {
 		})
 	}
 	for i, o := range b.GetOverrides() {
-		c.Baseline.Overrides = append(c.Baseline.Overrides, impact.HourlyOverride{
-			HourStart: d.time(fmt.Sprintf("%s.baseline.overrides[%d].hour_start", path, i), o.GetHourStart()),
-			Amount:    o.GetAmount(),
-		})
+		hour, ok := timeOf(o.GetHourStart())
+		if !ok {
+			d.fail(fmt.Sprintf("%s.baseline.overrides[%d].hour_start", path, i), "is not a valid timestamp")
+		}
+		c.Baseline.Overrides = append(c.Baseline.Overrides, impact.HourlyOverride{HourStart: hour, Amount: o.GetAmount()})
 	}
 	for i, k := range p.GetContracts() {
 		c.Contracts = append(c.Contracts, d.contract(fmt.Sprintf("%s.contracts[%d]", path, i), k))
@@ -166,12 +177,22 @@ func (d *decoder) incident(path string, p *impactv1.Incident) impact.Incident {
 	if n := len(p.GetWindows()); n > 0 {
 		in.Windows = make([]impact.OutageWindow, n)
 		for i, w := range p.GetWindows() {
-			wp := path + ".windows[" + strconv.Itoa(i) + "]"
+			start, okStart := timeOf(w.GetStartTime())
+			end, okEnd := timeOf(w.GetEndTime())
+			if !okStart || !okEnd {
+				wp := path + ".windows[" + strconv.Itoa(i) + "]"
+				if !okStart {
+					d.fail(wp+".start_time", "is not a valid timestamp")
+				}
+				if !okEnd {
+					d.fail(wp+".end_time", "is not a valid timestamp")
+				}
+			}
 			in.Windows[i] = impact.OutageWindow{
 				CustomerID:     w.GetCustomerId(),
 				Service:        w.GetService(),
-				Start:          d.time(wp+".start_time", w.GetStartTime()),
-				End:            d.time(wp+".end_time", w.GetEndTime()),
+				Start:          start,
+				End:            end,
 				ImpactFraction: w.GetImpactFraction(),
 			}
 		}
