@@ -66,6 +66,10 @@ type StoredEstimate struct {
 	InputsDigest string
 	ComputeTime  time.Time
 	Revision     int64 // 1, 2, …; assigned by the store
+	// The request options it was computed with, kept so that a recompute
+	// reports in the same currency at the same rates.
+	ReportingCurrency string
+	FXRates           []FXRate
 }
 
 // StoredStatement is an SlaStatement resource,
