@@ -114,6 +114,7 @@ func containsSlash(s string) bool { return strings.IndexByte(s, '/') >= 0 }
 // estimates among them whose figures moved.
 type JobCounts struct {
 	Total, Done, Changed, Failed int64
+	CustomersTotal               int64 // (incident, customer) estimates in the job's incidents when planned
 	CustomersDone                int64 // (incident, customer) estimates computed
 	CustomersChanged             int64
 }
@@ -124,6 +125,7 @@ func (c *JobCounts) Add(o JobCounts) {
 	c.Done += o.Done
 	c.Changed += o.Changed
 	c.Failed += o.Failed
+	c.CustomersTotal += o.CustomersTotal
 	c.CustomersDone += o.CustomersDone
 	c.CustomersChanged += o.CustomersChanged
 }
@@ -242,8 +244,12 @@ type ChunkResult struct {
 // JobStore keeps recompute jobs and their chunks. As for Store, every
 // method returns *Error with a documented code or an internal error.
 type JobStore interface {
-	// CreateJob stores a QUEUED job over the incidents f selects now, split
-	// into chunks of at most chunkSize incidents, in one transaction.
+	// CreateJob stores a QUEUED job over the incidents f selects now, in one
+	// transaction. They are split into chunks of consecutive incidents (by
+	// id) holding about chunkSize (incident, customer) estimates each: a
+	// chunk closes once its affected customers reach chunkSize or it holds
+	// MaxPageSize incidents, so an incident larger than chunkSize is a
+	// chunk of its own. Counts.Total and Counts.CustomersTotal are set.
 	// requestID as in Store. When join is true and a job with the same
 	// filter and dry run is still QUEUED or RUNNING, that job is returned
 	// instead (created false); when join is false that is ECONFLICT.
