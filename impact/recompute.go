@@ -236,7 +236,7 @@ type EstimateSave struct {
 type ChunkResult struct {
 	Saves        []EstimateSave
 	Changes      []RecomputeChange
-	Counts       JobCounts // Total is ignored
+	Counts       JobCounts // Total and CustomersTotal are ignored
 	Differences  []FigureDifferences
 	ModelVersion string
 }
