@@ -71,7 +71,7 @@ func spanRange(c *impact.AffectedCustomer) impact.CustomerRange {
 // overlapping or touching their range, widening a range to the windows
 // found until none reaches beyond it: then every chain of windows that
 // meets a needed period is complete. ranges is modified.
-func (s *Stored) windowsCovering(ctx context.Context, ranges []impact.CustomerRange) ([]impact.StoredWindow, error) {
+func windowsCovering(ctx context.Context, st impact.EstimateStore, ranges []impact.CustomerRange) ([]impact.StoredWindow, error) {
 	at := make(map[string]int, len(ranges))
 	for i, r := range ranges {
 		at[r.CustomerID] = i
@@ -79,7 +79,7 @@ func (s *Stored) windowsCovering(ctx context.Context, ranges []impact.CustomerRa
 	for {
 		var all []impact.StoredWindow
 		for lo := 0; lo < len(ranges); lo += impact.MaxPageSize {
-			ws, err := s.store.WindowsInRanges(ctx, ranges[lo:min(lo+impact.MaxPageSize, len(ranges))])
+			ws, err := st.WindowsInRanges(ctx, ranges[lo:min(lo+impact.MaxPageSize, len(ranges))])
 			if err != nil {
 				return nil, err
 			}
@@ -100,6 +100,170 @@ func (s *Stored) windowsCovering(ctx context.Context, ranges []impact.CustomerRa
 			return all, nil
 		}
 	}
+}
+
+// closeRange is windowsCovering on windows already in memory: it widens r
+// to the windows of ws (one customer's) that touch it until none reaches
+// beyond, and returns those that touch the final range. Given every window
+// windowsCovering would fetch for r, it returns exactly what it returns.
+func closeRange(r impact.CustomerRange, ws []impact.StoredWindow) []impact.StoredWindow {
+	for grew := true; grew; {
+		grew = false
+		for i := range ws {
+			w := &ws[i]
+			if w.End.Before(r.From) || w.Start.After(r.To) {
+				continue
+			}
+			if w.Start.Before(r.From) {
+				r.From, grew = w.Start, true
+			}
+			if w.End.After(r.To) {
+				r.To, grew = w.End, true
+			}
+		}
+	}
+	var out []impact.StoredWindow
+	for i := range ws {
+		if !ws[i].End.Before(r.From) && !ws[i].Start.After(r.To) {
+			out = append(out, ws[i])
+		}
+	}
+	return out
+}
+
+// incidentBatch is the stored data that the estimates of a few incidents
+// need, fetched together: the same queries serve every incident of the
+// batch, which matters to a recompute of a million estimates.
+type incidentBatch struct {
+	affected  map[string][]impact.AffectedCustomer // by incident id
+	windows   map[string][]impact.StoredWindow     // by customer id
+	incidents map[string]*impact.Incident          // every incident of those windows, and the batch's
+}
+
+// loadBatch fetches the batch's incidents, their affected customers, every
+// window of those customers that the customers' credits need (the union of
+// each incident's ranges, closed as windowsCovering does) and the incidents
+// of those windows. An incident that does not exist is left out.
+func loadBatch(ctx context.Context, st impact.Store, ids []string) (*incidentBatch, error) {
+	b := &incidentBatch{affected: map[string][]impact.AffectedCustomer{}, windows: map[string][]impact.StoredWindow{},
+		incidents: map[string]*impact.Incident{}}
+	union := map[string]int{}
+	var ranges []impact.CustomerRange
+	var present []string
+	for _, id := range ids {
+		var affected []impact.AffectedCustomer
+		for after := ""; ; {
+			batch, err := st.AffectedCustomers(ctx, id, after, impact.MaxPageSize)
+			if e := (*impact.Error)(nil); errors.As(err, &e) && e.Code == impact.ENOTFOUND {
+				affected = nil
+				break
+			} else if err != nil {
+				return nil, err
+			}
+			affected = append(affected, batch...)
+			if len(batch) < impact.MaxPageSize {
+				break
+			}
+			after = batch[len(batch)-1].ID
+		}
+		b.affected[id] = affected
+		present = append(present, id)
+		for i := range affected {
+			r := spanRange(&affected[i])
+			j, ok := union[r.CustomerID]
+			if !ok {
+				union[r.CustomerID] = len(ranges)
+				ranges = append(ranges, r)
+				continue
+			}
+			if r.From.Before(ranges[j].From) {
+				ranges[j].From = r.From
+			}
+			if r.To.After(ranges[j].To) {
+				ranges[j].To = r.To
+			}
+		}
+	}
+	ws, err := windowsCovering(ctx, st, ranges)
+	if err != nil {
+		return nil, err
+	}
+	need := present
+	seen := map[string]bool{}
+	for _, id := range present {
+		seen[id] = true
+	}
+	for i := range ws {
+		w := &ws[i]
+		b.windows[w.CustomerID] = append(b.windows[w.CustomerID], *w)
+		if !seen[w.IncidentID] {
+			seen[w.IncidentID] = true
+			need = append(need, w.IncidentID)
+		}
+	}
+	for lo := 0; lo < len(need); lo += impact.MaxPageSize {
+		part := need[lo:min(lo+impact.MaxPageSize, len(need))]
+		incs, err := st.BatchGetIncidents(ctx, part)
+		if e := (*impact.Error)(nil); errors.As(err, &e) && e.Code == impact.ENOTFOUND {
+			// One was deleted meanwhile: fetch one by one and leave it out.
+			incs = incs[:0]
+			for _, id := range part {
+				in, err := st.GetIncident(ctx, id)
+				if errors.As(err, &e) && e.Code == impact.ENOTFOUND {
+					continue
+				} else if err != nil {
+					return nil, err
+				}
+				incs = append(incs, *in)
+			}
+		} else if err != nil {
+			return nil, err
+		}
+		for i := range incs {
+			b.incidents[incs[i].ID] = &incs[i].Incident
+		}
+	}
+	return b, nil
+}
+
+// scenario is the scenario of incident id: its affected customers with all
+// their contracts, their windows (of any incident) that the credits need,
+// and the incidents of those windows. The other incidents are there for
+// their windows and causes only: their recovery items are dropped, since
+// an item may name a customer that is not in this scenario. It returns
+// false if the incident does not exist.
+func (b *incidentBatch) scenario(id string) (*impact.Scenario, bool) {
+	if _, ok := b.incidents[id]; !ok {
+		return nil, false
+	}
+	affected := b.affected[id]
+	byIncident := map[string][]impact.OutageWindow{id: nil}
+	ids := []string{id}
+	sc := &impact.Scenario{Customers: make([]impact.Customer, len(affected))}
+	for i := range affected {
+		a := &affected[i]
+		sc.Customers[i] = a.Customer
+		for _, w := range closeRange(spanRange(a), b.windows[a.ID]) {
+			if _, ok := byIncident[w.IncidentID]; !ok {
+				ids = append(ids, w.IncidentID)
+			}
+			byIncident[w.IncidentID] = append(byIncident[w.IncidentID], w.OutageWindow)
+		}
+	}
+	sc.Incidents = make([]impact.Incident, 0, len(ids))
+	for _, iid := range ids {
+		in, ok := b.incidents[iid]
+		if !ok {
+			continue // deleted since its windows were read
+		}
+		x := *in
+		x.Windows = byIncident[iid]
+		if iid != id {
+			x.RecoveryCurrency, x.RecoveryItems = "", nil
+		}
+		sc.Incidents = append(sc.Incidents, x)
+	}
+	return sc, true
 }
 
 // scenario assembles customers, the windows found and their incidents.
@@ -186,47 +350,15 @@ func (s *Stored) EstimateIncident(ctx context.Context, req *impactv1.EstimateInc
 		return nil, s.fail(ctx, err)
 	}
 	id := ids[0]
-	var affected []impact.AffectedCustomer
-	for after := ""; ; {
-		batch, err := s.store.AffectedCustomers(ctx, id, after, impact.MaxPageSize)
-		if err != nil {
-			return nil, s.fail(ctx, err)
-		}
-		affected = append(affected, batch...)
-		if len(batch) < impact.MaxPageSize {
-			break
-		}
-		after = batch[len(batch)-1].ID
-	}
-	ranges := make([]impact.CustomerRange, len(affected))
-	custs := make([]impact.Customer, len(affected))
-	for i := range affected {
-		ranges[i] = spanRange(&affected[i])
-		custs[i] = affected[i].Customer
-	}
-	ws, err := s.windowsCovering(ctx, ranges)
+	b, err := loadBatch(ctx, s.store, ids)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	sc, err := s.scenario(ctx, id, custs, ws)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	sc.ReportingCurrency = req.GetReportingCurrency()
+	var fx []impact.FXRate
 	for _, r := range req.GetFxRates() {
-		sc.FXRates = append(sc.FXRates, impact.FXRate{From: r.GetFromCurrency(), To: r.GetToCurrency(), Rate: r.GetRate()})
+		fx = append(fx, impact.FXRate{From: r.GetFromCurrency(), To: r.GetToCurrency(), Rate: r.GetRate()})
 	}
-	est, err := timeEstimate(estimateIncident, func() (*impact.Estimate, error) { return impact.EstimateScenario(sc, s.limits) })
-	if err != nil {
-		return nil, s.fail(ctx, estimateError(sc, err))
-	}
-	e := &impact.StoredEstimate{ModelVersion: est.ModelVersion, InputsDigest: est.InputsDigest, ComputeTime: s.now()}
-	for _, ie := range est.Incidents {
-		if ie.IncidentID == id {
-			e.IncidentEstimate = ie
-		}
-	}
-	sts, err := incidentStatements(est.Statements, sc, id)
+	e, sts, err := b.estimate(id, req.GetReportingCurrency(), fx, s.limits, s.now())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -235,6 +367,33 @@ func (s *Stored) EstimateIncident(ctx context.Context, req *impactv1.EstimateInc
 		return nil, s.fail(ctx, err)
 	}
 	return storedEstimateToProto(saved), nil
+}
+
+// estimate computes the estimate of incident id with the reporting options
+// given, and the statements to store with it. ENOTFOUND if the incident
+// does not exist; the engine's verdict as estimateError sorts it.
+func (b *incidentBatch) estimate(id, reporting string, fx []impact.FXRate, limits impact.Limits, now time.Time) (*impact.StoredEstimate, []impact.StoredStatement, error) {
+	sc, ok := b.scenario(id)
+	if !ok {
+		return nil, nil, impact.Errorf(impact.ENOTFOUND, "%s not found", impact.IncidentName(id))
+	}
+	sc.ReportingCurrency, sc.FXRates = reporting, fx
+	est, err := timeEstimate(estimateIncident, func() (*impact.Estimate, error) { return impact.EstimateScenario(sc, limits) })
+	if err != nil {
+		return nil, nil, estimateError(sc, err)
+	}
+	e := &impact.StoredEstimate{ModelVersion: est.ModelVersion, InputsDigest: est.InputsDigest, ComputeTime: now,
+		ReportingCurrency: reporting, FXRates: fx}
+	for _, ie := range est.Incidents {
+		if ie.IncidentID == id {
+			e.IncidentEstimate = ie
+		}
+	}
+	sts, err := incidentStatements(est.Statements, sc, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, sts, nil
 }
 
 // incidentStatements keeps the statements of the periods the incident's own
@@ -330,7 +489,7 @@ func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatem
 		return nil, s.fail(ctx, err)
 	}
 	ranges := []impact.CustomerRange{{CustomerID: custID, From: start.Add(-periodSlack), To: end.Add(periodSlack)}}
-	all, err := s.windowsCovering(ctx, ranges)
+	all, err := windowsCovering(ctx, s.store, ranges)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
