@@ -1,0 +1,280 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/impact-svc/impact/impact"
+)
+
+// DefaultChunkSize is the (incident, customer) estimates of one chunk: big
+// enough that a chunk's queries and its one transaction are amortised over
+// many estimates, small enough that a killed worker loses little work and
+// a chunk's data fits easily in memory.
+const DefaultChunkSize = 2000
+
+// RecomputeOptions configure a Recomputer. Zero values take the defaults.
+type RecomputeOptions struct {
+	Worker   string        // lease holder name; default "host:pid"
+	Workers  int           // goroutines; default 1
+	LeaseTTL time.Duration // default 30s; renewed every third of it while a chunk runs
+	Poll     time.Duration // wait when no chunk is free; default 1s
+	Limits   impact.Limits // default StoredLimits()
+	Logger   *slog.Logger
+	// OnChunk is called after each chunk this process completes, with the
+	// job as it is then and what the chunk did. It may be nil.
+	OnChunk func(job *impact.RecomputeJob, r *impact.ChunkResult)
+	// Now is the clock of compute times; default time.Now.
+	Now func() time.Time
+}
+
+// Recomputer runs recompute jobs: it leases chunks in the database,
+// recomputes their incidents with the same code as :estimate (loadBatch,
+// incidentBatch.estimate), and completes each chunk in one transaction.
+// Several Recomputers, in this process or others, share a job safely.
+type Recomputer struct {
+	store impact.Store
+	jobs  impact.JobStore
+	o     RecomputeOptions
+}
+
+// NewRecomputer returns a Recomputer over st and jobs (usually the same
+// *store.DB).
+func NewRecomputer(st impact.Store, jobs impact.JobStore, o RecomputeOptions) *Recomputer {
+	if o.Worker == "" {
+		host, _ := os.Hostname()
+		o.Worker = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 30 * time.Second
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.Limits == (impact.Limits{}) {
+		o.Limits = StoredLimits()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Recomputer{store: st, jobs: jobs, o: o}
+}
+
+// Serve leases chunks of any open job, with Workers goroutines, until ctx
+// ends; it then returns nil. A chunk interrupted by the end of ctx is not
+// completed: its lease expires and another worker redoes it.
+func (r *Recomputer) Serve(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range r.o.Workers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				worked, err := r.step(ctx, "")
+				if err != nil && ctx.Err() == nil {
+					r.o.Logger.Warn("recompute chunk failed, it will be retried", "error", err)
+				}
+				if !worked || err != nil {
+					sleep(ctx, r.o.Poll)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// maxChunkFailures is how many times in a row Run lets a chunk fail (a
+// database error, say) before it gives up and reports the error. The job
+// stays open: running again resumes it.
+const maxChunkFailures = 3
+
+// Run works on job jobID with Workers goroutines until the job is
+// terminal, and returns it as it ended. Chunks leased by other workers are
+// waited for (or taken over when their leases expire). It returns ctx's
+// error when ctx ends first; the job stays open and a later Run resumes it.
+func (r *Recomputer) Run(ctx context.Context, jobID string) (*impact.RecomputeJob, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for range r.o.Workers {
+		wg.Go(func() {
+			failures := 0
+			for ctx.Err() == nil {
+				worked, err := r.step(ctx, jobID)
+				switch {
+				case err != nil && ctx.Err() == nil:
+					failures++
+					r.o.Logger.Warn("recompute chunk failed", "job", impact.JobName(jobID), "error", err, "attempt", failures)
+					if failures >= maxChunkFailures {
+						cancel(err)
+						return
+					}
+					sleep(ctx, r.o.Poll)
+				case err != nil:
+					return
+				case worked:
+					failures = 0
+				default:
+					// No free chunk: the job is over, or others hold the rest.
+					job, err := r.jobs.GetJob(ctx, jobID)
+					if err == nil && job.State.Terminal() {
+						cancel(errJobOver)
+						return
+					}
+					sleep(ctx, r.o.Poll)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, errJobOver) {
+		return nil, err
+	}
+	return r.jobs.GetJob(context.WithoutCancel(ctx), jobID)
+}
+
+var errJobOver = errors.New("job over")
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// step leases one chunk of jobID (of any job when "") and does it. It
+// reports whether there was a chunk.
+func (r *Recomputer) step(ctx context.Context, jobID string) (bool, error) {
+	c, err := r.jobs.LeaseChunk(ctx, jobID, r.o.Worker, r.o.LeaseTTL)
+	if err != nil || c == nil {
+		return false, err
+	}
+	// Keep the lease while the chunk runs; losing it (the job cancelled,
+	// or this process stalled past the TTL and another took the chunk)
+	// abandons the chunk.
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		t := time.NewTicker(r.o.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-cctx.Done():
+				return
+			case <-t.C:
+				if err := r.jobs.RenewLease(cctx, c, r.o.LeaseTTL); err != nil && cctx.Err() == nil {
+					cancel(fmt.Errorf("lease of chunk %d lost: %w", c.Seq, err))
+					return
+				}
+			}
+		}
+	}()
+	res, err := r.recompute(cctx, c)
+	if err != nil {
+		if cause := context.Cause(cctx); cause != nil && ctx.Err() == nil {
+			return true, cause
+		}
+		return true, err
+	}
+	job, err := r.jobs.CompleteChunk(cctx, c, res)
+	if err != nil {
+		return true, err
+	}
+	if r.o.OnChunk != nil {
+		r.o.OnChunk(job, res)
+	}
+	return true, nil
+}
+
+// recompute computes every incident of the chunk and compares it with its
+// latest stored estimate. An incident whose stored data cannot be
+// estimated (FAILED_PRECONDITION, INVALID_ARGUMENT: a recovery item naming
+// a customer without a window, a reporting currency whose rate no longer
+// covers every currency) is a failed estimate of the job, recorded with
+// its reason; any other error (the database) fails the chunk, which is
+// then retried.
+func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.ChunkResult, error) {
+	prev, err := r.jobs.LatestEstimates(ctx, c.IncidentIDs)
+	if err != nil {
+		return nil, err
+	}
+	b, err := loadBatch(ctx, r.store, c.IncidentIDs)
+	if err != nil {
+		return nil, err
+	}
+	now := r.o.Now()
+	res := &impact.ChunkResult{ModelVersion: impact.ModelVersion}
+	for _, id := range c.IncidentIDs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		res.Counts.Done++
+		old := prev[id]
+		var reporting string
+		var fx []impact.FXRate
+		if old != nil {
+			reporting, fx = old.ReportingCurrency, old.FXRates
+		}
+		e, sts, err := b.estimate(id, reporting, fx, r.o.Limits, now)
+		var ie *impact.Error
+		switch {
+		case errors.As(err, &ie) && ie.Code == impact.ENOTFOUND:
+			continue // deleted since the job was planned: nothing to recompute
+		case errors.As(err, &ie) && (ie.Code == impact.EFAILEDPRECOND || ie.Code == impact.EINVALID):
+			res.Counts.Failed++
+			ch := impact.RecomputeChange{IncidentID: id, Error: failureText(ie)}
+			if old != nil {
+				ch.OldRevision, ch.OldModelVersion, ch.OldInputsDigest = old.Revision, old.ModelVersion, old.InputsDigest
+			}
+			res.Changes = append(res.Changes, ch)
+			continue
+		case err != nil:
+			return nil, err
+		}
+		e.IncidentID = id
+		res.Counts.CustomersDone += int64(len(e.Customers))
+		d := impact.CompareEstimates(old, e)
+		if !d.Changed {
+			continue
+		}
+		res.Counts.Changed++
+		res.Counts.CustomersChanged += d.CustomersChanged
+		res.Differences = impact.AddDifferences(res.Differences, d.Differences)
+		ch := impact.RecomputeChange{IncidentID: id, NewInputsDigest: e.InputsDigest,
+			CustomersChanged: d.CustomersChanged, Differences: d.Differences}
+		if old != nil {
+			ch.OldRevision, ch.OldModelVersion, ch.OldInputsDigest = old.Revision, old.ModelVersion, old.InputsDigest
+		}
+		res.Changes = append(res.Changes, ch)
+		if !c.DryRun {
+			res.Saves = append(res.Saves, impact.EstimateSave{Estimate: e, Statements: sts})
+		}
+	}
+	return res, nil
+}
+
+// failureText is an estimate's failure as one line: the message and its
+// field violations.
+func failureText(e *impact.Error) string {
+	s := e.Message
+	for i, v := range e.Violations {
+		if i == 5 {
+			s += fmt.Sprintf("; and %d more", len(e.Violations)-5)
+			break
+		}
+		s += "; " + v.Field + ": " + v.Description
+	}
+	return s
+}
