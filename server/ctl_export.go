@@ -27,3 +27,15 @@ func ContractToProto(k *impact.Contract) *impactv1.Contract {
 func WindowToProto(w *impact.OutageWindow) *impactv1.OutageWindow {
 	return windowToProto(&impact.StoredWindow{OutageWindow: *w})
 }
+
+// StoredCustomerToProto maps a stored customer to the Customer that
+// GetCustomer returns for it (cmd/impactctl's export).
+func StoredCustomerToProto(c *impact.StoredCustomer) *impactv1.Customer { return customerToProto(c) }
+
+// StoredContractToProto maps a stored contract to the Contract that
+// GetContract returns for it.
+func StoredContractToProto(k *impact.StoredContract) *impactv1.Contract { return contractToProto(k) }
+
+// StoredWindowToProto maps a stored outage window to the OutageWindow that
+// GetOutageWindow returns for it.
+func StoredWindowToProto(w *impact.StoredWindow) *impactv1.OutageWindow { return windowToProto(w) }

@@ -9,51 +9,97 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/impact-svc/impact/impact"
 	"github.com/impact-svc/impact/server"
 	"github.com/impact-svc/impact/store"
 )
 
-const exportUsage = `Usage: impactctl export estimates [flags]
+const exportUsage = `Usage: impactctl export customers|contracts|windows|estimates [flags]
 
-Writes the latest stored estimate of every incident in --db to stdout, by
-ascending incident id, streamed: incidents are read a page at a time and each
-estimate is written before the next is read, so memory stays bounded by one
-page and one incident's estimate however many rows the export has.
+Writes stored resources to stdout (or to -o FILE, which appears complete or
+not at all), streamed: the store, or impactd's API with --server, is read a
+page of 1,000 at a time and each page is written before the next is read, so
+memory stays bounded however many rows the export has.
 
---format csv: one row per (incident, affected customer), with a header row:
-  incident_id, revision, compute_time, model_version, inputs_digest,
-  customer_id, currency_code, impact_seconds, lost_revenue_gross,
-  lost_revenue_net, lost_revenue_recaptured, recovery_cost,
-  recovery_currency_code, sla_credits, churn_exposure
-Amounts are exact decimal strings with their currency's minor-unit digits;
-sla_credits sums the credits attributed to the incident (customer currency);
-recovery_cost is empty when the incident has no recovery currency.
+customers, contracts, windows (from --db, or --server HOST:PORT with a
+viewer's token from --token or IMPACTCTL_TOKEN; --tls-ca for TLS):
 
---format json: a JSON array of IncidentEstimate objects, each exactly as
-GET /v1/incidents/{id}/estimate returns it.
+  --format csv writes exactly the file "impactctl import" reads: the same
+  header and columns (see "impactctl import --help"), amounts as the exact
+  decimal strings stored, instants in RFC 3339 UTC, tiers as
+  "99.99:10;99:30;95:100:inclusive", enums by their API names, and an empty
+  cell for a value left to its default. Customers by id, contracts by
+  customer and service, windows by incident and window id (--incident ID
+  keeps one incident's). A resource with fields that have no column (a
+  customer's weekly profile, a contract's maintenance windows, …) is still
+  written, and named on stderr: importing the file would not restore them.
 
---since and --until (RFC 3339) keep the estimates computed in
-[since, until). Only the latest revision of each incident is exported: the
-store offers no query over all revisions.
+  --format json writes a JSON array of the API's resources (Customer,
+  Contract, OutageWindow), each as GET returns it, every field included.
+
+  The spreadsheet round trip:
+    impactctl export customers -o customers.csv
+    (edit customers.csv)
+    impactctl import customers customers.csv --db sqlite:new.db
+  import creates resources and never changes one: a row whose id is stored
+  with other values is refused, so an edited file goes into a database that
+  does not have those ids yet (windows need their incidents there first).
+
+estimates (from --db only):
+
+  --format csv: one row per (incident, affected customer), with a header:
+    incident_id, revision, compute_time, model_version, inputs_digest,
+    customer_id, currency_code, impact_seconds, lost_revenue_gross,
+    lost_revenue_net, lost_revenue_recaptured, recovery_cost,
+    recovery_currency_code, sla_credits, churn_exposure
+  Amounts are exact decimal strings with their currency's minor-unit digits;
+  sla_credits sums the credits attributed to the incident (customer
+  currency); recovery_cost is empty when the incident has no recovery
+  currency. The latest estimate of every incident, by ascending incident id.
+
+  --format json: a JSON array of IncidentEstimate objects, each exactly as
+  GET /v1/incidents/{id}/estimate returns it.
+
+  --since and --until (RFC 3339) keep the estimates computed in
+  [since, until). Only the latest revision of each incident is exported: the
+  store offers no query over all revisions.
 `
 
-func runExport(c *cli, args []string) error {
+func runExport(c *cli, args []string) (err error) {
 	f := c.flags("export", exportUsage)
 	dsn := f.db()
+	addr := f.string("server", "", "impactd gRPC address HOST:PORT: export through the API instead of --db (not estimates)")
+	token := f.string("token", "", "bearer token sent to --server (a viewer's)")
+	caFile := f.string("tls-ca", "", "PEM CA certificate: use TLS to --server and trust this CA (default plaintext)")
 	format := f.string("format", "csv", "output format: csv or json")
-	sinceS := f.string("since", "", "keep estimates computed at or after this RFC 3339 time")
-	untilS := f.string("until", "", "keep estimates computed before this RFC 3339 time")
+	// -o has no IMPACTCTL_ variable: where output goes is not an environment setting.
+	outFile := f.fs.String("o", "", "write to this `FILE` instead of stdout (created complete or not at all)")
+	incident := f.string("incident", "", "windows: export only this incident's")
+	sinceS := f.string("since", "", "estimates: keep those computed at or after this RFC 3339 time")
+	untilS := f.string("until", "", "estimates: keep those computed before this RFC 3339 time")
 	pos, err := f.parse(args, 1)
 	if err != nil {
 		return err
 	}
-	if pos[0] != "estimates" {
-		return usagef("export", "unknown export %q: only \"estimates\" can be exported", pos[0])
+	kind := pos[0]
+	switch kind {
+	case "customers", "contracts", "windows", "estimates":
+	default:
+		return usagef("export", "unknown export %q: want customers, contracts, windows or estimates", kind)
 	}
 	if *format != "csv" && *format != "json" {
 		return usagef("export", "--format %q: want csv or json", *format)
+	}
+	if *incident != "" && kind != "windows" {
+		return usagef("export", "--incident filters windows, not %s", kind)
+	}
+	if kind != "estimates" && (*sinceS != "" || *untilS != "") {
+		return usagef("export", "--since and --until filter estimates, not %s", kind)
+	}
+	if kind == "estimates" && *addr != "" {
+		return usagef("export", "estimates are exported from --db only, not through --server (check IMPACTCTL_SERVER)")
 	}
 	since, err := parseTimeFlag("since", *sinceS)
 	if err != nil {
@@ -64,18 +110,49 @@ func runExport(c *cli, args []string) error {
 		return err
 	}
 
-	db, err := store.Open(c.ctx, *dsn)
+	var src resourceSource
+	ctx := c.ctx
+	var db *store.DB
+	if *addr != "" {
+		conn, cctx, err := dialServer(c.ctx, *addr, *token, *caFile)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		ctx, src = cctx, newAPISource(*addr, conn)
+	} else {
+		db, err = store.Open(c.ctx, *dsn)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		src = dbSource{db}
+	}
+
+	out, err := openOutput(c, *outFile)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { err = out.close(err) }()
+	bw := bufio.NewWriter(out.w)
+	if kind == "estimates" {
+		err = exportEstimates(c, db, *format, since, until, bw)
+	} else {
+		kinds := map[string]*resourceKind{"customers": &customerKind, "contracts": &contractKind, "windows": &windowKind}
+		err = exportResources(ctx, src, kind, *incident, newResourceWriter(kinds[kind], *format, bw, c.stderr))
+	}
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
 
-	bw := bufio.NewWriter(c.stdout)
+func exportEstimates(c *cli, db *store.DB, format string, since, until time.Time, bw *bufio.Writer) error {
 	var w estimateWriter
-	if *format == "csv" {
+	if format == "csv" {
 		w = newCSVEstimates(bw)
 	} else {
-		w = &jsonEstimates{w: bw}
+		w = &jsonEstimates{jsonArray{w: bw}}
 	}
 	if err := w.begin(); err != nil {
 		return err
@@ -106,10 +183,7 @@ func runExport(c *cli, args []string) error {
 			break
 		}
 	}
-	if err := w.end(); err != nil {
-		return err
-	}
-	return bw.Flush()
+	return w.end()
 }
 
 func parseTimeFlag(name, s string) (time.Time, error) {
@@ -171,16 +245,16 @@ func (x *csvEstimates) write(e *impact.StoredEstimate) error {
 
 func (x *csvEstimates) end() error { x.w.Flush(); return x.w.Error() }
 
-// jsonEstimates writes a JSON array one element at a time.
-type jsonEstimates struct {
+// jsonArray writes a JSON array of API resources one element at a time.
+type jsonArray struct {
 	w *bufio.Writer
 	n int
 }
 
-func (x *jsonEstimates) begin() error { _, err := x.w.WriteString("["); return err }
+func (x *jsonArray) begin() error { _, err := x.w.WriteString("["); return err }
 
-func (x *jsonEstimates) write(e *impact.StoredEstimate) error {
-	b, err := server.JSONOptions.Marshal.Marshal(server.StoredEstimateToProto(e))
+func (x *jsonArray) add(m proto.Message) error {
+	b, err := server.JSONOptions.Marshal.Marshal(m)
 	if err != nil {
 		return err
 	}
@@ -196,11 +270,18 @@ func (x *jsonEstimates) write(e *impact.StoredEstimate) error {
 	return err
 }
 
-func (x *jsonEstimates) end() error {
+func (x *jsonArray) end() error {
 	end := "\n]\n"
 	if x.n == 0 {
 		end = "]\n"
 	}
 	_, err := x.w.WriteString(end)
 	return err
+}
+
+// jsonEstimates writes the estimates as IncidentEstimate objects.
+type jsonEstimates struct{ jsonArray }
+
+func (x *jsonEstimates) write(e *impact.StoredEstimate) error {
+	return x.add(server.StoredEstimateToProto(e))
 }

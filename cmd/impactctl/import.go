@@ -144,6 +144,42 @@ type importer interface {
 	write(*importRun) (int, error)
 }
 
+// csvColumn is one column of an import file. The lists below are the one
+// definition of each file's columns: import reads them (in any order) and
+// export writes them, in this order, so that an exported file imports as is.
+type csvColumn struct {
+	name     string
+	required bool
+}
+
+var (
+	customerColumns = []csvColumn{
+		{"customer_id", true}, {"display_name", false}, {"currency_code", true}, {"time_zone", false},
+		{"hourly_amount", true}, {"recapture_rate", false}, {"lifetime_value", false}, {"churn_probability", false},
+	}
+	contractColumns = []csvColumn{
+		{"customer_id", true}, {"service", true}, {"monthly_fee", true}, {"tiers", true},
+		{"billing_period", false}, {"time_zone", false}, {"credit_cap_percent", false},
+		{"min_credit_amount", false}, {"degradation", false}, {"downtime_threshold", false},
+		{"granularity", false}, {"min_downtime_seconds", false}, {"rounding", false},
+	}
+	windowColumns = []csvColumn{
+		{"incident_id", true}, {"window_id", false}, {"customer_id", true}, {"service", true},
+		{"start_time", true}, {"end_time", true}, {"impact_fraction", false},
+	}
+)
+
+func splitColumns(cols []csvColumn) (required, optional []string) {
+	for _, c := range cols {
+		if c.required {
+			required = append(required, c.name)
+		} else {
+			optional = append(optional, c.name)
+		}
+	}
+	return required, optional
+}
+
 // table is a parsed CSV file.
 type table struct {
 	col  map[string]int
@@ -370,10 +406,7 @@ func internal(err error) bool {
 
 type customerImport struct{ custs []impact.Customer }
 
-func (*customerImport) columns() (required, optional []string) {
-	return []string{"customer_id", "currency_code", "hourly_amount"},
-		[]string{"display_name", "time_zone", "recapture_rate", "lifetime_value", "churn_probability"}
-}
+func (*customerImport) columns() (required, optional []string) { return splitColumns(customerColumns) }
 
 func (x *customerImport) check(im *importRun) error {
 	t := im.t
@@ -436,11 +469,7 @@ type contractImport struct {
 	contracts   []impact.Contract // per row
 }
 
-func (*contractImport) columns() (required, optional []string) {
-	return []string{"customer_id", "service", "monthly_fee", "tiers"},
-		[]string{"billing_period", "time_zone", "credit_cap_percent", "min_credit_amount", "degradation",
-			"downtime_threshold", "granularity", "min_downtime_seconds", "rounding"}
-}
+func (*contractImport) columns() (required, optional []string) { return splitColumns(contractColumns) }
 
 // enumValue parses an enum column by its API name (as proto3 JSON spells
 // it); empty is the unspecified value, which takes the default.
@@ -461,6 +490,18 @@ func enumValue[E ~int32](im *importRun, r row, col string, values map[string]int
 		im.fail(r, col, "unknown value %q; want one of %s", s, strings.Join(names, ", "))
 	}
 	return E(v)
+}
+
+// formatTiers writes tiers as parseTiers reads them.
+func formatTiers(tiers []*impactv1.CreditTier) string {
+	parts := make([]string, len(tiers))
+	for i, t := range tiers {
+		parts[i] = t.GetUptimeBelow() + ":" + t.GetCreditPercent()
+		if t.GetInclusive() {
+			parts[i] += ":inclusive"
+		}
+	}
+	return strings.Join(parts, ";")
 }
 
 // parseTiers reads "99.99:10;99:30;95:100:inclusive".
@@ -601,10 +642,7 @@ type windowImport struct {
 	rows      map[string][]int                 // by incident: row indexes
 }
 
-func (*windowImport) columns() (required, optional []string) {
-	return []string{"incident_id", "customer_id", "service", "start_time", "end_time"},
-		[]string{"window_id", "impact_fraction"}
-}
+func (*windowImport) columns() (required, optional []string) { return splitColumns(windowColumns) }
 
 func (x *windowImport) check(im *importRun) error {
 	t := im.t

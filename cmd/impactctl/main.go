@@ -77,8 +77,8 @@ type command struct {
 var commands = []command{
 	{"import", "import customers|contracts|windows [flags] FILE.csv",
 		"validate a CSV file and import all of its rows into --db (or --server), or none", runImport},
-	{"export", "export estimates [flags]",
-		"stream the stored estimates of --db as CSV or JSON", runExport},
+	{"export", "export customers|contracts|windows|estimates [flags]",
+		"stream stored resources (as import reads them) or estimates as CSV or JSON", runExport},
 	{"estimate", "estimate [flags] FILE.json",
 		"estimate a scenario file offline (or with --server over gRPC)", runEstimate},
 	{"demo", "demo [flags]",
