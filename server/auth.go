@@ -47,8 +47,8 @@ const (
 	Viewer
 	// Editor also writes stored resources and estimates stored incidents.
 	Editor
-	// Admin may call everything, including methods added later (recompute
-	// jobs) and any method that lacks a policy entry.
+	// Admin may call everything: also create and cancel recompute jobs,
+	// and any method that lacks a policy entry.
 	Admin
 )
 
@@ -98,6 +98,15 @@ var MethodRoles = map[string]Role{
 	// :estimate computes and stores a new estimate revision: a write.
 	impactv1.IncidentService_EstimateIncident_FullMethodName:    Editor,
 	impactv1.IncidentService_GetIncidentEstimate_FullMethodName: Viewer,
+
+	// Recompute jobs rewrite the estimates of many incidents at once (or,
+	// dry, load the database as much): admin only. Reading them is a read.
+	impactv1.RecomputeService_CreateRecomputeJob_FullMethodName:   Admin,
+	impactv1.RecomputeService_CancelRecomputeJob_FullMethodName:   Admin,
+	impactv1.RecomputeService_GetRecomputeJob_FullMethodName:      Viewer,
+	impactv1.RecomputeService_ListRecomputeJobs_FullMethodName:    Viewer,
+	impactv1.RecomputeService_ListRecomputeChanges_FullMethodName: Viewer,
+	impactv1.RecomputeService_WatchRecomputeJob_FullMethodName:    Viewer,
 
 	healthpb.Health_Check_FullMethodName:                                   Open,
 	healthpb.Health_List_FullMethodName:                                    Open,

@@ -46,6 +46,20 @@ var (
 		Buckets: latencyBuckets,
 	}, []string{"method", "route"})
 
+	recomputeChunks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "impact_recompute_chunks_total",
+		Help: "Recompute job chunks this process completed, by dry_run (\"true\": nothing was stored).",
+	}, []string{"dry_run"})
+	recomputeEstimates = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "impact_recompute_estimates_total",
+		Help: "Incident estimates this process recomputed in job chunks, by result (changed, unchanged, failed; " +
+			"in a dry run changed means would change) and dry_run.",
+	}, []string{"result", "dry_run"})
+	recomputeCustomerEstimates = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "impact_recompute_customer_estimates_total",
+		Help: "(incident, customer) estimates this process computed in job chunks, by dry_run: the unit of the chunk size.",
+	}, []string{"dry_run"})
+
 	estimateDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "impact_estimate_duration_seconds",
 		Help:    "Time impact.EstimateScenario took, by call: stateless (Estimate), incident (stored :estimate), statement (GetSlaStatement).",
@@ -66,18 +80,26 @@ func init() {
 	for _, c := range []string{estimateStateless, estimateIncident, estimateStatement} {
 		estimateDuration.WithLabelValues(c)
 	}
+	for _, dry := range []string{"false", "true"} {
+		recomputeChunks.WithLabelValues(dry)
+		recomputeCustomerEstimates.WithLabelValues(dry)
+		for _, r := range []string{recomputeChanged, recomputeUnchanged, recomputeFailed} {
+			recomputeEstimates.WithLabelValues(r, dry)
+		}
+	}
 }
 
 // NewMetricsRegistry returns a registry with the Go runtime and process
-// collectors, the gRPC server, gateway and estimate metrics of this
-// package, and extra (such as collectors.NewDBStatsCollector for the
-// database pool).
+// collectors, the gRPC server, gateway, estimate and recompute-chunk
+// metrics of this package, and extra (such as collectors.NewDBStatsCollector
+// for the database pool, or NewRecomputeCollector for the jobs' progress).
 func NewMetricsRegistry(extra ...prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		grpcMetrics, gatewayRequests, gatewayDuration, estimateDuration,
+		recomputeChunks, recomputeEstimates, recomputeCustomerEstimates,
 	)
 	reg.MustRegister(extra...)
 	return reg
@@ -163,3 +185,128 @@ func (w *statusWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Recompute jobs (issue 7). Progress comes from two places: the counters
+// below, bumped by this process's workers as they complete chunks (rates:
+// how fast this replica works), and NewRecomputeCollector, which reads the
+// open jobs from the database on each scrape (levels: where each job is,
+// whoever works on it, in any process).
+
+// The values of recomputeEstimates' "result" label.
+const (
+	recomputeChanged   = "changed"
+	recomputeUnchanged = "unchanged"
+	recomputeFailed    = "failed"
+)
+
+// RecomputeChunkDone records a chunk of job that a worker of this process
+// completed with result r: impact_recompute_chunks_total,
+// impact_recompute_estimates_total{result} and
+// impact_recompute_customer_estimates_total. Its signature is that of
+// RecomputeOptions.OnChunk; job may be nil (then dry_run is "false").
+func RecomputeChunkDone(job *impact.RecomputeJob, r *impact.ChunkResult) {
+	dry := "false"
+	if job != nil && job.DryRun {
+		dry = "true"
+	}
+	recomputeChunks.WithLabelValues(dry).Inc()
+	if r == nil {
+		return
+	}
+	c := r.Counts
+	unchanged := c.Done - c.Changed - c.Failed
+	for _, v := range []struct {
+		result string
+		n      int64
+	}{{recomputeChanged, c.Changed}, {recomputeUnchanged, unchanged}, {recomputeFailed, c.Failed}} {
+		if v.n > 0 {
+			recomputeEstimates.WithLabelValues(v.result, dry).Add(float64(v.n))
+		}
+	}
+	if c.CustomersDone > 0 {
+		recomputeCustomerEstimates.WithLabelValues(dry).Add(float64(c.CustomersDone))
+	}
+}
+
+// recomputeScrapeTimeout bounds the database read of one scrape: a slow
+// database must not hang /metrics, which also reports the process.
+const recomputeScrapeTimeout = 2 * time.Second
+
+var (
+	recomputeJobEstimatesDesc = prometheus.NewDesc("impact_recompute_job_estimates",
+		"Incident estimates of each open (QUEUED or RUNNING) recompute job, by kind: "+
+			"total, done (failed included), changed (would change, in a dry run), failed.",
+		[]string{"job", "kind"}, nil)
+	recomputeJobCustomerEstimatesDesc = prometheus.NewDesc("impact_recompute_job_customer_estimates",
+		"(incident, customer) estimates of each open recompute job, by kind: total, done, changed.",
+		[]string{"job", "kind"}, nil)
+	recomputeJobsDesc = prometheus.NewDesc("impact_recompute_jobs",
+		"Open recompute jobs by state (QUEUED, RUNNING) among the newest 1000 jobs.",
+		[]string{"state"}, nil)
+	recomputeScrapeOKDesc = prometheus.NewDesc("impact_recompute_scrape_ok",
+		"1 when this scrape read the recompute jobs from the database, 0 when that failed or timed out "+
+			"(the job series are then missing).",
+		nil, nil)
+)
+
+// recomputeCollector exports the progress of the open recompute jobs,
+// read through a JobStore on each scrape.
+type recomputeCollector struct {
+	jobs    impact.JobStore
+	timeout time.Duration
+}
+
+// NewRecomputeCollector returns a collector of the open recompute jobs of
+// jobs: impact_recompute_jobs{state}, impact_recompute_job_estimates
+// {job,kind} and impact_recompute_job_customer_estimates{job,kind}, read on
+// each scrape from the newest page of jobs (impact.MaxPageSize), and
+// impact_recompute_scrape_ok. Terminal jobs have no series: a finished job's
+// numbers are in its resource, and series per finished job would grow
+// without bound.
+func NewRecomputeCollector(jobs impact.JobStore) prometheus.Collector {
+	return &recomputeCollector{jobs: jobs, timeout: recomputeScrapeTimeout}
+}
+
+func (c *recomputeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- recomputeJobEstimatesDesc
+	ch <- recomputeJobCustomerEstimatesDesc
+	ch <- recomputeJobsDesc
+	ch <- recomputeScrapeOKDesc
+}
+
+func (c *recomputeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	page, err := c.jobs.ListJobs(ctx, impact.PageRequest{Size: impact.MaxPageSize})
+	if err != nil {
+		// Not an invalid metric: that would fail the whole scrape, and with
+		// it the process and gRPC metrics that show why the database is slow.
+		ch <- prometheus.MustNewConstMetric(recomputeScrapeOKDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(recomputeScrapeOKDesc, prometheus.GaugeValue, 1)
+	states := map[impact.JobState]int{impact.JobQueued: 0, impact.JobRunning: 0}
+	for i := range page.Items {
+		j := &page.Items[i]
+		if j.State.Terminal() {
+			continue
+		}
+		states[j.State]++
+		k := &j.Counts
+		for _, v := range []struct {
+			kind string
+			n    int64
+		}{{"total", k.Total}, {"done", k.Done}, {"changed", k.Changed}, {"failed", k.Failed}} {
+			ch <- prometheus.MustNewConstMetric(recomputeJobEstimatesDesc, prometheus.GaugeValue, float64(v.n), j.ID, v.kind)
+		}
+		for _, v := range []struct {
+			kind string
+			n    int64
+		}{{"total", k.CustomersTotal}, {"done", k.CustomersDone}, {"changed", k.CustomersChanged}} {
+			ch <- prometheus.MustNewConstMetric(recomputeJobCustomerEstimatesDesc, prometheus.GaugeValue, float64(v.n), j.ID, v.kind)
+		}
+	}
+	for st, n := range states {
+		ch <- prometheus.MustNewConstMetric(recomputeJobsDesc, prometheus.GaugeValue, float64(n), st.String())
+	}
+}
