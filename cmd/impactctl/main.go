@@ -81,6 +81,8 @@ var commands = []command{
 		"stream stored resources (as import reads them) or estimates as CSV or JSON", runExport},
 	{"estimate", "estimate [flags] FILE.json",
 		"estimate a scenario file offline (or with --server over gRPC)", runEstimate},
+	{"recompute", "recompute [flags]",
+		"recompute stored estimates on --db: parallel, resumable, shared across machines", runRecompute},
 	{"demo", "demo [flags]",
 		"load a demo dataset (three customers, one outage) into --db", runDemo},
 }
