@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -132,93 +133,205 @@ const (
 	lockIncidentPostgres = `SELECT 1 FROM incidents WHERE id = ? FOR UPDATE`
 )
 
-// statementChunk rows (6 parameters each) per upsert.
-const statementChunk = 500
+// Rows per multi-row INSERT: 500 estimates (8 parameters each) or 500
+// statements (6 each) stay far below SQLite's 32,766 and PostgreSQL's
+// 65,535 parameters.
+const (
+	statementChunk = 500
+	estimateChunk  = 500
+)
 
-// SaveEstimate implements impact.EstimateStore.
-func (d *DB) SaveEstimate(ctx context.Context, e *impact.StoredEstimate, sts []impact.StoredStatement) (*impact.StoredEstimate, error) {
-	id := e.IncidentID
-	if err := checkID("incident_id", id); err != nil {
-		return nil, err
+// estimateInsert is one estimate revision, encoded, ready to insert.
+type estimateInsert struct {
+	incidentID        string
+	rev               int64
+	modelVersion      string
+	inputsDigest      string
+	computeTime       any
+	body              []byte
+	reportingCurrency string
+	fxRates           []byte
+}
+
+// statementUpsert is one statement, encoded, ready to upsert.
+type statementUpsert struct {
+	s           *impact.StoredStatement
+	body        []byte
+	computeTime any
+}
+
+// fxDoc is an FXRate in an estimate's fx_rates document.
+type fxDoc struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Rate string `json:"rate"`
+}
+
+// encodeSave checks and encodes one save as SaveEstimate takes it; now is
+// the compute time of an estimate that has none. The revision is left to
+// the caller.
+func (d *DB) encodeSave(e *impact.StoredEstimate, sts []impact.StoredStatement, now time.Time) (estimateInsert, []statementUpsert, error) {
+	var ins estimateInsert
+	if err := checkID("incident_id", e.IncidentID); err != nil {
+		return ins, nil, err
 	}
 	body, err := json.Marshal(&e.IncidentEstimate)
 	if err != nil {
-		return nil, err
+		return ins, nil, err
 	}
-	type key struct{ c, s, p string }
-	seen := map[key]bool{}
-	bodies := make([][]byte, len(sts))
-	for i := range sts {
-		s := &sts[i]
-		if checkID("x", s.CustomerID) != nil || checkID("x", s.Service) != nil || checkID("x", s.Period) != nil {
-			return nil, invalid(fieldf("statements", i, ""), "needs a customer, a service and a period")
-		}
-		k := key{s.CustomerID, s.Service, s.Period}
-		if seen[k] {
-			return nil, invalid(fieldf("statements", i, ""), "duplicate statement "+impact.StatementName(k.c, k.s, k.p))
-		}
-		seen[k] = true
-		if bodies[i], err = json.Marshal(&s.SLAStatement); err != nil {
-			return nil, err
-		}
+	fx := make([]fxDoc, len(e.FXRates))
+	for i, r := range e.FXRates {
+		fx[i] = fxDoc{r.From, r.To, r.Rate}
 	}
-	now := d.now()
+	fxb, err := json.Marshal(fx)
+	if err != nil {
+		return ins, nil, err
+	}
 	ct := e.ComputeTime
 	if ct.IsZero() {
 		ct = now
 	}
+	ins = estimateInsert{incidentID: e.IncidentID, modelVersion: e.ModelVersion, inputsDigest: e.InputsDigest,
+		computeTime: d.ts(ct), body: body, reportingCurrency: e.ReportingCurrency, fxRates: fxb}
+	type key struct{ c, s, p string }
+	seen := map[key]bool{}
+	ups := make([]statementUpsert, len(sts))
+	for i := range sts {
+		s := &sts[i]
+		if checkID("x", s.CustomerID) != nil || checkID("x", s.Service) != nil || checkID("x", s.Period) != nil {
+			return ins, nil, invalid(fieldf("statements", i, ""), "needs a customer, a service and a period")
+		}
+		k := key{s.CustomerID, s.Service, s.Period}
+		if seen[k] {
+			return ins, nil, invalid(fieldf("statements", i, ""), "duplicate statement "+impact.StatementName(k.c, k.s, k.p))
+		}
+		seen[k] = true
+		b, err := json.Marshal(&s.SLAStatement)
+		if err != nil {
+			return ins, nil, err
+		}
+		ups[i] = statementUpsert{s: s, body: b, computeTime: ins.computeTime}
+	}
+	return ins, ups, nil
+}
+
+// SaveEstimate implements impact.EstimateStore.
+func (d *DB) SaveEstimate(ctx context.Context, e *impact.StoredEstimate, sts []impact.StoredStatement) (*impact.StoredEstimate, error) {
+	now := d.now()
+	ins, ups, err := d.encodeSave(e, sts, now)
+	if err != nil {
+		return nil, err
+	}
+	id := e.IncidentID
 	name := impact.EstimateName(id)
-	var rev int64
 	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
 		var one int
 		if err := tx.GetContext(ctx, &one, d.pick(lockIncidentSQLite, lockIncidentPostgres), id); err != nil {
 			return noRows(err, impact.IncidentName(id))
 		}
-		if err := tx.GetContext(ctx, &rev, d.q(`SELECT COALESCE(MAX(revision), 0) + 1 FROM incident_estimates WHERE incident_id = ?`), id); err != nil {
+		if err := tx.GetContext(ctx, &ins.rev, d.q(`SELECT COALESCE(MAX(revision), 0) + 1 FROM incident_estimates WHERE incident_id = ?`), id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO incident_estimates (incident_id, revision, model_version, inputs_digest, compute_time, body)
-			VALUES (?, ?, ?, ?, ?, ?)`), id, rev, e.ModelVersion, e.InputsDigest, d.ts(ct), body); err != nil {
+		if err := d.insertEstimates(ctx, tx, []estimateInsert{ins}); err != nil {
 			return err
 		}
-		for lo := 0; lo < len(sts); lo += statementChunk {
-			if err := d.upsertStatements(ctx, tx, sts[lo:min(lo+statementChunk, len(sts))], bodies[lo:], d.ts(ct)); err != nil {
-				return err
-			}
+		if err := d.upsertStatements(ctx, tx, ups, false); err != nil {
+			return err
 		}
-		return d.audit(ctx, tx, now, "EstimateIncident", name, "revision "+itoa(int(rev)))
+		return d.audit(ctx, tx, now, "EstimateIncident", name, "revision "+itoa(int(ins.rev)))
 	})
 	if err != nil {
 		return nil, err
 	}
-	return d.GetEstimate(ctx, id, rev)
+	return d.GetEstimate(ctx, id, ins.rev)
 }
 
-func (d *DB) upsertStatements(ctx context.Context, tx *sqlx.Tx, sts []impact.StoredStatement, bodies [][]byte, ct any) error {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO sla_statements (customer_id, service, period, period_start, revision, compute_time, body) VALUES `)
-	args := make([]any, 0, 6*len(sts))
-	for i := range sts {
-		if i > 0 {
-			b.WriteString(", ")
+// insertEstimates inserts revisions with multi-row INSERTs.
+func (d *DB) insertEstimates(ctx context.Context, tx *sqlx.Tx, rows []estimateInsert) error {
+	for lo := 0; lo < len(rows); lo += estimateChunk {
+		part := rows[lo:min(lo+estimateChunk, len(rows))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO incident_estimates (incident_id, revision, model_version, inputs_digest, compute_time, body,
+			reporting_currency, fx_rates) VALUES `)
+		args := make([]any, 0, 8*len(part))
+		for i := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			r := &part[i]
+			args = append(args, r.incidentID, r.rev, r.modelVersion, r.inputsDigest, r.computeTime, r.body,
+				r.reportingCurrency, r.fxRates)
 		}
-		b.WriteString("(?, ?, ?, ?, 1, ?, ?)")
-		s := &sts[i]
-		args = append(args, s.CustomerID, s.Service, s.Period, d.ts(s.PeriodStart), ct, bodies[i])
+		if _, err := tx.ExecContext(ctx, d.q(b.String()), args...); err != nil {
+			return err
+		}
 	}
-	b.WriteString(` ON CONFLICT (customer_id, service, period) DO UPDATE SET period_start = excluded.period_start,
-		revision = sla_statements.revision + 1, compute_time = excluded.compute_time, body = excluded.body`)
-	_, err := tx.ExecContext(ctx, d.q(b.String()), args...)
-	return err
+	return nil
 }
+
+// upsertStatements replaces statements, bumping their revision. With
+// onlyChanged (recompute jobs) a statement whose body is unchanged is left
+// as it is, so that several incidents writing one statement, or a chunk
+// redone after an interruption, do not bump it again. Keys must be
+// distinct: PostgreSQL cannot update one row twice in a statement.
+func (d *DB) upsertStatements(ctx context.Context, tx *sqlx.Tx, ups []statementUpsert, onlyChanged bool) error {
+	for lo := 0; lo < len(ups); lo += statementChunk {
+		part := ups[lo:min(lo+statementChunk, len(ups))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO sla_statements (customer_id, service, period, period_start, revision, compute_time, body) VALUES `)
+		args := make([]any, 0, 6*len(part))
+		for i := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, 1, ?, ?)")
+			s := part[i].s
+			args = append(args, s.CustomerID, s.Service, s.Period, d.ts(s.PeriodStart), part[i].computeTime, part[i].body)
+		}
+		b.WriteString(` ON CONFLICT (customer_id, service, period) DO UPDATE SET period_start = excluded.period_start,
+		revision = sla_statements.revision + 1, compute_time = excluded.compute_time, body = excluded.body`)
+		if onlyChanged {
+			// Both sides are TEXT in SQLite (the same marshalling of the
+			// same statement is byte-identical) and JSONB in PostgreSQL
+			// (compared as values).
+			b.WriteString(` WHERE sla_statements.body <> excluded.body`)
+		}
+		if _, err := tx.ExecContext(ctx, d.q(b.String()), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const estimateCols = `incident_id, revision, model_version, inputs_digest, compute_time, body, reporting_currency, fx_rates`
 
 type estimateRow struct {
-	IncidentID   string  `db:"incident_id"`
-	Revision     int64   `db:"revision"`
-	ModelVersion string  `db:"model_version"`
-	InputsDigest string  `db:"inputs_digest"`
-	ComputeTime  instant `db:"compute_time"`
-	Body         []byte  `db:"body"`
+	IncidentID        string  `db:"incident_id"`
+	Revision          int64   `db:"revision"`
+	ModelVersion      string  `db:"model_version"`
+	InputsDigest      string  `db:"inputs_digest"`
+	ComputeTime       instant `db:"compute_time"`
+	Body              []byte  `db:"body"`
+	ReportingCurrency string  `db:"reporting_currency"`
+	FXRates           []byte  `db:"fx_rates"`
+}
+
+func (r *estimateRow) toDomain() (*impact.StoredEstimate, error) {
+	e := &impact.StoredEstimate{Name: impact.EstimateName(r.IncidentID), ModelVersion: r.ModelVersion,
+		InputsDigest: r.InputsDigest, ComputeTime: r.ComputeTime.Time, Revision: r.Revision,
+		ReportingCurrency: r.ReportingCurrency}
+	if err := json.Unmarshal(r.Body, &e.IncidentEstimate); err != nil {
+		return nil, err
+	}
+	var fx []fxDoc
+	if err := json.Unmarshal(r.FXRates, &fx); err != nil {
+		return nil, err
+	}
+	for _, x := range fx {
+		e.FXRates = append(e.FXRates, impact.FXRate{From: x.From, To: x.To, Rate: x.Rate})
+	}
+	return e, nil
 }
 
 // GetEstimate implements impact.EstimateStore.
@@ -226,7 +339,7 @@ func (d *DB) GetEstimate(ctx context.Context, incidentID string, rev int64) (*im
 	if err := checkID("name", incidentID); err != nil {
 		return nil, err
 	}
-	const cols = `SELECT incident_id, revision, model_version, inputs_digest, compute_time, body FROM incident_estimates`
+	const cols = `SELECT ` + estimateCols + ` FROM incident_estimates`
 	var r estimateRow
 	var err error
 	if rev == 0 {
@@ -237,12 +350,7 @@ func (d *DB) GetEstimate(ctx context.Context, incidentID string, rev int64) (*im
 	if err != nil {
 		return nil, translate(noRows(err, impact.EstimateName(incidentID)))
 	}
-	e := &impact.StoredEstimate{Name: impact.EstimateName(incidentID), ModelVersion: r.ModelVersion,
-		InputsDigest: r.InputsDigest, ComputeTime: r.ComputeTime.Time, Revision: r.Revision}
-	if err := json.Unmarshal(r.Body, &e.IncidentEstimate); err != nil {
-		return nil, err
-	}
-	return e, nil
+	return r.toDomain()
 }
 
 type statementRow struct {
