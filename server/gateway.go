@@ -65,6 +65,7 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 			UnmarshalOptions: JSONOptions.Unmarshal,
 		}),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithStreamErrorHandler(streamErrorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithIncomingHeaderMatcher(incomingHeaderMatcher),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
@@ -125,6 +126,14 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, _ runtime.Marshale
 		err = withErrorInfo(err)
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, errorMarshaler, w, r, err)
+}
+
+// streamErrorHandler gives the error of a server stream (WatchRecomputeJob)
+// its ErrorInfo as errorHandler does. The gateway writes it as the line
+// {"error": status}, with the HTTP status of its code when nothing was sent
+// before it.
+func streamErrorHandler(_ context.Context, err error) *status.Status {
+	return status.Convert(withErrorInfo(err))
 }
 
 var errBodyTooLarge = mustWithInfo(codes.ResourceExhausted,

@@ -65,8 +65,9 @@ func writeTokens(t *testing.T) string {
 
 // rpcCase is one RPC with its gateway route and the minimum role api.md
 // gives it ("viewer": reads and stateless estimates; "editor": writes and
-// :estimate). The requests are empty or name nothing stored: the test
-// proves the auth decision, not that the call succeeds.
+// :estimate; "admin": recompute jobs). The requests are empty or name
+// nothing stored: the test proves the auth decision, not that the call
+// succeeds.
 type rpcCase struct {
 	method     string // full gRPC method name
 	httpMethod string
@@ -101,6 +102,15 @@ var rpcCases = []rpcCase{
 	{"/impact.v1.IncidentService/DeleteOutageWindow", "DELETE", "/v1/incidents/i/windows/w", "editor"},
 	{"/impact.v1.IncidentService/EstimateIncident", "POST", "/v1/incidents/i:estimate", "editor"},
 	{"/impact.v1.IncidentService/GetIncidentEstimate", "GET", "/v1/incidents/i/estimate", "viewer"},
+
+	// An empty filter is valid: the admin's call creates a job (over gRPC,
+	// then ALREADY_EXISTS over HTTP, which is still "allowed").
+	{"/impact.v1.RecomputeService/CreateRecomputeJob", "POST", "/v1/recomputeJobs", "admin"},
+	{"/impact.v1.RecomputeService/GetRecomputeJob", "GET", "/v1/recomputeJobs/j", "viewer"},
+	{"/impact.v1.RecomputeService/ListRecomputeJobs", "GET", "/v1/recomputeJobs", "viewer"},
+	{"/impact.v1.RecomputeService/CancelRecomputeJob", "POST", "/v1/recomputeJobs/j:cancel", "admin"},
+	{"/impact.v1.RecomputeService/ListRecomputeChanges", "GET", "/v1/recomputeJobs/j/changes", "viewer"},
+	{"/impact.v1.RecomputeService/WatchRecomputeJob", "GET", "/v1/recomputeJobs/j:watch", "viewer"},
 }
 
 // impactMethods lists every method of every impact.v1 service in the proto
@@ -237,6 +247,9 @@ func grpcOutcome(t *testing.T, err error) string {
 
 func httpOutcome(t *testing.T, code int, v map[string]any) string {
 	t.Helper()
+	if e, ok := v["error"].(map[string]any); ok {
+		v = e // a server stream's error line, {"error": status}
+	}
 	switch code {
 	case http.StatusUnauthorized:
 		if v["code"] != float64(codes.Unauthenticated) {

@@ -2,7 +2,8 @@
 // gateway (plus /healthz and /openapi.json) on --http-addr, with the stored
 // resources in the database of --db. With --auth-tokens every call needs a
 // bearer token of the method's role; without it impactd serves loopback
-// only. --tls-cert and --tls-key turn on TLS on both listeners.
+// only. --tls-cert and --tls-key turn on TLS on both listeners. Unless
+// --recompute-workers is 0, it also works on recompute jobs.
 package main
 
 import (
@@ -62,6 +63,10 @@ type config struct {
 	callTimeout time.Duration
 	logFormat   string // text or json
 	logLevel    string // debug, info, warn or error
+	// recomputeWorkers is the goroutines working on recompute jobs; 0 makes
+	// an API-only replica (jobs are then run by other replicas or impactctl).
+	recomputeWorkers int
+	recomputeLease   time.Duration
 }
 
 // parseFlags reads the flags; each defaults to its environment variable,
@@ -99,6 +104,27 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	fs.DurationVar(&c.callTimeout, "call-timeout", callTimeout,
 		"longest time any call may run, whatever deadline the client sends; 0 for none (env IMPACTD_CALL_TIMEOUT)")
+	recomputeWorkers := 1
+	if v := getenv("IMPACTD_RECOMPUTE_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("IMPACTD_RECOMPUTE_WORKERS: %w", err)
+		}
+		recomputeWorkers = n
+	}
+	fs.IntVar(&c.recomputeWorkers, "recompute-workers", recomputeWorkers,
+		"goroutines working on recompute jobs in this replica; 0 for none, an API-only replica (env IMPACTD_RECOMPUTE_WORKERS)")
+	recomputeLease := 30 * time.Second
+	if v := getenv("IMPACTD_RECOMPUTE_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("IMPACTD_RECOMPUTE_LEASE: %w", err)
+		}
+		recomputeLease = d
+	}
+	fs.DurationVar(&c.recomputeLease, "recompute-lease", recomputeLease,
+		"how long a worker holds a chunk of a recompute job without renewing it; a crashed replica's\n"+
+			"chunk goes to another worker after this (env IMPACTD_RECOMPUTE_LEASE)")
 	fs.StringVar(&c.logFormat, "log-format", envOr("IMPACTD_LOG_FORMAT", "json"),
 		"log format on stderr: text or json (env IMPACTD_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("IMPACTD_LOG_LEVEL", "info"),
@@ -114,6 +140,12 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if c.recomputeWorkers < 0 {
+		return c, fmt.Errorf("--recompute-workers %d: want 0 or more", c.recomputeWorkers)
+	}
+	if c.recomputeLease < time.Second {
+		return c, fmt.Errorf("--recompute-lease %s: want at least 1s", c.recomputeLease)
 	}
 	return c, nil
 }
@@ -177,7 +209,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer db.Close()
 
 	grpcSrv, health := server.NewGRPCServer(log, sec, server.NewEstimator(log), server.NewStored(log, db),
-		server.CallTimeout(cfg.callTimeout))
+		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.CallTimeout(cfg.callTimeout))
 	conn, err := server.DialGateway(gatewayTarget(grpcLn), gatewayDial...)
 	if err != nil {
 		return fmt.Errorf("dialing gRPC for the gateway: %w", err)
@@ -208,9 +240,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 		errc <- httpSrv.Serve(httpLn)
 	}()
+	// Recompute workers live as long as the servers; they stop first on
+	// shutdown, leaving an interrupted chunk to expire and be redone.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	workDone := make(chan struct{})
+	if cfg.recomputeWorkers > 0 {
+		rc := server.NewRecomputer(db, db, server.RecomputeOptions{
+			Workers:  cfg.recomputeWorkers,
+			LeaseTTL: cfg.recomputeLease,
+			Logger:   log,
+			OnChunk:  server.RecomputeChunkDone,
+		})
+		go func() {
+			defer close(workDone)
+			if err := rc.Serve(workCtx); err != nil {
+				log.Error("recompute workers stopped", "err", err)
+			}
+		}()
+	} else {
+		close(workDone)
+	}
 	addrs := Addrs{GRPC: grpcLn.Addr().String(), HTTP: httpLn.Addr().String()}
 	log.Info("impactd serving", "grpc_addr", addrs.GRPC, "http_addr", addrs.HTTP,
-		"auth", sec.Tokens != nil, "tls", sec.TLS != nil)
+		"auth", sec.Tokens != nil, "tls", sec.TLS != nil, "recompute_workers", cfg.recomputeWorkers)
 	if ready != nil {
 		ready(addrs)
 	}
@@ -228,6 +281,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	health.Shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	stopWork()
+	defer func() {
+		// The database closes when run returns: the workers must be out.
+		select {
+		case <-workDone:
+		case <-sctx.Done():
+			log.Warn("recompute workers did not stop in time")
+		}
+	}()
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		log.Warn("HTTP shutdown cut in-flight requests", "err", err)
 	}

@@ -427,7 +427,8 @@ func TestFlagsAndEnvironment(t *testing.T) {
 	env := map[string]string{"IMPACTD_GRPC_ADDR": "127.0.0.1:7000", "IMPACTD_HTTP_ADDR": "127.0.0.1:7001",
 		"IMPACTD_DB": "postgres://impact@db.internal/impact", "IMPACTD_AUTH_TOKENS": "/etc/impact/tokens",
 		"IMPACTD_TLS_CERT": "/etc/impact/cert.pem", "IMPACTD_TLS_KEY": "/etc/impact/key.pem",
-		"IMPACTD_CALL_TIMEOUT": "45s", "IMPACTD_LOG_FORMAT": "text", "IMPACTD_LOG_LEVEL": "debug"}
+		"IMPACTD_CALL_TIMEOUT": "45s", "IMPACTD_LOG_FORMAT": "text", "IMPACTD_LOG_LEVEL": "debug",
+		"IMPACTD_RECOMPUTE_WORKERS": "0", "IMPACTD_RECOMPUTE_LEASE": "2m"}
 	getenv := func(k string) string { return env[k] }
 	for _, tc := range []struct {
 		name   string
@@ -437,15 +438,19 @@ func TestFlagsAndEnvironment(t *testing.T) {
 	}{
 		{"defaults", nil, func(string) string { return "" },
 			config{grpcAddr: "127.0.0.1:9090", httpAddr: "127.0.0.1:8080", db: "sqlite:impact.db",
-				callTimeout: server.DefaultCallTimeout, logFormat: "json", logLevel: "info"}},
+				callTimeout: server.DefaultCallTimeout, logFormat: "json", logLevel: "info",
+				recomputeWorkers: 1, recomputeLease: 30 * time.Second}},
 		{"environment", nil, getenv, config{grpcAddr: "127.0.0.1:7000", httpAddr: "127.0.0.1:7001",
 			db: "postgres://impact@db.internal/impact", tokens: "/etc/impact/tokens",
 			tlsCert: "/etc/impact/cert.pem", tlsKey: "/etc/impact/key.pem",
-			callTimeout: 45 * time.Second, logFormat: "text", logLevel: "debug"}},
+			callTimeout: 45 * time.Second, logFormat: "text", logLevel: "debug",
+			recomputeWorkers: 0, recomputeLease: 2 * time.Minute}},
 		{"flag wins", []string{"--http-addr", "[::1]:1", "--db", "sqlite:/tmp/x.db", "--auth-tokens", "t",
-			"--tls-cert", "c", "--tls-key", "k", "--call-timeout", "5s", "--log-format", "json", "--log-level", "warn"}, getenv,
+			"--tls-cert", "c", "--tls-key", "k", "--call-timeout", "5s", "--log-format", "json", "--log-level", "warn",
+			"--recompute-workers", "4", "--recompute-lease", "10s"}, getenv,
 			config{grpcAddr: "127.0.0.1:7000", httpAddr: "[::1]:1", db: "sqlite:/tmp/x.db", tokens: "t",
-				tlsCert: "c", tlsKey: "k", callTimeout: 5 * time.Second, logFormat: "json", logLevel: "warn"}},
+				tlsCert: "c", tlsKey: "k", callTimeout: 5 * time.Second, logFormat: "json", logLevel: "warn",
+				recomputeWorkers: 4, recomputeLease: 10 * time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseFlags(tc.args, tc.getenv, io.Discard)
@@ -463,6 +468,11 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		if _, err := parseFlags(args, func(string) string { return "" }, io.Discard); err == nil ||
 			!strings.Contains(err.Error(), "give both or neither") {
 			t.Errorf("%v: got %v, want both-or-neither", args, err)
+		}
+	}
+	for _, args := range [][]string{{"--recompute-workers", "-1"}, {"--recompute-lease", "0s"}} {
+		if _, err := parseFlags(args, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("%v: accepted", args)
 		}
 	}
 	// A database that is neither sqlite: nor postgres:// stops impactd

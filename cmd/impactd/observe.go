@@ -48,11 +48,13 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 }
 
 // withMetrics serves GET /metrics (the server package's metrics, the Go
-// runtime and process, and db's connection pool) beside h. It is on the
+// runtime and process, db's connection pool and its open recompute jobs)
+// beside h. It is on the
 // HTTP listener and, like /healthz, needs no token: scrapers rarely carry
 // one, and it reveals call counts, not data.
 func withMetrics(h http.Handler, db *store.DB) http.Handler {
-	reg := server.NewMetricsRegistry(collectors.NewDBStatsCollector(db.SQL().DB, string(db.Engine())))
+	reg := server.NewMetricsRegistry(collectors.NewDBStatsCollector(db.SQL().DB, string(db.Engine())),
+		server.NewRecomputeCollector(db))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", server.MetricsHandler(reg))
 	mux.Handle("/", h)
