@@ -39,13 +39,15 @@ viewer's token from --token or IMPACTCTL_TOKEN; --tls-ca for TLS):
   --format json writes a JSON array of the API's resources (Customer,
   Contract, OutageWindow), each as GET returns it, every field included.
 
-  The spreadsheet round trip:
-    impactctl export customers -o customers.csv
-    (edit customers.csv)
-    impactctl import customers customers.csv --db sqlite:new.db
-  import creates resources and never changes one: a row whose id is stored
-  with other values is refused, so an edited file goes into a database that
-  does not have those ids yet (windows need their incidents there first).
+  The spreadsheet round trip, into the same database:
+    impactctl export customers -o c.csv
+    (edit c.csv)
+    impactctl import customers c.csv --update
+  With --update, import updates the customers and contracts whose rows were
+  edited (only the fields the file has columns for), creates the new rows
+  and leaves the others alone; without it, a row whose id is stored with
+  other values is refused. Outage windows cannot be changed: delete one
+  through the API, then import it (see "impactctl import --help").
 
 estimates (from --db only):
 

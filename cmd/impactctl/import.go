@@ -21,6 +21,7 @@ import (
 )
 
 const importUsage = `Usage: impactctl import customers|contracts|windows [flags] FILE.csv
+       impactctl import customers|contracts --update [flags] FILE.csv
 
 Imports the rows of FILE.csv ("-" reads stdin) into --db, or through
 impactd's API with --server HOST:PORT (the token from --token or
@@ -46,21 +47,46 @@ the header being row 1) and the command exits 3 without writing anything.
 Contracts need their customers, and windows their customers and incidents,
 to be stored already. A row whose resource already exists with the same
 values counts as imported before and is skipped, so running the same file
-again changes nothing.
+again changes nothing. Without --update, a row whose resource already
+exists with other values is one of those problems (exit 3).
+
+--update (customers and contracts) applies the file to what is stored, for
+the spreadsheet round trip into the same database:
+
+  impactctl export customers -o c.csv
+  (edit c.csv)
+  impactctl import customers c.csv --update
+
+A row whose id is not stored is created, as without --update; a row whose
+id is stored with other values updates that resource, and only the fields
+the file has columns for (the update mask is the file's columns: a column
+left out keeps the stored value, an empty cell sets the API's default); a
+row equal to what is stored is left alone. Each updated resource is
+validated as it would be after the update, with the other rows, before
+anything is written. The update sends back the etag read during that
+check: a resource changed by someone else in between is not overwritten,
+the import stops at that row with a runtime failure (exit 1, ABORTED) and
+running the file again compares it with the new values. The counts of
+created, updated and unchanged rows are printed at the end. Outage windows
+cannot be changed (the API only creates and deletes them): with --update
+too, a window row whose id is stored with other values is refused (exit 3);
+delete that window through the API (DeleteOutageWindow, DELETE
+/v1/incidents/ID/windows/WINDOW_ID) and import the file again.
 
 When every row is valid, all of them are written. Windows are written in one
 transaction per incident (one BatchCreateOutageWindows call of up to 10,000
 windows): each batch is all or nothing. Customers and contracts are written
-one row per transaction (one Create call each), so a failure in the middle
-of the file leaves the rows before it imported, and the error names the row
-it stopped at. "All or none" across the file then means: fix the cause and
-run the same file again. Every write carries a request id derived from the
-file's digest and the row (the batch for windows), which the server
-remembers: a write that did happen but whose answer was lost is not done
-twice, neither by impactctl's own retries (over the API, of calls that
-failed as UNAVAILABLE or DEADLINE_EXCEEDED) nor by the re-run. Windows
+one row per transaction (one Create or Update call each), so a failure in
+the middle of the file leaves the rows before it imported, and the error
+names the row it stopped at. "All or none" across the file then means: fix
+the cause and run the same file again. Every create carries a request id
+derived from the file's digest and the row (the batch for windows), which
+the server remembers: a write that did happen but whose answer was lost is
+not done twice, neither by impactctl's own retries (over the API, of calls
+that failed as UNAVAILABLE or DEADLINE_EXCEEDED) nor by the re-run. Windows
 without a window_id are only protected by that request id: a changed file
-is a new digest, and re-runs it as new windows.
+is a new digest, and re-runs it as new windows. Updates are not retried; a
+re-run finds an update that was done as unchanged.
 `
 
 func runImport(c *cli, args []string) error {
@@ -69,6 +95,7 @@ func runImport(c *cli, args []string) error {
 	addr := f.string("server", "", "impactd gRPC address HOST:PORT: import through the API instead of --db")
 	token := f.string("token", "", "bearer token sent to --server (an editor's)")
 	caFile := f.string("tls-ca", "", "PEM CA certificate: use TLS to --server and trust this CA (default plaintext)")
+	update := f.bool("update", "customers, contracts: update stored rows whose values differ (the file's columns only) instead of refusing them")
 	pos, err := f.parse(args, 2)
 	if err != nil {
 		return err
@@ -102,7 +129,8 @@ func runImport(c *cli, args []string) error {
 	}
 	sum := sha256.Sum256(data)
 
-	im := &importRun{cli: c, t: t, kind: kind, digest: hex.EncodeToString(sum[:16]), present: map[int]bool{}}
+	im := &importRun{cli: c, t: t, kind: kind, digest: hex.EncodeToString(sum[:16]), present: map[int]bool{},
+		update: *update, etags: map[int]string{}}
 	if *addr != "" {
 		conn, ctx, err := dialServer(c.ctx, *addr, *token, *caFile)
 		if err != nil {
@@ -128,6 +156,10 @@ func runImport(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if im.update {
+		fmt.Fprintf(c.stdout, "imported %s: %d created, %d updated, %d unchanged\n", kind, n-len(im.etags), len(im.etags), len(im.present))
+		return nil
+	}
 	msg := fmt.Sprintf("imported %d %s", n, kind)
 	if len(im.present) > 0 {
 		msg += fmt.Sprintf(" (%d already present, skipped)", len(im.present))
@@ -140,8 +172,8 @@ func runImport(c *cli, args []string) error {
 // and the writes once all rows passed.
 type importer interface {
 	columns() (required, optional []string)
-	check(*importRun) error // adds problems; an error is a runtime failure
-	write(*importRun) (int, error)
+	check(*importRun) error        // adds problems; an error is a runtime failure
+	write(*importRun) (int, error) // the rows created or updated
 }
 
 // csvColumn is one column of an import file. The lists below are the one
@@ -168,6 +200,74 @@ var (
 		{"start_time", true}, {"end_time", true}, {"impact_fraction", false},
 	}
 )
+
+// A column that sets a field an Update can replace: the field's path in the
+// update mask and how a row's value is copied into the stored resource (as
+// the store's mask does, to validate the result before writing it).
+type updatable[T any] struct {
+	path string
+	set  func(dst, src *T)
+}
+
+// Customers' and contracts' columns by name; ids name the resource and are
+// not in the tables.
+var (
+	customerUpdates = map[string]updatable[impact.Customer]{
+		"display_name":      {"display_name", func(d, s *impact.Customer) { d.DisplayName = s.DisplayName }},
+		"currency_code":     {"currency_code", func(d, s *impact.Customer) { d.Currency = s.Currency }},
+		"time_zone":         {"time_zone", func(d, s *impact.Customer) { d.TimeZone = s.TimeZone }},
+		"hourly_amount":     {"baseline.hourly_amount", func(d, s *impact.Customer) { d.Baseline.HourlyAmount = s.Baseline.HourlyAmount }},
+		"recapture_rate":    {"baseline.recapture_rate", func(d, s *impact.Customer) { d.Baseline.RecaptureRate = s.Baseline.RecaptureRate }},
+		"lifetime_value":    {"lifetime_value", func(d, s *impact.Customer) { d.LifetimeValue = s.LifetimeValue }},
+		"churn_probability": {"churn_probability", func(d, s *impact.Customer) { d.ChurnProbability = s.ChurnProbability }},
+	}
+	contractUpdates = map[string]updatable[impact.Contract]{
+		"monthly_fee":          {"monthly_fee", func(d, s *impact.Contract) { d.MonthlyFee = s.MonthlyFee }},
+		"tiers":                {"tiers", func(d, s *impact.Contract) { d.Tiers = s.Tiers }},
+		"billing_period":       {"billing_period", func(d, s *impact.Contract) { d.BillingPeriod = s.BillingPeriod }},
+		"time_zone":            {"time_zone", func(d, s *impact.Contract) { d.TimeZone = s.TimeZone }},
+		"credit_cap_percent":   {"credit_cap_percent", func(d, s *impact.Contract) { d.CreditCapPercent = s.CreditCapPercent }},
+		"min_credit_amount":    {"min_credit_amount", func(d, s *impact.Contract) { d.MinCreditAmount = s.MinCreditAmount }},
+		"degradation":          {"degradation", func(d, s *impact.Contract) { d.Degradation = s.Degradation }},
+		"downtime_threshold":   {"downtime_threshold", func(d, s *impact.Contract) { d.DowntimeThreshold = s.DowntimeThreshold }},
+		"granularity":          {"granularity", func(d, s *impact.Contract) { d.Granularity = s.Granularity }},
+		"min_downtime_seconds": {"min_downtime_seconds", func(d, s *impact.Contract) { d.MinDowntimeSeconds = s.MinDowntimeSeconds }},
+		"rounding":             {"rounding", func(d, s *impact.Contract) { d.Rounding = s.Rounding }},
+	}
+)
+
+// updateMask is the update mask of a file: the paths of its columns that
+// set a field, in the order of cols.
+func updateMask[T any](t *table, cols []csvColumn, fields map[string]updatable[T]) impact.FieldMask {
+	var mask impact.FieldMask
+	for _, c := range cols {
+		if u, ok := fields[c.name]; ok {
+			if _, in := t.col[c.name]; in {
+				mask = append(mask, u.path)
+			}
+		}
+	}
+	return mask
+}
+
+// merged is stored with the fields of the file's columns taken from row:
+// the resource an update with the file's mask leaves.
+func merged[T any](t *table, stored, row *T, fields map[string]updatable[T]) T {
+	out := *stored
+	for name := range t.col {
+		if u, ok := fields[name]; ok {
+			u.set(&out, row)
+		}
+	}
+	return out
+}
+
+// changedWhileRead explains an update refused because the resource changed
+// between the check and the write.
+func changedWhileRead(line int, what string, err error) error {
+	return fmt.Errorf("row %d: %s was changed by someone else after this import read it (ABORTED), so it was not updated: %w "+
+		"(rows before it were imported; export it to see the change, or run the same file again to apply the row over it)", line, what, err)
+}
 
 func splitColumns(cols []csvColumn) (required, optional []string) {
 	for _, c := range cols {
@@ -303,8 +403,10 @@ type importRun struct {
 	target   importTarget
 	t        *table
 	kind     string
-	digest   string       // of the file, in request ids
-	present  map[int]bool // row indexes already stored with the same values
+	digest   string         // of the file, in request ids
+	present  map[int]bool   // row indexes already stored with the same values
+	update   bool           // --update
+	etags    map[int]string // row indexes to update → the etag read
 	problems []problem
 }
 
@@ -424,27 +526,38 @@ func (x *customerImport) check(im *importRun) error {
 			ChurnProbability: t.get(r, "churn_probability"),
 		})
 	}
-	err := engineCheck(&impact.Scenario{Customers: x.custs}, importLimits(len(x.custs)), "customers",
-		func(i int, rest, desc string) { im.engineFail(t.rows[i], column(rest), within(rest, desc)) })
-	if err != nil {
-		return err
-	}
+	// What the engine checks: each row as it will be stored, which for a
+	// row that updates a customer is the stored one with the file's
+	// columns taken from the row.
+	checked := slices.Clone(x.custs)
 	for i, cust := range x.custs {
 		if cust.ID == "" || strings.Contains(cust.ID, "/") {
+			continue // the engine reports the id
+		}
+		stored, etag, err := im.target.getCustomer(im.ctx, cust.ID)
+		if internal(err) {
+			return err
+		}
+		if err != nil {
+			continue // not there: to be created
+		}
+		if !im.update {
+			if sameCustomer(stored, &x.custs[i]) {
+				im.present[i] = true
+			} else {
+				im.fail(t.rows[i], "customer_id", "customer %q already exists with other values (--update changes it)", cust.ID)
+			}
 			continue
 		}
-		stored, err := im.target.getCustomer(im.ctx, cust.ID)
-		switch {
-		case internal(err):
-			return err
-		case err != nil: // not there: to be created
-		case sameCustomer(stored, &x.custs[i]):
+		checked[i] = merged(t, stored, &x.custs[i], customerUpdates)
+		if sameCustomer(stored, &checked[i]) {
 			im.present[i] = true
-		default:
-			im.fail(t.rows[i], "customer_id", "customer %q already exists with other values", cust.ID)
+		} else {
+			im.etags[i] = etag
 		}
 	}
-	return nil
+	return engineCheck(&impact.Scenario{Customers: checked}, importLimits(len(checked)), "customers",
+		func(i int, rest, desc string) { im.engineFail(t.rows[i], column(rest), within(rest, desc)) })
 }
 
 func (x *customerImport) write(im *importRun) (int, error) {
@@ -454,6 +567,17 @@ func (x *customerImport) write(im *importRun) (int, error) {
 			continue
 		}
 		line := im.t.rows[i].line
+		if etag, ok := im.etags[i]; ok {
+			err := im.target.updateCustomer(im.ctx, &x.custs[i], updateMask(im.t, customerColumns, customerUpdates), etag)
+			if impact.ErrorCode(err) == impact.EABORTED {
+				return n, changedWhileRead(line, fmt.Sprintf("customer %q", x.custs[i].ID), err)
+			}
+			if err != nil {
+				return n, fmt.Errorf("row %d: updating customer %q: %w (rows before it were imported; run the same file again)", line, x.custs[i].ID, err)
+			}
+			n++
+			continue
+		}
 		if err := im.target.createCustomer(im.ctx, &x.custs[i], im.requestID(fmt.Sprintf("row-%d", line))); err != nil {
 			return n, fmt.Errorf("row %d: %w (rows before it were imported; run the same file again)", line, err)
 		}
@@ -572,7 +696,7 @@ func (x *contractImport) check(im *importRun) error {
 		}
 		ci, seen := at[id]
 		if !seen {
-			sc, err := im.target.getCustomer(im.ctx, id)
+			sc, _, err := im.target.getCustomer(im.ctx, id)
 			if internal(err) {
 				return err
 			}
@@ -589,20 +713,31 @@ func (x *contractImport) check(im *importRun) error {
 			im.fail(r, "customer_id", "no customer %q in the database; import customers first", id)
 			continue
 		}
-		custs[ci].Contracts = append(custs[ci].Contracts, x.contracts[i])
-		rowOf[ci] = append(rowOf[ci], i)
+		// What the engine checks is the contract as it will be stored:
+		// for a row that updates one, the stored contract with the file's
+		// columns taken from the row.
+		checked := x.contracts[i]
 		if svc := x.contracts[i].Service; svc != "" && !strings.Contains(svc, "/") {
-			stored, err := im.target.getContract(im.ctx, id, svc)
+			stored, etag, err := im.target.getContract(im.ctx, id, svc)
 			switch {
 			case internal(err):
 				return err
 			case err != nil: // not there: to be created
-			case sameContract(stored, &x.contracts[i]):
+			case !im.update && sameContract(stored, &x.contracts[i]):
 				im.present[i] = true
+			case !im.update:
+				im.fail(r, "service", "customer %q already has a contract for service %q with other values (--update changes it)", id, svc)
 			default:
-				im.fail(r, "service", "customer %q already has a contract for service %q with other values", id, svc)
+				checked = merged(t, stored, &x.contracts[i], contractUpdates)
+				if sameContract(stored, &checked) {
+					im.present[i] = true
+				} else {
+					im.etags[i] = etag
+				}
 			}
 		}
+		custs[ci].Contracts = append(custs[ci].Contracts, checked)
+		rowOf[ci] = append(rowOf[ci], i)
 	}
 	for k := range custs {
 		custs[k].ID = fmt.Sprintf("c%d", k) // ids were checked when stored
@@ -626,6 +761,18 @@ func (x *contractImport) write(im *importRun) (int, error) {
 			continue
 		}
 		line := im.t.rows[i].line
+		if etag, ok := im.etags[i]; ok {
+			what := fmt.Sprintf("the contract of customer %q for service %q", x.customerIDs[i], x.contracts[i].Service)
+			err := im.target.updateContract(im.ctx, x.customerIDs[i], &x.contracts[i], updateMask(im.t, contractColumns, contractUpdates), etag)
+			if impact.ErrorCode(err) == impact.EABORTED {
+				return n, changedWhileRead(line, what, err)
+			}
+			if err != nil {
+				return n, fmt.Errorf("row %d: updating %s: %w (rows before it were imported; run the same file again)", line, what, err)
+			}
+			n++
+			continue
+		}
 		if err := im.target.createContract(im.ctx, x.customerIDs[i], &x.contracts[i], im.requestID(fmt.Sprintf("row-%d", line))); err != nil {
 			return n, fmt.Errorf("row %d: %w (rows before it were imported; run the same file again)", line, err)
 		}
@@ -692,7 +839,7 @@ func (x *windowImport) check(im *importRun) error {
 		if id := w.CustomerID; id != "" && !strings.Contains(id, "/") {
 			exists, seen := customers[id]
 			if !seen {
-				_, err := im.target.getCustomer(im.ctx, id)
+				_, _, err := im.target.getCustomer(im.ctx, id)
 				if internal(err) {
 					return err
 				}
@@ -718,6 +865,10 @@ func (x *windowImport) check(im *importRun) error {
 				case err != nil: // not there: to be created
 				case sameWindow(stored, &w.OutageWindow):
 					im.present[i] = true
+				case im.update:
+					im.fail(r, "window_id", "window %q of incident %q already exists with other values, and outage windows cannot be "+
+						"changed (--update does not apply to them): delete the window through the API (DeleteOutageWindow, "+
+						"DELETE /v1/%s) and import the file again", w.ID, inc, impact.WindowName(inc, w.ID))
 				default:
 					im.fail(r, "window_id", "window %q of incident %q already exists with other values", w.ID, inc)
 				}

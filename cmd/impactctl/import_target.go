@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/impact-svc/impact/impact"
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
@@ -24,34 +25,38 @@ import (
 // importTarget is where an import reads what exists and writes its rows:
 // the database directly (--db) or impactd's API (--server). Both answer in
 // domain types and impact error codes (ENOTFOUND for a missing resource),
-// so that the checks of import.go are one piece of code for both.
+// so that the checks of import.go are one piece of code for both. The gets
+// return the resource's etag too, which an update sends back: a resource
+// changed since it was read is then refused (EABORTED), not overwritten.
 type importTarget interface {
-	getCustomer(ctx context.Context, id string) (*impact.Customer, error)
-	getContract(ctx context.Context, customerID, service string) (*impact.Contract, error)
+	getCustomer(ctx context.Context, id string) (*impact.Customer, string, error)
+	getContract(ctx context.Context, customerID, service string) (*impact.Contract, string, error)
 	getIncident(ctx context.Context, id string) error
 	getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error)
 	createCustomer(ctx context.Context, c *impact.Customer, requestID string) error
 	createContract(ctx context.Context, customerID string, k *impact.Contract, requestID string) error
 	createWindows(ctx context.Context, incidentID string, ws []impact.StoredWindow, requestID string) error
+	updateCustomer(ctx context.Context, c *impact.Customer, mask impact.FieldMask, etag string) error
+	updateContract(ctx context.Context, customerID string, k *impact.Contract, mask impact.FieldMask, etag string) error
 }
 
 // dbTarget is --db.
 type dbTarget struct{ db *store.DB }
 
-func (t dbTarget) getCustomer(ctx context.Context, id string) (*impact.Customer, error) {
+func (t dbTarget) getCustomer(ctx context.Context, id string) (*impact.Customer, string, error) {
 	c, err := t.db.GetCustomer(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return &c.Customer, nil
+	return &c.Customer, c.Etag, nil
 }
 
-func (t dbTarget) getContract(ctx context.Context, customerID, service string) (*impact.Contract, error) {
+func (t dbTarget) getContract(ctx context.Context, customerID, service string) (*impact.Contract, string, error) {
 	k, err := t.db.GetContract(ctx, customerID, service)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return &k.Contract, nil
+	return &k.Contract, k.Etag, nil
 }
 
 func (t dbTarget) getIncident(ctx context.Context, id string) error {
@@ -79,6 +84,16 @@ func (t dbTarget) createContract(ctx context.Context, customerID string, k *impa
 
 func (t dbTarget) createWindows(ctx context.Context, incidentID string, ws []impact.StoredWindow, requestID string) error {
 	_, err := t.db.BatchCreateWindows(ctx, incidentID, ws, requestID)
+	return err
+}
+
+func (t dbTarget) updateCustomer(ctx context.Context, c *impact.Customer, mask impact.FieldMask, etag string) error {
+	_, err := t.db.UpdateCustomer(ctx, c, mask, etag)
+	return err
+}
+
+func (t dbTarget) updateContract(ctx context.Context, customerID string, k *impact.Contract, mask impact.FieldMask, etag string) error {
+	_, err := t.db.UpdateContract(ctx, customerID, k, mask, etag)
 	return err
 }
 
@@ -179,30 +194,30 @@ func fromProto(sc *impactv1.Scenario) (*impact.Scenario, error) {
 	return d, nil
 }
 
-func (t *apiTarget) getCustomer(ctx context.Context, id string) (*impact.Customer, error) {
+func (t *apiTarget) getCustomer(ctx context.Context, id string) (*impact.Customer, string, error) {
 	p, err := t.customers.GetCustomer(ctx, &impactv1.GetCustomerRequest{Name: impact.CustomerName(id)})
 	if err != nil {
-		return nil, t.fromStatus(err)
+		return nil, "", t.fromStatus(err)
 	}
 	sc, err := fromProto(&impactv1.Scenario{Customers: []*impactv1.Customer{p}})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return &sc.Customers[0], nil
+	return &sc.Customers[0], p.GetEtag(), nil
 }
 
-func (t *apiTarget) getContract(ctx context.Context, customerID, service string) (*impact.Contract, error) {
+func (t *apiTarget) getContract(ctx context.Context, customerID, service string) (*impact.Contract, string, error) {
 	p, err := t.contracts.GetContract(ctx, &impactv1.GetContractRequest{
-		Name: impact.CustomerName(customerID) + "/contracts/" + service,
+		Name: impact.ContractName(customerID, service),
 	})
 	if err != nil {
-		return nil, t.fromStatus(err)
+		return nil, "", t.fromStatus(err)
 	}
 	sc, err := fromProto(&impactv1.Scenario{Customers: []*impactv1.Customer{{Contracts: []*impactv1.Contract{p}}}})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return &sc.Customers[0].Contracts[0], nil
+	return &sc.Customers[0].Contracts[0], p.GetEtag(), nil
 }
 
 func (t *apiTarget) getIncident(ctx context.Context, id string) error {
@@ -253,6 +268,36 @@ func (t *apiTarget) createWindows(ctx context.Context, incidentID string, ws []i
 		_, err := t.incidents.BatchCreateOutageWindows(ctx, req)
 		return err
 	}))
+}
+
+// Updates are not retried: a retry of one that did reach the database
+// would find a new etag and be refused. ABORTED (the etag read during the
+// checks is no longer the current one) keeps its code, so that import can
+// say what happened.
+
+func (t *apiTarget) updateFailed(err error) error {
+	if status.Code(err) == codes.Aborted {
+		return impact.Errorf(impact.EABORTED, "--server %s: ABORTED: %s", t.addr, status.Convert(err).Message())
+	}
+	return t.fromStatus(err)
+}
+
+func (t *apiTarget) updateCustomer(ctx context.Context, c *impact.Customer, mask impact.FieldMask, etag string) error {
+	p := server.CustomerToProto(c)
+	p.Name, p.Etag = impact.CustomerName(c.ID), etag
+	_, err := t.customers.UpdateCustomer(ctx, &impactv1.UpdateCustomerRequest{
+		Customer: p, UpdateMask: &fieldmaskpb.FieldMask{Paths: mask},
+	})
+	return t.updateFailed(err)
+}
+
+func (t *apiTarget) updateContract(ctx context.Context, customerID string, k *impact.Contract, mask impact.FieldMask, etag string) error {
+	p := server.ContractToProto(k)
+	p.Name, p.Etag = impact.ContractName(customerID, k.Service), etag
+	_, err := t.contracts.UpdateContract(ctx, &impactv1.UpdateContractRequest{
+		Contract: p, UpdateMask: &fieldmaskpb.FieldMask{Paths: mask},
+	})
+	return t.updateFailed(err)
 }
 
 // Comparing a row with what already exists: a re-run of a file finds the
