@@ -56,7 +56,9 @@ type RecomputeServiceClient interface {
 	// differences change, and ends after sending a terminal state
 	// (SUCCEEDED, FAILED or CANCELLED). A watch lasts at most the server's
 	// call timeout (DEADLINE_EXCEEDED); watch again to go on. Over HTTP the
-	// messages are newline-delimited JSON objects `{"result": job}`.
+	// messages are newline-delimited JSON objects `{"result": job}`, and an
+	// error is the line `{"error": status}` (with the HTTP status of its
+	// code when it comes first).
 	WatchRecomputeJob(ctx context.Context, in *WatchRecomputeJobRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RecomputeJob], error)
 }
 
@@ -166,7 +168,9 @@ type RecomputeServiceServer interface {
 	// differences change, and ends after sending a terminal state
 	// (SUCCEEDED, FAILED or CANCELLED). A watch lasts at most the server's
 	// call timeout (DEADLINE_EXCEEDED); watch again to go on. Over HTTP the
-	// messages are newline-delimited JSON objects `{"result": job}`.
+	// messages are newline-delimited JSON objects `{"result": job}`, and an
+	// error is the line `{"error": status}` (with the HTTP status of its
+	// code when it comes first).
 	WatchRecomputeJob(*WatchRecomputeJobRequest, grpc.ServerStreamingServer[RecomputeJob]) error
 	mustEmbedUnimplementedRecomputeServiceServer()
 }
