@@ -307,6 +307,11 @@ type EstimateStore interface {
 	// incident's affected customers with id > after, by ascending id.
 	// Returns ENOTFOUND if the incident does not exist.
 	AffectedCustomers(ctx context.Context, incidentID, after string, limit int) ([]AffectedCustomer, error)
+	// AffectedCustomersOf returns the affected customers of each of
+	// incidentIDs (at most MaxPageSize) that has any, keyed by incident id,
+	// in no particular order: all of them, so the caller bounds the number
+	// of (incident, customer) pairs it asks for (a recompute chunk does).
+	AffectedCustomersOf(ctx context.Context, incidentIDs []string) (map[string][]AffectedCustomer, error)
 	// WindowsInRanges returns the windows of every range (at most
 	// MaxPageSize ranges): those of the range's customer, in any incident,
 	// with End >= From and Start <= To — touching windows included, so that

@@ -150,21 +150,17 @@ func loadBatch(ctx context.Context, st impact.Store, ids []string) (*incidentBat
 	union := map[string]int{}
 	var ranges []impact.CustomerRange
 	var present []string
+	var byIncident map[string][]impact.AffectedCustomer
+	if len(ids) > 1 {
+		var err error
+		if byIncident, err = st.AffectedCustomersOf(ctx, ids); err != nil {
+			return nil, err
+		}
+	}
 	for _, id := range ids {
-		var affected []impact.AffectedCustomer
-		for after := ""; ; {
-			batch, err := st.AffectedCustomers(ctx, id, after, impact.MaxPageSize)
-			if e := (*impact.Error)(nil); errors.As(err, &e) && e.Code == impact.ENOTFOUND {
-				affected = nil
-				break
-			} else if err != nil {
-				return nil, err
-			}
-			affected = append(affected, batch...)
-			if len(batch) < impact.MaxPageSize {
-				break
-			}
-			after = batch[len(batch)-1].ID
+		affected, err := affectedOf(ctx, st, id, byIncident)
+		if err != nil {
+			return nil, err
 		}
 		b.affected[id] = affected
 		present = append(present, id)
@@ -224,6 +220,29 @@ func loadBatch(ctx context.Context, st impact.Store, ids []string) (*incidentBat
 		}
 	}
 	return b, nil
+}
+
+// affectedOf is the affected customers of incident id: from byIncident
+// when the batch was read at once, else paged from the store (nil if the
+// incident does not exist).
+func affectedOf(ctx context.Context, st impact.Store, id string, byIncident map[string][]impact.AffectedCustomer) ([]impact.AffectedCustomer, error) {
+	if byIncident != nil {
+		return byIncident[id], nil
+	}
+	var affected []impact.AffectedCustomer
+	for after := ""; ; {
+		batch, err := st.AffectedCustomers(ctx, id, after, impact.MaxPageSize)
+		if e := (*impact.Error)(nil); errors.As(err, &e) && e.Code == impact.ENOTFOUND {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		affected = append(affected, batch...)
+		if len(batch) < impact.MaxPageSize {
+			return affected, nil
+		}
+		after = batch[len(batch)-1].ID
+	}
 }
 
 // scenario is the scenario of incident id: its affected customers with all
