@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/impact-svc/impact/impact"
+	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
+	"github.com/impact-svc/impact/server"
+	"github.com/impact-svc/impact/store"
+)
+
+// seedTangled stores customers in several zones with monthly and quarterly
+// contracts, and incidents whose windows overlap each other, cross month
+// and quarter edges and chain across them, so that a customer's credits in
+// one incident depend on windows of many others.
+func seedTangled(t *testing.T, db *store.DB, seed uint64) []string {
+	t.Helper()
+	ctx := context.Background()
+	rng := mrand.New(mrand.NewPCG(seed, 3))
+	zones := []string{"UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"}
+	const nCust, nInc = 40, 30
+	for i := range nCust {
+		c := &impact.Customer{ID: fmt.Sprintf("c%02d", i), Currency: []string{"USD", "EUR", "JPY"}[i%3], TimeZone: zones[i%4],
+			Baseline: impact.Baseline{HourlyAmount: fmt.Sprintf("%d", 100+rng.IntN(900)), RecaptureRate: "0.1"}}
+		if _, err := db.CreateCustomer(ctx, c, ""); err != nil {
+			t.Fatal(err)
+		}
+		for s, svc := range []string{"api", "db"} {
+			k := &impact.Contract{Service: svc, MonthlyFee: fmt.Sprintf("%d", 1000+rng.IntN(5000)), TimeZone: zones[(i+s)%4],
+				BillingPeriod: impact.BillingPeriod(1 + (i+s)%2), MinDowntimeSeconds: int64(rng.IntN(3) * 300),
+				Tiers: []impact.CreditTier{{UptimeBelow: "99.99", CreditPercent: "5"}, {UptimeBelow: "99.9", CreditPercent: "15"}, {UptimeBelow: "99", CreditPercent: "40"}}}
+			if i%5 == 0 {
+				k.ExcludedCauses = []impact.Cause{impact.Cause(2)}
+			}
+			if _, err := db.CreateContract(ctx, c.ID, k, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	base := time.Date(2025, 3, 28, 0, 0, 0, 0, time.UTC)
+	var ids []string
+	for j := range nInc {
+		in := &impact.Incident{ID: fmt.Sprintf("i%02d", j), Cause: impact.Cause(1 + j%3), RecoveryCurrency: "EUR", Allocation: impact.Allocation(1 + j%2),
+			RecoveryItems: []impact.RecoveryItem{{Expense: &impact.ExpenseItem{Description: "x", UnitCost: fmt.Sprintf("%d.%02d", 100+j, j)}}}}
+		if _, err := db.CreateIncident(ctx, in, ""); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, in.ID)
+		var ws []impact.StoredWindow
+		for k := range 1 + rng.IntN(8) {
+			s := base.Add(time.Duration(rng.IntN(10*24*3600)) * time.Second)
+			if rng.IntN(3) == 0 {
+				s = base.Add(time.Duration(j) * 20 * 24 * time.Hour)
+			}
+			ws = append(ws, impact.StoredWindow{ID: fmt.Sprintf("w%d", k), OutageWindow: impact.OutageWindow{
+				CustomerID: fmt.Sprintf("c%02d", rng.IntN(nCust)), Service: []string{"api", "db", "cdn"}[rng.IntN(3)],
+				Start: s, End: s.Add(time.Duration(60+rng.IntN(4*24*3600)) * time.Second)}})
+		}
+		if _, err := db.BatchCreateWindows(ctx, in.ID, ws, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
+}
+
+// TestRecomputeEqualsEstimate checks that a recompute, which reads its
+// chunk's incidents together, stores for every incident exactly what
+// :estimate of that incident alone stores: the same figures and the same
+// inputs digest, whatever the chunking.
+func TestRecomputeEqualsEstimate(t *testing.T) {
+	for _, chunk := range []int{1, 7, 1000} {
+		t.Run(fmt.Sprint("chunk", chunk), func(t *testing.T) {
+			ctx := context.Background()
+			db := openDB(t, tempDB(t))
+			ids := seedTangled(t, db, uint64(chunk))
+			job, _, err := db.CreateJob(ctx, impact.RecomputeFilter{}, false, chunk, "", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := server.NewRecomputer(db, db, server.RecomputeOptions{Workers: 3, Poll: 10 * time.Millisecond})
+			final, err := r.Run(ctx, job.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if final.State != impact.JobSucceeded || final.Counts.Done != int64(len(ids)) || final.Counts.Changed != int64(len(ids)) {
+				t.Fatalf("job: %s %+v %s", final.State, final.Counts, final.Error)
+			}
+			st := server.NewStored(slog.New(slog.DiscardHandler), db)
+			for _, id := range ids {
+				rec, err := db.GetEstimate(ctx, id, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := st.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: impact.IncidentName(id)}); err != nil {
+					t.Fatal(err)
+				}
+				est, err := db.GetEstimate(ctx, id, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rec.InputsDigest != est.InputsDigest {
+					t.Errorf("%s: recompute digest %s, :estimate %s", id, rec.InputsDigest, est.InputsDigest)
+				}
+				if d := impact.CompareEstimates(rec, est); d.Changed {
+					t.Errorf("%s: recompute and :estimate differ: %d customers, %v", id, d.CustomersChanged, d.Differences)
+				}
+			}
+			// And a second recompute finds nothing to change.
+			job, _, err = db.CreateJob(ctx, impact.RecomputeFilter{}, true, chunk, "", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if final, err = r.Run(ctx, job.ID); err != nil || final.Counts.Changed != 0 || final.Counts.Done != int64(len(ids)) {
+				t.Fatalf("second run: %v %+v", err, final)
+			}
+		})
+	}
+}
+
+// TestRecomputeDryRunReportsDifferences changes one customer's hourly rate
+// and checks the dry run's worked difference, then that the real run
+// stores exactly one new revision with it.
+func TestRecomputeDryRunReportsDifferences(t *testing.T) {
+	ctx := context.Background()
+	dsn := tempDB(t)
+	db := openDB(t, dsn)
+	for _, c := range []*impact.Customer{
+		{ID: "shop", Currency: "EUR", Baseline: impact.Baseline{HourlyAmount: "1200.00"}},
+		{ID: "bank", Currency: "USD", Baseline: impact.Baseline{HourlyAmount: "500.00"}},
+	} {
+		if _, err := db.CreateCustomer(ctx, c, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2025, 7, 14, 9, 0, 0, 0, time.UTC)
+	for _, id := range []string{"a", "b"} {
+		if _, err := db.CreateIncident(ctx, &impact.Incident{ID: id}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a: shop down 90 minutes at full impact, bank 30 minutes at half.
+	// b: bank only, 2 hours.
+	mustWindows(t, db, "a", impact.OutageWindow{CustomerID: "shop", Service: "web", Start: t0, End: t0.Add(90 * time.Minute)},
+		impact.OutageWindow{CustomerID: "bank", Service: "api", Start: t0, End: t0.Add(30 * time.Minute), ImpactFraction: "0.5"})
+	mustWindows(t, db, "b", impact.OutageWindow{CustomerID: "bank", Service: "api", Start: t0.Add(48 * time.Hour), End: t0.Add(50 * time.Hour)})
+	mustRun(t, nil, "recompute", "--db", dsn)
+
+	// The shop's rate goes from 1200.00 to 1300.40 an hour: over 1.5 hours
+	// its lost revenue moves by 1.5 × 100.40 = 150.60 EUR. The bank and
+	// incident b do not change.
+	if _, err := db.UpdateCustomer(ctx, &impact.Customer{ID: "shop", Baseline: impact.Baseline{HourlyAmount: "1300.40"}}, impact.FieldMask{"baseline.hourly_amount"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, nil, "recompute", "--db", dsn, "--dry-run")
+	for _, want := range []string{"SUCCEEDED", "2 total, 2 done, 1 changed, 0 failed", "1 changed", "EUR", "+150.6", "incidents/a: revision 1 would change, 1 customers"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	js, err := db.ListJobs(ctx, impact.PageRequest{Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := js.Items[0]
+	if len(j.Differences) != 1 || j.Differences[0].Currency != "EUR" || j.Differences[0].LostRevenueGross.String() != "150.6" ||
+		j.Differences[0].LostRevenueNet.String() != "150.6" || !j.Differences[0].SLACredits.IsZero() {
+		t.Errorf("dry run differences: %+v", j.Differences)
+	}
+	if e, err := db.GetEstimate(ctx, "a", 0); err != nil || e.Revision != 1 {
+		t.Fatalf("dry run wrote: %v %v", e, err)
+	}
+	out = mustRun(t, nil, "recompute", "--db", dsn)
+	if !strings.Contains(out, "incidents/a: revision 1 -> 2, 1 customers") {
+		t.Errorf("real run output:\n%s", out)
+	}
+	a, err := db.GetEstimate(ctx, "a", 0)
+	if err != nil || a.Revision != 2 {
+		t.Fatalf("a: %v %v", a, err)
+	}
+	if b, err := db.GetEstimate(ctx, "b", 0); err != nil || b.Revision != 1 {
+		t.Fatalf("b changed: %v %v", b, err)
+	}
+	for _, c := range a.Customers {
+		if c.CustomerID == "shop" && c.LostRevenue.Gross.Amount.String() != "1950.6" {
+			t.Errorf("shop's lost revenue: %s, want 1.5 × 1300.40 = 1950.60", c.LostRevenue.Gross.Amount)
+		}
+	}
+}
+
+func mustWindows(t *testing.T, db *store.DB, incident string, ws ...impact.OutageWindow) {
+	t.Helper()
+	sw := make([]impact.StoredWindow, len(ws))
+	for i, w := range ws {
+		sw[i] = impact.StoredWindow{OutageWindow: w}
+	}
+	if _, err := db.BatchCreateWindows(context.Background(), incident, sw, ""); err != nil {
+		t.Fatal(err)
+	}
+}
