@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+
+	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 )
 
 // DefaultCallTimeout is the longest any call may run when impactd is not
@@ -38,9 +40,14 @@ func DeadlineUnaryInterceptor(max time.Duration) grpc.UnaryServerInterceptor {
 }
 
 // DeadlineStreamInterceptor applies withCallDeadline to every streaming
-// call (export streams included).
+// call (export streams included) except WatchRecomputeJob: a watch lasts
+// as long as its job, possibly hours, and costs one goroutine and a small
+// read every 250 ms; it ends with the job or when the client goes.
 func DeadlineStreamInterceptor(max time.Duration) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if info.FullMethod == impactv1.RecomputeService_WatchRecomputeJob_FullMethodName {
+			return handler(srv, ss)
+		}
 		ctx, cancel := withCallDeadline(ss.Context(), max)
 		defer cancel()
 		return handler(srv, &deadlineStream{ServerStream: ss, ctx: ctx})

@@ -54,8 +54,9 @@ type RecomputeServiceClient interface {
 	ListRecomputeChanges(ctx context.Context, in *ListRecomputeChangesRequest, opts ...grpc.CallOption) (*ListRecomputeChangesResponse, error)
 	// Sends the job at once, then again each time its state, counts or
 	// differences change, and ends after sending a terminal state
-	// (SUCCEEDED, FAILED or CANCELLED). A watch lasts at most the server's
-	// call timeout (DEADLINE_EXCEEDED); watch again to go on. Over HTTP the
+	// (SUCCEEDED, FAILED or CANCELLED). The server's call timeout does not
+	// apply: a watch lasts as long as the job, or until the client's own
+	// deadline or cancellation. Over HTTP the
 	// messages are newline-delimited JSON objects `{"result": job}`, and an
 	// error is the line `{"error": status}` (with the HTTP status of its
 	// code when it comes first).
@@ -166,8 +167,9 @@ type RecomputeServiceServer interface {
 	ListRecomputeChanges(context.Context, *ListRecomputeChangesRequest) (*ListRecomputeChangesResponse, error)
 	// Sends the job at once, then again each time its state, counts or
 	// differences change, and ends after sending a terminal state
-	// (SUCCEEDED, FAILED or CANCELLED). A watch lasts at most the server's
-	// call timeout (DEADLINE_EXCEEDED); watch again to go on. Over HTTP the
+	// (SUCCEEDED, FAILED or CANCELLED). The server's call timeout does not
+	// apply: a watch lasts as long as the job, or until the client's own
+	// deadline or cancellation. Over HTTP the
 	// messages are newline-delimited JSON objects `{"result": job}`, and an
 	// error is the line `{"error": status}` (with the HTTP status of its
 	// code when it comes first).
