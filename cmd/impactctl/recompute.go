@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/shopspring/decimal"
 	"golang.org/x/term"
 
 	"github.com/impact-svc/impact/impact"
@@ -311,8 +312,9 @@ func summarize(c *cli, jobs impact.JobStore, j *impact.RecomputeJob, took time.D
 		fmt.Fprintf(w, "  totals %s by:\n", verb)
 		fmt.Fprintf(w, "    %-8s %18s %18s %18s %18s %18s\n", "currency", "lost gross", "lost net", "recovery", "sla credits", "churn")
 		for _, d := range j.Differences {
-			fmt.Fprintf(w, "    %-8s %18s %18s %18s %18s %18s\n", d.Currency, signed(d.LostRevenueGross.String()),
-				signed(d.LostRevenueNet.String()), signed(d.RecoveryCost.String()), signed(d.SLACredits.String()), signed(d.ChurnExposure.String()))
+			f := func(x decimal.Decimal) string { return signed(impact.FormatAmount(d.Currency, x)) }
+			fmt.Fprintf(w, "    %-8s %18s %18s %18s %18s %18s\n", d.Currency, f(d.LostRevenueGross),
+				f(d.LostRevenueNet), f(d.RecoveryCost), f(d.SLACredits), f(d.ChurnExposure))
 		}
 	}
 	if nshow > 0 && (k.Changed > 0 || k.Failed > 0) {
@@ -325,6 +327,10 @@ func summarize(c *cli, jobs impact.JobStore, j *impact.RecomputeJob, took time.D
 			switch {
 			case ch.Error != "":
 				fmt.Fprintf(w, "    %s: FAILED: %s\n", impact.IncidentName(ch.IncidentID), ch.Error)
+			case ch.OldRevision == 0 && j.DryRun:
+				fmt.Fprintf(w, "    %s: no estimate yet, would get its first, %d customers\n", impact.IncidentName(ch.IncidentID), ch.CustomersChanged)
+			case ch.OldRevision == 0:
+				fmt.Fprintf(w, "    %s: first estimate, revision %d, %d customers\n", impact.IncidentName(ch.IncidentID), ch.NewRevision, ch.CustomersChanged)
 			case j.DryRun:
 				fmt.Fprintf(w, "    %s: revision %d would change, %d customers\n", impact.IncidentName(ch.IncidentID), ch.OldRevision, ch.CustomersChanged)
 			default:
@@ -341,8 +347,9 @@ func summarize(c *cli, jobs impact.JobStore, j *impact.RecomputeJob, took time.D
 	return nil
 }
 
+// signed marks increases with "+"; zero ("0", "0.00") stays bare.
 func signed(s string) string {
-	if !strings.HasPrefix(s, "-") && s != "0" {
+	if !strings.HasPrefix(s, "-") && strings.Trim(s, "0.") != "" {
 		return "+" + s
 	}
 	return s

@@ -158,7 +158,7 @@ func TestRecomputeDryRunReportsDifferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := mustRun(t, nil, "recompute", "--db", dsn, "--dry-run")
-	for _, want := range []string{"SUCCEEDED", "2 total, 2 done, 1 changed, 0 failed", "1 changed", "EUR", "+150.6", "incidents/a: revision 1 would change, 1 customers"} {
+	for _, want := range []string{"SUCCEEDED", "2 total, 2 done, 1 changed, 0 failed", "1 changed", "EUR", "+150.60", "incidents/a: revision 1 would change, 1 customers"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out)
 		}
@@ -201,5 +201,68 @@ func mustWindows(t *testing.T, db *store.DB, incident string, ws ...impact.Outag
 	}
 	if _, err := db.BatchCreateWindows(context.Background(), incident, sw, ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRecomputeSelection checks the selection flags, and that bad ones are
+// refused before anything is written.
+func TestRecomputeSelection(t *testing.T) {
+	ctx := context.Background()
+	dsn := tempDB(t)
+	db := openDB(t, dsn)
+	for _, id := range []string{"shop", "bank"} {
+		if _, err := db.CreateCustomer(ctx, &impact.Customer{ID: id, Currency: "EUR", Baseline: impact.Baseline{HourlyAmount: "10"}}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2025, 7, 14, 9, 0, 0, 0, time.UTC)
+	for i, id := range []string{"a", "b", "c"} {
+		if _, err := db.CreateIncident(ctx, &impact.Incident{ID: id}, ""); err != nil {
+			t.Fatal(err)
+		}
+		cust := []string{"shop", "bank", "bank"}[i]
+		s := t0.Add(time.Duration(i) * 24 * time.Hour)
+		mustWindows(t, db, id, impact.OutageWindow{CustomerID: cust, Service: "web", Start: s, End: s.Add(time.Hour)})
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--customer", "bank"}, "2 total"},                                                                    // b, c
+		{[]string{"--customer", "bank", "--customer", "shop"}, "3 total"},                                              // all
+		{[]string{"--incident", "c", "--incident", "a"}, "2 total"},                                                    // a, c
+		{[]string{"--since", "2025-07-15T10:00:00Z"}, "1 total"},                                                       // b ends at 10:00: half-open, only c
+		{[]string{"--since", "2025-07-15T09:59:59Z", "--until", "2025-07-16T09:00:00Z"}, "1 total"},                    // b; c starts at until
+		{[]string{"--customer", "shop", "--since", "2025-07-15T00:00:00Z"}, "0 total"},                                 // AND
+		{[]string{"--until", "2025-07-14T09:00:01Z", "--customer", "shop", "--incident", "a", "--dry-run"}, "1 total"}, // a
+	} {
+		out := mustRun(t, nil, append([]string{"recompute", "--db", dsn, "--dry-run"}, tc.args...)...)
+		if !strings.Contains(out, "incidents:  "+tc.want) {
+			t.Errorf("%q: want %s incidents:\n%s", tc.args, tc.want, out)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--workers", "0"}, exitUsage, "--workers"},
+		{[]string{"--since", "yesterday"}, exitUsage, "--since"},
+		{[]string{"--lease", "10ms"}, exitUsage, "--lease"},
+		{[]string{"--since", "2025-08-01T00:00:00Z", "--until", "2025-07-01T00:00:00Z"}, exitInvalid, "filter.until: must be after filter.since"},
+		{[]string{"--customer", "a/b"}, exitInvalid, "filter.customer_ids[0]"},
+		{[]string{"--incident", "x", "--incident", "x"}, exitInvalid, "duplicate id x"},
+	} {
+		r := impactctl(t, nil, append([]string{"recompute", "--db", dsn}, tc.args...)...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d mentioning %q", tc.args, r.code, r.stderr, tc.code, tc.want)
+		}
+	}
+	js, err := db.ListJobs(ctx, impact.PageRequest{Size: 100})
+	if err != nil || len(js.Items) != 7 {
+		t.Errorf("jobs stored: %d, %v; want the 7 valid ones only", len(js.Items), err)
+	}
+	if _, err := db.GetEstimate(ctx, "a", 0); impact.ErrorCode(err) != impact.ENOTFOUND {
+		t.Errorf("dry runs stored an estimate: %v", err)
 	}
 }
