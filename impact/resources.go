@@ -70,6 +70,12 @@ type StoredEstimate struct {
 	// reports in the same currency at the same rates.
 	ReportingCurrency string
 	FXRates           []FXRate
+	// What wrote this revision and for whom, set by the store: Source is
+	// "EstimateIncident" (the :estimate method, Actor its caller) or
+	// "recomputeJobs/{id}" (a recompute job, Actor the job's creator).
+	// Both are empty on revisions stored before they were recorded.
+	Source string
+	Actor  string
 }
 
 // StoredStatement is an SlaStatement resource,
@@ -328,6 +334,10 @@ type EstimateStore interface {
 	// GetEstimate returns revision rev of the incident's estimate, or the
 	// latest when rev is 0. Returns ENOTFOUND if there is none.
 	GetEstimate(ctx context.Context, incidentID string, rev int64) (*StoredEstimate, error)
+	// ListEstimateRevisions returns the revisions of the incident's
+	// estimate, newest first. Returns ENOTFOUND if the incident does not
+	// exist; an empty page if it has no estimate.
+	ListEstimateRevisions(ctx context.Context, incidentID string, page PageRequest) (*Page[StoredEstimate], error)
 	// GetStatement returns ENOTFOUND if no statement is stored for that
 	// contract and period.
 	GetStatement(ctx context.Context, customerID, service, period string) (*StoredStatement, error)

@@ -96,8 +96,9 @@ var MethodRoles = map[string]Role{
 	impactv1.IncidentService_ListOutageWindows_FullMethodName:        Viewer,
 	impactv1.IncidentService_DeleteOutageWindow_FullMethodName:       Editor,
 	// :estimate computes and stores a new estimate revision: a write.
-	impactv1.IncidentService_EstimateIncident_FullMethodName:    Editor,
-	impactv1.IncidentService_GetIncidentEstimate_FullMethodName: Viewer,
+	impactv1.IncidentService_EstimateIncident_FullMethodName:              Editor,
+	impactv1.IncidentService_GetIncidentEstimate_FullMethodName:           Viewer,
+	impactv1.IncidentService_ListIncidentEstimateRevisions_FullMethodName: Viewer,
 
 	// Recompute jobs rewrite the estimates of many incidents at once (or,
 	// dry, load the database as much): admin only. Reading them is a read.

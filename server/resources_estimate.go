@@ -455,17 +455,66 @@ func incidentStatements(all []impact.SLAStatement, sc *impact.Scenario, id strin
 	return out, nil
 }
 
+// GetIncidentEstimate returns the latest revision for
+// "incidents/{incident}/estimate", or one revision for
+// "incidents/{incident}/estimate@{revision}" (AIP-162).
 func (s *Stored) GetIncidentEstimate(ctx context.Context, req *impactv1.GetIncidentEstimateRequest) (*impactv1.IncidentEstimate, error) {
-	name, ok := strings.CutSuffix(req.GetName(), "/estimate")
-	ids, err := parseName("name", name, "incidents")
-	if !ok || err != nil {
-		return nil, s.fail(ctx, invalidField("name", "must be incidents/{incident}/estimate, got %q", req.GetName()))
+	name, revText, hasRev := strings.Cut(req.GetName(), "@")
+	id, err := estimateIncidentID(name)
+	if err != nil {
+		return nil, s.fail(ctx, invalidField("name", "must be incidents/{incident}/estimate or incidents/{incident}/estimate@{revision}, got %q", req.GetName()))
 	}
-	e, err := s.store.GetEstimate(ctx, ids[0], 0)
+	var rev int64
+	if hasRev {
+		// Digits only: strconv would take "+1", and "01" would name
+		// revision 1 by a second name.
+		rev, err = strconv.ParseInt(revText, 10, 64)
+		if err != nil || rev < 1 || !revisionDigits.MatchString(revText) {
+			return nil, s.fail(ctx, invalidField("name", "revision must be a positive integer, got %q", req.GetName()))
+		}
+	}
+	e, err := s.store.GetEstimate(ctx, id, rev)
+	if err != nil {
+		if hasRev && impact.ErrorCode(err) == impact.ENOTFOUND {
+			err = impact.Errorf(impact.ENOTFOUND, "%s not found", estimateRevisionName(impact.EstimateName(id), rev))
+		}
+		return nil, s.fail(ctx, err)
+	}
+	if hasRev {
+		return estimateRevisionToProto(e), nil
+	}
+	return storedEstimateToProto(e), nil
+}
+
+// revisionDigits is a revision id as GetIncidentEstimate takes it.
+var revisionDigits = regexp.MustCompile(`^[1-9][0-9]*$`)
+
+// estimateIncidentID parses "incidents/{incident}/estimate".
+func estimateIncidentID(name string) (string, error) {
+	prefix, ok := strings.CutSuffix(name, "/estimate")
+	ids, err := parseName("name", prefix, "incidents")
+	if !ok || err != nil {
+		return "", invalidField("name", "must be incidents/{incident}/estimate, got %q", name)
+	}
+	return ids[0], nil
+}
+
+// ListIncidentEstimateRevisions lists the estimate's revisions newest first
+// (AIP-162), each named "incidents/{incident}/estimate@{revision}".
+func (s *Stored) ListIncidentEstimateRevisions(ctx context.Context, req *impactv1.ListIncidentEstimateRevisionsRequest) (*impactv1.ListIncidentEstimateRevisionsResponse, error) {
+	id, err := estimateIncidentID(req.GetName())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	return storedEstimateToProto(e), nil
+	page, err := s.store.ListEstimateRevisions(ctx, id, pageRequest(req.GetPageSize(), req.GetPageToken()))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	resp := &impactv1.ListIncidentEstimateRevisionsResponse{NextPageToken: page.NextPageToken}
+	for i := range page.Items {
+		resp.Estimates = append(resp.Estimates, estimateRevisionToProto(&page.Items[i]))
+	}
+	return resp, nil
 }
 
 // statementPeriod matches "2025-07" and "2025-Q3".

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -149,5 +150,20 @@ func storedEstimateToProto(e *impact.StoredEstimate) *impactv1.IncidentEstimate 
 	p.InputsDigest = proto.String(e.InputsDigest)
 	p.ComputeTime = tsOrNil(e.ComputeTime)
 	p.Revision = proto.Int64(e.Revision)
+	p.Source = proto.String(e.Source)
+	p.Actor = proto.String(e.Actor)
 	return p
+}
+
+// estimateRevisionToProto is one revision asked for by name, as
+// GetIncidentEstimate with "@{revision}" and ListIncidentEstimateRevisions
+// return it: named "incidents/{incident}/estimate@{revision}" (AIP-162).
+func estimateRevisionToProto(e *impact.StoredEstimate) *impactv1.IncidentEstimate {
+	p := storedEstimateToProto(e)
+	p.Name = proto.String(estimateRevisionName(e.Name, e.Revision))
+	return p
+}
+
+func estimateRevisionName(name string, rev int64) string {
+	return name + "@" + strconv.FormatInt(rev, 10)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,7 +134,7 @@ const (
 	lockIncidentPostgres = `SELECT 1 FROM incidents WHERE id = ? FOR UPDATE`
 )
 
-// Rows per multi-row INSERT: 500 estimates (8 parameters each) or 500
+// Rows per multi-row INSERT: 500 estimates (10 parameters each) or 500
 // statements (6 each) stay far below SQLite's 32,766 and PostgreSQL's
 // 65,535 parameters.
 const (
@@ -151,6 +152,7 @@ type estimateInsert struct {
 	body              []byte
 	reportingCurrency string
 	fxRates           []byte
+	source, actor     string // what wrote the revision, and for whom
 }
 
 // statementUpsert is one statement, encoded, ready to upsert.
@@ -192,7 +194,8 @@ func (d *DB) encodeSave(e *impact.StoredEstimate, sts []impact.StoredStatement, 
 		ct = now
 	}
 	ins = estimateInsert{incidentID: e.IncidentID, modelVersion: e.ModelVersion, inputsDigest: e.InputsDigest,
-		computeTime: d.ts(ct), body: body, reportingCurrency: e.ReportingCurrency, fxRates: fxb}
+		computeTime: d.ts(ct), body: body, reportingCurrency: e.ReportingCurrency, fxRates: fxb,
+		source: e.Source, actor: e.Actor}
 	type key struct{ c, s, p string }
 	seen := map[key]bool{}
 	ups := make([]statementUpsert, len(sts))
@@ -215,13 +218,19 @@ func (d *DB) encodeSave(e *impact.StoredEstimate, sts []impact.StoredStatement, 
 	return ins, ups, nil
 }
 
-// SaveEstimate implements impact.EstimateStore.
+// SourceEstimateIncident is the source of a revision written by :estimate.
+const SourceEstimateIncident = "EstimateIncident"
+
+// SaveEstimate implements impact.EstimateStore. The revision's source is
+// SourceEstimateIncident and its actor the caller (impact.ActorFrom), whatever
+// e says.
 func (d *DB) SaveEstimate(ctx context.Context, e *impact.StoredEstimate, sts []impact.StoredStatement) (*impact.StoredEstimate, error) {
 	now := d.now()
 	ins, ups, err := d.encodeSave(e, sts, now)
 	if err != nil {
 		return nil, err
 	}
+	ins.source, ins.actor = SourceEstimateIncident, impact.ActorFrom(ctx)
 	id := e.IncidentID
 	name := impact.EstimateName(id)
 	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -252,16 +261,16 @@ func (d *DB) insertEstimates(ctx context.Context, tx *sqlx.Tx, rows []estimateIn
 		part := rows[lo:min(lo+estimateChunk, len(rows))]
 		var b strings.Builder
 		b.WriteString(`INSERT INTO incident_estimates (incident_id, revision, model_version, inputs_digest, compute_time, body,
-			reporting_currency, fx_rates) VALUES `)
-		args := make([]any, 0, 8*len(part))
+			reporting_currency, fx_rates, source, actor) VALUES `)
+		args := make([]any, 0, 10*len(part))
 		for i := range part {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			r := &part[i]
 			args = append(args, r.incidentID, r.rev, r.modelVersion, r.inputsDigest, r.computeTime, r.body,
-				r.reportingCurrency, r.fxRates)
+				r.reportingCurrency, r.fxRates, r.source, r.actor)
 		}
 		if _, err := tx.ExecContext(ctx, d.q(b.String()), args...); err != nil {
 			return err
@@ -304,7 +313,8 @@ func (d *DB) upsertStatements(ctx context.Context, tx *sqlx.Tx, ups []statementU
 	return nil
 }
 
-const estimateCols = `incident_id, revision, model_version, inputs_digest, compute_time, body, reporting_currency, fx_rates`
+const estimateCols = `incident_id, revision, model_version, inputs_digest, compute_time, body, reporting_currency, fx_rates,
+	source, actor`
 
 type estimateRow struct {
 	IncidentID        string  `db:"incident_id"`
@@ -315,12 +325,14 @@ type estimateRow struct {
 	Body              []byte  `db:"body"`
 	ReportingCurrency string  `db:"reporting_currency"`
 	FXRates           []byte  `db:"fx_rates"`
+	Source            string  `db:"source"`
+	Actor             string  `db:"actor"`
 }
 
 func (r *estimateRow) toDomain() (*impact.StoredEstimate, error) {
 	e := &impact.StoredEstimate{Name: impact.EstimateName(r.IncidentID), ModelVersion: r.ModelVersion,
 		InputsDigest: r.InputsDigest, ComputeTime: r.ComputeTime.Time, Revision: r.Revision,
-		ReportingCurrency: r.ReportingCurrency}
+		ReportingCurrency: r.ReportingCurrency, Source: r.Source, Actor: r.Actor}
 	if err := json.Unmarshal(r.Body, &e.IncidentEstimate); err != nil {
 		return nil, err
 	}
@@ -351,6 +363,47 @@ func (d *DB) GetEstimate(ctx context.Context, incidentID string, rev int64) (*im
 		return nil, translate(noRows(err, impact.EstimateName(incidentID)))
 	}
 	return r.toDomain()
+}
+
+// ListEstimateRevisions implements impact.EstimateStore: newest revision
+// first, keyset-paged by revision through the primary key.
+func (d *DB) ListEstimateRevisions(ctx context.Context, incidentID string, p impact.PageRequest) (*impact.Page[impact.StoredEstimate], error) {
+	if err := checkID("name", incidentID); err != nil {
+		return nil, err
+	}
+	pg, err := parsePage(p, 1, "ListEstimateRevisions", incidentID)
+	if err != nil {
+		return nil, err
+	}
+	q, args := `SELECT `+estimateCols+` FROM incident_estimates WHERE incident_id = ?`, []any{incidentID}
+	if pg.after != nil {
+		after, err := strconv.ParseInt(pg.after[0], 10, 64)
+		if err != nil {
+			return nil, invalid("page_token", "malformed page token")
+		}
+		q, args = q+` AND revision < ?`, append(args, after)
+	}
+	var rows []estimateRow
+	if err := d.db.SelectContext(ctx, &rows, d.q(q+` ORDER BY revision DESC LIMIT ?`), append(args, pg.size+1)...); err != nil {
+		return nil, translate(err)
+	}
+	if len(rows) == 0 {
+		// Empty for an incident without estimates (or past its last
+		// page); ENOTFOUND for no incident.
+		if err := d.incidentExists(ctx, d.db, incidentID); err != nil {
+			return nil, translate(err)
+		}
+	}
+	rows, next := trim(pg, rows, func(r *estimateRow) []string { return []string{strconv.FormatInt(r.Revision, 10)} })
+	out := &impact.Page[impact.StoredEstimate]{Items: make([]impact.StoredEstimate, 0, len(rows)), NextPageToken: next}
+	for i := range rows {
+		e, err := rows[i].toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, *e)
+	}
+	return out, nil
 }
 
 type statementRow struct {

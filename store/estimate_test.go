@@ -211,3 +211,87 @@ func TestStatementPeriod(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimateHistory: every revision records what wrote it and for whom,
+// and ListEstimateRevisions pages through them newest first.
+func TestEstimateHistory(t *testing.T) {
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		seedJobs(t, db)
+		ctx := context.Background()
+		alice := impact.WithActor(ctx, "alice")
+
+		// e exists but has no estimate: an empty page. No incident: ENOTFOUND.
+		if p := must[*impact.Page[impact.StoredEstimate]](t)(db.ListEstimateRevisions(ctx, "e", impact.PageRequest{})); len(p.Items) != 0 || p.NextPageToken != "" {
+			t.Errorf("no estimate: %d items, token %q", len(p.Items), p.NextPageToken)
+		}
+		wantCode(t, second(db.ListEstimateRevisions(ctx, "nope", impact.PageRequest{})), impact.ENOTFOUND)
+		wantCode(t, second(db.ListEstimateRevisions(ctx, "", impact.PageRequest{})), impact.EINVALID)
+
+		// What the caller says is ignored: the store records the method and
+		// the actor of the context.
+		e1 := est("a", "v1")
+		e1.Source, e1.Actor = "forged", "mallory"
+		r1 := must[*impact.StoredEstimate](t)(db.SaveEstimate(alice, e1, nil))
+		if r1.Source != "EstimateIncident" || r1.Actor != "alice" {
+			t.Errorf("saved: source %q actor %q", r1.Source, r1.Actor)
+		}
+		must[*impact.StoredEstimate](t)(db.SaveEstimate(ctx, est("a", "v2"), nil))
+
+		// A recompute job created by bob writes revision 1 of b; the worker
+		// completing the chunk is not the actor.
+		bobJob, created, err := db.CreateJob(impact.WithActor(ctx, "bob"), impact.RecomputeFilter{IncidentIDs: []string{"b"}}, false, 10, "", false)
+		if err != nil || !created {
+			t.Fatalf("bob's job: %v %v", created, err)
+		}
+		c := must[*impact.Chunk](t)(db.LeaseChunk(impact.WithActor(ctx, "worker"), bobJob.ID, "w", time.Minute))
+		must[*impact.RecomputeJob](t)(db.CompleteChunk(impact.WithActor(ctx, "worker"), c, &impact.ChunkResult{
+			Saves:   []impact.EstimateSave{{Estimate: est("b", "v3")}},
+			Changes: []impact.RecomputeChange{{IncidentID: "b", NewInputsDigest: "sha256:bv3"}},
+			Counts:  impact.JobCounts{Done: 1, Changed: 1},
+		}))
+		b := must[*impact.StoredEstimate](t)(db.GetEstimate(ctx, "b", 0))
+		if b.Source != "recomputeJobs/"+bobJob.ID || b.Actor != "bob" || b.Revision != 1 {
+			t.Errorf("recomputed: rev %d source %q actor %q", b.Revision, b.Source, b.Actor)
+		}
+
+		// Newest first, one per page, tokens bound to the incident.
+		type rev struct {
+			Rev           int64
+			Version       string
+			Source, Actor string
+		}
+		var got []rev
+		var tokens []string
+		p := impact.PageRequest{Size: 1}
+		for {
+			page := must[*impact.Page[impact.StoredEstimate]](t)(db.ListEstimateRevisions(ctx, "a", p))
+			for _, e := range page.Items {
+				if e.Name != "incidents/a/estimate" || e.IncidentID != "a" || e.ReportingCurrency != "EUR" {
+					t.Errorf("revision %d: name %q incident %q currency %q", e.Revision, e.Name, e.IncidentID, e.ReportingCurrency)
+				}
+				got = append(got, rev{e.Revision, e.ModelVersion, e.Source, e.Actor})
+			}
+			if page.NextPageToken == "" {
+				break
+			}
+			tokens = append(tokens, page.NextPageToken)
+			p.Token = page.NextPageToken
+		}
+		want := []rev{{2, "v2", "EstimateIncident", "anonymous"}, {1, "v1", "EstimateIncident", "alice"}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("revisions (-want +got):\n%s", diff)
+		}
+		if len(tokens) != 1 {
+			t.Errorf("%d page tokens, want 1", len(tokens))
+		}
+		wantCode(t, second(db.ListEstimateRevisions(ctx, "b", impact.PageRequest{Size: 1, Token: tokens[0]})), impact.EINVALID)
+		wantCode(t, second(db.ListEstimateRevisions(ctx, "a", impact.PageRequest{Token: "junk"})), impact.EINVALID)
+		all := must[*impact.Page[impact.StoredEstimate]](t)(db.ListEstimateRevisions(ctx, "a", impact.PageRequest{}))
+		if len(all.Items) != 2 || all.NextPageToken != "" || all.Items[0].Revision != 2 {
+			t.Errorf("default page: %d items, token %q", len(all.Items), all.NextPageToken)
+		}
+		if r := must[*impact.StoredEstimate](t)(db.GetEstimate(ctx, "a", 1)); r.Source != "EstimateIncident" || r.Actor != "alice" {
+			t.Errorf("GetEstimate rev 1: source %q actor %q", r.Source, r.Actor)
+		}
+	})
+}

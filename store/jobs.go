@@ -660,6 +660,11 @@ func (d *DB) CompleteChunk(ctx context.Context, c *impact.Chunk, r *impact.Chunk
 		if err != nil {
 			return err
 		}
+		// The revisions record the job as their source and its creator
+		// as their actor, not the worker that leased the chunk.
+		for i := range ins {
+			ins[i].source, ins[i].actor = impact.JobName(c.JobID), jr.Creator
+		}
 		newRev, err := d.insertRevisions(ctx, tx, ins)
 		if err != nil {
 			return err

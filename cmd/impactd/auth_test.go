@@ -102,6 +102,8 @@ var rpcCases = []rpcCase{
 	{"/impact.v1.IncidentService/DeleteOutageWindow", "DELETE", "/v1/incidents/i/windows/w", "editor"},
 	{"/impact.v1.IncidentService/EstimateIncident", "POST", "/v1/incidents/i:estimate", "editor"},
 	{"/impact.v1.IncidentService/GetIncidentEstimate", "GET", "/v1/incidents/i/estimate", "viewer"},
+	{"/impact.v1.IncidentService/GetIncidentEstimate", "GET", "/v1/incidents/i/estimate@1", "viewer"},
+	{"/impact.v1.IncidentService/ListIncidentEstimateRevisions", "GET", "/v1/incidents/i/estimate:listRevisions", "viewer"},
 
 	// An empty filter is valid: the admin's call creates a job (over gRPC,
 	// then ALREADY_EXISTS over HTTP, which is still "allowed").

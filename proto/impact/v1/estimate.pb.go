@@ -40,7 +40,9 @@ type IncidentEstimate struct {
 	// `totals` converted into the scenario's reporting currency
 	// (Σ total × rate, rounded once). Null when no reporting currency is set.
 	ReportingTotals *CurrencyTotals `protobuf:"bytes,4,opt,name=reporting_totals,json=reportingTotals,proto3" json:"reporting_totals,omitempty"`
-	// Resource name, "incidents/{incident}/estimate".
+	// Resource name, "incidents/{incident}/estimate"; a revision returned by
+	// name@revision or by ListIncidentEstimateRevisions is named
+	// "incidents/{incident}/estimate@{revision}" (AIP-162).
 	Name *string `protobuf:"bytes,5,opt,name=name,proto3,oneof" json:"name,omitempty"`
 	// Version of the impact model rules that computed the figures.
 	ModelVersion *string `protobuf:"bytes,6,opt,name=model_version,json=modelVersion,proto3,oneof" json:"model_version,omitempty"`
@@ -50,8 +52,19 @@ type IncidentEstimate struct {
 	// When the estimate was computed.
 	ComputeTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=compute_time,json=computeTime,proto3" json:"compute_time,omitempty"`
 	// 1 for the incident's first stored estimate, then one more per
-	// EstimateIncident call; earlier revisions are kept.
-	Revision      *int64 `protobuf:"varint,9,opt,name=revision,proto3,oneof" json:"revision,omitempty"`
+	// EstimateIncident call and per recompute job that changed the figures;
+	// earlier revisions are kept (IncidentService.
+	// ListIncidentEstimateRevisions).
+	Revision *int64 `protobuf:"varint,9,opt,name=revision,proto3,oneof" json:"revision,omitempty"`
+	// What wrote this revision: "EstimateIncident" (IncidentService.
+	// EstimateIncident) or the recompute job's name, "recomputeJobs/{job}",
+	// when a recompute changed the figures. Empty on revisions stored before
+	// sources were recorded.
+	Source *string `protobuf:"bytes,10,opt,name=source,proto3,oneof" json:"source,omitempty"`
+	// Who it was written for: the caller of EstimateIncident (its token
+	// name, or "anonymous"), or the creator of the recompute job. Empty on
+	// revisions stored before actors were recorded.
+	Actor         *string `protobuf:"bytes,11,opt,name=actor,proto3,oneof" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -147,6 +160,20 @@ func (x *IncidentEstimate) GetRevision() int64 {
 		return *x.Revision
 	}
 	return 0
+}
+
+func (x *IncidentEstimate) GetSource() string {
+	if x != nil && x.Source != nil {
+		return *x.Source
+	}
+	return ""
+}
+
+func (x *IncidentEstimate) GetActor() string {
+	if x != nil && x.Actor != nil {
+		return *x.Actor
+	}
+	return ""
 }
 
 // What one incident cost one customer.
@@ -705,7 +732,7 @@ var File_impact_v1_estimate_proto protoreflect.FileDescriptor
 
 const file_impact_v1_estimate_proto_rawDesc = "" +
 	"\n" +
-	"\x18impact/v1/estimate.proto\x12\timpact.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15impact/v1/money.proto\"\x80\x05\n" +
+	"\x18impact/v1/estimate.proto\x12\timpact.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15impact/v1/money.proto\"\xd7\x05\n" +
 	"\x10IncidentEstimate\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
 	"incidentId\x12>\n" +
@@ -716,12 +743,17 @@ const file_impact_v1_estimate_proto_rawDesc = "" +
 	"\rmodel_version\x18\x06 \x01(\tB\x03\xe0A\x03H\x01R\fmodelVersion\x88\x01\x01\x12-\n" +
 	"\rinputs_digest\x18\a \x01(\tB\x03\xe0A\x03H\x02R\finputsDigest\x88\x01\x01\x12B\n" +
 	"\fcompute_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vcomputeTime\x12$\n" +
-	"\brevision\x18\t \x01(\x03B\x03\xe0A\x03H\x03R\brevision\x88\x01\x01:c\xeaA`\n" +
+	"\brevision\x18\t \x01(\x03B\x03\xe0A\x03H\x03R\brevision\x88\x01\x01\x12 \n" +
+	"\x06source\x18\n" +
+	" \x01(\tB\x03\xe0A\x03H\x04R\x06source\x88\x01\x01\x12\x1e\n" +
+	"\x05actor\x18\v \x01(\tB\x03\xe0A\x03H\x05R\x05actor\x88\x01\x01:c\xeaA`\n" +
 	"\x1aimpact.v1/IncidentEstimate\x12\x1dincidents/{incident}/estimate*\x11incidentEstimates2\x10incidentEstimateB\a\n" +
 	"\x05_nameB\x10\n" +
 	"\x0e_model_versionB\x10\n" +
 	"\x0e_inputs_digestB\v\n" +
-	"\t_revision\"\xe1\x02\n" +
+	"\t_revisionB\t\n" +
+	"\a_sourceB\b\n" +
+	"\x06_actor\"\xe1\x02\n" +
 	"\x10CustomerEstimate\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
 	"customerId\x12*\n" +

@@ -830,7 +830,9 @@ func (x *EstimateIncidentRequest) GetFxRates() []*FxRate {
 // Request of IncidentService.GetIncidentEstimate.
 type GetIncidentEstimateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// "incidents/{incident}/estimate".
+	// "incidents/{incident}/estimate" for the latest revision, or
+	// "incidents/{incident}/estimate@{revision}" for one revision
+	// (`revision` as in IncidentEstimate.revision, e.g. "@1").
 	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -869,6 +871,126 @@ func (*GetIncidentEstimateRequest) Descriptor() ([]byte, []int) {
 func (x *GetIncidentEstimateRequest) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+// Request of IncidentService.ListIncidentEstimateRevisions.
+type ListIncidentEstimateRevisionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "incidents/{incident}/estimate".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Most revisions to return: default 50, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// `next_page_token` of the previous page of the same estimate.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIncidentEstimateRevisionsRequest) Reset() {
+	*x = ListIncidentEstimateRevisionsRequest{}
+	mi := &file_impact_v1_incident_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIncidentEstimateRevisionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIncidentEstimateRevisionsRequest) ProtoMessage() {}
+
+func (x *ListIncidentEstimateRevisionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_impact_v1_incident_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIncidentEstimateRevisionsRequest.ProtoReflect.Descriptor instead.
+func (*ListIncidentEstimateRevisionsRequest) Descriptor() ([]byte, []int) {
+	return file_impact_v1_incident_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListIncidentEstimateRevisionsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ListIncidentEstimateRevisionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListIncidentEstimateRevisionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of IncidentService.ListIncidentEstimateRevisions.
+type ListIncidentEstimateRevisionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The revisions of this page, newest first, each named
+	// "incidents/{incident}/estimate@{revision}".
+	Estimates []*IncidentEstimate `protobuf:"bytes,1,rep,name=estimates,proto3" json:"estimates,omitempty"`
+	// Token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIncidentEstimateRevisionsResponse) Reset() {
+	*x = ListIncidentEstimateRevisionsResponse{}
+	mi := &file_impact_v1_incident_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIncidentEstimateRevisionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIncidentEstimateRevisionsResponse) ProtoMessage() {}
+
+func (x *ListIncidentEstimateRevisionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_impact_v1_incident_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIncidentEstimateRevisionsResponse.ProtoReflect.Descriptor instead.
+func (*ListIncidentEstimateRevisionsResponse) Descriptor() ([]byte, []int) {
+	return file_impact_v1_incident_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListIncidentEstimateRevisionsResponse) GetEstimates() []*IncidentEstimate {
+	if x != nil {
+		return x.Estimates
+	}
+	return nil
+}
+
+func (x *ListIncidentEstimateRevisionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
 	}
 	return ""
 }
@@ -939,9 +1061,18 @@ const file_impact_v1_incident_service_proto_rawDesc = "" +
 	"\bfx_rates\x18\x03 \x03(\v2\x11.impact.v1.FxRateB\x03\xe0A\x01R\afxRates\"T\n" +
 	"\x1aGetIncidentEstimateRequest\x126\n" +
 	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xfaA\x1c\n" +
-	"\x1aimpact.v1/IncidentEstimateR\x04name2\xe8\n" +
+	"\x1aimpact.v1/IncidentEstimateR\x04name\"\xa4\x01\n" +
+	"$ListIncidentEstimateRevisionsRequest\x126\n" +
+	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xfaA\x1c\n" +
+	"\x1aimpact.v1/IncidentEstimateR\x04name\x12 \n" +
+	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"\x0fIncidentService\x12h\n" +
+	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\x8a\x01\n" +
+	"%ListIncidentEstimateRevisionsResponse\x129\n" +
+	"\testimates\x18\x01 \x03(\v2\x1b.impact.v1.IncidentEstimateR\testimates\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc0\f\n" +
+	"\x0fIncidentService\x12\x9e\x01\n" +
+	"\x13GetIncidentEstimate\x12%.impact.v1.GetIncidentEstimateRequest\x1a\x1b.impact.v1.IncidentEstimate\"C\x82\xd3\xe4\x93\x02=Z\x1a\x12\x18/v1/{name=incidents/*/*}\x12\x1f/v1/{name=incidents/*/estimate}\x12h\n" +
 	"\x0eCreateIncident\x12 .impact.v1.CreateIncidentRequest\x1a\x13.impact.v1.Incident\"\x1f\x82\xd3\xe4\x93\x02\x19:\bincident\"\r/v1/incidents\x12a\n" +
 	"\vGetIncident\x12\x1d.impact.v1.GetIncidentRequest\x1a\x13.impact.v1.Incident\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=incidents/*}\x12i\n" +
 	"\rListIncidents\x12\x1f.impact.v1.ListIncidentsRequest\x1a .impact.v1.ListIncidentsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/incidents\x12z\n" +
@@ -951,8 +1082,8 @@ const file_impact_v1_incident_service_proto_rawDesc = "" +
 	"\x0fGetOutageWindow\x12!.impact.v1.GetOutageWindowRequest\x1a\x17.impact.v1.OutageWindow\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=incidents/*/windows/*}\x12\x88\x01\n" +
 	"\x11ListOutageWindows\x12#.impact.v1.ListOutageWindowsRequest\x1a$.impact.v1.ListOutageWindowsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=incidents/*}/windows\x12|\n" +
 	"\x12DeleteOutageWindow\x12$.impact.v1.DeleteOutageWindowRequest\x1a\x16.google.protobuf.Empty\"(\x82\xd3\xe4\x93\x02\"* /v1/{name=incidents/*/windows/*}\x12\x7f\n" +
-	"\x10EstimateIncident\x12\".impact.v1.EstimateIncidentRequest\x1a\x1b.impact.v1.IncidentEstimate\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/{name=incidents/*}:estimate\x12\x82\x01\n" +
-	"\x13GetIncidentEstimate\x12%.impact.v1.GetIncidentEstimateRequest\x1a\x1b.impact.v1.IncidentEstimate\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=incidents/*/estimate}B7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
+	"\x10EstimateIncident\x12\".impact.v1.EstimateIncidentRequest\x1a\x1b.impact.v1.IncidentEstimate\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/{name=incidents/*}:estimate\x12\xb9\x01\n" +
+	"\x1dListIncidentEstimateRevisions\x12/.impact.v1.ListIncidentEstimateRevisionsRequest\x1a0.impact.v1.ListIncidentEstimateRevisionsResponse\"5\x82\xd3\xe4\x93\x02/\x12-/v1/{name=incidents/*/estimate}:listRevisionsB7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
 
 var (
 	file_impact_v1_incident_service_proto_rawDescOnce sync.Once
@@ -966,67 +1097,72 @@ func file_impact_v1_incident_service_proto_rawDescGZIP() []byte {
 	return file_impact_v1_incident_service_proto_rawDescData
 }
 
-var file_impact_v1_incident_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_impact_v1_incident_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_impact_v1_incident_service_proto_goTypes = []any{
-	(*CreateIncidentRequest)(nil),            // 0: impact.v1.CreateIncidentRequest
-	(*GetIncidentRequest)(nil),               // 1: impact.v1.GetIncidentRequest
-	(*ListIncidentsRequest)(nil),             // 2: impact.v1.ListIncidentsRequest
-	(*ListIncidentsResponse)(nil),            // 3: impact.v1.ListIncidentsResponse
-	(*UpdateIncidentRequest)(nil),            // 4: impact.v1.UpdateIncidentRequest
-	(*DeleteIncidentRequest)(nil),            // 5: impact.v1.DeleteIncidentRequest
-	(*BatchCreateOutageWindowsRequest)(nil),  // 6: impact.v1.BatchCreateOutageWindowsRequest
-	(*CreateOutageWindowRequest)(nil),        // 7: impact.v1.CreateOutageWindowRequest
-	(*BatchCreateOutageWindowsResponse)(nil), // 8: impact.v1.BatchCreateOutageWindowsResponse
-	(*GetOutageWindowRequest)(nil),           // 9: impact.v1.GetOutageWindowRequest
-	(*ListOutageWindowsRequest)(nil),         // 10: impact.v1.ListOutageWindowsRequest
-	(*ListOutageWindowsResponse)(nil),        // 11: impact.v1.ListOutageWindowsResponse
-	(*DeleteOutageWindowRequest)(nil),        // 12: impact.v1.DeleteOutageWindowRequest
-	(*EstimateIncidentRequest)(nil),          // 13: impact.v1.EstimateIncidentRequest
-	(*GetIncidentEstimateRequest)(nil),       // 14: impact.v1.GetIncidentEstimateRequest
-	(*Incident)(nil),                         // 15: impact.v1.Incident
-	(*fieldmaskpb.FieldMask)(nil),            // 16: google.protobuf.FieldMask
-	(*OutageWindow)(nil),                     // 17: impact.v1.OutageWindow
-	(*FxRate)(nil),                           // 18: impact.v1.FxRate
-	(*emptypb.Empty)(nil),                    // 19: google.protobuf.Empty
-	(*IncidentEstimate)(nil),                 // 20: impact.v1.IncidentEstimate
+	(*CreateIncidentRequest)(nil),                 // 0: impact.v1.CreateIncidentRequest
+	(*GetIncidentRequest)(nil),                    // 1: impact.v1.GetIncidentRequest
+	(*ListIncidentsRequest)(nil),                  // 2: impact.v1.ListIncidentsRequest
+	(*ListIncidentsResponse)(nil),                 // 3: impact.v1.ListIncidentsResponse
+	(*UpdateIncidentRequest)(nil),                 // 4: impact.v1.UpdateIncidentRequest
+	(*DeleteIncidentRequest)(nil),                 // 5: impact.v1.DeleteIncidentRequest
+	(*BatchCreateOutageWindowsRequest)(nil),       // 6: impact.v1.BatchCreateOutageWindowsRequest
+	(*CreateOutageWindowRequest)(nil),             // 7: impact.v1.CreateOutageWindowRequest
+	(*BatchCreateOutageWindowsResponse)(nil),      // 8: impact.v1.BatchCreateOutageWindowsResponse
+	(*GetOutageWindowRequest)(nil),                // 9: impact.v1.GetOutageWindowRequest
+	(*ListOutageWindowsRequest)(nil),              // 10: impact.v1.ListOutageWindowsRequest
+	(*ListOutageWindowsResponse)(nil),             // 11: impact.v1.ListOutageWindowsResponse
+	(*DeleteOutageWindowRequest)(nil),             // 12: impact.v1.DeleteOutageWindowRequest
+	(*EstimateIncidentRequest)(nil),               // 13: impact.v1.EstimateIncidentRequest
+	(*GetIncidentEstimateRequest)(nil),            // 14: impact.v1.GetIncidentEstimateRequest
+	(*ListIncidentEstimateRevisionsRequest)(nil),  // 15: impact.v1.ListIncidentEstimateRevisionsRequest
+	(*ListIncidentEstimateRevisionsResponse)(nil), // 16: impact.v1.ListIncidentEstimateRevisionsResponse
+	(*Incident)(nil),                              // 17: impact.v1.Incident
+	(*fieldmaskpb.FieldMask)(nil),                 // 18: google.protobuf.FieldMask
+	(*OutageWindow)(nil),                          // 19: impact.v1.OutageWindow
+	(*FxRate)(nil),                                // 20: impact.v1.FxRate
+	(*IncidentEstimate)(nil),                      // 21: impact.v1.IncidentEstimate
+	(*emptypb.Empty)(nil),                         // 22: google.protobuf.Empty
 }
 var file_impact_v1_incident_service_proto_depIdxs = []int32{
-	15, // 0: impact.v1.CreateIncidentRequest.incident:type_name -> impact.v1.Incident
-	15, // 1: impact.v1.ListIncidentsResponse.incidents:type_name -> impact.v1.Incident
-	15, // 2: impact.v1.UpdateIncidentRequest.incident:type_name -> impact.v1.Incident
-	16, // 3: impact.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	17, // 0: impact.v1.CreateIncidentRequest.incident:type_name -> impact.v1.Incident
+	17, // 1: impact.v1.ListIncidentsResponse.incidents:type_name -> impact.v1.Incident
+	17, // 2: impact.v1.UpdateIncidentRequest.incident:type_name -> impact.v1.Incident
+	18, // 3: impact.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
 	7,  // 4: impact.v1.BatchCreateOutageWindowsRequest.requests:type_name -> impact.v1.CreateOutageWindowRequest
-	17, // 5: impact.v1.CreateOutageWindowRequest.outage_window:type_name -> impact.v1.OutageWindow
-	17, // 6: impact.v1.BatchCreateOutageWindowsResponse.outage_windows:type_name -> impact.v1.OutageWindow
-	17, // 7: impact.v1.ListOutageWindowsResponse.outage_windows:type_name -> impact.v1.OutageWindow
-	18, // 8: impact.v1.EstimateIncidentRequest.fx_rates:type_name -> impact.v1.FxRate
-	0,  // 9: impact.v1.IncidentService.CreateIncident:input_type -> impact.v1.CreateIncidentRequest
-	1,  // 10: impact.v1.IncidentService.GetIncident:input_type -> impact.v1.GetIncidentRequest
-	2,  // 11: impact.v1.IncidentService.ListIncidents:input_type -> impact.v1.ListIncidentsRequest
-	4,  // 12: impact.v1.IncidentService.UpdateIncident:input_type -> impact.v1.UpdateIncidentRequest
-	5,  // 13: impact.v1.IncidentService.DeleteIncident:input_type -> impact.v1.DeleteIncidentRequest
-	6,  // 14: impact.v1.IncidentService.BatchCreateOutageWindows:input_type -> impact.v1.BatchCreateOutageWindowsRequest
-	9,  // 15: impact.v1.IncidentService.GetOutageWindow:input_type -> impact.v1.GetOutageWindowRequest
-	10, // 16: impact.v1.IncidentService.ListOutageWindows:input_type -> impact.v1.ListOutageWindowsRequest
-	12, // 17: impact.v1.IncidentService.DeleteOutageWindow:input_type -> impact.v1.DeleteOutageWindowRequest
-	13, // 18: impact.v1.IncidentService.EstimateIncident:input_type -> impact.v1.EstimateIncidentRequest
-	14, // 19: impact.v1.IncidentService.GetIncidentEstimate:input_type -> impact.v1.GetIncidentEstimateRequest
-	15, // 20: impact.v1.IncidentService.CreateIncident:output_type -> impact.v1.Incident
-	15, // 21: impact.v1.IncidentService.GetIncident:output_type -> impact.v1.Incident
-	3,  // 22: impact.v1.IncidentService.ListIncidents:output_type -> impact.v1.ListIncidentsResponse
-	15, // 23: impact.v1.IncidentService.UpdateIncident:output_type -> impact.v1.Incident
-	19, // 24: impact.v1.IncidentService.DeleteIncident:output_type -> google.protobuf.Empty
-	8,  // 25: impact.v1.IncidentService.BatchCreateOutageWindows:output_type -> impact.v1.BatchCreateOutageWindowsResponse
-	17, // 26: impact.v1.IncidentService.GetOutageWindow:output_type -> impact.v1.OutageWindow
-	11, // 27: impact.v1.IncidentService.ListOutageWindows:output_type -> impact.v1.ListOutageWindowsResponse
-	19, // 28: impact.v1.IncidentService.DeleteOutageWindow:output_type -> google.protobuf.Empty
-	20, // 29: impact.v1.IncidentService.EstimateIncident:output_type -> impact.v1.IncidentEstimate
-	20, // 30: impact.v1.IncidentService.GetIncidentEstimate:output_type -> impact.v1.IncidentEstimate
-	20, // [20:31] is the sub-list for method output_type
-	9,  // [9:20] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	19, // 5: impact.v1.CreateOutageWindowRequest.outage_window:type_name -> impact.v1.OutageWindow
+	19, // 6: impact.v1.BatchCreateOutageWindowsResponse.outage_windows:type_name -> impact.v1.OutageWindow
+	19, // 7: impact.v1.ListOutageWindowsResponse.outage_windows:type_name -> impact.v1.OutageWindow
+	20, // 8: impact.v1.EstimateIncidentRequest.fx_rates:type_name -> impact.v1.FxRate
+	21, // 9: impact.v1.ListIncidentEstimateRevisionsResponse.estimates:type_name -> impact.v1.IncidentEstimate
+	14, // 10: impact.v1.IncidentService.GetIncidentEstimate:input_type -> impact.v1.GetIncidentEstimateRequest
+	0,  // 11: impact.v1.IncidentService.CreateIncident:input_type -> impact.v1.CreateIncidentRequest
+	1,  // 12: impact.v1.IncidentService.GetIncident:input_type -> impact.v1.GetIncidentRequest
+	2,  // 13: impact.v1.IncidentService.ListIncidents:input_type -> impact.v1.ListIncidentsRequest
+	4,  // 14: impact.v1.IncidentService.UpdateIncident:input_type -> impact.v1.UpdateIncidentRequest
+	5,  // 15: impact.v1.IncidentService.DeleteIncident:input_type -> impact.v1.DeleteIncidentRequest
+	6,  // 16: impact.v1.IncidentService.BatchCreateOutageWindows:input_type -> impact.v1.BatchCreateOutageWindowsRequest
+	9,  // 17: impact.v1.IncidentService.GetOutageWindow:input_type -> impact.v1.GetOutageWindowRequest
+	10, // 18: impact.v1.IncidentService.ListOutageWindows:input_type -> impact.v1.ListOutageWindowsRequest
+	12, // 19: impact.v1.IncidentService.DeleteOutageWindow:input_type -> impact.v1.DeleteOutageWindowRequest
+	13, // 20: impact.v1.IncidentService.EstimateIncident:input_type -> impact.v1.EstimateIncidentRequest
+	15, // 21: impact.v1.IncidentService.ListIncidentEstimateRevisions:input_type -> impact.v1.ListIncidentEstimateRevisionsRequest
+	21, // 22: impact.v1.IncidentService.GetIncidentEstimate:output_type -> impact.v1.IncidentEstimate
+	17, // 23: impact.v1.IncidentService.CreateIncident:output_type -> impact.v1.Incident
+	17, // 24: impact.v1.IncidentService.GetIncident:output_type -> impact.v1.Incident
+	3,  // 25: impact.v1.IncidentService.ListIncidents:output_type -> impact.v1.ListIncidentsResponse
+	17, // 26: impact.v1.IncidentService.UpdateIncident:output_type -> impact.v1.Incident
+	22, // 27: impact.v1.IncidentService.DeleteIncident:output_type -> google.protobuf.Empty
+	8,  // 28: impact.v1.IncidentService.BatchCreateOutageWindows:output_type -> impact.v1.BatchCreateOutageWindowsResponse
+	19, // 29: impact.v1.IncidentService.GetOutageWindow:output_type -> impact.v1.OutageWindow
+	11, // 30: impact.v1.IncidentService.ListOutageWindows:output_type -> impact.v1.ListOutageWindowsResponse
+	22, // 31: impact.v1.IncidentService.DeleteOutageWindow:output_type -> google.protobuf.Empty
+	21, // 32: impact.v1.IncidentService.EstimateIncident:output_type -> impact.v1.IncidentEstimate
+	16, // 33: impact.v1.IncidentService.ListIncidentEstimateRevisions:output_type -> impact.v1.ListIncidentEstimateRevisionsResponse
+	22, // [22:34] is the sub-list for method output_type
+	10, // [10:22] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_impact_v1_incident_service_proto_init() }
@@ -1042,7 +1178,7 @@ func file_impact_v1_incident_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_impact_v1_incident_service_proto_rawDesc), len(file_impact_v1_incident_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

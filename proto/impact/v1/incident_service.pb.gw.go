@@ -35,6 +35,84 @@ var (
 	_ = metadata.Join
 )
 
+func request_IncidentService_GetIncidentEstimate_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetIncidentEstimateRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetIncidentEstimate(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_IncidentService_GetIncidentEstimate_0(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetIncidentEstimateRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	msg, err := server.GetIncidentEstimate(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_IncidentService_GetIncidentEstimate_1(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetIncidentEstimateRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetIncidentEstimate(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_IncidentService_GetIncidentEstimate_1(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetIncidentEstimateRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	msg, err := server.GetIncidentEstimate(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_IncidentService_CreateIncident_0 = &utilities.DoubleArray{Encoding: map[string]int{"incident": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
 func request_IncidentService_CreateIncident_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -505,9 +583,11 @@ func local_request_IncidentService_EstimateIncident_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func request_IncidentService_GetIncidentEstimate_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+var filter_IncidentService_ListIncidentEstimateRevisions_0 = &utilities.DoubleArray{Encoding: map[string]int{"name": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_IncidentService_ListIncidentEstimateRevisions_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetIncidentEstimateRequest
+		protoReq ListIncidentEstimateRevisionsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -518,17 +598,23 @@ func request_IncidentService_GetIncidentEstimate_0(ctx context.Context, marshale
 	protoReq.Name, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_IncidentService_ListIncidentEstimateRevisions_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
-	msg, err := client.GetIncidentEstimate(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	msg, err := client.ListIncidentEstimateRevisions(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
 	return msg, metadata, err
 }
 
-func local_request_IncidentService_GetIncidentEstimate_0(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IncidentService_ListIncidentEstimateRevisions_0(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetIncidentEstimateRequest
+		protoReq ListIncidentEstimateRevisionsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -540,7 +626,13 @@ func local_request_IncidentService_GetIncidentEstimate_0(ctx context.Context, ma
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
 	}
-	msg, err := server.GetIncidentEstimate(ctx, &protoReq)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_IncidentService_ListIncidentEstimateRevisions_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListIncidentEstimateRevisions(ctx, &protoReq)
 	return msg, metadata, err
 }
 
@@ -550,6 +642,46 @@ func local_request_IncidentService_GetIncidentEstimate_0(ctx context.Context, ma
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterIncidentServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
 func RegisterIncidentServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server IncidentServiceServer) error {
+	mux.Handle(http.MethodGet, pattern_IncidentService_GetIncidentEstimate_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/GetIncidentEstimate", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/estimate}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_IncidentService_GetIncidentEstimate_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IncidentService_GetIncidentEstimate_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_IncidentService_GetIncidentEstimate_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/GetIncidentEstimate", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_IncidentService_GetIncidentEstimate_1(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IncidentService_GetIncidentEstimate_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_IncidentService_CreateIncident_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -750,25 +882,25 @@ func RegisterIncidentServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		}
 		forward_IncidentService_EstimateIncident_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_IncidentService_GetIncidentEstimate_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_IncidentService_ListIncidentEstimateRevisions_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/GetIncidentEstimate", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/estimate}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/ListIncidentEstimateRevisions", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/estimate}:listRevisions"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := local_request_IncidentService_GetIncidentEstimate_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		resp, md, err := local_request_IncidentService_ListIncidentEstimateRevisions_0(annotatedContext, inboundMarshaler, server, req, pathParams)
 		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_IncidentService_GetIncidentEstimate_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_IncidentService_ListIncidentEstimateRevisions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -810,6 +942,40 @@ func RegisterIncidentServiceHandler(ctx context.Context, mux *runtime.ServeMux, 
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
 // "IncidentServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
 func RegisterIncidentServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client IncidentServiceClient) error {
+	mux.Handle(http.MethodGet, pattern_IncidentService_GetIncidentEstimate_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/GetIncidentEstimate", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/estimate}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_IncidentService_GetIncidentEstimate_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IncidentService_GetIncidentEstimate_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_IncidentService_GetIncidentEstimate_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/GetIncidentEstimate", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_IncidentService_GetIncidentEstimate_1(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IncidentService_GetIncidentEstimate_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_IncidentService_CreateIncident_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -980,50 +1146,54 @@ func RegisterIncidentServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_IncidentService_EstimateIncident_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_IncidentService_GetIncidentEstimate_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_IncidentService_ListIncidentEstimateRevisions_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/GetIncidentEstimate", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/estimate}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/ListIncidentEstimateRevisions", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/estimate}:listRevisions"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := request_IncidentService_GetIncidentEstimate_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		resp, md, err := request_IncidentService_ListIncidentEstimateRevisions_0(annotatedContext, inboundMarshaler, client, req, pathParams)
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_IncidentService_GetIncidentEstimate_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_IncidentService_ListIncidentEstimateRevisions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	return nil
 }
 
 var (
-	pattern_IncidentService_CreateIncident_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "incidents"}, ""))
-	pattern_IncidentService_GetIncident_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "name"}, ""))
-	pattern_IncidentService_ListIncidents_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "incidents"}, ""))
-	pattern_IncidentService_UpdateIncident_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "incident.name"}, ""))
-	pattern_IncidentService_DeleteIncident_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "name"}, ""))
-	pattern_IncidentService_BatchCreateOutageWindows_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "incidents", "parent", "windows"}, "batchCreate"))
-	pattern_IncidentService_GetOutageWindow_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "incidents", "windows", "name"}, ""))
-	pattern_IncidentService_ListOutageWindows_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "incidents", "parent", "windows"}, ""))
-	pattern_IncidentService_DeleteOutageWindow_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "incidents", "windows", "name"}, ""))
-	pattern_IncidentService_EstimateIncident_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "name"}, "estimate"))
-	pattern_IncidentService_GetIncidentEstimate_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 4, 3, 5, 3}, []string{"v1", "incidents", "estimate", "name"}, ""))
+	pattern_IncidentService_GetIncidentEstimate_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 4, 3, 5, 3}, []string{"v1", "incidents", "estimate", "name"}, ""))
+	pattern_IncidentService_GetIncidentEstimate_1           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 1, 0, 4, 3, 5, 2}, []string{"v1", "incidents", "name"}, ""))
+	pattern_IncidentService_CreateIncident_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "incidents"}, ""))
+	pattern_IncidentService_GetIncident_0                   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "name"}, ""))
+	pattern_IncidentService_ListIncidents_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "incidents"}, ""))
+	pattern_IncidentService_UpdateIncident_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "incident.name"}, ""))
+	pattern_IncidentService_DeleteIncident_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "name"}, ""))
+	pattern_IncidentService_BatchCreateOutageWindows_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "incidents", "parent", "windows"}, "batchCreate"))
+	pattern_IncidentService_GetOutageWindow_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "incidents", "windows", "name"}, ""))
+	pattern_IncidentService_ListOutageWindows_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "incidents", "parent", "windows"}, ""))
+	pattern_IncidentService_DeleteOutageWindow_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "incidents", "windows", "name"}, ""))
+	pattern_IncidentService_EstimateIncident_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "name"}, "estimate"))
+	pattern_IncidentService_ListIncidentEstimateRevisions_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 4, 3, 5, 3}, []string{"v1", "incidents", "estimate", "name"}, "listRevisions"))
 )
 
 var (
-	forward_IncidentService_CreateIncident_0           = runtime.ForwardResponseMessage
-	forward_IncidentService_GetIncident_0              = runtime.ForwardResponseMessage
-	forward_IncidentService_ListIncidents_0            = runtime.ForwardResponseMessage
-	forward_IncidentService_UpdateIncident_0           = runtime.ForwardResponseMessage
-	forward_IncidentService_DeleteIncident_0           = runtime.ForwardResponseMessage
-	forward_IncidentService_BatchCreateOutageWindows_0 = runtime.ForwardResponseMessage
-	forward_IncidentService_GetOutageWindow_0          = runtime.ForwardResponseMessage
-	forward_IncidentService_ListOutageWindows_0        = runtime.ForwardResponseMessage
-	forward_IncidentService_DeleteOutageWindow_0       = runtime.ForwardResponseMessage
-	forward_IncidentService_EstimateIncident_0         = runtime.ForwardResponseMessage
-	forward_IncidentService_GetIncidentEstimate_0      = runtime.ForwardResponseMessage
+	forward_IncidentService_GetIncidentEstimate_0           = runtime.ForwardResponseMessage
+	forward_IncidentService_GetIncidentEstimate_1           = runtime.ForwardResponseMessage
+	forward_IncidentService_CreateIncident_0                = runtime.ForwardResponseMessage
+	forward_IncidentService_GetIncident_0                   = runtime.ForwardResponseMessage
+	forward_IncidentService_ListIncidents_0                 = runtime.ForwardResponseMessage
+	forward_IncidentService_UpdateIncident_0                = runtime.ForwardResponseMessage
+	forward_IncidentService_DeleteIncident_0                = runtime.ForwardResponseMessage
+	forward_IncidentService_BatchCreateOutageWindows_0      = runtime.ForwardResponseMessage
+	forward_IncidentService_GetOutageWindow_0               = runtime.ForwardResponseMessage
+	forward_IncidentService_ListOutageWindows_0             = runtime.ForwardResponseMessage
+	forward_IncidentService_DeleteOutageWindow_0            = runtime.ForwardResponseMessage
+	forward_IncidentService_EstimateIncident_0              = runtime.ForwardResponseMessage
+	forward_IncidentService_ListIncidentEstimateRevisions_0 = runtime.ForwardResponseMessage
 )

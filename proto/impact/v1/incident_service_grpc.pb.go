@@ -20,17 +20,18 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IncidentService_CreateIncident_FullMethodName           = "/impact.v1.IncidentService/CreateIncident"
-	IncidentService_GetIncident_FullMethodName              = "/impact.v1.IncidentService/GetIncident"
-	IncidentService_ListIncidents_FullMethodName            = "/impact.v1.IncidentService/ListIncidents"
-	IncidentService_UpdateIncident_FullMethodName           = "/impact.v1.IncidentService/UpdateIncident"
-	IncidentService_DeleteIncident_FullMethodName           = "/impact.v1.IncidentService/DeleteIncident"
-	IncidentService_BatchCreateOutageWindows_FullMethodName = "/impact.v1.IncidentService/BatchCreateOutageWindows"
-	IncidentService_GetOutageWindow_FullMethodName          = "/impact.v1.IncidentService/GetOutageWindow"
-	IncidentService_ListOutageWindows_FullMethodName        = "/impact.v1.IncidentService/ListOutageWindows"
-	IncidentService_DeleteOutageWindow_FullMethodName       = "/impact.v1.IncidentService/DeleteOutageWindow"
-	IncidentService_EstimateIncident_FullMethodName         = "/impact.v1.IncidentService/EstimateIncident"
-	IncidentService_GetIncidentEstimate_FullMethodName      = "/impact.v1.IncidentService/GetIncidentEstimate"
+	IncidentService_GetIncidentEstimate_FullMethodName           = "/impact.v1.IncidentService/GetIncidentEstimate"
+	IncidentService_CreateIncident_FullMethodName                = "/impact.v1.IncidentService/CreateIncident"
+	IncidentService_GetIncident_FullMethodName                   = "/impact.v1.IncidentService/GetIncident"
+	IncidentService_ListIncidents_FullMethodName                 = "/impact.v1.IncidentService/ListIncidents"
+	IncidentService_UpdateIncident_FullMethodName                = "/impact.v1.IncidentService/UpdateIncident"
+	IncidentService_DeleteIncident_FullMethodName                = "/impact.v1.IncidentService/DeleteIncident"
+	IncidentService_BatchCreateOutageWindows_FullMethodName      = "/impact.v1.IncidentService/BatchCreateOutageWindows"
+	IncidentService_GetOutageWindow_FullMethodName               = "/impact.v1.IncidentService/GetOutageWindow"
+	IncidentService_ListOutageWindows_FullMethodName             = "/impact.v1.IncidentService/ListOutageWindows"
+	IncidentService_DeleteOutageWindow_FullMethodName            = "/impact.v1.IncidentService/DeleteOutageWindow"
+	IncidentService_EstimateIncident_FullMethodName              = "/impact.v1.IncidentService/EstimateIncident"
+	IncidentService_ListIncidentEstimateRevisions_FullMethodName = "/impact.v1.IncidentService/ListIncidentEstimateRevisions"
 )
 
 // IncidentServiceClient is the client API for IncidentService service.
@@ -40,6 +41,19 @@ const (
 // Stores incidents and their outage windows, and estimates a stored incident
 // from stored data with the same engine as EstimatorService.
 type IncidentServiceClient interface {
+	// Returns the incident's latest stored estimate; NOT_FOUND if it has none.
+	// A revision name, "incidents/{incident}/estimate@{revision}" (AIP-162),
+	// returns that revision instead: INVALID_ARGUMENT if `revision` is not a
+	// positive integer, NOT_FOUND if the estimate has no such revision.
+	//
+	// Over HTTP a revision is GET /v1/incidents/{incident}/estimate@{revision}.
+	// A path template cannot match "estimate@…" (a literal matches a whole
+	// segment), so the second binding takes any third segment and the server
+	// rejects other names. It is declared first on purpose: the gateway tries
+	// the bindings of later methods first, so every other
+	// GET /v1/incidents/*/… route (outageWindows, estimate:listRevisions)
+	// keeps precedence over it.
+	GetIncidentEstimate(ctx context.Context, in *GetIncidentEstimateRequest, opts ...grpc.CallOption) (*IncidentEstimate, error)
 	// Creates an incident; `windows` must be empty (they are their own
 	// resources). ALREADY_EXISTS if the id is taken.
 	CreateIncident(ctx context.Context, in *CreateIncidentRequest, opts ...grpc.CallOption) (*Incident, error)
@@ -68,8 +82,12 @@ type IncidentServiceClient interface {
 	// equal those of EstimatorService.Estimate on the same data.
 	// FAILED_PRECONDITION when the stored data cannot be estimated.
 	EstimateIncident(ctx context.Context, in *EstimateIncidentRequest, opts ...grpc.CallOption) (*IncidentEstimate, error)
-	// Returns the incident's latest stored estimate; NOT_FOUND if it has none.
-	GetIncidentEstimate(ctx context.Context, in *GetIncidentEstimateRequest, opts ...grpc.CallOption) (*IncidentEstimate, error)
+	// Lists the revisions of the incident's stored estimate, newest first
+	// (AIP-162): each written by EstimateIncident or by a recompute job, as
+	// its `source` and `actor` say. Each is named
+	// "incidents/{incident}/estimate@{revision}". NOT_FOUND if the incident
+	// does not exist; empty if it has no estimate yet.
+	ListIncidentEstimateRevisions(ctx context.Context, in *ListIncidentEstimateRevisionsRequest, opts ...grpc.CallOption) (*ListIncidentEstimateRevisionsResponse, error)
 }
 
 type incidentServiceClient struct {
@@ -78,6 +96,16 @@ type incidentServiceClient struct {
 
 func NewIncidentServiceClient(cc grpc.ClientConnInterface) IncidentServiceClient {
 	return &incidentServiceClient{cc}
+}
+
+func (c *incidentServiceClient) GetIncidentEstimate(ctx context.Context, in *GetIncidentEstimateRequest, opts ...grpc.CallOption) (*IncidentEstimate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IncidentEstimate)
+	err := c.cc.Invoke(ctx, IncidentService_GetIncidentEstimate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (c *incidentServiceClient) CreateIncident(ctx context.Context, in *CreateIncidentRequest, opts ...grpc.CallOption) (*Incident, error) {
@@ -180,10 +208,10 @@ func (c *incidentServiceClient) EstimateIncident(ctx context.Context, in *Estima
 	return out, nil
 }
 
-func (c *incidentServiceClient) GetIncidentEstimate(ctx context.Context, in *GetIncidentEstimateRequest, opts ...grpc.CallOption) (*IncidentEstimate, error) {
+func (c *incidentServiceClient) ListIncidentEstimateRevisions(ctx context.Context, in *ListIncidentEstimateRevisionsRequest, opts ...grpc.CallOption) (*ListIncidentEstimateRevisionsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(IncidentEstimate)
-	err := c.cc.Invoke(ctx, IncidentService_GetIncidentEstimate_FullMethodName, in, out, cOpts...)
+	out := new(ListIncidentEstimateRevisionsResponse)
+	err := c.cc.Invoke(ctx, IncidentService_ListIncidentEstimateRevisions_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +225,19 @@ func (c *incidentServiceClient) GetIncidentEstimate(ctx context.Context, in *Get
 // Stores incidents and their outage windows, and estimates a stored incident
 // from stored data with the same engine as EstimatorService.
 type IncidentServiceServer interface {
+	// Returns the incident's latest stored estimate; NOT_FOUND if it has none.
+	// A revision name, "incidents/{incident}/estimate@{revision}" (AIP-162),
+	// returns that revision instead: INVALID_ARGUMENT if `revision` is not a
+	// positive integer, NOT_FOUND if the estimate has no such revision.
+	//
+	// Over HTTP a revision is GET /v1/incidents/{incident}/estimate@{revision}.
+	// A path template cannot match "estimate@…" (a literal matches a whole
+	// segment), so the second binding takes any third segment and the server
+	// rejects other names. It is declared first on purpose: the gateway tries
+	// the bindings of later methods first, so every other
+	// GET /v1/incidents/*/… route (outageWindows, estimate:listRevisions)
+	// keeps precedence over it.
+	GetIncidentEstimate(context.Context, *GetIncidentEstimateRequest) (*IncidentEstimate, error)
 	// Creates an incident; `windows` must be empty (they are their own
 	// resources). ALREADY_EXISTS if the id is taken.
 	CreateIncident(context.Context, *CreateIncidentRequest) (*Incident, error)
@@ -225,8 +266,12 @@ type IncidentServiceServer interface {
 	// equal those of EstimatorService.Estimate on the same data.
 	// FAILED_PRECONDITION when the stored data cannot be estimated.
 	EstimateIncident(context.Context, *EstimateIncidentRequest) (*IncidentEstimate, error)
-	// Returns the incident's latest stored estimate; NOT_FOUND if it has none.
-	GetIncidentEstimate(context.Context, *GetIncidentEstimateRequest) (*IncidentEstimate, error)
+	// Lists the revisions of the incident's stored estimate, newest first
+	// (AIP-162): each written by EstimateIncident or by a recompute job, as
+	// its `source` and `actor` say. Each is named
+	// "incidents/{incident}/estimate@{revision}". NOT_FOUND if the incident
+	// does not exist; empty if it has no estimate yet.
+	ListIncidentEstimateRevisions(context.Context, *ListIncidentEstimateRevisionsRequest) (*ListIncidentEstimateRevisionsResponse, error)
 	mustEmbedUnimplementedIncidentServiceServer()
 }
 
@@ -237,6 +282,9 @@ type IncidentServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedIncidentServiceServer struct{}
 
+func (UnimplementedIncidentServiceServer) GetIncidentEstimate(context.Context, *GetIncidentEstimateRequest) (*IncidentEstimate, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetIncidentEstimate not implemented")
+}
 func (UnimplementedIncidentServiceServer) CreateIncident(context.Context, *CreateIncidentRequest) (*Incident, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateIncident not implemented")
 }
@@ -267,8 +315,8 @@ func (UnimplementedIncidentServiceServer) DeleteOutageWindow(context.Context, *D
 func (UnimplementedIncidentServiceServer) EstimateIncident(context.Context, *EstimateIncidentRequest) (*IncidentEstimate, error) {
 	return nil, status.Error(codes.Unimplemented, "method EstimateIncident not implemented")
 }
-func (UnimplementedIncidentServiceServer) GetIncidentEstimate(context.Context, *GetIncidentEstimateRequest) (*IncidentEstimate, error) {
-	return nil, status.Error(codes.Unimplemented, "method GetIncidentEstimate not implemented")
+func (UnimplementedIncidentServiceServer) ListIncidentEstimateRevisions(context.Context, *ListIncidentEstimateRevisionsRequest) (*ListIncidentEstimateRevisionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListIncidentEstimateRevisions not implemented")
 }
 func (UnimplementedIncidentServiceServer) mustEmbedUnimplementedIncidentServiceServer() {}
 func (UnimplementedIncidentServiceServer) testEmbeddedByValue()                         {}
@@ -289,6 +337,24 @@ func RegisterIncidentServiceServer(s grpc.ServiceRegistrar, srv IncidentServiceS
 		t.testEmbeddedByValue()
 	}
 	s.RegisterService(&IncidentService_ServiceDesc, srv)
+}
+
+func _IncidentService_GetIncidentEstimate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetIncidentEstimateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IncidentServiceServer).GetIncidentEstimate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IncidentService_GetIncidentEstimate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IncidentServiceServer).GetIncidentEstimate(ctx, req.(*GetIncidentEstimateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
 }
 
 func _IncidentService_CreateIncident_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
@@ -471,20 +537,20 @@ func _IncidentService_EstimateIncident_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
-func _IncidentService_GetIncidentEstimate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetIncidentEstimateRequest)
+func _IncidentService_ListIncidentEstimateRevisions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListIncidentEstimateRevisionsRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(IncidentServiceServer).GetIncidentEstimate(ctx, in)
+		return srv.(IncidentServiceServer).ListIncidentEstimateRevisions(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: IncidentService_GetIncidentEstimate_FullMethodName,
+		FullMethod: IncidentService_ListIncidentEstimateRevisions_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(IncidentServiceServer).GetIncidentEstimate(ctx, req.(*GetIncidentEstimateRequest))
+		return srv.(IncidentServiceServer).ListIncidentEstimateRevisions(ctx, req.(*ListIncidentEstimateRevisionsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -496,6 +562,10 @@ var IncidentService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "impact.v1.IncidentService",
 	HandlerType: (*IncidentServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetIncidentEstimate",
+			Handler:    _IncidentService_GetIncidentEstimate_Handler,
+		},
 		{
 			MethodName: "CreateIncident",
 			Handler:    _IncidentService_CreateIncident_Handler,
@@ -537,8 +607,8 @@ var IncidentService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IncidentService_EstimateIncident_Handler,
 		},
 		{
-			MethodName: "GetIncidentEstimate",
-			Handler:    _IncidentService_GetIncidentEstimate_Handler,
+			MethodName: "ListIncidentEstimateRevisions",
+			Handler:    _IncidentService_ListIncidentEstimateRevisions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
