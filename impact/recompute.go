@@ -286,6 +286,11 @@ type JobStore interface {
 	// that has one (at most MaxPageSize ids), keyed by incident id, with
 	// the reporting options it was computed with.
 	LatestEstimates(ctx context.Context, incidentIDs []string) (map[string]*StoredEstimate, error)
+	// LatestEstimateHeads is LatestEstimates without the figures
+	// (IncidentEstimate is zero): what a recompute needs to tell an
+	// unchanged estimate (same model version, same inputs digest) from one
+	// that needs comparing.
+	LatestEstimateHeads(ctx context.Context, incidentIDs []string) (map[string]*StoredEstimate, error)
 }
 
 // JobName is the resource name of a recompute job.
@@ -296,6 +301,15 @@ type EstimateChange struct {
 	Changed          bool  // a figure, the set of customers or the model version differs
 	CustomersChanged int64 // (incident, customer) estimates whose figures differ, added or removed
 	Differences      []FigureDifferences
+}
+
+// SameComputation reports whether next was computed by the same rules
+// (model version) from the same inputs (inputs digest, which covers the
+// reporting options too) as prev: then its figures are prev's, since the
+// engine is deterministic, and a recompute need not read prev's figures to
+// know. The model version must move whenever a rule changes a figure.
+func SameComputation(prev, next *StoredEstimate) bool {
+	return prev != nil && prev.ModelVersion == next.ModelVersion && prev.InputsDigest == next.InputsDigest && prev.InputsDigest != ""
 }
 
 // CompareEstimates compares next with prev (nil when the incident has no

@@ -205,8 +205,14 @@ func (r *Recomputer) step(ctx context.Context, jobID string) (bool, error) {
 // covers every currency) is a failed estimate of the job, recorded with
 // its reason; any other error (the database) fails the chunk, which is
 // then retried.
+//
+// Stored figures are read only for the estimates that may have changed:
+// one computed by the same model version from the same inputs digest as
+// the stored one has the same figures (impact.SameComputation), which is
+// most estimates of a month-end recompute, and decoding stored figures
+// costs about as much as computing them.
 func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.ChunkResult, error) {
-	prev, err := r.jobs.LatestEstimates(ctx, c.IncidentIDs)
+	heads, err := r.jobs.LatestEstimateHeads(ctx, c.IncidentIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -216,16 +222,22 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 	}
 	now := r.o.Now()
 	res := &impact.ChunkResult{ModelVersion: impact.ModelVersion}
+	type computed struct {
+		e   *impact.StoredEstimate
+		sts []impact.StoredStatement
+	}
+	var maybe []string // changed, or unknown until compared
+	fresh := map[string]computed{}
 	for _, id := range c.IncidentIDs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		res.Counts.Done++
-		old := prev[id]
+		head := heads[id]
 		var reporting string
 		var fx []impact.FXRate
-		if old != nil {
-			reporting, fx = old.ReportingCurrency, old.FXRates
+		if head != nil {
+			reporting, fx = head.ReportingCurrency, head.FXRates
 		}
 		e, sts, err := b.estimate(id, reporting, fx, r.o.Limits, now)
 		var ie *impact.Error
@@ -235,8 +247,8 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 		case errors.As(err, &ie) && (ie.Code == impact.EFAILEDPRECOND || ie.Code == impact.EINVALID):
 			res.Counts.Failed++
 			ch := impact.RecomputeChange{IncidentID: id, Error: failureText(ie)}
-			if old != nil {
-				ch.OldRevision, ch.OldModelVersion, ch.OldInputsDigest = old.Revision, old.ModelVersion, old.InputsDigest
+			if head != nil {
+				ch.OldRevision, ch.OldModelVersion, ch.OldInputsDigest = head.Revision, head.ModelVersion, head.InputsDigest
 			}
 			res.Changes = append(res.Changes, ch)
 			continue
@@ -245,6 +257,20 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 		}
 		e.IncidentID = id
 		res.Counts.CustomersDone += int64(len(e.Customers))
+		if impact.SameComputation(head, e) {
+			continue
+		}
+		maybe = append(maybe, id)
+		fresh[id] = computed{e, sts}
+	}
+	var prev map[string]*impact.StoredEstimate
+	if len(maybe) > 0 {
+		if prev, err = r.jobs.LatestEstimates(ctx, maybe); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range maybe {
+		e, old := fresh[id].e, prev[id]
 		d := impact.CompareEstimates(old, e)
 		if !d.Changed {
 			continue
@@ -259,7 +285,7 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 		}
 		res.Changes = append(res.Changes, ch)
 		if !c.DryRun {
-			res.Saves = append(res.Saves, impact.EstimateSave{Estimate: e, Statements: sts})
+			res.Saves = append(res.Saves, impact.EstimateSave{Estimate: e, Statements: fresh[id].sts})
 		}
 	}
 	return res, nil

@@ -166,6 +166,10 @@ func (f *fakeJobs) LatestEstimates(context.Context, []string) (map[string]*impac
 	return nil, errWorkerOnly
 }
 
+func (f *fakeJobs) LatestEstimateHeads(context.Context, []string) (map[string]*impact.StoredEstimate, error) {
+	return nil, errWorkerOnly
+}
+
 var _ impact.JobStore = (*fakeJobs)(nil)
 
 // startRecompute serves RecomputeService over jobs in memory, with a 1 ms

@@ -870,6 +870,20 @@ func (d *DB) ListChanges(ctx context.Context, jobID string, p impact.PageRequest
 // LatestEstimates implements impact.JobStore: one query; each incident's
 // latest revision is found through the primary key (incident_id, revision).
 func (d *DB) LatestEstimates(ctx context.Context, incidentIDs []string) (map[string]*impact.StoredEstimate, error) {
+	return d.latestEstimates(ctx, incidentIDs, estimateCols)
+}
+
+// estimateHeadCols are estimateCols with an empty body: the figures are
+// most of a row, and decoding them is most of its cost.
+const estimateHeadCols = `incident_id, revision, model_version, inputs_digest, compute_time, '{}' AS body,
+	reporting_currency, fx_rates, source, actor`
+
+// LatestEstimateHeads implements impact.JobStore.
+func (d *DB) LatestEstimateHeads(ctx context.Context, incidentIDs []string) (map[string]*impact.StoredEstimate, error) {
+	return d.latestEstimates(ctx, incidentIDs, estimateHeadCols)
+}
+
+func (d *DB) latestEstimates(ctx context.Context, incidentIDs []string, cols string) (map[string]*impact.StoredEstimate, error) {
 	out := make(map[string]*impact.StoredEstimate, len(incidentIDs))
 	if len(incidentIDs) == 0 {
 		return out, nil
@@ -882,7 +896,7 @@ func (d *DB) LatestEstimates(ctx context.Context, incidentIDs []string) (map[str
 		args[i] = id
 	}
 	var rows []estimateRow
-	if err := d.db.SelectContext(ctx, &rows, d.q(`SELECT `+estimateCols+` FROM incident_estimates e
+	if err := d.db.SelectContext(ctx, &rows, d.q(`SELECT `+cols+` FROM incident_estimates e
 		WHERE incident_id IN (`+placeholders(len(incidentIDs))+`)
 		AND revision = (SELECT MAX(revision) FROM incident_estimates m WHERE m.incident_id = e.incident_id)`), args...); err != nil {
 		return nil, translate(err)

@@ -164,7 +164,7 @@ func TestRecomputeSurvivesKill9(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		dir := t.TempDir()
 		seed := filepath.Join(dir, "seed.db")
-		seedRecompute(t, "sqlite:"+seed, 300, 240, 25)
+		seedRecompute(t, "sqlite:"+seed, 300, 360, 25)
 		clean, killed := filepath.Join(dir, "clean.db"), filepath.Join(dir, "killed.db")
 		copyFile(t, seed, clean)
 		copyFile(t, seed, killed)
@@ -176,7 +176,7 @@ func TestRecomputeSurvivesKill9(t *testing.T) {
 			t.Skip("IMPACT_TEST_POSTGRES_DSN is not set")
 		}
 		seed := pgDatabase(t, admin, "")
-		seedRecompute(t, seed, 300, 240, 25)
+		seedRecompute(t, seed, 300, 360, 25)
 		clean := pgDatabase(t, admin, seed)
 		killed := pgDatabase(t, admin, seed)
 		// Two workers on one job: both are killed and restarted at random,
@@ -211,7 +211,10 @@ func checkKill9(t *testing.T, clean string, workers []string) {
 	}
 	defer db.Close()
 	midJob := 0
-	for round := 0; round < 5; round++ {
+	// Kill at random points until five kills have landed or half of the
+	// job is done (a round does far less than half): the last run must
+	// still have chunks to resume.
+	for round := 0; round < 12 && midJob < 5; round++ {
 		var cmds []*exec.Cmd
 		for _, dsn := range workers {
 			cmd := recomputeCmd(args(dsn)...)
@@ -220,17 +223,25 @@ func checkKill9(t *testing.T, clean string, workers []string) {
 			}
 			cmds = append(cmds, cmd)
 		}
-		time.Sleep(time.Duration(100+rng.IntN(500)) * time.Millisecond)
+		time.Sleep(time.Duration(30+rng.IntN(200)) * time.Millisecond)
 		for _, cmd := range cmds {
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			_ = cmd.Wait()
 		}
-		if js, err := db.ListJobs(context.Background(), impact.PageRequest{Size: 1}); err == nil && len(js.Items) == 1 {
-			j := js.Items[0]
-			t.Logf("round %d: killed at %d/%d incidents, state %s", round, j.Counts.Done, j.Counts.Total, j.State)
-			if j.Counts.Done > 0 && j.Counts.Done < j.Counts.Total {
-				midJob++
-			}
+		js, err := db.ListJobs(context.Background(), impact.PageRequest{Size: 1})
+		if err != nil || len(js.Items) != 1 {
+			continue // killed before the job was created
+		}
+		j := js.Items[0]
+		t.Logf("round %d: killed at %d/%d incidents, state %s", round, j.Counts.Done, j.Counts.Total, j.State)
+		if j.State.Terminal() {
+			t.Fatal("the job ended before the last kill: the resumed run would prove nothing; make the dataset larger")
+		}
+		if j.Counts.Done > 0 {
+			midJob++
+		}
+		if j.Counts.Done*2 >= j.Counts.Total {
+			break
 		}
 	}
 	if midJob == 0 {
@@ -239,7 +250,7 @@ func checkKill9(t *testing.T, clean string, workers []string) {
 	if out, err := recomputeCmd(args(workers[0])...).CombinedOutput(); err != nil {
 		t.Fatalf("resumed run: %v\n%s", err, out)
 	} else if !bytes.Contains(out, []byte("resuming recomputeJobs/")) {
-		t.Errorf("the last run did not resume the open job:\n%s", out)
+		t.Fatalf("the last run did not resume the open job:\n%s", out)
 	}
 	got := storedState(t, workers[0])
 	if got != want {

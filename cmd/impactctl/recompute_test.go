@@ -191,6 +191,18 @@ func TestRecomputeDryRunReportsDifferences(t *testing.T) {
 			t.Errorf("shop's lost revenue: %s, want 1.5 × 1300.40 = 1950.60", c.LostRevenue.Gross.Amount)
 		}
 	}
+	// A new display name changes the inputs digest of both incidents of
+	// the bank but no figure: compared, nothing changes, no revision.
+	if _, err := db.UpdateCustomer(ctx, &impact.Customer{ID: "bank", DisplayName: "Bank of Tests"}, impact.FieldMask{"display_name"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	out = mustRun(t, nil, "recompute", "--db", dsn)
+	if !strings.Contains(out, "2 total, 2 done, 0 changed, 0 failed") {
+		t.Errorf("after a display name change:\n%s", out)
+	}
+	if b, err := db.GetEstimate(ctx, "b", 0); err != nil || b.Revision != 1 {
+		t.Fatalf("b got a revision for a display name: %v %v", b, err)
+	}
 }
 
 func mustWindows(t *testing.T, db *store.DB, incident string, ws ...impact.OutageWindow) {
