@@ -158,4 +158,43 @@
 // SHA-256 of a canonical encoding of the scenario: every list sorted, every
 // decimal in its shortest spelling, every instant truncated to seconds, every
 // default applied — so the digest changes exactly when a figure could.
+// Decision: ModelVersion must move with every change of a rule that can
+// change a figure; a recompute relies on it (below).
+//
+// # Recompute jobs (stored estimates)
+//
+// The model is silent on recomputation; these are the decisions
+// (recompute.go):
+//
+//   - A job recomputes the incidents its filter selects now; the filter's
+//     criteria are ANDed and each is about some window of the incident (a
+//     window overlapping [since, until), half-open; a window of one of the
+//     customers; or the incident id). A customer criterion recomputes the
+//     whole incident, since its recovery allocation spans all its customers.
+//     An empty filter is every incident, those never estimated included:
+//     they get their first revision.
+//   - A recomputed estimate keeps the reporting currency and FX rates its
+//     latest revision was computed with.
+//   - Unchanged: same ModelVersion and InputsDigest as the latest revision
+//     (SameComputation) — same rules, same inputs, so the same figures,
+//     which are then not read — or, failing that, every figure equal as a
+//     number (CompareEstimates), as when only a display name changed. Only
+//     a changed estimate gets a new revision; the earlier ones are kept. The
+//     inputs digest alone never makes a change.
+//   - Differences are new minus old of each figure of the incident's totals,
+//     per currency, summed over the job's changed incidents; an incident's
+//     first estimate counts from zero. Reporting-currency totals are not
+//     differenced: rates may change between revisions.
+//   - An incident whose stored data the engine refuses (a recovery item
+//     naming a customer without a window, a rate missing for a new
+//     currency) is a failed estimate: recorded with its reason, counted in
+//     Failed and Done, and the job ends FAILED once every chunk is done,
+//     everything else written. A database error instead fails the chunk,
+//     which is retried. An incident deleted after planning is done,
+//     unchanged.
+//   - A chunk is done exactly once: its writes, its changes and its counts
+//     are one transaction with its "done" mark, under a lease that a worker
+//     must still hold to commit. A statement rewritten by a recompute gets a
+//     new revision only if its body changed, so the revision counts after an
+//     interrupted and resumed job equal a clean run's.
 package impact
