@@ -4,6 +4,10 @@ package store
 // ask each engine for its plan.
 func (d *DB) ListWindowsSQL(filtered, after bool) string { return d.listWindowsSQL(filtered, after) }
 
+// WindowsInRangesSQL exposes the query of WindowsInRanges for n ranges,
+// bound for the engine, so that tests can ask for its plan.
+func (d *DB) WindowsInRangesSQL(n int) string { return d.q(d.windowsInRangesSQL(n)) }
+
 // HoldWriter takes SQLite's in-process writer slot until release is called,
 // so a test can make another writer wait.
 func (d *DB) HoldWriter() (release func()) {
