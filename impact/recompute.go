@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/shopspring/decimal"
 )
 
 // Recompute jobs (issue 5). A job recomputes the stored estimates of the
@@ -131,15 +129,9 @@ func (c *JobCounts) Add(o JobCounts) {
 }
 
 // FigureDifferences is, in one currency, new minus old of each figure of
-// an incident's totals (model.md §7): what a recompute moves.
-type FigureDifferences struct {
-	Currency         string
-	LostRevenueGross decimal.Decimal
-	LostRevenueNet   decimal.Decimal
-	RecoveryCost     decimal.Decimal
-	SLACredits       decimal.Decimal
-	ChurnExposure    decimal.Decimal
-}
+// an incident's totals (model.md §7): what a recompute moves. It has the
+// shape of the totals it is the difference of.
+type FigureDifferences = CurrencyTotals
 
 func (d *FigureDifferences) zero() bool {
 	return d.LostRevenueGross.IsZero() && d.LostRevenueNet.IsZero() && d.RecoveryCost.IsZero() &&
@@ -149,19 +141,17 @@ func (d *FigureDifferences) zero() bool {
 // AddDifferences returns a + b by currency, sorted by currency, dropping
 // currencies where every figure sums to zero. Neither input is modified.
 func AddDifferences(a, b []FigureDifferences) []FigureDifferences {
-	by := map[string]*FigureDifferences{}
+	at := map[string]int{}
 	var out []FigureDifferences
 	for _, l := range [][]FigureDifferences{a, b} {
 		for _, d := range l {
-			s, ok := by[d.Currency]
+			i, ok := at[d.Currency]
 			if !ok {
+				i = len(out)
+				at[d.Currency] = i
 				out = append(out, FigureDifferences{Currency: d.Currency})
-				s = &out[len(out)-1]
-				// out may grow: re-point every entry after append.
-				for i := range out {
-					by[out[i].Currency] = &out[i]
-				}
 			}
+			s := &out[i]
 			s.LostRevenueGross = s.LostRevenueGross.Add(d.LostRevenueGross)
 			s.LostRevenueNet = s.LostRevenueNet.Add(d.LostRevenueNet)
 			s.RecoveryCost = s.RecoveryCost.Add(d.RecoveryCost)
@@ -350,19 +340,13 @@ func CompareEstimates(prev *StoredEstimate, next *StoredEstimate) EstimateChange
 }
 
 func totalsDifferences(old, neu []CurrencyTotals) []FigureDifferences {
-	var ds []FigureDifferences
-	for _, t := range old {
-		ds = append(ds, FigureDifferences{Currency: t.Currency, LostRevenueGross: t.LostRevenueGross.Neg(),
+	neg := make([]FigureDifferences, len(old))
+	for i, t := range old {
+		neg[i] = FigureDifferences{Currency: t.Currency, LostRevenueGross: t.LostRevenueGross.Neg(),
 			LostRevenueNet: t.LostRevenueNet.Neg(), RecoveryCost: t.RecoveryCost.Neg(),
-			SLACredits: t.SLACredits.Neg(), ChurnExposure: t.ChurnExposure.Neg()})
+			SLACredits: t.SLACredits.Neg(), ChurnExposure: t.ChurnExposure.Neg()}
 	}
-	var add []FigureDifferences
-	for _, t := range neu {
-		add = append(add, FigureDifferences{Currency: t.Currency, LostRevenueGross: t.LostRevenueGross,
-			LostRevenueNet: t.LostRevenueNet, RecoveryCost: t.RecoveryCost,
-			SLACredits: t.SLACredits, ChurnExposure: t.ChurnExposure})
-	}
-	return AddDifferences(ds, add)
+	return AddDifferences(neg, neu)
 }
 
 func sameMoney(a, b Money) bool { return a.Currency == b.Currency && a.Amount.Equal(b.Amount) }
