@@ -247,77 +247,92 @@ func affectedOf(ctx context.Context, st impact.Store, id string, byIncident map[
 
 // scenario is the scenario of incident id: its affected customers with all
 // their contracts, their windows (of any incident) that the credits need,
-// and the incidents of those windows. The other incidents are there for
-// their windows and causes only: their recovery items are dropped, since
-// an item may name a customer that is not in this scenario. It returns
-// false if the incident does not exist.
+// and the incidents of those windows. It returns false if the incident does
+// not exist.
 func (b *incidentBatch) scenario(id string) (*impact.Scenario, bool) {
 	if _, ok := b.incidents[id]; !ok {
 		return nil, false
 	}
 	affected := b.affected[id]
-	byIncident := map[string][]impact.OutageWindow{id: nil}
-	ids := []string{id}
+	g := newIncidentWindows(id)
 	sc := &impact.Scenario{Customers: make([]impact.Customer, len(affected))}
 	for i := range affected {
 		a := &affected[i]
 		sc.Customers[i] = a.Customer
 		for _, w := range closeRange(spanRange(a), b.windows[a.ID]) {
-			if _, ok := byIncident[w.IncidentID]; !ok {
-				ids = append(ids, w.IncidentID)
-			}
-			byIncident[w.IncidentID] = append(byIncident[w.IncidentID], w.OutageWindow)
+			g.add(&w)
 		}
 	}
-	sc.Incidents = make([]impact.Incident, 0, len(ids))
-	for _, iid := range ids {
-		in, ok := b.incidents[iid]
+	sc.Incidents = g.incidents(b.incidents)
+	return sc, true
+}
+
+// incidentWindows groups a scenario's windows by incident, in order of
+// first appearance. The target incident, when set, comes first even
+// without windows.
+type incidentWindows struct {
+	target string
+	ids    []string
+	by     map[string][]impact.OutageWindow
+}
+
+func newIncidentWindows(target string) *incidentWindows {
+	g := &incidentWindows{target: target, by: map[string][]impact.OutageWindow{}}
+	if target != "" {
+		g.ids, g.by[target] = []string{target}, nil
+	}
+	return g
+}
+
+func (g *incidentWindows) add(w *impact.StoredWindow) {
+	if _, ok := g.by[w.IncidentID]; !ok {
+		g.ids = append(g.ids, w.IncidentID)
+	}
+	g.by[w.IncidentID] = append(g.by[w.IncidentID], w.OutageWindow)
+}
+
+// incidents returns the scenario's incidents, each with its windows. The
+// incidents other than the target are there for their windows and causes
+// only: their recovery items are dropped, since an item may name a
+// customer that is not in this scenario and their recovery figures are not
+// asked for. An incident missing from known (deleted since its windows
+// were read) is left out.
+func (g *incidentWindows) incidents(known map[string]*impact.Incident) []impact.Incident {
+	out := make([]impact.Incident, 0, len(g.ids))
+	for _, id := range g.ids {
+		in, ok := known[id]
 		if !ok {
-			continue // deleted since its windows were read
+			continue
 		}
 		x := *in
-		x.Windows = byIncident[iid]
-		if iid != id {
+		x.Windows = g.by[id]
+		if id != g.target {
 			x.RecoveryCurrency, x.RecoveryItems = "", nil
 		}
-		sc.Incidents = append(sc.Incidents, x)
+		out = append(out, x)
 	}
-	return sc, true
+	return out
 }
 
 // scenario assembles customers, the windows found and their incidents.
 // target, when set, is the incident being estimated: it is included even
 // without windows and keeps its recovery items.
 func (s *Stored) scenario(ctx context.Context, target string, custs []impact.Customer, ws []impact.StoredWindow) (*impact.Scenario, error) {
-	byIncident := map[string][]impact.OutageWindow{}
-	var ids []string
-	if target != "" {
-		byIncident[target] = nil
-		ids = append(ids, target)
-	}
+	g := newIncidentWindows(target)
 	for i := range ws {
-		w := &ws[i]
-		if _, ok := byIncident[w.IncidentID]; !ok {
-			ids = append(ids, w.IncidentID)
-		}
-		byIncident[w.IncidentID] = append(byIncident[w.IncidentID], w.OutageWindow)
+		g.add(&ws[i])
 	}
-	sc := &impact.Scenario{Customers: custs, Incidents: make([]impact.Incident, 0, len(ids))}
-	for lo := 0; lo < len(ids); lo += impact.MaxPageSize {
-		incs, err := s.store.BatchGetIncidents(ctx, ids[lo:min(lo+impact.MaxPageSize, len(ids))])
+	known := make(map[string]*impact.Incident, len(g.ids))
+	for lo := 0; lo < len(g.ids); lo += impact.MaxPageSize {
+		incs, err := s.store.BatchGetIncidents(ctx, g.ids[lo:min(lo+impact.MaxPageSize, len(g.ids))])
 		if err != nil {
 			return nil, err
 		}
-		for _, in := range incs {
-			x := in.Incident
-			x.Windows = byIncident[x.ID]
-			if x.ID != target {
-				x.RecoveryCurrency, x.RecoveryItems = "", nil
-			}
-			sc.Incidents = append(sc.Incidents, x)
+		for i := range incs {
+			known[incs[i].ID] = &incs[i].Incident
 		}
 	}
-	return sc, nil
+	return &impact.Scenario{Customers: custs, Incidents: g.incidents(known)}, nil
 }
 
 // scenarioPrefix finds the scenario entry a violation path starts with.
