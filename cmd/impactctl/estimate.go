@@ -100,21 +100,27 @@ func estimateOffline(req *impactv1.EstimateRequest) (*impactv1.EstimateResponse,
 
 // scenarioProblems turns the engine's EINVALID into one problem per
 // violation, with paths of the request as the API reports them.
-func scenarioProblems(err error) error {
+func scenarioProblems(err error) error { return problems(err, "scenario") }
+
+// problems turns an EINVALID error into one problem per violation, each
+// field path under root when root is set; other errors pass through.
+func problems(err error, root string) error {
 	var e *impact.Error
 	if !errors.As(err, &e) || e.Code != impact.EINVALID {
 		return err
 	}
 	ii := &invalidInput{}
 	for _, v := range e.Violations {
-		field := "scenario"
-		if v.Field != "" {
-			field += "." + v.Field
+		field := v.Field
+		if root != "" && field != "" {
+			field = root + "." + field
+		} else if field == "" {
+			field = root
 		}
 		ii.problems = append(ii.problems, field+": "+v.Description)
 	}
 	if len(ii.problems) == 0 {
-		ii.problems = []string{"scenario: " + e.Message}
+		ii.problems = []string{root + ": " + e.Message}
 	}
 	return ii
 }

@@ -105,7 +105,7 @@ func runRecompute(c *cli, args []string) error {
 		return usagef("recompute", "--progress-every must be a positive duration, got %q", *everyS)
 	}
 	if err := fl.Validate(); err != nil {
-		return invalidFrom(err)
+		return problems(err, "")
 	}
 
 	// A recompute allocates many short-lived objects against a small live
@@ -180,19 +180,6 @@ func parseOptTime(s string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return time.Parse(time.RFC3339Nano, s)
-}
-
-// invalidFrom turns an EINVALID error's violations into problem lines.
-func invalidFrom(err error) error {
-	e, ok := err.(*impact.Error)
-	if !ok || len(e.Violations) == 0 {
-		return err
-	}
-	var ps []string
-	for _, v := range e.Violations {
-		ps = append(ps, v.Field+": "+v.Description)
-	}
-	return &invalidInput{problems: ps}
 }
 
 // progress shows a job's progress in (incident, customer) estimates, read
