@@ -278,3 +278,57 @@ func TestRecomputeSelection(t *testing.T) {
 		t.Errorf("dry runs stored an estimate: %v", err)
 	}
 }
+
+// TestRecomputeKeepsReportingOptions: an estimate computed in a reporting
+// currency is recomputed in that currency at the same rates, and a rate
+// that no longer covers a new currency fails that estimate, with its
+// reason, and the job.
+func TestRecomputeKeepsReportingOptions(t *testing.T) {
+	ctx := context.Background()
+	dsn := tempDB(t)
+	db := openDB(t, dsn)
+	if _, err := db.CreateCustomer(ctx, &impact.Customer{ID: "shop", Currency: "EUR", Baseline: impact.Baseline{HourlyAmount: "100.00"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateIncident(ctx, &impact.Incident{ID: "a"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2025, 7, 14, 9, 0, 0, 0, time.UTC)
+	mustWindows(t, db, "a", impact.OutageWindow{CustomerID: "shop", Service: "web", Start: t0, End: t0.Add(2 * time.Hour)})
+	st := server.NewStored(slog.New(slog.DiscardHandler), db)
+	if _, err := st.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: "incidents/a", ReportingCurrency: "USD",
+		FxRates: []*impactv1.FxRate{{FromCurrency: "EUR", ToCurrency: "USD", Rate: "1.1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing changed: same inputs digest (it covers the reporting
+	// options), no new revision.
+	if out := mustRun(t, nil, "recompute", "--db", dsn); !strings.Contains(out, "1 total, 1 done, 0 changed") {
+		t.Errorf("unchanged data:\n%s", out)
+	}
+	// 2 h at 130.00 instead of 100.00: +60.00 EUR, reported as 286.00 USD
+	// (260.00 × 1.1) instead of 220.00.
+	if _, err := db.UpdateCustomer(ctx, &impact.Customer{ID: "shop", Baseline: impact.Baseline{HourlyAmount: "130.00"}}, impact.FieldMask{"baseline.hourly_amount"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, nil, "recompute", "--db", dsn)
+	e, err := db.GetEstimate(ctx, "a", 0)
+	if err != nil || e.Revision != 2 || e.ReportingCurrency != "USD" || len(e.FXRates) != 1 || e.ReportingTotals == nil ||
+		e.ReportingTotals.LostRevenueGross.String() != "286" {
+		t.Fatalf("recomputed: %+v %v", e, err)
+	}
+	// A window of a USD customer: the stored rates do not cover it, so the
+	// estimate fails with its reason and the job is FAILED; the stored
+	// revision stays.
+	if _, err := db.CreateCustomer(ctx, &impact.Customer{ID: "bank", Currency: "GBP", Baseline: impact.Baseline{HourlyAmount: "10"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	mustWindows(t, db, "a", impact.OutageWindow{CustomerID: "bank", Service: "web", Start: t0, End: t0.Add(time.Hour)})
+	r := impactctl(t, nil, "recompute", "--db", dsn)
+	if r.code != exitFailure || !strings.Contains(r.stdout, "FAILED") || !strings.Contains(r.stdout, "incidents/a: FAILED:") ||
+		!strings.Contains(r.stdout, "fx_rates") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if e, err := db.GetEstimate(ctx, "a", 0); err != nil || e.Revision != 2 {
+		t.Errorf("a failed estimate wrote a revision: %v %v", e, err)
+	}
+}
