@@ -259,8 +259,9 @@ type JobStore interface {
 	// nil when there is none. Concurrent callers, in this process or
 	// others, never get the same chunk under overlapping leases.
 	LeaseChunk(ctx context.Context, jobID, worker string, ttl time.Duration) (*Chunk, error)
-	// RenewLease extends c's lease to now+ttl. EABORTED if the lease was
-	// lost or the job is no longer running.
+	// RenewLease extends c's lease to now+ttl; a ttl of 0 hands the chunk
+	// back to any worker. EABORTED if the lease was lost or the job is no
+	// longer running.
 	RenewLease(ctx context.Context, c *Chunk, ttl time.Duration) error
 	// CompleteChunk, in one transaction: checks c's lease (EABORTED if it
 	// was lost or the job is no longer running, writing nothing), stores

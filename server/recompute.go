@@ -186,16 +186,31 @@ func (r *Recomputer) step(ctx context.Context, jobID string) (bool, error) {
 		if cause := context.Cause(cctx); cause != nil && ctx.Err() == nil {
 			return true, cause
 		}
+		r.release(ctx, c)
 		return true, err
 	}
 	job, err := r.jobs.CompleteChunk(cctx, c, res)
 	if err != nil {
+		r.release(ctx, c)
 		return true, err
 	}
 	if r.o.OnChunk != nil {
 		r.o.OnChunk(job, res)
 	}
 	return true, nil
+}
+
+// release hands a chunk back when this worker stops (ctx ended) before
+// completing it, so that the next run or another worker takes it at once
+// rather than when its lease expires. After a kill -9 nothing runs: the
+// lease expires.
+func (r *Recomputer) release(ctx context.Context, c *impact.Chunk) {
+	if ctx.Err() == nil {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_ = r.jobs.RenewLease(rctx, c, 0)
 }
 
 // recompute computes every incident of the chunk and compares it with its

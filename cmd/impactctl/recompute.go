@@ -24,11 +24,11 @@ import (
 
 const recomputeUsage = `Usage: impactctl recompute [flags]
 
-Recomputes the stored estimates of the incidents selected by the flags, on
-the database directly, from the data stored now and with this build's
-engine (model version ` + impact.ModelVersion + `). An estimate whose
-figures change gets a new revision; the earlier ones are kept. With no
-selection flag, every incident is recomputed (month-end close).
+Recomputes the stored estimates of the incidents selected by the flags,
+directly on the database, from the data stored now and with this build's
+engine (` + impact.ModelVersion + `). An estimate whose figures change gets
+a new revision; the earlier ones are kept. With no selection flag, every
+incident is recomputed (month-end close).
 
 Selection (all given criteria must hold):
   --since, --until   incidents with a window overlapping [since, until), RFC 3339
@@ -39,9 +39,10 @@ The work is a recompute job stored in the database, split into chunks that
 workers lease. Run the same command again after an interruption (Ctrl-C,
 kill -9, a crash) and it resumes the open job with the same selection:
 chunks already done stay done, and the result is the same as one
-uninterrupted run. On PostgreSQL, run it on several machines at once and the
-processes share the job; a crashed worker's chunk goes to another when its
-lease (--lease) expires.
+uninterrupted run. Ctrl-C hands its chunks back at once; those of a killed
+or crashed process are redone when their lease (--lease) expires. On
+PostgreSQL, run it on several machines at once and the processes share the
+job.
 
 --dry-run computes without writing any estimate, and reports which
 estimates would change and by how much, per currency and per figure.

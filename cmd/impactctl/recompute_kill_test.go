@@ -318,3 +318,58 @@ func pgDatabase(t *testing.T, admin, template string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// TestRecomputeInterruptHandsChunksBack: Ctrl-C (SIGINT) stops a run
+// with its chunks handed back, so that a new run takes every chunk not done
+// at once instead of waiting for the leases (30 s by default) to expire.
+func TestRecomputeInterruptHandsChunksBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess test")
+	}
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "impact.db")
+	seedRecompute(t, dsn, 300, 360, 25)
+	db := openDB(t, dsn)
+	ctx := context.Background()
+	seed, err := db.ListJobs(ctx, impact.PageRequest{Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := recomputeCmd("--db", dsn, "--workers", "2", "--chunk-size", "40", "--progress-every", "1h")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var job *impact.RecomputeJob
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		js, err := db.ListJobs(ctx, impact.PageRequest{Size: 1})
+		if err == nil && len(js.Items) == 1 && js.Items[0].ID != seed.Items[0].ID && js.Items[0].Counts.Done > 0 {
+			job = &js.Items[0]
+			break
+		}
+	}
+	if job == nil {
+		t.Fatal("the run made no progress")
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	_ = cmd.Wait()
+	var open int
+	if err := db.SQL().Get(&open, `SELECT COUNT(*) FROM recompute_chunks WHERE job_id = ? AND NOT done`, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	if open == 0 {
+		t.Fatal("the job ended before the interrupt: make the dataset larger")
+	}
+	leased := 0
+	for {
+		c, err := db.LeaseChunk(ctx, job.ID, "probe", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c == nil {
+			break
+		}
+		leased++
+	}
+	if leased != open {
+		t.Errorf("after Ctrl-C %d of %d open chunks could be leased at once; the others were still held", leased, open)
+	}
+}
