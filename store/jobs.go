@@ -669,7 +669,11 @@ func (d *DB) CompleteChunk(ctx context.Context, c *impact.Chunk, r *impact.Chunk
 		if err != nil {
 			return err
 		}
-		if err := d.upsertStatements(ctx, tx, sts, true); err != nil {
+		live, err := d.withContracts(ctx, tx, sts)
+		if err != nil {
+			return err
+		}
+		if err := d.upsertStatements(ctx, tx, live, true); err != nil {
 			return err
 		}
 		for i := range r.Changes {
@@ -733,6 +737,49 @@ func (d *DB) CompleteChunk(ctx context.Context, c *impact.Chunk, r *impact.Chunk
 		return nil, err
 	}
 	return job, nil
+}
+
+// withContracts drops the statements whose contract was deleted after the
+// chunk was computed: the statement went with its contract, and writing it
+// would fail the chunk on every retry. (A deleted incident's save is
+// dropped the same way, in insertRevisions.)
+func (d *DB) withContracts(ctx context.Context, tx *sqlx.Tx, sts []statementUpsert) ([]statementUpsert, error) {
+	if len(sts) == 0 {
+		return sts, nil
+	}
+	type key struct{ c, s string }
+	var ids []string
+	seen := map[string]bool{}
+	for _, u := range sts {
+		if !seen[u.s.CustomerID] {
+			seen[u.s.CustomerID] = true
+			ids = append(ids, u.s.CustomerID)
+		}
+	}
+	exists := map[key]bool{}
+	for lo := 0; lo < len(ids); lo += impact.MaxPageSize {
+		q, args, err := sqlx.In(`SELECT customer_id, service FROM contracts WHERE customer_id IN (?)`, ids[lo:min(lo+impact.MaxPageSize, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		var rows []struct {
+			CustomerID string `db:"customer_id"`
+			Service    string `db:"service"`
+		}
+		if err := tx.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			exists[key{r.CustomerID, r.Service}] = true
+		}
+	}
+	live := sts[:0:0]
+	for _, u := range sts {
+		if exists[key{u.s.CustomerID, u.s.Service}] {
+			live = append(live, u)
+		}
+	}
+	return live, nil
 }
 
 // insertRevisions stores each estimate as its incident's next revision and

@@ -650,6 +650,11 @@ func TestCompleteChunkLarge(t *testing.T) {
 		// An incident deleted since planning: its save is dropped.
 		r.Saves = append(r.Saves, impact.EstimateSave{Estimate: est("gone", "v1")})
 		r.Changes = append(r.Changes, impact.RecomputeChange{IncidentID: "gone"})
+		// A statement whose contract was deleted since the chunk was
+		// computed: it is dropped, the estimate is stored.
+		gone := stmt("c1", "p-gone", "1")
+		gone.Service = "deleted-service"
+		r.Saves[0].Statements = append(r.Saves[0].Statements, gone)
 		got := must[*impact.RecomputeJob](t)(db.CompleteChunk(ctx, c, r))
 		if got.State != impact.JobSucceeded || got.Counts.Done != n {
 			t.Errorf("job %s done %d", got.State, got.Counts.Done)
