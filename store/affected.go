@@ -67,21 +67,13 @@ func (d *DB) AffectedCustomersOf(ctx context.Context, incidentIDs []string) (map
 			}
 			custs[c.ID] = &c.Customer
 		}
-		q, args, err = sqlx.In(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id IN (?) ORDER BY customer_id, service`, part)
+		byCustomer, err := d.contractsOf(ctx, part)
 		if err != nil {
 			return nil, err
 		}
-		var ks []contractRow
-		if err := d.db.SelectContext(ctx, &ks, d.q(q), args...); err != nil {
-			return nil, translate(err)
-		}
-		for i := range ks {
-			k, err := ks[i].toDomain()
-			if err != nil {
-				return nil, err
-			}
-			if c := custs[k.CustomerID]; c != nil {
-				c.Contracts = append(c.Contracts, k.Contract)
+		for id, ks := range byCustomer {
+			if c := custs[id]; c != nil {
+				c.Contracts = ks
 			}
 		}
 	}

@@ -52,21 +52,9 @@ func (d *DB) AffectedCustomers(ctx context.Context, incidentID, after string, li
 	for i := range rows {
 		ids[i] = rows[i].ID
 	}
-	q, args, err := sqlx.In(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id IN (?) ORDER BY customer_id, service`, ids)
+	byCustomer, err := d.contractsOf(ctx, ids)
 	if err != nil {
 		return nil, err
-	}
-	var ks []contractRow
-	if err := d.db.SelectContext(ctx, &ks, d.q(q), args...); err != nil {
-		return nil, translate(err)
-	}
-	byCustomer := map[string][]impact.Contract{}
-	for i := range ks {
-		k, err := ks[i].toDomain()
-		if err != nil {
-			return nil, err
-		}
-		byCustomer[k.CustomerID] = append(byCustomer[k.CustomerID], k.Contract)
 	}
 	out := make([]impact.AffectedCustomer, len(rows))
 	for i := range rows {
@@ -78,6 +66,28 @@ func (d *DB) AffectedCustomers(ctx context.Context, incidentID, after string, li
 		out[i] = impact.AffectedCustomer{Customer: c.Customer, FirstStart: rows[i].FirstStart.Time, LastEnd: rows[i].LastEnd.Time}
 	}
 	return out, nil
+}
+
+// contractsOf returns the contracts of the customers ids (at most
+// MaxPageSize), by customer id, each customer's sorted by service.
+func (d *DB) contractsOf(ctx context.Context, ids []string) (map[string][]impact.Contract, error) {
+	q, args, err := sqlx.In(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id IN (?) ORDER BY customer_id, service`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var ks []contractRow
+	if err := d.db.SelectContext(ctx, &ks, d.q(q), args...); err != nil {
+		return nil, translate(err)
+	}
+	byCustomer := make(map[string][]impact.Contract, len(ids))
+	for i := range ks {
+		k, err := ks[i].toDomain()
+		if err != nil {
+			return nil, err
+		}
+		byCustomer[k.CustomerID] = append(byCustomer[k.CustomerID], k.Contract)
+	}
+	return byCustomer, nil
 }
 
 // The ranges travel as a VALUES list joined to windows, which the index
