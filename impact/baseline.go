@@ -15,13 +15,15 @@ import (
 // to an integer per profile index and fraction, and the decimal products
 // are formed once per fraction and index at the end (the sum is exact, so
 // its order does not matter).
-func (c *cCustomer) revenueNumerator(spans []fracSpan) decimal.Decimal {
+func (c *cCustomer) revenueNumerator(spans []fracSpan, stop *stopper) decimal.Decimal {
 	z := newZoneCursor(c.loc)
-	var accs []*fractionSeconds
+	accs := fractionIndex{}
 	for _, sp := range spans {
-		acc := findFraction(&accs, sp.frac)
+		stop.tick()
+		acc := accs.find(sp.frac)
 		si := sort.Search(len(c.seasons), func(i int) bool { return c.seasons[i].end > sp.start })
 		for t := sp.start; t < sp.end; {
+			stop.tick()
 			b := z.bucketAt(t)
 			e := min(b.end, sp.end)
 			if amount, ok := c.overrides[b.start]; ok {
@@ -49,7 +51,8 @@ func (c *cCustomer) revenueNumerator(spans []fracSpan) decimal.Decimal {
 		}
 	}
 	total := decZero
-	for _, acc := range accs {
+	for _, acc := range accs.list {
+		stop.tick()
 		total = total.Add(acc.extra.Add(c.plainSum(acc)).Mul(acc.frac))
 	}
 	return total
@@ -64,11 +67,11 @@ func (c *cCustomer) revenueNumerator(spans []fracSpan) decimal.Decimal {
 func (c *cCustomer) plainSum(acc *fractionSeconds) decimal.Decimal {
 	var hi, lo [MaxFractionDigits + 1]uint64 // by −exponent
 	sum := decZero
-	for _, idx := range acc.touched {
-		coef, exp, ok := c.smallRate(idx)
-		secs := acc.secs[idx]
+	for k, idx := range acc.touched {
+		coef, exp, ok := c.smallRate(int(idx))
+		secs := acc.secs[k]
 		if !ok || coef < 0 || exp > 0 || -exp > MaxFractionDigits || secs < 0 || secs >= 1<<40 {
-			sum = sum.Add(c.rate(idx).Mul(decimal.NewFromInt(secs)))
+			sum = sum.Add(c.rate(int(idx)).Mul(decimal.NewFromInt(secs)))
 			continue
 		}
 		ph, pl := bits.Mul64(uint64(coef), uint64(secs))
@@ -88,38 +91,82 @@ func (c *cCustomer) plainSum(acc *fractionSeconds) decimal.Decimal {
 }
 
 // fractionSeconds accumulates, for one impact fraction, the seconds at the
-// plain profile rate per profile index and the already-priced rest.
+// plain profile rate per touched profile index and the already-priced rest.
+// It is sparse: a request may carry one fraction per window, each touching
+// an hour or two, and 100,000 dense 168-entry tables would be 134 MB.
 type fractionSeconds struct {
 	frac    decimal.Decimal
-	secs    [168]int64
-	touched []int
+	touched []uint8 // profile indexes, in order of first use
+	secs    []int64 // seconds per touched index
+	pos     *[168]int16
 	extra   decimal.Decimal // override hours and seasonally scaled seconds, × rate
 }
 
-func (a *fractionSeconds) add(index int, secs int64) {
-	if a.secs[index] == 0 {
-		a.touched = append(a.touched, index)
-	}
-	a.secs[index] += secs
-}
+// densePos is how many indexes a fraction touches before a position table
+// replaces the linear scan.
+const densePos = 8
 
-// findFraction returns the accumulator of frac, adding one if needed. A
-// customer's windows carry few distinct fractions: a linear scan is cheapest.
-func findFraction(accs *[]*fractionSeconds, frac decimal.Decimal) *fractionSeconds {
-	for _, a := range *accs {
-		if a.frac.Equal(frac) {
-			return a
+func (a *fractionSeconds) add(index int, secs int64) {
+	if a.pos != nil {
+		if p := a.pos[index]; p > 0 {
+			a.secs[p-1] += secs
+			return
+		}
+	} else {
+		for k, idx := range a.touched {
+			if int(idx) == index {
+				a.secs[k] += secs
+				return
+			}
 		}
 	}
-	a := &fractionSeconds{frac: frac, extra: decZero}
-	*accs = append(*accs, a)
+	a.touched = append(a.touched, uint8(index))
+	a.secs = append(a.secs, secs)
+	switch {
+	case a.pos != nil:
+		a.pos[index] = int16(len(a.touched))
+	case len(a.touched) > densePos:
+		a.pos = new([168]int16)
+		for k, idx := range a.touched {
+			a.pos[idx] = int16(k + 1)
+		}
+	}
+}
+
+// fractionIndex finds the accumulator of a fraction: the last one used
+// (windows of a customer mostly share a fraction), else by the fraction's
+// canonical spelling, so many distinct fractions cost O(1) each, not a scan.
+type fractionIndex struct {
+	list []*fractionSeconds
+	last *fractionSeconds
+	by   map[string]*fractionSeconds
+}
+
+func (x *fractionIndex) find(frac decimal.Decimal) *fractionSeconds {
+	if x.last != nil && x.last.frac.Equal(frac) {
+		return x.last
+	}
+	if x.by == nil {
+		x.by = map[string]*fractionSeconds{}
+		for _, a := range x.list {
+			x.by[a.frac.String()] = a
+		}
+	}
+	key := frac.String() // shortest spelling: equal values, equal keys
+	a := x.by[key]
+	if a == nil {
+		a = &fractionSeconds{frac: frac, extra: decZero}
+		x.list = append(x.list, a)
+		x.by[key] = a
+	}
+	x.last = a
 	return a
 }
 
 // lostRevenue rounds the exact figures of §3 once each: gross, net =
 // gross × (1 − recapture), recaptured = gross − net of the rounded values.
-func (c *cCustomer) lostRevenue(spans []fracSpan) LostRevenue {
-	num := c.revenueNumerator(spans)
+func (c *cCustomer) lostRevenue(spans []fracSpan, stop *stopper) LostRevenue {
+	num := c.revenueNumerator(spans, stop)
 	recapture := decimalOr(c.recapture, decZero)
 	gross := roundRat(num, 3600, c.exp, HalfEven)
 	net := roundRat(num.Mul(decOne.Sub(recapture)), 3600, c.exp, HalfEven)

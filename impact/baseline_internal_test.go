@@ -40,8 +40,8 @@ func TestPlainSumAgreesWithDecimal(t *testing.T) {
 			secs := 1 + r.Int64N(1<<uint(1+r.IntN(40))) // add is never called with 0
 			acc.add(idx, secs)
 		}
-		for _, idx := range acc.touched {
-			want = want.Add(decimal.RequireFromString(profile[idx]).Mul(decimal.NewFromInt(acc.secs[idx])))
+		for k, idx := range acc.touched {
+			want = want.Add(decimal.RequireFromString(profile[idx]).Mul(decimal.NewFromInt(acc.secs[k])))
 		}
 		if got := c.plainSum(acc); !got.Equal(want) {
 			t.Fatalf("trial %d: plainSum = %s, want %s", trial, got, want)

@@ -1,6 +1,7 @@
 package impact
 
 import (
+	"context"
 	"sort"
 	"time"
 
@@ -29,6 +30,9 @@ type Limits struct {
 	// hours, rounded up: the engine's cost grows with hour buckets.
 	MaxWindowHours int64
 	MaxIDBytes     int // ids, services, display names, titles, roles, descriptions
+	// MaxCost bounds Cost(scenario), the engine's total work in cost units,
+	// checked before anything else is looked at.
+	MaxCost int64
 }
 
 // DefaultLimits are the limits of the stateless Estimate API.
@@ -47,6 +51,7 @@ func DefaultLimits() Limits {
 		MaxFXRates:              1000,
 		MaxWindowHours:          2000000,
 		MaxIDBytes:              256,
+		MaxCost:                 4000000,
 	}
 }
 
@@ -54,18 +59,31 @@ func DefaultLimits() Limits {
 // model.md. It returns an *Error with code EINVALID and one FieldViolation
 // per problem when s is not valid; s is not modified.
 func EstimateScenario(s *Scenario, lim Limits) (*Estimate, error) {
-	m, err := compile(s, lim)
+	return EstimateScenarioContext(context.Background(), s, lim)
+}
+
+// EstimateScenarioContext is EstimateScenario observing ctx: once ctx is
+// done the computation stops within a few milliseconds and returns
+// ctx.Err() (context.DeadlineExceeded or context.Canceled), unwrapped.
+func EstimateScenarioContext(ctx context.Context, s *Scenario, lim Limits) (est *Estimate, err error) {
+	stop := newStopper(ctx)
+	defer recoverStopped(&err)
+	stop.check()
+	m, err := compile(s, lim, stop)
 	if err != nil {
 		return nil, err
 	}
+	m.stop = stop
 	sla := m.statements()
-	est := &Estimate{
+	stop.check()
+	est = &Estimate{
 		ModelVersion: ModelVersion,
 		InputsDigest: digest(s),
 		Incidents:    make([]IncidentEstimate, 0, len(m.incidents)),
 		Statements:   sla.statements,
 	}
 	for _, inc := range m.incidents {
+		stop.check()
 		est.Incidents = append(est.Incidents, m.estimateIncident(inc, sla.credits))
 	}
 	return est, nil
@@ -90,12 +108,13 @@ func (m *model) estimateIncident(inc *cIncident, credits map[incCust][]Attribute
 	out := IncidentEstimate{IncidentID: inc.id, Customers: make([]CustomerEstimate, len(custs))}
 	impacts := make([]decimal.Decimal, len(custs))
 	for i, c := range custs {
-		cover := maxCover(spans[c])
+		m.stop.tick()
+		cover := maxCover(spans[c], m.stop)
 		impacts[i] = integral(cover)
 		out.Customers[i] = CustomerEstimate{
 			CustomerID:    c.id,
 			ImpactSeconds: impacts[i],
-			LostRevenue:   c.lostRevenue(cover),
+			LostRevenue:   c.lostRevenue(cover, m.stop),
 			SLACredits:    credits[incCust{inc.id, c.id}],
 			ChurnExposure: Money{c.currency, c.churnExposure()},
 		}

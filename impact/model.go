@@ -15,6 +15,7 @@ type model struct {
 	incidents []*cIncident    // sorted by id
 	reporting string
 	fx        map[string]decimal.Decimal // currency → rate into reporting
+	stop      *stopper                   // the caller's cancellation; nil for none
 }
 
 type cCustomer struct {

@@ -43,8 +43,9 @@ func (m *model) statements() slaResult {
 		return keys[i].service < keys[j].service
 	})
 	for _, key := range keys {
+		m.stop.tick()
 		k := m.byID[key.customer].contracts[key.service]
-		k.statementsFor(byContract[key], &res)
+		k.statementsFor(byContract[key], &res, m.stop)
 	}
 	return res
 }
@@ -63,7 +64,7 @@ type incidentTimeline struct {
 	passing []interval // THRESHOLD: its down instants before min_downtime, for the fallback
 }
 
-func (k *cContract) timeline(ws []*cWindow) contractTimeline {
+func (k *cContract) timeline(ws []*cWindow, stop *stopper) contractTimeline {
 	all := make([]fracSpan, 0, len(ws))
 	byInc := map[string][]fracSpan{}
 	for _, w := range ws {
@@ -77,16 +78,16 @@ func (k *cContract) timeline(ws []*cWindow) contractTimeline {
 	}
 	ct := contractTimeline{perIncident: make(map[string]*incidentTimeline, len(byInc))}
 	if k.proportional {
-		ct.prop = maxCover(subtract(all, k.maintenance))
+		ct.prop = k.proportionalSpans(all, stop)
 	} else {
-		ct.down = k.downIntervals(all)
+		ct.down = k.downIntervals(all, stop)
 	}
 	for id, spans := range byInc {
 		it := &incidentTimeline{}
 		if k.proportional {
-			it.prop = maxCover(subtract(spans, k.maintenance))
+			it.prop = k.proportionalSpans(spans, stop)
 		} else {
-			it.passing = mergeIntervals(k.passing(spans))
+			it.passing = k.passing(spans, stop)
 			it.down = dropShort(it.passing, k.minDowntime)
 		}
 		ct.perIncident[id] = it
@@ -94,20 +95,32 @@ func (k *cContract) timeline(ws []*cWindow) contractTimeline {
 	return ct
 }
 
-// passing keeps the parts of spans at or above the threshold, outside
-// maintenance (steps 2–3).
-func (k *cContract) passing(spans []fracSpan) []interval {
-	var out []interval
-	for _, sp := range subtract(spans, k.maintenance) {
-		if sp.frac.Cmp(k.threshold) >= 0 {
-			out = append(out, interval{sp.start, sp.end})
-		}
-	}
-	return out
+// proportionalSpans is the max-fraction cover of spans outside maintenance
+// (steps 2–3). The cover is taken first and maintenance cut from its
+// disjoint spans: the same spans as cutting every window first (cuts leave
+// gaps, so no two pieces of equal fraction end up adjacent), but in
+// O((n + m) log n) instead of windows × maintenance windows.
+func (k *cContract) proportionalSpans(spans []fracSpan, stop *stopper) []fracSpan {
+	return subtract(maxCover(spans, stop), k.maintenance, stop)
 }
 
-func (k *cContract) downIntervals(spans []fracSpan) []interval {
-	return dropShort(mergeIntervals(k.passing(spans)), k.minDowntime)
+// passing is the union of the parts of spans at or above the threshold,
+// outside maintenance (steps 2–3), as sorted, disjoint, non-touching
+// intervals. Merged first, then cut: the same intervals as cutting each
+// span and merging, at O((n + m) log n).
+func (k *cContract) passing(spans []fracSpan, stop *stopper) []interval {
+	var ivs []interval
+	for _, sp := range spans {
+		stop.tick()
+		if sp.frac.Cmp(k.threshold) >= 0 {
+			ivs = append(ivs, interval{sp.start, sp.end})
+		}
+	}
+	return subtractIntervals(mergeIntervals(ivs), k.maintenance, stop)
+}
+
+func (k *cContract) downIntervals(spans []fracSpan, stop *stopper) []interval {
+	return dropShort(k.passing(spans, stop), k.minDowntime)
 }
 
 // dropShort removes merged intervals shorter than min seconds (step 3).
@@ -126,15 +139,24 @@ func dropShort(ivs []interval, minLen int64) []interval {
 
 type period struct{ start, end int64 }
 
-// periods returns the billing periods that any window overlaps, sorted.
-func (k *cContract) periods(ws []*cWindow) []period {
+// periods returns the billing periods that any window overlaps, sorted,
+// and per period start the incidents with a window overlapping it, in
+// order of first appearance. Cost: the periods each window touches.
+func (k *cContract) periods(ws []*cWindow, stop *stopper) ([]period, map[int64][]*cIncident) {
 	z := newZoneCursor(k.loc)
 	seen := map[int64]bool{}
+	type periodIncident struct {
+		start int64
+		inc   *cIncident
+	}
+	has := map[periodIncident]bool{}
+	incs := map[int64][]*cIncident{}
 	var out []period
 	var last period
 	for _, w := range ws {
 		t := w.start
 		for t < w.end {
+			stop.tick()
 			p := last
 			if !(t >= last.start && t < last.end) {
 				p.start, p.end = periodBounds(z, k.quarterly, t)
@@ -144,18 +166,24 @@ func (k *cContract) periods(ws []*cWindow) []period {
 				seen[p.start] = true
 				out = append(out, p)
 			}
+			if pi := (periodIncident{p.start, w.inc}); !has[pi] {
+				has[pi] = true
+				incs[p.start] = append(incs[p.start], w.inc)
+			}
 			t = p.end
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
-	return out
+	return out, incs
 }
 
-func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
+func (k *cContract) statementsFor(ws []*cWindow, res *slaResult, stop *stopper) {
 	c := k.customer
-	tl := k.timeline(ws)
+	tl := k.timeline(ws, stop)
 	z := newZoneCursor(k.loc)
-	for _, p := range k.periods(ws) {
+	ps, incsOf := k.periods(ws, stop)
+	for _, p := range ps {
+		stop.tick()
 		rs, re := p.start, p.end
 		if k.deployed {
 			rs, re = max(rs, k.activeFrom), min(re, k.activeUntil)
@@ -169,11 +197,9 @@ func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
 		// Incidents with a window overlapping the period, in id order.
 		var ids []string
 		causes := map[string]Cause{}
-		for _, w := range ws {
-			if _, seen := causes[w.inc.id]; w.start < p.end && w.end > p.start && !seen {
-				causes[w.inc.id] = w.inc.cause
-				ids = append(ids, w.inc.id)
-			}
+		for _, inc := range incsOf[p.start] {
+			causes[inc.id] = inc.cause
+			ids = append(ids, inc.id)
 		}
 		sort.Strings(ids)
 
@@ -211,6 +237,7 @@ func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
 		weights := make([]decimal.Decimal, len(ids))
 		positive := false
 		for i, id := range ids {
+			stop.tick()
 			it := tl.perIncident[id]
 			weights[i] = k.count(it.down, it.prop, rs, re, z)
 			positive = positive || weights[i].Sign() > 0
@@ -221,8 +248,10 @@ func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
 			// attribute by each one's part of the counted down intervals.
 			shareWeights = make([]decimal.Decimal, len(ids))
 			overlaps := false
+			counted := clip(tl.down, rs, re)
 			for i, id := range ids {
-				shareWeights[i] = decimal.NewFromInt(overlapSeconds(tl.perIncident[id].passing, clip(tl.down, rs, re)))
+				stop.tick()
+				shareWeights[i] = decimal.NewFromInt(overlapSeconds(tl.perIncident[id].passing, counted, stop))
 				overlaps = overlaps || shareWeights[i].Sign() > 0
 			}
 			if !overlaps {
@@ -311,7 +340,9 @@ func (k *cContract) fee(periodStart int64) decimal.Decimal {
 func (k *cContract) count(down []interval, prop []fracSpan, rs, re int64, z *zoneCursor) decimal.Decimal {
 	if k.proportional {
 		sum := decZero
-		for _, sp := range prop {
+		i := sort.Search(len(prop), func(i int) bool { return prop[i].end > rs })
+		for ; i < len(prop) && prop[i].start < re; i++ {
+			sp := &prop[i]
 			if lo, hi := max(sp.start, rs), min(sp.end, re); lo < hi {
 				sum = sum.Add(sp.frac.Mul(decimal.NewFromInt(hi - lo)))
 			}
@@ -346,11 +377,17 @@ func clip(ivs []interval, rs, re int64) []interval {
 	return out
 }
 
-func overlapSeconds(a, b []interval) int64 {
+// overlapSeconds is the length of the intersection of two lists of sorted
+// disjoint intervals: O(|a| log |b| + pairs that overlap), where the
+// pairs are at most |a| + |b| (not |a| × |b|).
+func overlapSeconds(a, b []interval, stop *stopper) int64 {
 	var sum int64
 	for _, x := range a {
-		for _, y := range b {
-			if lo, hi := max(x.start, y.start), min(x.end, y.end); lo < hi {
+		stop.tick()
+		j := sort.Search(len(b), func(j int) bool { return b[j].end > x.start })
+		for ; j < len(b) && b[j].start < x.end; j++ {
+			stop.tick()
+			if lo, hi := max(x.start, b[j].start), min(x.end, b[j].end); lo < hi {
 				sum += hi - lo
 			}
 		}

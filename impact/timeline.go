@@ -31,16 +31,18 @@ func mergeIntervals(spans []interval) []interval {
 
 // subtract removes the sorted disjoint intervals cut from each span, keeping
 // each remaining piece's fraction.
-func subtract(spans []fracSpan, cut []interval) []fracSpan {
+func subtract(spans []fracSpan, cut []interval, stop *stopper) []fracSpan {
 	if len(cut) == 0 {
 		return spans
 	}
 	var out []fracSpan
 	for _, sp := range spans {
+		stop.tick()
 		// First cut interval that can overlap sp.
 		i := sort.Search(len(cut), func(i int) bool { return cut[i].end > sp.start })
 		start := sp.start
 		for ; i < len(cut) && cut[i].start < sp.end; i++ {
+			stop.tick()
 			if cut[i].start > start {
 				out = append(out, fracSpan{start, cut[i].start, sp.frac})
 			}
@@ -55,11 +57,40 @@ func subtract(spans []fracSpan, cut []interval) []fracSpan {
 	return out
 }
 
+// subtractIntervals removes the sorted disjoint intervals cut from the
+// sorted disjoint ivs: one pass over both.
+func subtractIntervals(ivs, cut []interval, stop *stopper) []interval {
+	if len(cut) == 0 || len(ivs) == 0 {
+		return ivs
+	}
+	var out []interval
+	j := 0
+	for _, iv := range ivs {
+		stop.tick()
+		for j < len(cut) && cut[j].end <= iv.start {
+			stop.tick()
+			j++
+		}
+		start := iv.start
+		for c := j; c < len(cut) && cut[c].start < iv.end; c++ {
+			stop.tick()
+			if cut[c].start > start {
+				out = append(out, interval{start, cut[c].start})
+			}
+			start = max(start, cut[c].end)
+		}
+		if start < iv.end {
+			out = append(out, interval{start, iv.end})
+		}
+	}
+	return out
+}
+
 // maxCover turns possibly overlapping spans into sorted disjoint spans where
 // the fraction at each instant is the maximum over the spans covering it
 // (model.md §2: never double counted). Adjacent spans with equal fractions
 // are joined. Cost O(n log n).
-func maxCover(spans []fracSpan) []fracSpan {
+func maxCover(spans []fracSpan, stop *stopper) []fracSpan {
 	switch len(spans) {
 	case 0:
 		return nil
@@ -78,6 +109,7 @@ func maxCover(spans []fracSpan) []fracSpan {
 	active := &spanHeap{}
 	next := 0
 	for pi := 0; pi < len(points)-1; pi++ {
+		stop.tick()
 		t, u := points[pi], points[pi+1]
 		if t == u {
 			continue
@@ -115,31 +147,53 @@ func (h *spanHeap) Pop() any          { old := *h; x := old[len(old)-1]; *h = ol
 
 // seasonSegments splits the timeline at every seasonal factor edge and keeps
 // the spans covered by at least one factor with the product of their
-// multipliers.
+// multipliers. A sweep over the sorted edges keeps the product of the
+// covering factors in a product tree (a factor not covering is 1 there),
+// so f overlapping factors cost O(f log f) multiplications, not f².
 func seasonSegments(fs []seasonalFactor) []seasonSeg {
 	if len(fs) == 0 {
 		return nil
 	}
-	points := make([]int64, 0, 2*len(fs))
-	for _, f := range fs {
-		points = append(points, f.start, f.end)
+	type edge struct {
+		at    int64
+		i     int
+		start bool
 	}
-	sort.Slice(points, func(i, j int) bool { return points[i] < points[j] })
-	var out []seasonSeg
-	for i := 0; i < len(points)-1; i++ {
-		a, b := points[i], points[i+1]
-		if a == b {
-			continue
+	edges := make([]edge, 0, 2*len(fs))
+	for i, f := range fs {
+		edges = append(edges, edge{f.start, i, true}, edge{f.end, i, false})
+	}
+	sort.Slice(edges, func(a, b int) bool { return edges[a].at < edges[b].at })
+	size := 1
+	for size < len(fs) {
+		size *= 2
+	}
+	tree := make([]decimal.Decimal, 2*size)
+	for i := range tree {
+		tree[i] = decOne
+	}
+	set := func(i int, v decimal.Decimal) {
+		i += size
+		tree[i] = v
+		for i /= 2; i >= 1; i /= 2 {
+			tree[i] = tree[2*i].Mul(tree[2*i+1])
 		}
-		mult, covered := decOne, false
-		for _, f := range fs {
-			if f.start <= a && f.end >= b {
-				mult = mult.Mul(f.mult)
-				covered = true
+	}
+	var out []seasonSeg
+	covering := 0
+	for k := 0; k < len(edges); {
+		at := edges[k].at
+		for ; k < len(edges) && edges[k].at == at; k++ {
+			if e := edges[k]; e.start {
+				set(e.i, fs[e.i].mult)
+				covering++
+			} else {
+				set(e.i, decOne)
+				covering--
 			}
 		}
-		if covered {
-			out = append(out, seasonSeg{a, b, mult})
+		if covering > 0 && k < len(edges) {
+			out = append(out, seasonSeg{at, edges[k].at, tree[1]})
 		}
 	}
 	return out

@@ -225,7 +225,8 @@ func checkCount(v *violations, field path, n, max int) bool {
 
 // compile validates s within lim and builds the engine's model of it. Every
 // problem is reported; nothing is computed when there is one.
-func compile(s *Scenario, lim Limits) (*model, error) {
+// stop is looked at between entries.
+func compile(s *Scenario, lim Limits, stop *stopper) (*model, error) {
 	v := &violations{}
 	m := &model{byID: make(map[string]*cCustomer, len(s.Customers))}
 
@@ -240,6 +241,7 @@ func compile(s *Scenario, lim Limits) (*model, error) {
 		v.add(root("incidents"), fmt.Sprintf("have %d windows in all; at most %d are allowed", totalWindows, lim.MaxWindows))
 		okCounts = false
 	}
+	okCounts = okCounts && checkCost(v, s, lim)
 	if !okCounts {
 		// Refuse before looking at the contents: their size is the problem.
 		return nil, v.err()
@@ -247,6 +249,7 @@ func compile(s *Scenario, lim Limits) (*model, error) {
 
 	m.declared = make(map[string]bool, len(s.Customers))
 	for i := range s.Customers {
+		stop.tick()
 		m.declared[s.Customers[i].ID] = true
 		if c := compileCustomer(v, &s.Customers[i], i, lim); c != nil {
 			if _, dup := m.byID[c.id]; dup {
@@ -263,6 +266,7 @@ func compile(s *Scenario, lim Limits) (*model, error) {
 	incidentIDs := make(map[string]bool, len(s.Incidents))
 	var windowHours int64
 	for i := range s.Incidents {
+		stop.check()
 		inc, hours := compileIncident(v, m, &s.Incidents[i], i, lim)
 		windowHours += hours
 		if inc == nil {

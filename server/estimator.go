@@ -14,15 +14,15 @@ type Estimator struct {
 
 	log    *slog.Logger
 	limits impact.Limits
-	// estimate is impact.EstimateScenario; tests replace it to make the
-	// engine fail or panic on demand.
+	// estimate, when set, replaces impact.EstimateScenarioContext: tests
+	// make the engine fail or panic on demand with it.
 	estimate func(*impact.Scenario, impact.Limits) (*impact.Estimate, error)
 }
 
 // NewEstimator returns the service with the stateless API's request limits
 // (impact.DefaultLimits).
 func NewEstimator(log *slog.Logger) *Estimator {
-	return &Estimator{log: log, limits: impact.DefaultLimits(), estimate: impact.EstimateScenario}
+	return &Estimator{log: log, limits: impact.DefaultLimits()}
 }
 
 // Estimate validates and estimates the request's scenario. Every validation
@@ -39,7 +39,13 @@ func (s *Estimator) Estimate(ctx context.Context, req *impactv1.EstimateRequest)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err, "scenario")
 	}
-	est, err := timeEstimate(estimateStateless, func() (*impact.Estimate, error) { return s.estimate(sc, s.limits) })
+	est, err := timeEstimate(estimateStateless, func() (*impact.Estimate, error) {
+		if s.estimate != nil {
+			return s.estimate(sc, s.limits)
+		}
+		// The engine stops at the call's deadline or when the client goes.
+		return impact.EstimateScenarioContext(ctx, sc, s.limits)
+	})
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err, "scenario")
 	}

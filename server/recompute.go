@@ -254,7 +254,7 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 		if head != nil {
 			reporting, fx = head.ReportingCurrency, head.FXRates
 		}
-		e, sts, err := b.estimate(id, reporting, fx, r.o.Limits, now)
+		e, sts, err := b.estimate(ctx, id, reporting, fx, r.o.Limits, now)
 		var ie *impact.Error
 		switch {
 		case errors.As(err, &ie) && ie.Code == impact.ENOTFOUND:

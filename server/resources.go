@@ -46,6 +46,7 @@ func StoredLimits() impact.Limits {
 	l.MaxIncidents *= 10
 	l.MaxWindows *= 10
 	l.MaxWindowHours *= 10
+	l.MaxCost *= 10
 	return l
 }
 
@@ -207,8 +208,8 @@ func applyMask(dst, src proto.Message, mask impact.FieldMask) {
 // engine accepts, and a client learns of a bad tier or time zone when it
 // writes it, not at its next :estimate.
 // Violations under a skip path are about scaffolding and dropped.
-func (s *Stored) validate(sc *impact.Scenario, from, to string, skip ...string) error {
-	_, err := impact.EstimateScenario(sc, s.limits)
+func (s *Stored) validate(ctx context.Context, sc *impact.Scenario, from, to string, skip ...string) error {
+	_, err := impact.EstimateScenarioContext(ctx, sc, s.limits)
 	var e *impact.Error
 	if err == nil || !errors.As(err, &e) || e.Code != impact.EINVALID {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -71,35 +72,97 @@ func spanRange(c *impact.AffectedCustomer) impact.CustomerRange {
 // overlapping or touching their range, widening a range to the windows
 // found until none reaches beyond it: then every chain of windows that
 // meets a needed period is complete. ranges is modified.
+//
+// Each fetch reaches further than the range by a margin that doubles from
+// one round to the next, and the closure is taken in memory (closeRange):
+// a chain of n touching windows costs O(log n) fetches, not n. The windows
+// returned are exactly those touching each closed range, whatever was
+// fetched beyond it.
 func windowsCovering(ctx context.Context, st impact.EstimateStore, ranges []impact.CustomerRange) ([]impact.StoredWindow, error) {
 	at := make(map[string]int, len(ranges))
 	for i, r := range ranges {
 		at[r.CustomerID] = i
 	}
+	fetch := append([]impact.CustomerRange(nil), ranges...)
+	margin := periodSlack
 	for {
 		var all []impact.StoredWindow
-		for lo := 0; lo < len(ranges); lo += impact.MaxPageSize {
-			ws, err := st.WindowsInRanges(ctx, ranges[lo:min(lo+impact.MaxPageSize, len(ranges))])
+		for lo := 0; lo < len(fetch); lo += impact.MaxPageSize {
+			ws, err := st.WindowsInRanges(ctx, fetch[lo:min(lo+impact.MaxPageSize, len(fetch))])
 			if err != nil {
 				return nil, err
 			}
 			all = append(all, ws...)
 		}
-		grew := false
+		byCustomer := make(map[string][]impact.StoredWindow, len(ranges))
 		for i := range all {
-			w := &all[i]
-			r := &ranges[at[w.CustomerID]]
-			if w.Start.Before(r.From) {
-				r.From, grew = w.Start, true
+			byCustomer[all[i].CustomerID] = append(byCustomer[all[i].CustomerID], all[i])
+		}
+		// A closed range inside what was fetched is final: every window
+		// touching it touches the fetched range, so it was fetched.
+		done := true
+		for i := range ranges {
+			r := closedRange(ranges[i], byCustomer[ranges[i].CustomerID])
+			ranges[i] = r
+			f := &fetch[i]
+			if r.From.Before(f.From) {
+				f.From, done = r.From.Add(-margin), false
 			}
-			if w.End.After(r.To) {
-				r.To, grew = w.End, true
+			if r.To.After(f.To) {
+				f.To, done = r.To.Add(margin), false
 			}
 		}
-		if !grew {
-			return all, nil
+		if done {
+			var out []impact.StoredWindow
+			for i := range all {
+				if touches(&all[i], ranges[at[all[i].CustomerID]]) {
+					out = append(out, all[i])
+				}
+			}
+			return out, nil
+		}
+		margin *= 2
+	}
+}
+
+// touches reports whether w overlaps or touches r.
+func touches(w *impact.StoredWindow, r impact.CustomerRange) bool {
+	return !w.End.Before(r.From) && !w.Start.After(r.To)
+}
+
+// closedRange widens r to the windows of ws (one customer's) that touch
+// it until none reaches beyond: the right end grows through the windows in
+// order of start, the left end through the windows in order of end (a
+// window that widens one end cannot widen the other). O(n log n).
+func closedRange(r impact.CustomerRange, ws []impact.StoredWindow) impact.CustomerRange {
+	if len(ws) == 0 {
+		return r
+	}
+	order := make([]int, len(ws))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return ws[order[a]].Start.Before(ws[order[b]].Start) })
+	for _, i := range order {
+		w := &ws[i]
+		if w.Start.After(r.To) {
+			break
+		}
+		if !w.End.Before(r.From) && w.End.After(r.To) {
+			r.To = w.End
 		}
 	}
+	sort.Slice(order, func(a, b int) bool { return ws[order[a]].End.After(ws[order[b]].End) })
+	for _, i := range order {
+		w := &ws[i]
+		if w.End.Before(r.From) {
+			break
+		}
+		if !w.Start.After(r.To) && w.Start.Before(r.From) {
+			r.From = w.Start
+		}
+	}
+	return r
 }
 
 // closeRange is windowsCovering on windows already in memory: it widens r
@@ -107,24 +170,10 @@ func windowsCovering(ctx context.Context, st impact.EstimateStore, ranges []impa
 // beyond, and returns those that touch the final range. Given every window
 // windowsCovering would fetch for r, it returns exactly what it returns.
 func closeRange(r impact.CustomerRange, ws []impact.StoredWindow) []impact.StoredWindow {
-	for grew := true; grew; {
-		grew = false
-		for i := range ws {
-			w := &ws[i]
-			if w.End.Before(r.From) || w.Start.After(r.To) {
-				continue
-			}
-			if w.Start.Before(r.From) {
-				r.From, grew = w.Start, true
-			}
-			if w.End.After(r.To) {
-				r.To, grew = w.End, true
-			}
-		}
-	}
+	r = closedRange(r, ws)
 	var out []impact.StoredWindow
 	for i := range ws {
-		if !ws[i].End.Before(r.From) && !ws[i].Start.After(r.To) {
+		if touches(&ws[i], r) {
 			out = append(out, ws[i])
 		}
 	}
@@ -356,6 +405,10 @@ func estimateError(sc *impact.Scenario, err error) error {
 			req = append(req, v)
 			continue
 		}
+		if v.Field == "" { // about the whole scenario, e.g. its cost
+			data = append(data, "the scenario "+v.Description)
+			continue
+		}
 		field := scenarioPrefix.ReplaceAllStringFunc(v.Field, func(m string) string {
 			sub := scenarioPrefix.FindStringSubmatch(m)
 			i, _ := strconv.Atoi(sub[2])
@@ -392,7 +445,7 @@ func (s *Stored) EstimateIncident(ctx context.Context, req *impactv1.EstimateInc
 	for _, r := range req.GetFxRates() {
 		fx = append(fx, impact.FXRate{From: r.GetFromCurrency(), To: r.GetToCurrency(), Rate: r.GetRate()})
 	}
-	e, sts, err := b.estimate(id, req.GetReportingCurrency(), fx, s.limits, s.now())
+	e, sts, err := b.estimate(ctx, id, req.GetReportingCurrency(), fx, s.limits, s.now())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -406,13 +459,13 @@ func (s *Stored) EstimateIncident(ctx context.Context, req *impactv1.EstimateInc
 // estimate computes the estimate of incident id with the reporting options
 // given, and the statements to store with it. ENOTFOUND if the incident
 // does not exist; the engine's verdict as estimateError sorts it.
-func (b *incidentBatch) estimate(id, reporting string, fx []impact.FXRate, limits impact.Limits, now time.Time) (*impact.StoredEstimate, []impact.StoredStatement, error) {
+func (b *incidentBatch) estimate(ctx context.Context, id, reporting string, fx []impact.FXRate, limits impact.Limits, now time.Time) (*impact.StoredEstimate, []impact.StoredStatement, error) {
 	sc, ok := b.scenario(id)
 	if !ok {
 		return nil, nil, impact.Errorf(impact.ENOTFOUND, "%s not found", impact.IncidentName(id))
 	}
 	sc.ReportingCurrency, sc.FXRates = reporting, fx
-	est, err := timeEstimate(estimateIncident, func() (*impact.Estimate, error) { return impact.EstimateScenario(sc, limits) })
+	est, err := timeEstimate(estimateIncident, func() (*impact.Estimate, error) { return impact.EstimateScenarioContext(ctx, sc, limits) })
 	if err != nil {
 		return nil, nil, estimateError(sc, err)
 	}
@@ -448,14 +501,33 @@ func incidentStatements(all []impact.SLAStatement, sc *impact.Scenario, id strin
 			contracts[key{sc.Customers[i].ID, k.Service}] = k
 		}
 	}
+	// The incident's windows per contract, by start, with the latest end
+	// so far: a period is touched if some window starting before its end
+	// ends after its start. O((w + s) log w), not windows × statements.
+	type ownWindows struct {
+		starts, maxEnds []time.Time
+	}
+	byContract := map[key]*ownWindows{}
+	sorted := append([]impact.OutageWindow(nil), own...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Start.Before(sorted[j].Start) })
+	for _, w := range sorted {
+		o := byContract[key{w.CustomerID, w.Service}]
+		if o == nil {
+			o = &ownWindows{}
+			byContract[key{w.CustomerID, w.Service}] = o
+		}
+		end := w.End
+		if n := len(o.maxEnds); n > 0 && o.maxEnds[n-1].After(end) {
+			end = o.maxEnds[n-1]
+		}
+		o.starts, o.maxEnds = append(o.starts, w.Start), append(o.maxEnds, end)
+	}
 	var out []impact.StoredStatement
 	for _, st := range all {
 		touched := false
-		for _, w := range own {
-			if w.CustomerID == st.CustomerID && w.Service == st.Service && w.Start.Before(st.PeriodEnd) && w.End.After(st.PeriodStart) {
-				touched = true
-				break
-			}
+		if o := byContract[key{st.CustomerID, st.Service}]; o != nil {
+			n := sort.Search(len(o.starts), func(i int) bool { return !o.starts[i].Before(st.PeriodEnd) })
+			touched = n > 0 && o.maxEnds[n-1].After(st.PeriodStart)
 		}
 		k := contracts[key{st.CustomerID, st.Service}]
 		if !touched || k == nil {
@@ -588,7 +660,7 @@ func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatem
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	est, err := timeEstimate(estimateStatement, func() (*impact.Estimate, error) { return impact.EstimateScenario(sc, s.limits) })
+	est, err := timeEstimate(estimateStatement, func() (*impact.Estimate, error) { return impact.EstimateScenarioContext(ctx, sc, s.limits) })
 	if err != nil {
 		return nil, s.fail(ctx, estimateError(sc, err))
 	}

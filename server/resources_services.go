@@ -45,7 +45,7 @@ func (s *Stored) customerFromProto(p *impactv1.Customer, reqID string) (*impact.
 		return nil, err
 	}
 	c.ID = id
-	if err := s.validate(&impact.Scenario{Customers: []impact.Customer{c}}, "customers[0]", "customer"); err != nil {
+	if err := s.validate(context.Background(), &impact.Scenario{Customers: []impact.Customer{c}}, "customers[0]", "customer"); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -165,7 +165,7 @@ func (s *Stored) contractFromProto(ctx context.Context, customerID string, p *im
 	}
 	c := cust.Customer
 	c.Contracts = []impact.Contract{k}
-	if err := s.validate(&impact.Scenario{Customers: []impact.Customer{c}}, "customers[0].contracts[0]", "contract"); err != nil {
+	if err := s.validate(ctx, &impact.Scenario{Customers: []impact.Customer{c}}, "customers[0].contracts[0]", "contract"); err != nil {
 		return nil, err
 	}
 	return &k, nil
@@ -299,7 +299,7 @@ func (s *Stored) incidentFromProto(p *impactv1.Incident, reqID string) (*impact.
 	}
 	standIn("stand-in")
 	sc := &impact.Scenario{Customers: custs, Incidents: []impact.Incident{check}}
-	if err := s.validate(sc, "incidents[0]", "incident", "incidents[0].windows", "customers"); err != nil {
+	if err := s.validate(context.Background(), sc, "incidents[0]", "incident", "incidents[0].windows", "customers"); err != nil {
 		return nil, err
 	}
 	return &in, nil
@@ -383,7 +383,7 @@ func (s *Stored) BatchCreateOutageWindows(ctx context.Context, req *impactv1.Bat
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	ws, err := s.windowsFromProto(ids[0], req)
+	ws, err := s.windowsFromProto(ctx, ids[0], req)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -402,7 +402,7 @@ func (s *Stored) BatchCreateOutageWindows(ctx context.Context, req *impactv1.Bat
 // would check it in a scenario (times, length, fraction), with paths of the
 // request ("requests[3].outage_window.end_time"). That the customers exist
 // is the store's check, made in the same transaction as the insert.
-func (s *Stored) windowsFromProto(incidentID string, req *impactv1.BatchCreateOutageWindowsRequest) ([]impact.StoredWindow, error) {
+func (s *Stored) windowsFromProto(ctx context.Context, incidentID string, req *impactv1.BatchCreateOutageWindowsRequest) ([]impact.StoredWindow, error) {
 	rs := req.GetRequests()
 	switch {
 	case len(rs) == 0:
@@ -444,7 +444,7 @@ func (s *Stored) windowsFromProto(incidentID string, req *impactv1.BatchCreateOu
 	if err := d.err(); err != nil {
 		return nil, err
 	}
-	_, err := impact.EstimateScenario(&impact.Scenario{Customers: custs, Incidents: []impact.Incident{check}}, s.limits)
+	_, err := impact.EstimateScenarioContext(ctx, &impact.Scenario{Customers: custs, Incidents: []impact.Incident{check}}, s.limits)
 	var e *impact.Error
 	if errors.As(err, &e) && e.Code == impact.EINVALID {
 		out := &impact.Error{Code: impact.EINVALID, Message: "invalid windows"}

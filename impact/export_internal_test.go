@@ -1,0 +1,23 @@
+package impact
+
+import "context"
+
+// EstimateWork runs the estimate of s with a cancellable context that is
+// never cancelled and returns the units of work the engine counted (its
+// stopper ticks: hour buckets, spans swept, intervals cut, overlaps
+// compared, periods and incidents attributed).
+func EstimateWork(s *Scenario, lim Limits) (int64, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := newStopper(ctx)
+	m, err := compile(s, lim, stop)
+	if err != nil {
+		return 0, err
+	}
+	m.stop = stop
+	sla := m.statements()
+	for _, inc := range m.incidents {
+		m.estimateIncident(inc, sla.credits)
+	}
+	return int64(stop.n), nil
+}
