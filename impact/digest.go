@@ -20,7 +20,10 @@ import (
 // contracts, incidents) are written in id order; the others are sorted by
 // their encoding. Every value is length-prefixed, so none can forge the
 // structure around it.
-func digest(s *Scenario) string {
+func digest(s *Scenario) string { return digestStop(s, nil) }
+
+// digestStop is digest observing stop once per element encoded.
+func digestStop(s *Scenario, stop *stopper) string {
 	size := 512
 	for i := range s.Customers {
 		size += 256 + 8*len(s.Customers[i].Baseline.WeeklyProfile) + 512*len(s.Customers[i].Contracts)
@@ -28,7 +31,7 @@ func digest(s *Scenario) string {
 	for i := range s.Incidents {
 		size += 256 + 128*len(s.Incidents[i].Windows)
 	}
-	e := &encoder{buf: make([]byte, 0, size)}
+	e := &encoder{buf: make([]byte, 0, size), stop: stop}
 	e.field("model", ModelVersion)
 	e.field("reporting_currency", s.ReportingCurrency)
 	e.sorted("fx_rates", len(s.FXRates), func(i int, e *encoder) {
@@ -64,7 +67,8 @@ func orderBy(n int, key func(i int) string) []int {
 
 type encoder struct {
 	buf     []byte
-	scratch []byte // reused by sorted for element encodings
+	scratch []byte   // reused by sorted for element encodings
+	stop    *stopper // the caller's cancellation, or nil
 }
 
 func (e *encoder) field(name, value string) { e.buf = appendField(e.buf, name, value) }
@@ -183,6 +187,7 @@ func (e *encoder) sorted(name string, n int, encode func(i int, e *encoder)) {
 	sub := &encoder{buf: e.scratch[:0]}
 	ends := make([]int, n)
 	for i := range ends {
+		e.stop.tick()
 		encode(i, sub)
 		ends[i] = len(sub.buf)
 	}

@@ -78,7 +78,7 @@ func EstimateScenarioContext(ctx context.Context, s *Scenario, lim Limits) (est 
 	stop.check()
 	est = &Estimate{
 		ModelVersion: ModelVersion,
-		InputsDigest: digest(s),
+		InputsDigest: digestStop(s, stop),
 		Incidents:    make([]IncidentEstimate, 0, len(m.incidents)),
 		Statements:   sla.statements,
 	}

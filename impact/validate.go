@@ -176,6 +176,8 @@ func checkSpan(v *violations, prefix path, start, end time.Time) (s, e int64, ok
 	return s, e, okS && okE
 }
 
+// checkText checks a free-text field (display name, title, role,
+// description): tab and newline are its only control characters.
 func checkText(v *violations, field path, s string, required bool, max int) {
 	if s == "" {
 		if required {
@@ -185,7 +187,28 @@ func checkText(v *violations, field path, s string, required bool, max int) {
 	}
 	if len(s) > max {
 		v.add(field, fmt.Sprintf("must be at most %d bytes", max))
+	} else if msg := CheckText(s, true); msg != "" {
+		v.add(field, msg)
 	}
+}
+
+// checkIDText checks an id or a reference to one: within max bytes, no
+// control characters at all. (The syntax of new stored ids,
+// CheckResourceID, is the server's: a scenario's ids are the caller's.)
+func checkIDText(v *violations, field path, s string, max int) bool {
+	switch {
+	case s == "":
+		v.add(field, "is required")
+	case len(s) > max:
+		v.add(field, fmt.Sprintf("must be at most %d bytes", max))
+	default:
+		if msg := CheckText(s, false); msg != "" {
+			v.add(field, msg)
+			return false
+		}
+		return true
+	}
+	return false
 }
 
 func checkCurrency(v *violations, field path, code string, required bool) (int32, bool) {
@@ -228,7 +251,7 @@ func checkCount(v *violations, field path, n, max int) bool {
 // stop is looked at between entries.
 func compile(s *Scenario, lim Limits, stop *stopper) (*model, error) {
 	v := &violations{}
-	m := &model{byID: make(map[string]*cCustomer, len(s.Customers))}
+	m := &model{byID: make(map[string]*cCustomer, len(s.Customers)), stop: stop}
 
 	okCounts := checkCount(v, root("customers"), len(s.Customers), lim.MaxCustomers)
 	okCounts = checkCount(v, root("incidents"), len(s.Incidents), lim.MaxIncidents) && okCounts
@@ -296,11 +319,7 @@ func compileCustomer(v *violations, in *Customer, i int, lim Limits) *cCustomer 
 	p := rootElem("customers", i)
 	n := len(v.list)
 	c := &cCustomer{id: in.ID, currency: in.Currency}
-	if in.ID == "" {
-		v.add(p.at("customer_id"), "is required")
-	} else if len(in.ID) > lim.MaxIDBytes {
-		v.add(p.at("customer_id"), fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
-	}
+	checkIDText(v, p.at("customer_id"), in.ID, lim.MaxIDBytes)
 	checkText(v, p.at("display_name"), in.DisplayName, false, lim.MaxIDBytes)
 	c.exp, _ = checkCurrency(v, p.at("currency_code"), in.Currency, true)
 	c.loc = checkZone(v, p.at("time_zone"), in.TimeZone)
@@ -411,11 +430,7 @@ func validEnum[E ~int32](e E, max E) bool { return e >= 0 && e <= max }
 func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Limits) *cContract {
 	n := len(v.list)
 	k := &cContract{customer: c, service: in.Service, rounding: HalfEven, gran: Seconds}
-	if in.Service == "" {
-		v.add(p.at("service"), "is required")
-	} else if len(in.Service) > lim.MaxIDBytes {
-		v.add(p.at("service"), fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
-	}
+	checkIDText(v, p.at("service"), in.Service, lim.MaxIDBytes)
 	if msg := checkDec(in.MonthlyFee, false, nonNegative); msg != "" {
 		v.add(p.at("monthly_fee"), msg)
 	}
@@ -580,11 +595,7 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 	p := rootElem("incidents", i)
 	n := len(v.list)
 	inc := &cIncident{id: in.ID, cause: in.Cause, allocation: Even}
-	if in.ID == "" {
-		v.add(p.at("incident_id"), "is required")
-	} else if len(in.ID) > lim.MaxIDBytes {
-		v.add(p.at("incident_id"), fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
-	}
+	checkIDText(v, p.at("incident_id"), in.ID, lim.MaxIDBytes)
 	checkText(v, p.at("title"), in.Title, false, lim.MaxIDBytes)
 	if !validEnum(in.Cause, UnknownCause) {
 		v.add(p.at("cause"), "is not a known cause")
@@ -604,6 +615,7 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 	}
 	inc.windows = make([]cWindow, 0, len(in.Windows))
 	for j := range in.Windows {
+		m.stop.tick()
 		w := &in.Windows[j]
 		wp := p.elem("windows", j)
 		ok := true
@@ -612,17 +624,16 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 		case w.CustomerID == "":
 			v.add(wp.at("customer_id"), "is required")
 			ok = false
+		case CheckText(w.CustomerID, false) != "":
+			v.add(wp.at("customer_id"), CheckText(w.CustomerID, false))
+			ok = false
 		case c == nil:
 			if !m.declared[w.CustomerID] { // an invalid customer has its own violations
 				v.add(wp.at("customer_id"), "names no customer of the scenario")
 			}
 			ok = false
 		}
-		if w.Service == "" {
-			v.add(wp.at("service"), "is required")
-			ok = false
-		} else if len(w.Service) > lim.MaxIDBytes {
-			v.add(wp.at("service"), fmt.Sprintf("must be at most %d bytes", lim.MaxIDBytes))
+		if !checkIDText(v, wp.at("service"), w.Service, lim.MaxIDBytes) {
 			ok = false
 		}
 		s, e, okSpan := checkSpan(v, wp, w.Start, w.End)
@@ -681,7 +692,9 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 }
 
 func compileItem(v *violations, it *RecoveryItem, ip path, lim Limits) (decimal.Decimal, bool) {
-	checkText(v, ip.at("customer_id"), it.CustomerID, false, lim.MaxIDBytes)
+	if it.CustomerID != "" {
+		checkIDText(v, ip.at("customer_id"), it.CustomerID, lim.MaxIDBytes)
+	}
 	switch {
 	case it.Labor != nil && it.Expense != nil:
 		v.add(ip, "must be either labor or expense, not both")

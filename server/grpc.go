@@ -73,6 +73,8 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 	}
 	unary = append(unary, recordActorUnary)
 	stream = append(stream, recordActorStream)
+	unary = append(unary, nulUnary) // after authentication: see nul.go
+	stream = append(stream, nulStream)
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.ChainUnaryInterceptor(unary...),

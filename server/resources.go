@@ -129,6 +129,11 @@ func pageRequest(size int32, token string) impact.PageRequest {
 // a client may send back a resource it read, metadata included.
 var outputFields = map[string]bool{"name": true, "etag": true, "create_time": true, "update_time": true}
 
+// idFields are the id fields of the updatable resources (customer,
+// contract, incident), immutable: a "*" update keeps them when the body
+// omits them.
+var idFields = map[string]bool{"customer_id": true, "service": true, "incident_id": true}
+
 // updateMask turns an Update's mask into the store's: an omitted mask means
 // the fields populated in res (AIP-134; over HTTP the gateway already
 // derived it from the JSON body). Output-only fields are dropped, and so is
@@ -168,14 +173,23 @@ func updateMask(m *fieldmaskpb.FieldMask, res proto.Message, idField, id string)
 func applyMask(dst, src proto.Message, mask impact.FieldMask) {
 	for _, p := range mask {
 		if p == "*" {
-			id := dst.ProtoReflect()
-			sr := src.ProtoReflect()
-			sr.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-				if !outputFields[string(fd.Name())] {
-					id.Set(fd, v)
+			// A full replacement (AIP-134): every field the client did not
+			// send is cleared, as the store's "*" writes it, so that what is
+			// validated is the resource that will be stored. Output-only
+			// fields and the id stay.
+			dr, sr := dst.ProtoReflect(), src.ProtoReflect()
+			fields := dr.Descriptor().Fields()
+			for i := 0; i < fields.Len(); i++ {
+				fd := fields.Get(i)
+				name := string(fd.Name())
+				switch {
+				case outputFields[name]:
+				case sr.Has(fd):
+					dr.Set(fd, sr.Get(fd))
+				case !idFields[name]:
+					dr.Clear(fd)
 				}
-				return true
-			})
+			}
 			continue
 		}
 		d, sm := dst.ProtoReflect(), src.ProtoReflect()

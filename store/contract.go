@@ -31,7 +31,7 @@ func (d *DB) CreateContract(ctx context.Context, customerID string, k *impact.Co
 	if err := checkID("parent", customerID); err != nil {
 		return nil, err
 	}
-	if err := checkID("contract.service", k.Service); err != nil {
+	if err := checkNewID("contract.service", k.Service); err != nil {
 		return nil, err
 	}
 	row, err := contractToRow(customerID, k)
@@ -41,7 +41,7 @@ func (d *DB) CreateContract(ctx context.Context, customerID string, k *impact.Co
 	name := impact.ContractName(customerID, k.Service)
 	now := d.now()
 	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := d.claim(ctx, tx, "CreateContract", requestID, name, now); err != nil {
+		if err := d.claim(ctx, tx, "CreateContract", requestID, name, now, impact.CustomerName(customerID), k); err != nil {
 			return err
 		}
 		if err := d.customerExists(ctx, tx, customerID); err != nil {
@@ -139,7 +139,7 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id = ? AND service = ?`), customerID, k.Service); err != nil {
 			return noRows(err, name)
 		}
-		if err := checkEtag(tag, old.Revision, name); err != nil {
+		if err := checkEtag(tag, name, old.CreateTime.Time, old.Revision); err != nil {
 			return err
 		}
 		cur, err := old.toDomain()
@@ -180,7 +180,7 @@ func (d *DB) DeleteContract(ctx context.Context, customerID, service, tag string
 	name := impact.ContractName(customerID, service)
 	now := d.now()
 	return d.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := d.checkRevision(ctx, tx, `SELECT revision FROM contracts WHERE customer_id = ? AND service = ?`, tag, name, customerID, service); err != nil {
+		if err := d.checkRevision(ctx, tx, `SELECT revision, create_time FROM contracts WHERE customer_id = ? AND service = ?`, tag, name, customerID, service); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM contracts WHERE customer_id = ? AND service = ?`), customerID, service); err != nil {

@@ -25,7 +25,7 @@ func (d *DB) customerCols() string { return d.pick(customerColsSQLite, customerC
 
 // CreateCustomer implements impact.CustomerStore.
 func (d *DB) CreateCustomer(ctx context.Context, c *impact.Customer, requestID string) (*impact.StoredCustomer, error) {
-	if err := checkID("customer.customer_id", c.ID); err != nil {
+	if err := checkNewID("customer.customer_id", c.ID); err != nil {
 		return nil, err
 	}
 	row, err := customerToRow(c)
@@ -35,7 +35,7 @@ func (d *DB) CreateCustomer(ctx context.Context, c *impact.Customer, requestID s
 	name := impact.CustomerName(c.ID)
 	now := d.now()
 	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := d.claim(ctx, tx, "CreateCustomer", requestID, name, now); err != nil {
+		if err := d.claim(ctx, tx, "CreateCustomer", requestID, name, now, "", c); err != nil {
 			return err
 		}
 		row.Revision = 1
@@ -109,7 +109,7 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+d.customerCols()+` FROM customers WHERE id = ?`), c.ID); err != nil {
 			return noRows(err, name)
 		}
-		if err := checkEtag(tag, old.Revision, name); err != nil {
+		if err := checkEtag(tag, name, old.CreateTime.Time, old.Revision); err != nil {
 			return err
 		}
 		cur, err := old.toDomain()
@@ -150,7 +150,7 @@ func (d *DB) DeleteCustomer(ctx context.Context, id, tag string) error {
 	name := impact.CustomerName(id)
 	now := d.now()
 	return d.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := d.checkRevision(ctx, tx, `SELECT revision FROM customers WHERE id = ?`, tag, name, id); err != nil {
+		if err := d.checkRevision(ctx, tx, `SELECT revision, create_time FROM customers WHERE id = ?`, tag, name, id); err != nil {
 			return err
 		}
 		var has bool
@@ -173,8 +173,16 @@ func (d *DB) DeleteCustomer(ctx context.Context, id, tag string) error {
 
 // claim records a Create's request id; a retry ends the transaction with
 // errRetried carrying the first result.
-func (d *DB) claim(ctx context.Context, tx *sqlx.Tx, method, requestID, result string, now time.Time) error {
-	first, err := d.claimRequest(ctx, tx, method, requestID, result, now)
+// parent and body are the request's, for its digest.
+func (d *DB) claim(ctx context.Context, tx *sqlx.Tx, method, requestID, result string, now time.Time, parent string, body any) error {
+	if requestID == "" {
+		return nil
+	}
+	digest, err := requestDigest(ctx, method, parent, body)
+	if err != nil {
+		return err
+	}
+	first, err := d.claimRequest(ctx, tx, method, requestID, result, digest, now)
 	if err != nil {
 		return err
 	}
@@ -218,10 +226,14 @@ func oneRow(res interface{ RowsAffected() (int64, error) }, err error, name stri
 
 // checkRevision reads a resource's revision (ENOTFOUND if absent) and
 // compares it with the caller's etag.
+// The query selects the revision and the create time.
 func (d *DB) checkRevision(ctx context.Context, tx *sqlx.Tx, query, tag, name string, args ...any) error {
-	var rev int64
-	if err := tx.GetContext(ctx, &rev, d.q(query), args...); err != nil {
+	var r struct {
+		Revision   int64   `db:"revision"`
+		CreateTime instant `db:"create_time"`
+	}
+	if err := tx.GetContext(ctx, &r, d.q(query), args...); err != nil {
 		return noRows(err, name)
 	}
-	return checkEtag(tag, rev, name)
+	return checkEtag(tag, name, r.CreateTime.Time, r.Revision)
 }

@@ -11,10 +11,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -235,23 +239,62 @@ func (d *DB) audit(ctx context.Context, tx *sqlx.Tx, now time.Time, action, reso
 // the first commits (PostgreSQL) or waits for the write lock (SQLite), then
 // finds it and returns the first result. Nothing else is written twice.
 
-// claimRequest records requestID for method with result. It returns the
-// result recorded by an earlier call, or "" when this call is the first.
-func (d *DB) claimRequest(ctx context.Context, tx *sqlx.Tx, method, requestID, result string, now time.Time) (string, error) {
+// claimRequest records requestID for method with result, bound to the
+// request by digest (requestDigest). It returns the result recorded by an
+// earlier call of the same request, or "" when this call is the first; a
+// request id used before by a different request (another method, parent,
+// body or caller) is ECONFLICT. A row from before digests were recorded
+// (digest "") matches any request of its method, as it always did.
+func (d *DB) claimRequest(ctx context.Context, tx *sqlx.Tx, method, requestID, result, digest string, now time.Time) (string, error) {
 	if requestID == "" {
 		return "", nil
 	}
-	res, err := tx.ExecContext(ctx, d.q(`INSERT INTO request_ids (method, request_id, result, create_time) VALUES (?, ?, ?, ?) ON CONFLICT (method, request_id) DO NOTHING`),
-		method, requestID, result, d.ts(now))
+	if msg := impact.CheckRequestID(requestID); msg != "" {
+		return "", invalid("request_id", msg)
+	}
+	reused := impact.Errorf(impact.ECONFLICT, "request id %q was already used by a different request (another method, parent, body or caller); use a new request id", requestID)
+	res, err := tx.ExecContext(ctx, d.q(`INSERT INTO request_ids (method, request_id, result, create_time, digest) VALUES (?, ?, ?, ?, ?) ON CONFLICT (method, request_id) DO NOTHING`),
+		method, requestID, result, d.ts(now), digest)
 	if err != nil {
 		return "", err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
+	if n, err := res.RowsAffected(); err != nil {
+		return "", err
+	} else if n == 1 {
+		var other int
+		if err := tx.GetContext(ctx, &other, d.q(`SELECT COUNT(*) FROM request_ids WHERE request_id = ? AND method <> ?`), requestID, method); err != nil {
+			return "", err
+		}
+		if other > 0 {
+			return "", reused
+		}
+		return "", nil
+	}
+	var first struct {
+		Result string `db:"result"`
+		Digest string `db:"digest"`
+	}
+	if err := tx.GetContext(ctx, &first, d.q(`SELECT result, digest FROM request_ids WHERE method = ? AND request_id = ?`), method, requestID); err != nil {
 		return "", err
 	}
-	var first string
-	err = tx.GetContext(ctx, &first, d.q(`SELECT result FROM request_ids WHERE method = ? AND request_id = ?`), method, requestID)
-	return first, err
+	if first.Digest != "" && first.Digest != digest {
+		return "", reused
+	}
+	return first.Result, nil
+}
+
+// requestDigest is what binds a request id to its request: a SHA-256 of
+// the method, the parent, the caller and the request's body as the store
+// received it (its JSON encoding: struct fields in a fixed order).
+func requestDigest(ctx context.Context, method, parent string, body any) (string, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", method, parent, impact.ActorFrom(ctx))
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // errRetried ends a Create's transaction without writing when its request id
@@ -331,6 +374,19 @@ func checkID(field, id string) error {
 	if strings.ContainsAny(id, "/") || len(id) > 256 {
 		return invalid(field, "must be at most 256 bytes and contain no \"/\"")
 	}
+	if msg := impact.CheckText(id, false); msg != "" {
+		return invalid(field, msg)
+	}
+	return nil
+}
+
+// checkNewID is checkID for the id of a resource being created: the
+// syntax of impact.CheckResourceID. Existing ids that predate it (spaces,
+// longer ones) are still read, updated and deleted through checkID.
+func checkNewID(field, id string) error {
+	if msg := impact.CheckResourceID(id); msg != "" {
+		return invalid(field, msg)
+	}
 	return nil
 }
 
@@ -339,14 +395,31 @@ func invalid(field, desc string) error {
 		Violations: []impact.FieldViolation{{Field: field, Description: desc}}}
 }
 
-// etag is derived from the revision counter, which every update bumps.
-func etag(rev int64) string { return fmt.Sprintf(`"r%d"`, rev) }
+// etag is opaque (doc.go, "Etags"): the first 8 bytes of a SHA-256 of the
+// resource name, its create time (µs) and its revision, hex, quoted. Every
+// update bumps the revision; a resource deleted and created again has a
+// new create time: so an etag names one revision of one incarnation.
+func etag(name string, created time.Time, rev int64) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", name, created.UnixMicro(), rev))
+	return `"` + hex.EncodeToString(h[:8]) + `"`
+}
 
-// checkEtag returns EABORTED when the caller sent an etag that is not the
-// current one.
-func checkEtag(given string, rev int64, name string) error {
-	if given != "" && given != etag(rev) {
-		return impact.Errorf(impact.EABORTED, "%s was modified: etag %s is stale", name, given)
+// etagSyntax is what etag produces; legacyEtag what impactd issued before
+// (`"r<revision>"`), which is now simply stale.
+var (
+	etagSyntax = regexp.MustCompile(`^"[0-9a-f]{16}"$`)
+	legacyEtag = regexp.MustCompile(`^"r[0-9]{1,19}"$`)
+)
+
+// checkEtag returns nil for no etag or the current one, EINVALID for
+// something that is not an etag, EABORTED for a stale one (an older
+// revision, another incarnation, a legacy etag).
+func checkEtag(given, name string, created time.Time, rev int64) error {
+	switch {
+	case given == "" || given == etag(name, created, rev):
+		return nil
+	case !etagSyntax.MatchString(given) && !legacyEtag.MatchString(given):
+		return invalid("etag", `is not an etag of this service (a quoted string as read from the resource, e.g. "0123456789abcdef")`)
 	}
-	return nil
+	return impact.Errorf(impact.EABORTED, "%s was modified: etag %s is stale", name, given)
 }

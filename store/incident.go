@@ -20,7 +20,7 @@ func (d *DB) incidentExists(ctx context.Context, q sqlx.QueryerContext, id strin
 
 // CreateIncident implements impact.IncidentStore.
 func (d *DB) CreateIncident(ctx context.Context, in *impact.Incident, requestID string) (*impact.StoredIncident, error) {
-	if err := checkID("incident.incident_id", in.ID); err != nil {
+	if err := checkNewID("incident.incident_id", in.ID); err != nil {
 		return nil, err
 	}
 	if len(in.Windows) > 0 {
@@ -33,7 +33,7 @@ func (d *DB) CreateIncident(ctx context.Context, in *impact.Incident, requestID 
 	name := impact.IncidentName(in.ID)
 	now := d.now()
 	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := d.claim(ctx, tx, "CreateIncident", requestID, name, now); err != nil {
+		if err := d.claim(ctx, tx, "CreateIncident", requestID, name, now, "", in); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, d.q(`INSERT INTO incidents (id, title, cause, recovery_currency, allocation,
@@ -138,7 +138,7 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), in.ID); err != nil {
 			return noRows(err, name)
 		}
-		if err := checkEtag(tag, old.Revision, name); err != nil {
+		if err := checkEtag(tag, name, old.CreateTime.Time, old.Revision); err != nil {
 			return err
 		}
 		cur, err := old.toDomain()
@@ -175,7 +175,7 @@ func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) err
 	name := impact.IncidentName(id)
 	now := d.now()
 	return d.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := d.checkRevision(ctx, tx, `SELECT revision FROM incidents WHERE id = ?`, tag, name, id); err != nil {
+		if err := d.checkRevision(ctx, tx, `SELECT revision, create_time FROM incidents WHERE id = ?`, tag, name, id); err != nil {
 			return err
 		}
 		if !force {

@@ -235,7 +235,10 @@ func (d *DB) createJob(ctx context.Context, f *impact.RecomputeFilter, fdoc []by
 	now := d.now()
 	var joined string
 	err := d.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := d.claim(ctx, tx, "CreateRecomputeJob", requestID, name, now); err != nil {
+		if err := d.claim(ctx, tx, "CreateRecomputeJob", requestID, name, now, "", struct {
+			Filter json.RawMessage
+			DryRun bool
+		}{fdoc, dryRun}); err != nil {
 			return err
 		}
 		var open []string

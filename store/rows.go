@@ -187,7 +187,7 @@ func (r *customerRow) toDomain() (*impact.StoredCustomer, error) {
 		Name:       impact.CustomerName(r.ID),
 		CreateTime: r.CreateTime.Time,
 		UpdateTime: r.UpdateTime.Time,
-		Etag:       etag(r.Revision),
+		Etag:       etag(impact.CustomerName(r.ID), r.CreateTime.Time, r.Revision),
 	}
 	for _, s := range doc.SeasonalFactors {
 		c.Baseline.SeasonalFactors = append(c.Baseline.SeasonalFactors, impact.SeasonalFactor{Start: s.Start.get(), End: s.End.get(), Multiplier: s.Multiplier})
@@ -317,7 +317,7 @@ func (r *contractRow) toDomain() (*impact.StoredContract, error) {
 		Name:       impact.ContractName(r.CustomerID, r.Service),
 		CreateTime: r.CreateTime.Time,
 		UpdateTime: r.UpdateTime.Time,
-		Etag:       etag(r.Revision),
+		Etag:       etag(impact.ContractName(r.CustomerID, r.Service), r.CreateTime.Time, r.Revision),
 	}
 	for _, p := range doc.PeriodFees {
 		k.PeriodFees = append(k.PeriodFees, impact.PeriodFee{PeriodStart: p.PeriodStart.get(), Fee: p.Fee})
@@ -405,7 +405,7 @@ func (r *incidentRow) toDomain() (*impact.StoredIncident, error) {
 		Name:       impact.IncidentName(r.ID),
 		CreateTime: r.CreateTime.Time,
 		UpdateTime: r.UpdateTime.Time,
-		Etag:       etag(r.Revision),
+		Etag:       etag(impact.IncidentName(r.ID), r.CreateTime.Time, r.Revision),
 	}
 	for _, d := range items {
 		it := impact.RecoveryItem{CustomerID: d.CustomerID}

@@ -311,24 +311,28 @@ func TestRequestIDRetryWritesOnce(t *testing.T) {
 	eachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		first := must[*impact.StoredCustomer](t)(db.CreateCustomer(ctx, fullCustomer("c1"), "req-1"))
-		// A retry, even with another body, returns the first result.
-		retry := must[*impact.StoredCustomer](t)(db.CreateCustomer(ctx, fullCustomer("c2"), "req-1"))
+		// A retry of the same request returns the first result.
+		retry := must[*impact.StoredCustomer](t)(db.CreateCustomer(ctx, fullCustomer("c1"), "req-1"))
 		if diff := cmp.Diff(first, retry); diff != "" {
 			t.Errorf("retry result (-first +retry):\n%s", diff)
 		}
+		// The id with another body is another request: ALREADY_EXISTS,
+		// nothing written (doc.go, request ids).
+		wantCode(t, second(db.CreateCustomer(ctx, fullCustomer("c2"), "req-1")), impact.ECONFLICT)
 		// Without the request id it is a conflict, not a retry.
 		wantCode(t, second(db.CreateCustomer(ctx, fullCustomer("c1"), "")), impact.ECONFLICT)
-		// The same id on another method is another request.
-		must[*impact.StoredIncident](t)(db.CreateIncident(ctx, fullIncident("i1"), "req-1"))
-		must[*impact.StoredIncident](t)(db.CreateIncident(ctx, fullIncident("i1"), "req-1"))
-		must[*impact.StoredContract](t)(db.CreateContract(ctx, "c1", fullContract("s"), "req-1"))
-		must[*impact.StoredContract](t)(db.CreateContract(ctx, "c1", fullContract("s"), "req-1"))
+		// The same id on another method is a different request too.
+		wantCode(t, second(db.CreateIncident(ctx, fullIncident("i1"), "req-1")), impact.ECONFLICT)
+		must[*impact.StoredIncident](t)(db.CreateIncident(ctx, fullIncident("i1"), "req-i"))
+		must[*impact.StoredIncident](t)(db.CreateIncident(ctx, fullIncident("i1"), "req-i"))
+		must[*impact.StoredContract](t)(db.CreateContract(ctx, "c1", fullContract("s"), "req-k"))
+		must[*impact.StoredContract](t)(db.CreateContract(ctx, "c1", fullContract("s"), "req-k"))
 
 		ws := []impact.StoredWindow{window("c1", "s", 0, 60), window("c1", "s", 120, 180)}
 		ws[0].ImpactFraction = "00.50"
 		ws[1].Start = ws[1].Start.Add(1500 * time.Nanosecond) // below the microsecond both engines keep
-		w1 := must[[]impact.StoredWindow](t)(db.BatchCreateWindows(ctx, "i1", ws, "req-1"))
-		w2 := must[[]impact.StoredWindow](t)(db.BatchCreateWindows(ctx, "i1", ws, "req-1"))
+		w1 := must[[]impact.StoredWindow](t)(db.BatchCreateWindows(ctx, "i1", ws, "req-w"))
+		w2 := must[[]impact.StoredWindow](t)(db.BatchCreateWindows(ctx, "i1", ws, "req-w"))
 		// The first result is built from what was written; the retry reads
 		// it back: they must agree to the microsecond and the digit.
 		if diff := cmp.Diff(w1, w2); diff != "" {

@@ -55,8 +55,8 @@ func (d *DB) BatchCreateWindows(ctx context.Context, incidentID string, ws []imp
 		id := w.ID
 		if id == "" {
 			id = newID()
-		} else if checkID("x", id) != nil {
-			bad(i, "name", "window id must be at most 256 bytes and contain no \"/\"")
+		} else if msg := impact.CheckResourceID(id); msg != "" {
+			bad(i, "name", "window id "+msg)
 		} else if j, dup := seen[id]; dup {
 			bad(i, "name", "same window id as requests["+itoa(j)+"]")
 		}
@@ -66,6 +66,8 @@ func (d *DB) BatchCreateWindows(ctx context.Context, incidentID string, ws []imp
 		}
 		if w.Service == "" {
 			bad(i, "service", "must not be empty")
+		} else if msg := impact.CheckText(w.Service, false); msg != "" {
+			bad(i, "service", msg)
 		}
 		if w.Start.IsZero() || w.End.IsZero() || !w.End.After(w.Start) {
 			bad(i, "end_time", "must be after start_time")
@@ -92,7 +94,7 @@ func (d *DB) BatchCreateWindows(ctx context.Context, incidentID string, ws []imp
 	name := impact.IncidentName(incidentID)
 	now := d.now()
 	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := d.claim(ctx, tx, "BatchCreateWindows", requestID, string(result), now); err != nil {
+		if err := d.claim(ctx, tx, "BatchCreateWindows", requestID, string(result), now, impact.IncidentName(incidentID), ws); err != nil {
 			return err
 		}
 		if err := d.incidentExists(ctx, tx, incidentID); err != nil {

@@ -66,7 +66,7 @@ func updateRoundTrip(t *testing.T, env map[string]string) {
 
 	// A contract's tiers.
 	exported = mustRun(t, env, "export", "contracts")
-	edited = edit(t, exported, `acme,"batch, nightly",10.00,99:10,`, `acme,"batch, nightly",10.00,99.5:15;99:25:inclusive,`)
+	edited = edit(t, exported, `acme,batch.nightly,10.00,99:10,`, `acme,batch.nightly,10.00,99.5:15;99:25:inclusive,`)
 	out = mustRun(t, env, "import", "contracts", writeFile(t, "contracts.csv", edited), "--update")
 	if want := "imported contracts: 0 created, 1 updated, 2 unchanged\n"; out != want {
 		t.Errorf("import contracts --update: %q, want %q", out, want)
@@ -90,7 +90,7 @@ func TestImportUpdateRoundTrip(t *testing.T) {
 	if c.Baseline.HourlyAmount != "1750" || c.Currency != "JPY" {
 		t.Errorf("kaisha = %+v", c.Customer)
 	}
-	k, err := db.GetContract(ctx, "acme", "batch, nightly")
+	k, err := db.GetContract(ctx, "acme", "batch.nightly")
 	if err != nil {
 		t.Fatal(err)
 	}
