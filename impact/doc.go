@@ -197,4 +197,67 @@
 //     must still hold to commit. A statement rewritten by a recompute gets a
 //     new revision only if its body changed, so the revision counts after an
 //     interrupted and resumed job equal a clean run's.
+//
+// # Hostile input: bounded work, ids and text
+//
+// The model is silent on what a careless or hostile caller may send; these
+// are the decisions (cancel.go, cost.go, text.go):
+//
+//   - Decision: the engine observes its caller's cancellation
+//     (EstimateScenarioContext): it looks at the context every 1,024 units
+//     of work (hour buckets, spans swept, intervals cut, periods and
+//     incidents attributed, windows validated and digested), so a call
+//     stops within milliseconds of its deadline or of the client hanging
+//     up, and returns the context's error, which the server reports as
+//     DEADLINE_EXCEEDED or CANCELLED. EstimateScenario is the same with
+//     context.Background(). The engine reads no clock.
+//   - Decision: the engine is O(n log n) in windows and hour buckets
+//     whatever the shape of the input: distinct impact fractions are found
+//     by their canonical spelling, maintenance is cut from the merged cover
+//     rather than from every window, attribution by overlap searches the
+//     counted intervals, each period's incidents come from the periods each
+//     window touches, seasonal factor products are kept in a product tree.
+//     Figures are those of the direct definitions, digit for digit.
+//   - Decision: Limits.MaxCost bounds Cost(scenario), the engine's work in
+//     cost units computed from sizes alone: every window 1 + its hours
+//     (rounded up), every customer 1 + its seasonal factors and overrides,
+//     every contract 1 + its tiers, maintenance windows and period fees,
+//     every incident 1 + its recovery items, every FX rate 1. The default
+//     is 4,000,000 (ten times that for stored estimates). Above it the
+//     scenario is EINVALID with one violation on the scenario itself (field
+//     ""), decided after the counts and before anything else is looked at.
+//   - Decision: ids of new stored resources (customers, contract services,
+//     incidents, outage windows; job ids are the server's) are 1–63
+//     characters of ASCII letters, digits and - . _ ~, starting with a
+//     letter or a digit (CheckResourceID). Ids stored before the rule keep
+//     working: they are read, updated and deleted as they are. A
+//     scenario's ids (stateless) keep their bound of Limits.MaxIDBytes.
+//   - Decision: no id, reference, code or other text field holds a control
+//     character (C0, DEL, C1) or invalid UTF-8 (CheckText); free text
+//     (display names, titles, labour roles, expense descriptions) may hold
+//     tab and newline. A NUL byte in any field of any stored-resource
+//     request is INVALID_ARGUMENT before the request is handled.
+//   - Decision: a request id is at most 128 printable ASCII characters
+//     without spaces (0x21–0x7e), the rule of x-request-id
+//     (CheckRequestID), and is bound to its request: the store keeps with
+//     it a SHA-256 of the method, the parent, the caller (token name) and
+//     the body. A retry of the same request returns the first result; the
+//     id reused with anything different — another body, parent, caller or
+//     method — is ECONFLICT (ALREADY_EXISTS) naming the id, and writes
+//     nothing. Ids recorded before digests were (no digest) match any
+//     retry of their method, as before: a retry in flight across an
+//     upgrade still gets its first result.
+//   - Decision: update_mask "*" is a full replacement (AIP-134): every
+//     mutable field the body omits is cleared; the id and output-only
+//     fields (name, etag, create and update times) are kept. The resource
+//     validated is the one stored.
+//   - Decision: etags are opaque, `"` + 16 hex digits + `"`: the first 8
+//     bytes of a SHA-256 of the resource name, its create time (to the
+//     microsecond) and its revision. They differ between resources, between
+//     revisions and between incarnations of one name (a resource deleted
+//     and created again has a later create time), so a stale etag from
+//     before a delete never matches the recreated resource. A stale etag is
+//     EABORTED; one of the earlier form `"r<revision>"` is simply stale (no
+//     migration: a client holding one reads again); anything else is
+//     EINVALID.
 package impact
