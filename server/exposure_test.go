@@ -93,7 +93,7 @@ func seedBook(t testing.TB, db *store.DB, n int, seed uint64) {
 		c := &impact.Customer{ID: id, Currency: currencies[i%3], TimeZone: zones[i%4],
 			Baseline:      impact.Baseline{HourlyAmount: fmt.Sprintf("%d.%02d", 10+rng.IntN(5000), rng.IntN(100)), RecaptureRate: []string{"", "0.25", "0.5"}[i%3]},
 			LifetimeValue: fmt.Sprint(1000 + rng.IntN(100000)), ChurnProbability: fmt.Sprintf("0.0%d", rng.IntN(10)),
-			Labels:        map[string]string{"region": region, "tier": []string{"gold", "silver"}[i%2]}}
+			Labels: map[string]string{"region": region, "tier": []string{"gold", "silver"}[i%2]}}
 		if _, err := db.CreateCustomer(ctx, c, ""); err != nil {
 			t.Fatal(err)
 		}
