@@ -113,3 +113,14 @@ func simulationToProto(rs []impact.SimulationResult) *impactv1.SimulateOutageRes
 	}
 	return out
 }
+
+// SimulationFromProto maps and validates a SimulateOutage request, as the
+// service does (impactctl simulates on --db with it).
+func SimulationFromProto(req *impactv1.SimulateOutageRequest) (*impact.Simulation, error) {
+	return simulationFromProto(req)
+}
+
+// SimulationToProto maps Simulate's results as SimulateOutage answers them.
+func SimulationToProto(rs []impact.SimulationResult) *impactv1.SimulateOutageResponse {
+	return simulationToProto(rs)
+}
