@@ -174,7 +174,7 @@ func SimulateChunk(customers []Customer, stored []Incident, sim *Simulation, lim
 		base.Incidents[i] = stored[i]
 		base.Incidents[i].RecoveryCurrency, base.Incidents[i].RecoveryItems = "", nil
 	}
-	before, err := EstimateScenario(base, lim)
+	beforeStatements, _, err := evaluate(base, lim, "")
 	if err != nil {
 		return nil, err
 	}
@@ -182,9 +182,9 @@ func SimulateChunk(customers []Customer, stored []Incident, sim *Simulation, lim
 		customer, service string
 		start             int64
 	}
-	credits := make(map[key]Money, len(before.Statements))
-	for i := range before.Statements {
-		st := &before.Statements[i]
+	credits := make(map[key]Money, len(beforeStatements))
+	for i := range beforeStatements {
+		st := &beforeStatements[i]
 		credits[key{st.CustomerID, st.Service, st.PeriodStart.Unix()}] = st.CreditAmount
 	}
 	out := make([][]SimulatedCustomer, len(sim.Durations))
@@ -199,15 +199,9 @@ func SimulateChunk(customers []Customer, stored []Incident, sim *Simulation, lim
 		}
 		sc := *base
 		sc.Incidents = append(append(make([]Incident, 0, len(base.Incidents)+1), base.Incidents...), hyp)
-		after, err := EstimateScenario(&sc, lim)
+		afterStatements, ie, err := evaluate(&sc, lim, hypID)
 		if err != nil {
 			return nil, err
-		}
-		var ie *IncidentEstimate
-		for i := range after.Incidents {
-			if after.Incidents[i].IncidentID == hypID {
-				ie = &after.Incidents[i]
-			}
 		}
 		res := make([]SimulatedCustomer, 0, len(ie.Customers))
 		byID := make(map[string]int, len(ie.Customers))
@@ -225,8 +219,8 @@ func SimulateChunk(customers []Customer, stored []Incident, sim *Simulation, lim
 		// statement counts when the hypothetical window touches its period,
 		// or when its credit moved all the same (a stored interval that the
 		// outage extends across a period edge).
-		for i := range after.Statements {
-			st := &after.Statements[i]
+		for i := range afterStatements {
+			st := &afterStatements[i]
 			j, ok := byID[st.CustomerID]
 			if !ok {
 				continue
@@ -265,6 +259,27 @@ func contractOf(customers []Customer, id, service string) *Contract {
 		}
 	}
 	return &Contract{}
+}
+
+// evaluate is EstimateScenario without what a simulation does not read:
+// the inputs digest and the estimates of the stored incidents. It returns
+// every statement and the estimate of incident (nil when "").
+func evaluate(s *Scenario, lim Limits, incident string) ([]SLAStatement, *IncidentEstimate, error) {
+	m, err := compile(s, lim)
+	if err != nil {
+		return nil, nil, err
+	}
+	sla := m.statements()
+	if incident == "" {
+		return sla.statements, nil, nil
+	}
+	for _, inc := range m.incidents {
+		if inc.id == incident {
+			ie := m.estimateIncident(inc, sla.credits)
+			return sla.statements, &ie, nil
+		}
+	}
+	return sla.statements, &IncidentEstimate{IncidentID: incident}, nil
 }
 
 // SimulationTotals sums the rounded per-customer figures of one currency.
