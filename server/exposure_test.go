@@ -622,3 +622,16 @@ func TestHeadroomThroughTheStore(t *testing.T) {
 		}
 	})
 }
+
+// Viewers may ask exposure questions: they write nothing.
+func TestExposureRoles(t *testing.T) {
+	for _, m := range []string{impactv1.ExposureService_GetContractHeadroom_FullMethodName,
+		impactv1.ExposureService_ListContractHeadroom_FullMethodName, impactv1.ExposureService_SimulateOutage_FullMethodName} {
+		if r := server.RequiredRole(m); r != server.Viewer {
+			t.Errorf("%s needs %v, want viewer", m, r)
+		}
+	}
+	if r := server.RequiredRole(impactv1.CustomerService_UpdateCustomer_FullMethodName); r != server.Editor {
+		t.Errorf("editing labels (UpdateCustomer) needs %v, want editor", r)
+	}
+}
