@@ -170,11 +170,23 @@ func SimulateChunk(customers []Customer, stored []Incident, sim *Simulation, lim
 		}
 	}
 	base := &Scenario{Customers: customers, Incidents: make([]Incident, len(stored))}
+	withWindows := map[string]bool{}
 	for i := range stored {
 		base.Incidents[i] = stored[i]
 		base.Incidents[i].RecoveryCurrency, base.Incidents[i].RecoveryItems = "", nil
+		for _, w := range stored[i].Windows {
+			withWindows[w.CustomerID] = true
+		}
 	}
-	beforeStatements, _, err := evaluate(base, lim, "")
+	// Only customers with stored windows have a statement before the
+	// outage; the others start from no credit.
+	before := &Scenario{Incidents: base.Incidents}
+	for i := range customers {
+		if withWindows[customers[i].ID] {
+			before.Customers = append(before.Customers, customers[i])
+		}
+	}
+	beforeStatements, _, err := evaluate(before, lim, "")
 	if err != nil {
 		return nil, err
 	}

@@ -182,11 +182,7 @@ func Simulate(ctx context.Context, st ExposureStore, sim *impact.Simulation, lim
 	each func(duration int, cs []impact.SimulatedCustomer) error) ([]impact.SimulationResult, error) {
 	acc := impact.NewSimulationAccumulator(sim)
 	longest := slices.Max(sim.Durations)
-	err := eachChunk(ctx, st, &sim.Selector, func(custs []impact.Customer) error {
-		data, err := loadChunk(ctx, st, custs, sim.Start, sim.Start.Add(longest))
-		if err != nil {
-			return err
-		}
+	err := prefetched(ctx, st, &sim.Selector, sim.Start, sim.Start.Add(longest), func(custs []impact.Customer, data *chunkData) error {
 		ids := make([]string, len(custs))
 		for i := range custs {
 			ids[i] = custs[i].ID
@@ -213,6 +209,46 @@ func Simulate(ctx context.Context, st ExposureStore, sim *impact.Simulation, lim
 		return nil, err
 	}
 	return acc.Results()
+}
+
+// prefetched is eachChunk with each chunk's stored data loaded (for
+// [from, to]) while the previous chunk is computed: reading and pricing
+// overlap on two cores. fn sees the chunks in order.
+func prefetched(ctx context.Context, st ExposureStore, sel *impact.ContractSelector, from, to time.Time,
+	fn func([]impact.Customer, *chunkData) error) error {
+	type chunk struct {
+		custs []impact.Customer
+		data  *chunkData
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan chunk, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		readErr <- eachChunk(ctx, st, sel, func(custs []impact.Customer) error {
+			data, err := loadChunk(ctx, st, custs, from, to)
+			if err != nil {
+				return err
+			}
+			select {
+			case chunks <- chunk{custs, data}:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	for c := range chunks {
+		if err := fn(c.custs, c.data); err != nil {
+			cancel()
+			for range chunks { // let the reader finish
+			}
+			<-readErr
+			return err
+		}
+	}
+	return <-readErr
 }
 
 func (x *Exposure) SimulateOutage(ctx context.Context, req *impactv1.SimulateOutageRequest) (*impactv1.SimulateOutageResponse, error) {
