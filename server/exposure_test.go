@@ -635,3 +635,19 @@ func TestExposureRoles(t *testing.T) {
 		t.Errorf("editing labels (UpdateCustomer) needs %v, want editor", r)
 	}
 }
+
+// A rate missing for a selected customer's currency is INVALID_ARGUMENT on
+// fx_rates, never a silent zero; the chunk pipeline stops cleanly.
+func TestSimulationMissingRate(t *testing.T) {
+	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "impact.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	seedBook(t, db, 12, 6)
+	x, _ := services(t, db)
+	_, err = x.SimulateOutage(context.Background(), &impactv1.SimulateOutageRequest{StartTime: timestamppb.New(clock),
+		Durations: durations(time.Hour), ReportingCurrency: "USD",
+		FxRates: []*impactv1.FxRate{{FromCurrency: "EUR", ToCurrency: "USD", Rate: "1.08"}}}) // no JPY rate
+	wantViolation(t, err, "fx_rates")
+}
