@@ -324,6 +324,11 @@ func (x *Exposure) GetContractHeadroom(ctx context.Context, req *impactv1.GetCon
 	if err != nil {
 		return nil, x.fail(ctx, err)
 	}
+	// A malformed period is INVALID_ARGUMENT whether or not the contract
+	// exists; whether it is the contract's kind needs the contract.
+	if _, err := periodInstant("period", req.GetPeriod(), impact.Monthly, true, x.now()); err != nil {
+		return nil, x.fail(ctx, err)
+	}
 	k, err := x.store.GetContract(ctx, ids[0], ids[1])
 	if err != nil {
 		return nil, x.fail(ctx, err)

@@ -474,6 +474,8 @@ func TestSimulationBadInput(t *testing.T) {
 		_, err := x.GetContractHeadroom(context.Background(), &impactv1.GetContractHeadroomRequest{Contract: "customers/one/contracts/compute", Period: p})
 		wantViolation(t, err, "period")
 	}
+	_, err = x.GetContractHeadroom(context.Background(), &impactv1.GetContractHeadroomRequest{Contract: "customers/nobody/contracts/x", Period: "2025-13"})
+	wantViolation(t, err, "period")
 	_, err = x.ListContractHeadroom(context.Background(), &impactv1.ListContractHeadroomRequest{Period: "2025-W3"})
 	wantViolation(t, err, "period")
 	_, err = x.ListContractHeadroom(context.Background(), &impactv1.ListContractHeadroomRequest{PageToken: "garbage"})

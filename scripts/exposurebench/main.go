@@ -14,7 +14,8 @@
 // Then, in this process: the median of 2,000 stateless Estimates of one
 // customer (one contract, one window); and server.Simulate with the
 // selector region=eu-west-1, three durations (30m, 2h, 4h) and top 100,
-// with /proc/self/status VmRSS sampled every 5 ms.
+// with /proc/self/status VmRSS sampled every 5 ms and the process's CPU
+// time (getrusage) around it.
 //
 //	go run ./scripts/exposurebench [-sizes 1000,10000,100000]
 package main
@@ -33,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite"
@@ -62,8 +64,8 @@ func main() {
 	defer os.RemoveAll(dir)
 	one := oneEstimate()
 	fmt.Printf("stateless Estimate of one customer: %v (median of 2000)\n\n", one)
-	fmt.Println("| contracts | simulate (3 durations) | per contract | ratio to one Estimate | ratio per contract | RSS above idle (peak) |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Println("| contracts | simulate (3 durations) | per contract | ratio to one Estimate | ratio per contract | CPU per contract | RSS above idle (peak) |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -102,9 +104,11 @@ func main() {
 				}
 			}
 		}()
+		cpu0 := cpuTime()
 		t := time.Now()
 		rs, err := server.Simulate(ctx, db, sim, server.StoredLimits(), nil)
 		d := time.Since(t)
+		cpu := cpuTime() - cpu0
 		close(stop)
 		if err != nil {
 			fail(err)
@@ -113,8 +117,9 @@ func main() {
 			fail(fmt.Errorf("selected %d contracts, want %d", got, n))
 		}
 		above := max(peak.Load()-idle, 0)
-		fmt.Printf("| %d | %v | %.1f µs | %.0f | %.2f | %d MB |\n", n, d.Round(time.Millisecond),
-			float64(d.Microseconds())/float64(n), float64(d)/float64(one), float64(d)/float64(n)/float64(one), above>>10)
+		fmt.Printf("| %d | %v | %.1f µs | %.0f | %.2f | %.1f µs | %d MB |\n", n, d.Round(time.Millisecond),
+			float64(d.Microseconds())/float64(n), float64(d)/float64(one), float64(d)/float64(n)/float64(one),
+			float64(cpu.Microseconds())/float64(n), above>>10)
 		db.Close()
 	}
 }
@@ -143,6 +148,16 @@ func oneEstimate() time.Duration {
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 	return ds[len(ds)/2]
+}
+
+// cpuTime is the process's user and system CPU time so far: unlike wall
+// time, it does not grow when other work shares the cores.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func rssKB() int64 {
