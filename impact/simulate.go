@@ -199,6 +199,12 @@ func SimulateChunk(customers []Customer, stored []Incident, sim *Simulation, lim
 		st := &beforeStatements[i]
 		credits[key{st.CustomerID, st.Service, st.PeriodStart.Unix()}] = st.CreditAmount
 	}
+	contracts := make(map[custService]*Contract, len(customers))
+	for i := range customers {
+		for j := range customers[i].Contracts {
+			contracts[custService{customers[i].ID, customers[i].Contracts[j].Service}] = &customers[i].Contracts[j]
+		}
+	}
 	out := make([][]SimulatedCustomer, len(sim.Durations))
 	for di, d := range sim.Durations {
 		end := sim.Start.Add(d)
@@ -247,7 +253,7 @@ func SimulateChunk(customers []Customer, stored []Incident, sim *Simulation, lim
 				continue
 			}
 			c := &res[j]
-			k := contractOf(customers, st.CustomerID, st.Service)
+			k := contracts[custService{st.CustomerID, st.Service}] // the statement's own contract
 			period, _ := StatementPeriod(st.PeriodStart, k.TimeZone, k.BillingPeriod) // the zone compiled
 			c.MarginalCredits = append(c.MarginalCredits, MarginalCredit{Service: st.Service, PeriodStart: st.PeriodStart,
 				Period: period, Before: old, After: st.CreditAmount, Marginal: Money{old.Currency, diff}})
@@ -256,21 +262,6 @@ func SimulateChunk(customers []Customer, stored []Incident, sim *Simulation, lim
 		out[di] = res
 	}
 	return out, nil
-}
-
-// contractOf finds a contract of customers (sorted or not); the
-// statement naming it came from them.
-func contractOf(customers []Customer, id, service string) *Contract {
-	for i := range customers {
-		if customers[i].ID == id {
-			for j := range customers[i].Contracts {
-				if customers[i].Contracts[j].Service == service {
-					return &customers[i].Contracts[j]
-				}
-			}
-		}
-	}
-	return &Contract{}
 }
 
 // evaluate is EstimateScenario without what a simulation does not read:
