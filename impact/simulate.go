@@ -253,7 +253,7 @@ func SimulateChunk(customers []Customer, stored []Incident, sim *Simulation, lim
 				continue
 			}
 			c := &res[j]
-			k := contracts[custService{st.CustomerID, st.Service}] // the statement's own contract
+			k := contracts[custService{st.CustomerID, st.Service}]                    // the statement's own contract
 			period, _ := StatementPeriod(st.PeriodStart, k.TimeZone, k.BillingPeriod) // the zone compiled
 			c.MarginalCredits = append(c.MarginalCredits, MarginalCredit{Service: st.Service, PeriodStart: st.PeriodStart,
 				Period: period, Before: old, After: st.CreditAmount, Marginal: Money{old.Currency, diff}})
