@@ -152,7 +152,7 @@ func TestSimulateChunkEqualsEstimate(t *testing.T) {
 			stored = []impact.Incident{{ID: "stored", Cause: impact.HardwareFailure, Windows: storedWins}}
 		}
 		sim := &impact.Simulation{Start: ts("2025-07-31T20:00:00Z").Add(time.Duration(rng.IntN(14400)) * time.Second),
-			Durations: []time.Duration{time.Duration(1+rng.IntN(7200)) * time.Second, time.Duration(7200+rng.IntN(86400)) * time.Second},
+			Durations:      []time.Duration{time.Duration(1+rng.IntN(7200)) * time.Second, time.Duration(7200+rng.IntN(86400)) * time.Second},
 			ImpactFraction: []string{"", "0.5"}[rng.IntN(2)]}
 		got := simulateOne(t, custs, stored, sim)
 		before := estimate(t, &impact.Scenario{Customers: custs, Incidents: stored})
@@ -210,7 +210,9 @@ func TestSimulationAccumulator(t *testing.T) {
 	if err := sim.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	money := func(cur, s string) impact.Money { return impact.Money{Currency: cur, Amount: decimal.RequireFromString(s)} }
+	money := func(cur, s string) impact.Money {
+		return impact.Money{Currency: cur, Amount: decimal.RequireFromString(s)}
+	}
 	cust := func(id, cur, credit, net string) impact.SimulatedCustomer {
 		return impact.SimulatedCustomer{CustomerID: id, Contracts: 1,
 			LostRevenue:    impact.LostRevenue{Gross: money(cur, net), Net: money(cur, net), Recaptured: money(cur, "0")},
