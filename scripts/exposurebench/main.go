@@ -1,5 +1,5 @@
 // Command exposurebench measures SimulateOutage over books of 1k, 10k and
-// 100k selected contracts (issue 15), as a ratio to a stateless Estimate of
+// 100k selected contracts, as a ratio to a stateless Estimate of
 // one customer in the same run, and the simulation's RSS above idle.
 //
 // For each size N it makes a fresh SQLite database (migrated by the store)
