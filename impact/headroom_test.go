@@ -195,12 +195,26 @@ func TestHeadroomWorked(t *testing.T) {
 			}),
 			want: "T=7948800 D=0 up=100.000000 tier=none pct=0 credit=USD 0.00; <99.9 +7949 pct=10 credit=USD 219.00",
 		},
+		{
+			// October 2025 in Europe/Berlin has 25 hours on the 26th: T =
+			// 31 × 86,400 + 3,600 = 2,682,000; < 99.9: X = 2,682,000 −
+			// 2,679,318 = 2,682, Δ = 2,683.
+			name: "DST month",
+			c: base(func(k *impact.Contract) {
+				k.TimeZone = "Europe/Berlin"
+				k.Tiers = tiers("99.9:10")
+			}),
+			want: "T=2682000 D=0 up=100.000000 tier=none pct=0 credit=USD 0.00; <99.9 +2683 pct=10 credit=USD 73.00",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			at := june
-			if tc.c.Contracts[0].BillingPeriod == impact.Quarterly {
+			switch {
+			case tc.c.Contracts[0].BillingPeriod == impact.Quarterly:
 				at = "2025-08-15T00:00:00Z"
+			case tc.c.Contracts[0].TimeZone == "Europe/Berlin":
+				at = "2025-10-15T00:00:00Z"
 			}
 			if got := headroomString(headroom(t, tc.c, at, tc.incs...)); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
