@@ -260,4 +260,79 @@
 //     EABORTED; one of the earlier form `"r<revision>"` is simply stale (no
 //     migration: a client holding one reads again); anything else is
 //     EINVALID.
+//
+// # Labels, headroom and what-if exposure (§11)
+//
+// Labels (labels.go) are AIP-style key/value pairs on stored customers and
+// contracts, for selectors such as region=eu-west-1. Decisions: a key is 1
+// to 63 characters of lowercase letters, digits, "_" and "-", starting with
+// a letter; a value is up to 63 of the same characters and may be empty;
+// a resource has at most 64 labels. A bad key or value is EINVALID at
+// labels["key"]. A contract's label overrides its customer's for the same
+// key (EffectiveLabel). Labels never enter a figure or the inputs digest.
+//
+// A ContractSelector (customer ids, services, labels) selects a contract
+// when every criterion given holds; the empty selector selects every
+// contract. Decision: each id list holds at most 1,000 entries.
+//
+// Headroom (headroom.go) counts D and T exactly as the statement of the
+// same period does and reports the statement's tier, percent and owed
+// credit. For every more severe tier, Δ is the least whole number of
+// seconds with 100·(T − D − counted(Δ)) < bound·T (≤ when inclusive):
+// with X = T − D − bound·T/100 the least counted value is ⌊X⌋ + 1 (⌈X⌉
+// inclusive); counted(Δ) is Δ for SECONDS and PROPORTIONAL, and Δ rounded
+// up to whole minutes for MINUTES_TOUCHED and MINUTES_FULL, so there Δ is
+// 60·(m − 1) + 1 for the least sufficient m minutes; Δ is at least
+// min_downtime_seconds. Decisions:
+//   - For MINUTES_FULL the rule is model.md's to the letter: an outage
+//     aligned to clock minutes counts counted(Δ), i.e. Δ rounded up (a
+//     literal full outage of Δ seconds would count only its whole
+//     minutes; §11 fixes the rounded-up figure, and the tests check it
+//     with an outage of counted(Δ) seconds).
+//   - Reachable means Δ ≤ T − D ("what is left of T outside counted
+//     downtime", remaining_seconds); an unreachable tier has no seconds.
+//   - A tier's credit_amount is at that tier's own percent (capped), on the
+//     period's fee, rounded with the contract's mode, 0 when not above the
+//     minimum — also when the same Δ would reach a more severe tier too.
+//   - Tiers are listed least severe first; a tier with the same percent as
+//     the current one is still listed.
+//   - The default period is the one containing the server clock's now, in
+//     the contract's zone. A period without a deployed part has no
+//     headroom (FAILED_PRECONDITION, as it has no statement).
+//   - ListContractHeadroom orders contracts by the seconds of their least
+//     severe reachable tier, ascending, ties by contract name; contracts
+//     with no reachable tier (or no more severe tier at all) come last, by
+//     name; contracts not deployed in the period are left out. Its period
+//     names one month or quarter for every contract: a contract billed the
+//     other way is measured in its period containing that one's first
+//     day. A page token pins the clock reading of the first page.
+//
+// What-if (simulate.go) adds one hypothetical incident (cause as asked,
+// default UNKNOWN) with a window [start, start + duration) of the asked
+// fraction (default 1) on every selected contract's service, and prices it
+// with the engine, with every stored window of those contracts in the
+// periods it touches (closed under overlap as for :estimate). Lost revenue
+// and churn are those of the hypothetical incident (§3, §6); marginal
+// credit is credit_amount with it minus without it, per statement.
+// Decisions:
+//   - Marginal credits are listed for every statement of a selected
+//     contract whose period the hypothetical window overlaps, zeros
+//     included, plus any other whose credit moved all the same (an
+//     interval the outage extends across a period edge).
+//   - Start and durations are truncated to whole seconds; a duration is 1 s
+//     to 31 days; at most 10 durations; start in [1970-01-01, 2200-01-01)
+//     and start + duration at most 2200-01-01. top_n 0 means 100; more
+//     than 10,000 is EINVALID.
+//   - Totals are per currency of the selected customers. With a reporting
+//     currency every other currency met needs a direct rate (EINVALID on
+//     fx_rates otherwise, never a silent zero); reporting totals are
+//     Σ total × rate, exact, rounded once half-even. The request's
+//     reporting currency and rates are used; stored reporting settings,
+//     where a build has them, are the default.
+//   - The top ranks by marginal credit × rate, then lost revenue net ×
+//     rate, exact, then ascending id; without a reporting currency the
+//     amounts compare as numbers in their own currencies.
+//   - The selection is read in chunks of customers and only the totals
+//     and the top N are kept, so memory does not grow with the book and
+//     time is linear in the selected contracts.
 package impact

@@ -40,6 +40,10 @@ type Customer struct {
 	ChurnProbability string // optional, in [0, 1]
 
 	Contracts []Contract
+
+	// Labels select stored customers for exposure questions (labels.go);
+	// the engine ignores them.
+	Labels map[string]string
 }
 
 // Baseline is the revenue the customer expects per local hour (model.md §3).
@@ -84,6 +88,9 @@ type Contract struct {
 	ActiveFrom         time.Time // DEPLOYED: zero means "since always"
 	ActiveUntil        time.Time // DEPLOYED: zero means "still active"
 	Rounding           Rounding
+	// Labels select stored contracts (labels.go); they override the
+	// customer's for the same key. The engine ignores them.
+	Labels map[string]string
 }
 
 // PeriodFee is the fee of the billing period starting exactly at PeriodStart.

@@ -109,6 +109,11 @@ var MethodRoles = map[string]Role{
 	impactv1.RecomputeService_ListRecomputeChanges_FullMethodName: Viewer,
 	impactv1.RecomputeService_WatchRecomputeJob_FullMethodName:    Viewer,
 
+	// Exposure questions write nothing: viewers may ask them.
+	impactv1.ExposureService_GetContractHeadroom_FullMethodName:  Viewer,
+	impactv1.ExposureService_ListContractHeadroom_FullMethodName: Viewer,
+	impactv1.ExposureService_SimulateOutage_FullMethodName:       Viewer,
+
 	healthpb.Health_Check_FullMethodName:                                   Open,
 	healthpb.Health_List_FullMethodName:                                    Open,
 	healthpb.Health_Watch_FullMethodName:                                   Open,

@@ -99,6 +99,7 @@ func (d *decoder) customer(path string, p *impactv1.Customer) impact.Customer {
 		},
 		LifetimeValue:    p.GetLifetimeValue(),
 		ChurnProbability: p.GetChurnProbability(),
+		Labels:           d.labels(path+".labels", p.GetLabels()),
 	}
 	for i, f := range b.GetSeasonalFactors() {
 		fp := fmt.Sprintf("%s.baseline.seasonal_factors[%d]", path, i)
@@ -138,6 +139,7 @@ func (d *decoder) contract(path string, p *impactv1.Contract) impact.Contract {
 		ActiveFrom:         d.time(path+".active_from", p.GetActiveFrom()),
 		ActiveUntil:        d.time(path+".active_until", p.GetActiveUntil()),
 		Rounding:           enumToDomain(d, roundings, path+".rounding", p.GetRounding()),
+		Labels:             d.labels(path+".labels", p.GetLabels()),
 	}
 	for i, f := range p.GetPeriodFees() {
 		c.PeriodFees = append(c.PeriodFees, impact.PeriodFee{

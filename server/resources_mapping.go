@@ -46,6 +46,7 @@ func customerToProto(c *impact.StoredCustomer) *impactv1.Customer {
 		CreateTime:       tsOrNil(c.CreateTime),
 		UpdateTime:       tsOrNil(c.UpdateTime),
 		Etag:             c.Etag,
+		Labels:           c.Labels,
 	}
 	for _, f := range b.SeasonalFactors {
 		p.Baseline.SeasonalFactors = append(p.Baseline.SeasonalFactors, &impactv1.SeasonalFactor{
@@ -81,6 +82,7 @@ func contractToProto(k *impact.StoredContract) *impactv1.Contract {
 		CreateTime:         tsOrNil(k.CreateTime),
 		UpdateTime:         tsOrNil(k.UpdateTime),
 		Etag:               k.Etag,
+		Labels:             k.Labels,
 	}
 	for _, f := range k.PeriodFees {
 		p.PeriodFees = append(p.PeriodFees, &impactv1.PeriodFee{PeriodStart: tsOrNil(f.PeriodStart), Fee: f.Fee})

@@ -11,10 +11,10 @@ import (
 
 const (
 	contractColsSQLite = `customer_id, service, monthly_fee, min_credit_amount, billing_period, time_zone,
-		terms, revision, create_time, update_time`
+		terms, revision, create_time, update_time, labels`
 	contractColsPostgres = `customer_id, service, monthly_fee::text AS monthly_fee,
 		min_credit_amount::text AS min_credit_amount, billing_period, time_zone, terms, revision,
-		create_time, update_time`
+		create_time, update_time, labels`
 )
 
 func (d *DB) contractCols() string { return d.pick(contractColsSQLite, contractColsPostgres) }
@@ -48,10 +48,10 @@ func (d *DB) CreateContract(ctx context.Context, customerID string, k *impact.Co
 			return err
 		}
 		_, err := tx.ExecContext(ctx, d.q(`INSERT INTO contracts (customer_id, service, monthly_fee, min_credit_amount,
-			billing_period, time_zone, terms, revision, create_time, update_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`),
+			billing_period, time_zone, terms, revision, create_time, update_time, labels)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`),
 			row.CustomerID, row.Service, row.MonthlyFee, row.MinCreditAmount, row.BillingPeriod, row.TimeZone,
-			row.Terms, d.ts(now), d.ts(now))
+			row.Terms, d.ts(now), d.ts(now), row.Labels)
 		if err != nil {
 			return exists(err, name)
 		}
@@ -154,10 +154,10 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 			return err
 		}
 		res, err := tx.ExecContext(ctx, d.q(`UPDATE contracts SET monthly_fee = ?, min_credit_amount = ?, billing_period = ?,
-			time_zone = ?, terms = ?, revision = ?, update_time = ?
+			time_zone = ?, terms = ?, revision = ?, update_time = ?, labels = ?
 			WHERE customer_id = ? AND service = ? AND revision = ?`),
 			row.MonthlyFee, row.MinCreditAmount, row.BillingPeriod, row.TimeZone, row.Terms, old.Revision+1, d.ts(now),
-			customerID, k.Service, old.Revision)
+			row.Labels, customerID, k.Service, old.Revision)
 		if err := oneRow(res, err, name); err != nil {
 			return err
 		}

@@ -15,10 +15,10 @@ import (
 // decimal string round-trips exactly, never through a float.
 const (
 	customerColsSQLite = `id, display_name, currency_code, time_zone, hourly_amount, recapture_rate,
-		lifetime_value, churn_probability, baseline, revision, create_time, update_time`
+		lifetime_value, churn_probability, baseline, revision, create_time, update_time, labels`
 	customerColsPostgres = `id, display_name, currency_code, time_zone, hourly_amount::text AS hourly_amount,
 		recapture_rate::text AS recapture_rate, lifetime_value::text AS lifetime_value,
-		churn_probability::text AS churn_probability, baseline, revision, create_time, update_time`
+		churn_probability::text AS churn_probability, baseline, revision, create_time, update_time, labels`
 )
 
 func (d *DB) customerCols() string { return d.pick(customerColsSQLite, customerColsPostgres) }
@@ -40,10 +40,10 @@ func (d *DB) CreateCustomer(ctx context.Context, c *impact.Customer, requestID s
 		}
 		row.Revision = 1
 		_, err := tx.ExecContext(ctx, d.q(`INSERT INTO customers (id, display_name, currency_code, time_zone, hourly_amount,
-			recapture_rate, lifetime_value, churn_probability, baseline, revision, create_time, update_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			recapture_rate, lifetime_value, churn_probability, baseline, revision, create_time, update_time, labels)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			row.ID, row.DisplayName, row.Currency, row.TimeZone, row.HourlyAmount, row.RecaptureRate,
-			row.LifetimeValue, row.ChurnProbability, row.Baseline, row.Revision, d.ts(now), d.ts(now))
+			row.LifetimeValue, row.ChurnProbability, row.Baseline, row.Revision, d.ts(now), d.ts(now), row.Labels)
 		if err != nil {
 			return exists(err, name)
 		}
@@ -125,9 +125,9 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 		}
 		res, err := tx.ExecContext(ctx, d.q(`UPDATE customers SET display_name = ?, currency_code = ?, time_zone = ?,
 			hourly_amount = ?, recapture_rate = ?, lifetime_value = ?, churn_probability = ?, baseline = ?,
-			revision = ?, update_time = ? WHERE id = ? AND revision = ?`),
+			revision = ?, update_time = ?, labels = ? WHERE id = ? AND revision = ?`),
 			row.DisplayName, row.Currency, row.TimeZone, row.HourlyAmount, row.RecaptureRate, row.LifetimeValue,
-			row.ChurnProbability, row.Baseline, old.Revision+1, d.ts(now), c.ID, old.Revision)
+			row.ChurnProbability, row.Baseline, old.Revision+1, d.ts(now), row.Labels, c.ID, old.Revision)
 		if err := oneRow(res, err, name); err != nil {
 			return err
 		}

@@ -48,6 +48,7 @@ var customerMask = maskTable[impact.Customer]{
 	"baseline.recapture_rate":   func(d, s *impact.Customer) { d.Baseline.RecaptureRate = s.Baseline.RecaptureRate },
 	"lifetime_value":            func(d, s *impact.Customer) { d.LifetimeValue = s.LifetimeValue },
 	"churn_probability":         func(d, s *impact.Customer) { d.ChurnProbability = s.ChurnProbability },
+	"labels":                    func(d, s *impact.Customer) { d.Labels = s.Labels },
 }
 
 var contractMask = maskTable[impact.Contract]{
@@ -69,6 +70,7 @@ var contractMask = maskTable[impact.Contract]{
 	"active_from":          func(d, s *impact.Contract) { d.ActiveFrom = s.ActiveFrom },
 	"active_until":         func(d, s *impact.Contract) { d.ActiveUntil = s.ActiveUntil },
 	"rounding":             func(d, s *impact.Contract) { d.Rounding = s.Rounding },
+	"labels":               func(d, s *impact.Contract) { d.Labels = s.Labels },
 }
 
 var incidentMask = maskTable[impact.Incident]{

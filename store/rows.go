@@ -107,6 +107,7 @@ type customerRow struct {
 	LifetimeValue    sql.NullString `db:"lifetime_value"`
 	ChurnProbability sql.NullString `db:"churn_probability"`
 	Baseline         []byte         `db:"baseline"`
+	Labels           string         `db:"labels"`
 	Revision         int64          `db:"revision"`
 	CreateTime       instant        `db:"create_time"`
 	UpdateTime       instant        `db:"update_time"`
@@ -164,6 +165,9 @@ func customerToRow(c *impact.Customer) (*customerRow, error) {
 		return nil, err
 	}
 	var err error
+	if r.Labels, err = labelsToText(c.Labels); err != nil {
+		return nil, err
+	}
 	r.Baseline, err = json.Marshal(doc)
 	return r, err
 }
@@ -173,9 +177,14 @@ func (r *customerRow) toDomain() (*impact.StoredCustomer, error) {
 	if err := json.Unmarshal(r.Baseline, &doc); err != nil {
 		return nil, err
 	}
+	labels, err := labelsFromText(r.Labels)
+	if err != nil {
+		return nil, err
+	}
 	c := &impact.StoredCustomer{
 		Customer: impact.Customer{
-			ID: r.ID, DisplayName: r.DisplayName, Currency: r.Currency, TimeZone: r.TimeZone,
+			Labels: labels,
+			ID:     r.ID, DisplayName: r.DisplayName, Currency: r.Currency, TimeZone: r.TimeZone,
 			Baseline: impact.Baseline{
 				HourlyAmount:  r.HourlyAmount.String,
 				WeeklyProfile: doc.WeeklyProfile,
@@ -208,6 +217,7 @@ type contractRow struct {
 	BillingPeriod   int32          `db:"billing_period"`
 	TimeZone        string         `db:"time_zone"`
 	Terms           []byte         `db:"terms"`
+	Labels          string         `db:"labels"`
 	Revision        int64          `db:"revision"`
 	CreateTime      instant        `db:"create_time"`
 	UpdateTime      instant        `db:"update_time"`
@@ -286,6 +296,9 @@ func contractToRow(customerID string, k *impact.Contract) (*contractRow, error) 
 	if err := violations(errs); err != nil {
 		return nil, err
 	}
+	if r.Labels, err = labelsToText(k.Labels); err != nil {
+		return nil, err
+	}
 	r.Terms, err = json.Marshal(doc)
 	return r, err
 }
@@ -295,9 +308,14 @@ func (r *contractRow) toDomain() (*impact.StoredContract, error) {
 	if err := json.Unmarshal(r.Terms, &doc); err != nil {
 		return nil, err
 	}
+	labels, err := labelsFromText(r.Labels)
+	if err != nil {
+		return nil, err
+	}
 	k := &impact.StoredContract{
 		CustomerID: r.CustomerID,
 		Contract: impact.Contract{
+			Labels:             labels,
 			Service:            r.Service,
 			MonthlyFee:         r.MonthlyFee.String,
 			BillingPeriod:      impact.BillingPeriod(r.BillingPeriod),
@@ -446,4 +464,29 @@ func (r *windowRow) toDomain() impact.StoredWindow {
 
 func fieldf(list string, i int, suffix string) string {
 	return list + "[" + itoa(i) + "]" + suffix
+}
+
+// labelsToText is the labels column: a JSON object, "{}" when empty (keys
+// sorted by encoding/json, so equal labels are equal text). The service
+// validated them; the store checks again so that nothing else can store a
+// label a selector could not name.
+func labelsToText(labels map[string]string) (string, error) {
+	if vs := impact.LabelViolations("labels", labels); len(vs) > 0 {
+		return "", violations(vs)
+	}
+	if len(labels) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(labels)
+	return string(b), err
+}
+
+// labelsFromText reads the labels column; nil when there are none.
+func labelsFromText(s string) (map[string]string, error) {
+	if s == "" || s == "{}" {
+		return nil, nil
+	}
+	var m map[string]string
+	err := json.Unmarshal([]byte(s), &m)
+	return m, err
 }

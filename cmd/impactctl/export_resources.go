@@ -228,6 +228,7 @@ func customerCells(p *impactv1.Customer) map[string]string {
 		"recapture_rate":    p.GetBaseline().GetRecaptureRate(),
 		"lifetime_value":    p.GetLifetimeValue(),
 		"churn_probability": p.GetChurnProbability(),
+		"labels":            formatLabels(p.GetLabels()),
 	}
 }
 
@@ -263,6 +264,7 @@ func contractCells(customerID string, p *impactv1.Contract) map[string]string {
 		"granularity":          enumCell(p.GetGranularity()),
 		"min_downtime_seconds": minDown,
 		"rounding":             enumCell(p.GetRounding()),
+		"labels":               formatLabels(p.GetLabels()),
 	}
 }
 

@@ -21,15 +21,15 @@ import (
 // enums in lower case, times with offsets and fractions, empty optional
 // cells, columns in another order than export's, and a BOM.
 const (
-	tripCustomers = "\ufeffcurrency_code,customer_id,hourly_amount,display_name,time_zone,recapture_rate,lifetime_value,churn_probability\n" +
-		`EUR,acme,12345678901234567890.123456789012,"Acme, Inc. ""EU""",Europe/Berlin,0.25,,0.010` + "\n" +
+	tripCustomers = "\ufeffcurrency_code,customer_id,hourly_amount,display_name,time_zone,recapture_rate,lifetime_value,churn_probability,labels\n" +
+		`EUR,acme,12345678901234567890.123456789012,"Acme, Inc. ""EU""",Europe/Berlin,0.25,,0.010, tier=gold; region=eu-west-1` + "\n" +
 		`JPY,kaisha,1500,"Kaisha
-(second line)",Asia/Tokyo,,99999999999999999999,` + "\n" +
-		`USD,zed,0.01,Zed — naïve café,,,,` + "\n"
-	tripContracts = "customer_id,service,monthly_fee,tiers,billing_period,time_zone,credit_cap_percent,min_credit_amount,degradation,downtime_threshold,granularity,min_downtime_seconds,rounding\n" +
-		`acme,api,1234567890123.45,"99.999:5;99.9:10:inclusive;95:100",quarterly,America/New_York,50,0.01,THRESHOLD,0.5,MINUTES_FULL,120,HALF_EVEN` + "\n" +
-		`acme,"batch.nightly",10.00,99:10,,,,,,,,,` + "\n" +
-		`kaisha,web,300000,99.95:10:inclusive,MONTHLY,,,,PROPORTIONAL,,seconds,,half_up` + "\n"
+(second line)",Asia/Tokyo,,99999999999999999999,,` + "\n" +
+		`USD,zed,0.01,Zed — naïve café,,,,,empty=` + "\n"
+	tripContracts = "customer_id,service,monthly_fee,tiers,billing_period,time_zone,credit_cap_percent,min_credit_amount,degradation,downtime_threshold,granularity,min_downtime_seconds,rounding,labels\n" +
+		`acme,api,1234567890123.45,"99.999:5;99.9:10:inclusive;95:100",quarterly,America/New_York,50,0.01,THRESHOLD,0.5,MINUTES_FULL,120,HALF_EVEN,region=us-east-1` + "\n" +
+		`acme,"batch.nightly",10.00,99:10,,,,,,,,,,` + "\n" +
+		`kaisha,web,300000,99.95:10:inclusive,MONTHLY,,,,PROPORTIONAL,,seconds,,half_up,` + "\n"
 	tripWindows = "incident_id,customer_id,service,start_time,end_time,impact_fraction,window_id\n" +
 		"inc-b,acme,api,2025-07-14T15:05:00+02:00,2025-07-14T13:45:30.123456Z,0.125,w-1\n" +
 		"inc-a,kaisha,web,2025-07-14T22:00:00+09:00,2025-07-14T14:00:00Z,,w-9\n" +
@@ -39,15 +39,15 @@ const (
 // The canonical form: export's column order, amounts as stored, times in
 // UTC, enums by their API names, defaults as empty cells.
 const (
-	wantCustomers = "customer_id,display_name,currency_code,time_zone,hourly_amount,recapture_rate,lifetime_value,churn_probability\n" +
-		`acme,"Acme, Inc. ""EU""",EUR,Europe/Berlin,12345678901234567890.123456789012,0.25,,0.010` + "\n" +
+	wantCustomers = "customer_id,display_name,currency_code,time_zone,hourly_amount,recapture_rate,lifetime_value,churn_probability,labels\n" +
+		`acme,"Acme, Inc. ""EU""",EUR,Europe/Berlin,12345678901234567890.123456789012,0.25,,0.010,region=eu-west-1;tier=gold` + "\n" +
 		`kaisha,"Kaisha
-(second line)",JPY,Asia/Tokyo,1500,,99999999999999999999,` + "\n" +
-		"zed,Zed — naïve café,USD,,0.01,,,\n"
-	wantContracts = "customer_id,service,monthly_fee,tiers,billing_period,time_zone,credit_cap_percent,min_credit_amount,degradation,downtime_threshold,granularity,min_downtime_seconds,rounding\n" +
-		`acme,api,1234567890123.45,99.999:5;99.9:10:inclusive;95:100,QUARTERLY,America/New_York,50,0.01,THRESHOLD,0.5,MINUTES_FULL,120,HALF_EVEN` + "\n" +
-		`acme,batch.nightly,10.00,99:10,,,,,,,,,` + "\n" +
-		`kaisha,web,300000,99.95:10:inclusive,MONTHLY,,,,PROPORTIONAL,,SECONDS,,HALF_UP` + "\n"
+(second line)",JPY,Asia/Tokyo,1500,,99999999999999999999,,` + "\n" +
+		"zed,Zed — naïve café,USD,,0.01,,,,empty=\n"
+	wantContracts = "customer_id,service,monthly_fee,tiers,billing_period,time_zone,credit_cap_percent,min_credit_amount,degradation,downtime_threshold,granularity,min_downtime_seconds,rounding,labels\n" +
+		`acme,api,1234567890123.45,99.999:5;99.9:10:inclusive;95:100,QUARTERLY,America/New_York,50,0.01,THRESHOLD,0.5,MINUTES_FULL,120,HALF_EVEN,region=us-east-1` + "\n" +
+		`acme,batch.nightly,10.00,99:10,,,,,,,,,,` + "\n" +
+		`kaisha,web,300000,99.95:10:inclusive,MONTHLY,,,,PROPORTIONAL,,SECONDS,,HALF_UP,` + "\n"
 	wantWindows = "incident_id,window_id,customer_id,service,start_time,end_time,impact_fraction\n" +
 		"inc-a,w-10,zed,\"batch, nightly\",2025-12-31T23:59:59Z,2026-01-01T00:00:01Z,1\n" +
 		"inc-a,w-9,kaisha,web,2025-07-14T13:00:00Z,2025-07-14T14:00:00Z,\n" +

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,13 +30,19 @@ IMPACTCTL_TOKEN; --tls-ca for TLS). The first row is a header naming the columns
 others may be left out or left empty (empty takes the API's default).
 
   customers: customer_id*, display_name, currency_code*, time_zone,
-             hourly_amount*, recapture_rate, lifetime_value, churn_probability
+             hourly_amount*, recapture_rate, lifetime_value, churn_probability,
+             labels
   contracts: customer_id*, service*, monthly_fee*, tiers*, billing_period,
              time_zone, credit_cap_percent, min_credit_amount, degradation,
-             downtime_threshold, granularity, min_downtime_seconds, rounding
+             downtime_threshold, granularity, min_downtime_seconds, rounding,
+             labels
              tiers: "UPTIME_BELOW:CREDIT_PERCENT" separated by ";", with
              ":inclusive" for <= (e.g. "99.99:10;99:30;95:100:inclusive");
              enums by their API names (MONTHLY, QUARTERLY, THRESHOLD, …)
+  labels:    "KEY=VALUE" separated by ";" (e.g. "region=eu-west-1;tier=gold");
+             keys 1-63 of a-z 0-9 _ - starting with a letter, values up to
+             63 of the same (may be empty), at most 64; a contract's label
+             overrides its customer's for the same key
   windows:   incident_id*, window_id, customer_id*, service*, start_time*,
              end_time*, impact_fraction      (times in RFC 3339)
 
@@ -188,12 +195,14 @@ var (
 	customerColumns = []csvColumn{
 		{"customer_id", true}, {"display_name", false}, {"currency_code", true}, {"time_zone", false},
 		{"hourly_amount", true}, {"recapture_rate", false}, {"lifetime_value", false}, {"churn_probability", false},
+		{"labels", false},
 	}
 	contractColumns = []csvColumn{
 		{"customer_id", true}, {"service", true}, {"monthly_fee", true}, {"tiers", true},
 		{"billing_period", false}, {"time_zone", false}, {"credit_cap_percent", false},
 		{"min_credit_amount", false}, {"degradation", false}, {"downtime_threshold", false},
 		{"granularity", false}, {"min_downtime_seconds", false}, {"rounding", false},
+		{"labels", false},
 	}
 	windowColumns = []csvColumn{
 		{"incident_id", true}, {"window_id", false}, {"customer_id", true}, {"service", true},
@@ -220,6 +229,7 @@ var (
 		"recapture_rate":    {"baseline.recapture_rate", func(d, s *impact.Customer) { d.Baseline.RecaptureRate = s.Baseline.RecaptureRate }},
 		"lifetime_value":    {"lifetime_value", func(d, s *impact.Customer) { d.LifetimeValue = s.LifetimeValue }},
 		"churn_probability": {"churn_probability", func(d, s *impact.Customer) { d.ChurnProbability = s.ChurnProbability }},
+		"labels":            {"labels", func(d, s *impact.Customer) { d.Labels = s.Labels }},
 	}
 	contractUpdates = map[string]updatable[impact.Contract]{
 		"monthly_fee":          {"monthly_fee", func(d, s *impact.Contract) { d.MonthlyFee = s.MonthlyFee }},
@@ -233,6 +243,7 @@ var (
 		"granularity":          {"granularity", func(d, s *impact.Contract) { d.Granularity = s.Granularity }},
 		"min_downtime_seconds": {"min_downtime_seconds", func(d, s *impact.Contract) { d.MinDowntimeSeconds = s.MinDowntimeSeconds }},
 		"rounding":             {"rounding", func(d, s *impact.Contract) { d.Rounding = s.Rounding }},
+		"labels":               {"labels", func(d, s *impact.Contract) { d.Labels = s.Labels }},
 	}
 )
 
@@ -524,6 +535,7 @@ func (x *customerImport) check(im *importRun) error {
 			},
 			LifetimeValue:    t.get(r, "lifetime_value"),
 			ChurnProbability: t.get(r, "churn_probability"),
+			Labels:           labelsCell(im, r),
 		})
 	}
 	// What the engine checks: each row as it will be stored, which for a
@@ -628,6 +640,59 @@ func formatTiers(tiers []*impactv1.CreditTier) string {
 	return strings.Join(parts, ";")
 }
 
+// formatLabels writes labels as parseLabels reads them: "k=v;k=v", keys
+// in order.
+func formatLabels(labels map[string]string) string {
+	keys := slices.Sorted(maps.Keys(labels))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + labels[k]
+	}
+	return strings.Join(parts, ";")
+}
+
+// parseLabels reads "region=eu-west-1;tier=gold" (a value may be empty,
+// "k="); every key and value is checked as the API checks them.
+func parseLabels(s string) (map[string]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, part := range strings.Split(s, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("label %q: want KEY=VALUE", part)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("label %q given twice", k)
+		}
+		if why := impact.CheckLabelKey(k); why != "" {
+			return nil, fmt.Errorf("label %q: %s", k, why)
+		}
+		if why := impact.CheckLabelValue(v); why != "" {
+			return nil, fmt.Errorf("label %q: %s", k, why)
+		}
+		out[k] = v
+	}
+	if len(out) > impact.MaxLabels {
+		return nil, fmt.Errorf("%d labels; at most %d", len(out), impact.MaxLabels)
+	}
+	return out, nil
+}
+
+// labelsCell parses the row's labels column, reporting a bad one.
+func labelsCell(im *importRun, r row) map[string]string {
+	labels, err := parseLabels(im.t.get(r, "labels"))
+	if err != nil {
+		im.fail(r, "labels", "%v", err)
+	}
+	return labels
+}
+
 // parseTiers reads "99.99:10;99:30;95:100:inclusive".
 func parseTiers(s string) ([]*impactv1.CreditTier, error) {
 	var tiers []*impactv1.CreditTier
@@ -679,7 +744,9 @@ func (x *contractImport) check(im *importRun) error {
 			return err // every enum was parsed from its name: a bug, not input
 		}
 		x.customerIDs = append(x.customerIDs, t.get(r, "customer_id"))
-		x.contracts = append(x.contracts, sc.Customers[0].Contracts[0])
+		k := sc.Customers[0].Contracts[0]
+		k.Labels = labelsCell(im, r)
+		x.contracts = append(x.contracts, k)
 	}
 
 	// Each contract is checked within its stored customer, whose currency

@@ -30,7 +30,8 @@ func startImpactd(t *testing.T, dsn string) string {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	srv, _ := server.NewGRPCServer(log, server.Security{Tokens: tokens}, server.NewEstimator(log), server.NewStored(log, db))
+	srv, _ := server.NewGRPCServer(log, server.Security{Tokens: tokens}, server.NewEstimator(log), server.NewStored(log, db),
+		server.NewExposure(log, db, nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

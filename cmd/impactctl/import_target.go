@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"math/big"
 	"os"
 	"time"
@@ -320,7 +321,7 @@ func sameCustomer(a, b *impact.Customer) bool {
 		sameDecimal(a.Baseline.HourlyAmount, b.Baseline.HourlyAmount) &&
 		sameDecimal(a.Baseline.RecaptureRate, b.Baseline.RecaptureRate) &&
 		sameDecimal(a.LifetimeValue, b.LifetimeValue) &&
-		sameDecimal(a.ChurnProbability, b.ChurnProbability)
+		sameDecimal(a.ChurnProbability, b.ChurnProbability) && maps.Equal(a.Labels, b.Labels)
 }
 
 // sameContract compares the columns a contracts file can set.
@@ -329,7 +330,8 @@ func sameContract(a, b *impact.Contract) bool {
 		a.TimeZone != b.TimeZone || !sameDecimal(a.CreditCapPercent, b.CreditCapPercent) ||
 		!sameDecimal(a.MinCreditAmount, b.MinCreditAmount) || a.Degradation != b.Degradation ||
 		!sameDecimal(a.DowntimeThreshold, b.DowntimeThreshold) || a.Granularity != b.Granularity ||
-		a.MinDowntimeSeconds != b.MinDowntimeSeconds || a.Rounding != b.Rounding || len(a.Tiers) != len(b.Tiers) {
+		a.MinDowntimeSeconds != b.MinDowntimeSeconds || a.Rounding != b.Rounding || len(a.Tiers) != len(b.Tiers) ||
+		!maps.Equal(a.Labels, b.Labels) {
 		return false
 	}
 	for i := range a.Tiers {

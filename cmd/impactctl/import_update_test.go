@@ -41,7 +41,7 @@ func edit(t *testing.T, text string, oldNew ...string) string {
 var customerEdits = []string{
 	",JPY,Asia/Tokyo,1500,", ",JPY,Asia/Tokyo,1750,",
 	`acme,"Acme, Inc. ""EU""",`, `acme,"Acme Europe, Inc.",`,
-	"\nzed,", "\nnewco,New Co,EUR,,5.00,,,\nzed,",
+	"\nzed,", "\nnewco,New Co,EUR,,5.00,,,,region=eu-west-1\nzed,",
 }
 
 // updateRoundTrip is the spreadsheet round trip into the database the
@@ -255,5 +255,28 @@ func TestImportUpdateHelp(t *testing.T) {
 	}
 	if out := mustRun(t, nil, "export", "--help"); !strings.Contains(out, "--update") {
 		t.Errorf("export --help does not show the round trip with --update:\n%s", out)
+	}
+}
+
+// Labels travel as "k=v;k=v": an edited cell updates them (the update mask
+// is "labels"), a bad one is refused with its row and column.
+func TestImportLabels(t *testing.T) {
+	env := tripLoaded(t)
+	exported := mustRun(t, env, "export", "customers")
+	edited := edit(t, exported, "region=eu-west-1;tier=gold", "region=eu-central-1")
+	mustRun(t, env, "import", "customers", writeFile(t, "c.csv", edited), "--update")
+	c, err := openDB(t, env["IMPACTCTL_DB"]).GetCustomer(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Labels) != 1 || c.Labels["region"] != "eu-central-1" {
+		t.Errorf("labels = %v", c.Labels)
+	}
+	for _, bad := range []string{"Region=eu", "region=EU West", "region", "a=1;a=2", "1abc=x"} {
+		file := writeFile(t, "bad.csv", "customer_id,currency_code,hourly_amount,labels\nnew,EUR,1,"+bad+"\n")
+		r := impactctl(t, env, "import", "customers", file)
+		if r.code != exitInvalid || !strings.Contains(r.stderr, "row 2, column labels:") {
+			t.Errorf("labels %q: exit %d, stderr %s", bad, r.code, r.stderr)
+		}
 	}
 }

@@ -83,6 +83,8 @@ var commands = []command{
 		"estimate a scenario file offline (or with --server over gRPC)", runEstimate},
 	{"recompute", "recompute [flags]",
 		"recompute stored estimates on --db: parallel, resumable, shared across machines", runRecompute},
+	{"simulate", "simulate [flags]",
+		"what a hypothetical outage of the selected contracts would cost; nothing is written", runSimulate},
 	{"demo", "demo [flags]",
 		"load a demo dataset (three customers, one outage) into --db", runDemo},
 }

@@ -113,6 +113,10 @@ var rpcCases = []rpcCase{
 	{"/impact.v1.RecomputeService/CancelRecomputeJob", "POST", "/v1/recomputeJobs/j:cancel", "admin"},
 	{"/impact.v1.RecomputeService/ListRecomputeChanges", "GET", "/v1/recomputeJobs/j/changes", "viewer"},
 	{"/impact.v1.RecomputeService/WatchRecomputeJob", "GET", "/v1/recomputeJobs/j:watch", "viewer"},
+
+	{"/impact.v1.ExposureService/GetContractHeadroom", "GET", "/v1/customers/c/contracts/s:headroom", "viewer"},
+	{"/impact.v1.ExposureService/ListContractHeadroom", "GET", "/v1/exposure/headroom", "viewer"},
+	{"/impact.v1.ExposureService/SimulateOutage", "POST", "/v1/exposure:simulate", "viewer"},
 }
 
 // impactMethods lists every method of every impact.v1 service in the proto

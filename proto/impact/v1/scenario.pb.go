@@ -606,7 +606,13 @@ type Customer struct {
 	// Checksum of the stored resource's current state (AIP-154). Send it back
 	// on Update or Delete to fail with ABORTED if someone changed the resource
 	// since it was read; empty skips the check.
-	Etag          string `protobuf:"bytes,12,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,12,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Labels of the stored customer (AIP-style: keys of 1-63 lowercase
+	// letters, digits, "_" or "-" starting with a letter; values of up to 63
+	// of the same, may be empty; at most 64), for exposure selectors such as
+	// region=eu-west-1. A contract's label overrides its customer's for the
+	// same key. Ignored by the stateless estimate.
+	Labels        map[string]string `protobuf:"bytes,13,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -723,6 +729,13 @@ func (x *Customer) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Customer) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
 }
 
 // The revenue a customer expects per local hour, spread evenly over the
@@ -990,7 +1003,10 @@ type Contract struct {
 	// Checksum of the stored resource's current state (AIP-154). Send it back
 	// on Update or Delete to fail with ABORTED if someone changed the resource
 	// since it was read; empty skips the check.
-	Etag          string `protobuf:"bytes,23,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,23,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Labels of the stored contract, as Customer.labels; they override the
+	// customer's for the same key. Ignored by the stateless estimate.
+	Labels        map[string]string `protobuf:"bytes,24,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1184,6 +1200,13 @@ func (x *Contract) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Contract) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
 }
 
 // The fee of the billing period starting exactly at `period_start`.
@@ -1849,7 +1872,7 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\rfrom_currency\x18\x01 \x01(\tB\x03\xe0A\x02R\ffromCurrency\x12$\n" +
 	"\vto_currency\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
 	"toCurrency\x12\x17\n" +
-	"\x04rate\x18\x03 \x01(\tB\x03\xe0A\x02R\x04rate\"\xf1\x04\n" +
+	"\x04rate\x18\x03 \x01(\tB\x03\xe0A\x02R\x04rate\"\xea\x05\n" +
 	"\bCustomer\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"customerId\x12&\n" +
@@ -1866,7 +1889,11 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
-	"\x04etag\x18\f \x01(\tB\x03\xe0A\x01R\x04etag:B\xeaA?\n" +
+	"\x04etag\x18\f \x01(\tB\x03\xe0A\x01R\x04etag\x12<\n" +
+	"\x06labels\x18\r \x03(\v2\x1f.impact.v1.Customer.LabelsEntryB\x03\xe0A\x01R\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:B\xeaA?\n" +
 	"\x12impact.v1/Customer\x12\x14customers/{customer}*\tcustomers2\bcustomer\"\x9c\x02\n" +
 	"\x0fRevenueBaseline\x12(\n" +
 	"\rhourly_amount\x18\x01 \x01(\tB\x03\xe0A\x01R\fhourlyAmount\x12*\n" +
@@ -1884,7 +1911,7 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\x0eHourlyOverride\x12>\n" +
 	"\n" +
 	"hour_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\thourStart\x12\x1b\n" +
-	"\x06amount\x18\x02 \x01(\tB\x03\xe0A\x02R\x06amount\"\xf7\r\n" +
+	"\x06amount\x18\x02 \x01(\tB\x03\xe0A\x02R\x06amount\"\xf0\x0e\n" +
 	"\bContract\x12\x1d\n" +
 	"\aservice\x18\x01 \x01(\tB\x03\xe0A\x02R\aservice\x12$\n" +
 	"\vmonthly_fee\x18\x02 \x01(\tB\x03\xe0A\x01R\n" +
@@ -1914,7 +1941,11 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
-	"\x04etag\x18\x17 \x01(\tB\x03\xe0A\x01R\x04etag\"K\n" +
+	"\x04etag\x18\x17 \x01(\tB\x03\xe0A\x01R\x04etag\x12<\n" +
+	"\x06labels\x18\x18 \x03(\v2\x1f.impact.v1.Contract.LabelsEntryB\x03\xe0A\x01R\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
 	"\rBillingPeriod\x12\x1e\n" +
 	"\x1aBILLING_PERIOD_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aMONTHLY\x10\x01\x12\r\n" +
@@ -2027,7 +2058,7 @@ func file_impact_v1_scenario_proto_rawDescGZIP() []byte {
 }
 
 var file_impact_v1_scenario_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_impact_v1_scenario_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_impact_v1_scenario_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_impact_v1_scenario_proto_goTypes = []any{
 	(Contract_BillingPeriod)(0),   // 0: impact.v1.Contract.BillingPeriod
 	(Contract_Degradation)(0),     // 1: impact.v1.Contract.Degradation
@@ -2051,7 +2082,9 @@ var file_impact_v1_scenario_proto_goTypes = []any{
 	(*RecoveryItem)(nil),          // 19: impact.v1.RecoveryItem
 	(*LaborItem)(nil),             // 20: impact.v1.LaborItem
 	(*ExpenseItem)(nil),           // 21: impact.v1.ExpenseItem
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	nil,                           // 22: impact.v1.Customer.LabelsEntry
+	nil,                           // 23: impact.v1.Contract.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
 }
 var file_impact_v1_scenario_proto_depIdxs = []int32{
 	9,  // 0: impact.v1.Scenario.customers:type_name -> impact.v1.Customer
@@ -2059,44 +2092,46 @@ var file_impact_v1_scenario_proto_depIdxs = []int32{
 	8,  // 2: impact.v1.Scenario.fx_rates:type_name -> impact.v1.FxRate
 	10, // 3: impact.v1.Customer.baseline:type_name -> impact.v1.RevenueBaseline
 	13, // 4: impact.v1.Customer.contracts:type_name -> impact.v1.Contract
-	22, // 5: impact.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
-	22, // 6: impact.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
-	11, // 7: impact.v1.RevenueBaseline.seasonal_factors:type_name -> impact.v1.SeasonalFactor
-	12, // 8: impact.v1.RevenueBaseline.overrides:type_name -> impact.v1.HourlyOverride
-	22, // 9: impact.v1.SeasonalFactor.start_time:type_name -> google.protobuf.Timestamp
-	22, // 10: impact.v1.SeasonalFactor.end_time:type_name -> google.protobuf.Timestamp
-	22, // 11: impact.v1.HourlyOverride.hour_start:type_name -> google.protobuf.Timestamp
-	14, // 12: impact.v1.Contract.period_fees:type_name -> impact.v1.PeriodFee
-	0,  // 13: impact.v1.Contract.billing_period:type_name -> impact.v1.Contract.BillingPeriod
-	15, // 14: impact.v1.Contract.tiers:type_name -> impact.v1.CreditTier
-	1,  // 15: impact.v1.Contract.degradation:type_name -> impact.v1.Contract.Degradation
-	2,  // 16: impact.v1.Contract.granularity:type_name -> impact.v1.Contract.Granularity
-	16, // 17: impact.v1.Contract.maintenance_windows:type_name -> impact.v1.TimeWindow
-	5,  // 18: impact.v1.Contract.excluded_causes:type_name -> impact.v1.Incident.Cause
-	3,  // 19: impact.v1.Contract.denominator:type_name -> impact.v1.Contract.Denominator
-	22, // 20: impact.v1.Contract.active_from:type_name -> google.protobuf.Timestamp
-	22, // 21: impact.v1.Contract.active_until:type_name -> google.protobuf.Timestamp
-	4,  // 22: impact.v1.Contract.rounding:type_name -> impact.v1.Contract.Rounding
-	22, // 23: impact.v1.Contract.create_time:type_name -> google.protobuf.Timestamp
-	22, // 24: impact.v1.Contract.update_time:type_name -> google.protobuf.Timestamp
-	22, // 25: impact.v1.PeriodFee.period_start:type_name -> google.protobuf.Timestamp
-	22, // 26: impact.v1.TimeWindow.start_time:type_name -> google.protobuf.Timestamp
-	22, // 27: impact.v1.TimeWindow.end_time:type_name -> google.protobuf.Timestamp
-	5,  // 28: impact.v1.Incident.cause:type_name -> impact.v1.Incident.Cause
-	18, // 29: impact.v1.Incident.windows:type_name -> impact.v1.OutageWindow
-	19, // 30: impact.v1.Incident.recovery_items:type_name -> impact.v1.RecoveryItem
-	6,  // 31: impact.v1.Incident.allocation:type_name -> impact.v1.Incident.Allocation
-	22, // 32: impact.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
-	22, // 33: impact.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
-	22, // 34: impact.v1.OutageWindow.start_time:type_name -> google.protobuf.Timestamp
-	22, // 35: impact.v1.OutageWindow.end_time:type_name -> google.protobuf.Timestamp
-	20, // 36: impact.v1.RecoveryItem.labor:type_name -> impact.v1.LaborItem
-	21, // 37: impact.v1.RecoveryItem.expense:type_name -> impact.v1.ExpenseItem
-	38, // [38:38] is the sub-list for method output_type
-	38, // [38:38] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	24, // 5: impact.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
+	24, // 6: impact.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
+	22, // 7: impact.v1.Customer.labels:type_name -> impact.v1.Customer.LabelsEntry
+	11, // 8: impact.v1.RevenueBaseline.seasonal_factors:type_name -> impact.v1.SeasonalFactor
+	12, // 9: impact.v1.RevenueBaseline.overrides:type_name -> impact.v1.HourlyOverride
+	24, // 10: impact.v1.SeasonalFactor.start_time:type_name -> google.protobuf.Timestamp
+	24, // 11: impact.v1.SeasonalFactor.end_time:type_name -> google.protobuf.Timestamp
+	24, // 12: impact.v1.HourlyOverride.hour_start:type_name -> google.protobuf.Timestamp
+	14, // 13: impact.v1.Contract.period_fees:type_name -> impact.v1.PeriodFee
+	0,  // 14: impact.v1.Contract.billing_period:type_name -> impact.v1.Contract.BillingPeriod
+	15, // 15: impact.v1.Contract.tiers:type_name -> impact.v1.CreditTier
+	1,  // 16: impact.v1.Contract.degradation:type_name -> impact.v1.Contract.Degradation
+	2,  // 17: impact.v1.Contract.granularity:type_name -> impact.v1.Contract.Granularity
+	16, // 18: impact.v1.Contract.maintenance_windows:type_name -> impact.v1.TimeWindow
+	5,  // 19: impact.v1.Contract.excluded_causes:type_name -> impact.v1.Incident.Cause
+	3,  // 20: impact.v1.Contract.denominator:type_name -> impact.v1.Contract.Denominator
+	24, // 21: impact.v1.Contract.active_from:type_name -> google.protobuf.Timestamp
+	24, // 22: impact.v1.Contract.active_until:type_name -> google.protobuf.Timestamp
+	4,  // 23: impact.v1.Contract.rounding:type_name -> impact.v1.Contract.Rounding
+	24, // 24: impact.v1.Contract.create_time:type_name -> google.protobuf.Timestamp
+	24, // 25: impact.v1.Contract.update_time:type_name -> google.protobuf.Timestamp
+	23, // 26: impact.v1.Contract.labels:type_name -> impact.v1.Contract.LabelsEntry
+	24, // 27: impact.v1.PeriodFee.period_start:type_name -> google.protobuf.Timestamp
+	24, // 28: impact.v1.TimeWindow.start_time:type_name -> google.protobuf.Timestamp
+	24, // 29: impact.v1.TimeWindow.end_time:type_name -> google.protobuf.Timestamp
+	5,  // 30: impact.v1.Incident.cause:type_name -> impact.v1.Incident.Cause
+	18, // 31: impact.v1.Incident.windows:type_name -> impact.v1.OutageWindow
+	19, // 32: impact.v1.Incident.recovery_items:type_name -> impact.v1.RecoveryItem
+	6,  // 33: impact.v1.Incident.allocation:type_name -> impact.v1.Incident.Allocation
+	24, // 34: impact.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
+	24, // 35: impact.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
+	24, // 36: impact.v1.OutageWindow.start_time:type_name -> google.protobuf.Timestamp
+	24, // 37: impact.v1.OutageWindow.end_time:type_name -> google.protobuf.Timestamp
+	20, // 38: impact.v1.RecoveryItem.labor:type_name -> impact.v1.LaborItem
+	21, // 39: impact.v1.RecoveryItem.expense:type_name -> impact.v1.ExpenseItem
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_impact_v1_scenario_proto_init() }
@@ -2114,7 +2149,7 @@ func file_impact_v1_scenario_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_impact_v1_scenario_proto_rawDesc), len(file_impact_v1_scenario_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
