@@ -84,6 +84,7 @@ type Contract struct {
 	ActiveFrom         time.Time // DEPLOYED: zero means "since always"
 	ActiveUntil        time.Time // DEPLOYED: zero means "still active"
 	Rounding           Rounding
+	ClaimPolicy        ClaimPolicy // the credit ledger's; no figure depends on it
 }
 
 // PeriodFee is the fee of the billing period starting exactly at PeriodStart.

@@ -109,6 +109,19 @@ var MethodRoles = map[string]Role{
 	impactv1.RecomputeService_ListRecomputeChanges_FullMethodName: Viewer,
 	impactv1.RecomputeService_WatchRecomputeJob_FullMethodName:    Viewer,
 
+	// The credit ledger: editors record claims; approving, rejecting,
+	// issuing and closing accounting periods are finance's (admin).
+	impactv1.LedgerService_GetCreditLine_FullMethodName:     Viewer,
+	impactv1.LedgerService_ListCreditLines_FullMethodName:   Viewer,
+	impactv1.LedgerService_ClaimCredit_FullMethodName:       Editor,
+	impactv1.LedgerService_ApproveCredit_FullMethodName:     Admin,
+	impactv1.LedgerService_RejectCredit_FullMethodName:      Admin,
+	impactv1.LedgerService_IssueCredit_FullMethodName:       Admin,
+	impactv1.LedgerService_GetLedgerPeriod_FullMethodName:   Viewer,
+	impactv1.LedgerService_CloseLedgerPeriod_FullMethodName: Admin,
+	impactv1.LedgerService_GetAccrualReport_FullMethodName:  Viewer,
+	impactv1.LedgerService_ExportCreditNotes_FullMethodName: Viewer,
+
 	healthpb.Health_Check_FullMethodName:                                   Open,
 	healthpb.Health_List_FullMethodName:                                    Open,
 	healthpb.Health_Watch_FullMethodName:                                   Open,

@@ -69,6 +69,7 @@ var contractMask = maskTable[impact.Contract]{
 	"active_from":          func(d, s *impact.Contract) { d.ActiveFrom = s.ActiveFrom },
 	"active_until":         func(d, s *impact.Contract) { d.ActiveUntil = s.ActiveUntil },
 	"rounding":             func(d, s *impact.Contract) { d.Rounding = s.Rounding },
+	"claim_policy":         func(d, s *impact.Contract) { d.ClaimPolicy = s.ClaimPolicy },
 }
 
 var incidentMask = maskTable[impact.Incident]{
