@@ -992,10 +992,10 @@ func (d *DB) AccrualReport(ctx context.Context, id string, p decimal.Decimal) (*
 		InPeriod int64  `db:"in_period"`
 		Delta    int64  `db:"delta"`
 	}
-	if err := tx.SelectContext(ctx, &sums, d.q(`SELECT currency_code, kind,
-		CASE WHEN accounting_period = ? THEN 1 ELSE 0 END AS in_period, CAST(SUM(delta_minor) AS BIGINT) AS delta
-		FROM ledger_entries WHERE accounting_period <= ?
-		GROUP BY currency_code, kind, CASE WHEN accounting_period = ? THEN 1 ELSE 0 END`), id, id, id); err != nil {
+	if err := tx.SelectContext(ctx, &sums, d.q(`SELECT currency_code, kind, in_period, CAST(SUM(delta_minor) AS BIGINT) AS delta
+		FROM (SELECT currency_code, kind, delta_minor, CASE WHEN accounting_period = ? THEN 1 ELSE 0 END AS in_period
+			FROM ledger_entries WHERE accounting_period <= ?) e
+		GROUP BY currency_code, kind, in_period`), id, id); err != nil {
 		return nil, nil, translate(err)
 	}
 	for _, s := range sums {
