@@ -161,6 +161,12 @@ var lineFilterTerm = regexp.MustCompile(`^\s*(state|customer_id|contract|claim_d
 const lineFilterHelp = `must be terms joined by AND: state = CLAIMABLE, customer_id = "c1", contract = "api", ` +
 	`claim_deadline < "2025-09-01T00:00:00Z" (<, <=, >, >=)`
 
+// ParseCreditLineFilter parses a ListCreditLines parent and filter into
+// the store's filter; EINVALID with a violation per bad term.
+func ParseCreditLineFilter(parent, filter string) (impact.CreditLineFilter, error) {
+	return lineFilter(parent, filter)
+}
+
 // lineFilter parses parent and filter into the store's filter.
 func lineFilter(parent, filter string) (impact.CreditLineFilter, error) {
 	var f impact.CreditLineFilter

@@ -329,7 +329,8 @@ func sameContract(a, b *impact.Contract) bool {
 		a.TimeZone != b.TimeZone || !sameDecimal(a.CreditCapPercent, b.CreditCapPercent) ||
 		!sameDecimal(a.MinCreditAmount, b.MinCreditAmount) || a.Degradation != b.Degradation ||
 		!sameDecimal(a.DowntimeThreshold, b.DowntimeThreshold) || a.Granularity != b.Granularity ||
-		a.MinDowntimeSeconds != b.MinDowntimeSeconds || a.Rounding != b.Rounding || len(a.Tiers) != len(b.Tiers) {
+		a.MinDowntimeSeconds != b.MinDowntimeSeconds || a.Rounding != b.Rounding || len(a.Tiers) != len(b.Tiers) ||
+		a.ClaimPolicy != b.ClaimPolicy {
 		return false
 	}
 	for i := range a.Tiers {
