@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 )
 
 // The credit ledger through impactd's wiring and the gateway, with the
@@ -42,6 +45,15 @@ func TestLedgerEndToEnd(t *testing.T) {
 			amount(l["amount"]) != "USD 100.00" || !strings.Contains(marshalAny(l["entries"]), `"kind":"ACCRUAL"`) {
 			t.Fatalf("line %v", l)
 		}
+		// A recompute job after the fee doubled moves the line: TRUE_UP.
+		must(t, "PATCH", base+"/customers/acme/contracts/api", `{"monthlyFee": "2000.00"}`)
+		job := must(t, "POST", base+"/recomputeJobs", `{}`)
+		watchJob(t, impactv1.NewRecomputeServiceClient(d.conn), context.Background(), job["name"].(string))
+		l = must(t, "GET", line, "")
+		if amount(l["amount"]) != "USD 200.00" || !strings.Contains(marshalAny(l["entries"]),
+			`{"accountingPeriod":"2025-07","currencyCode":"USD","delta":"100.00","deltaMinor":"10000","kind":"TRUE_UP"`) {
+			t.Fatalf("after the recompute: %v", l)
+		}
 		code, v = call(t, "POST", line+":claim", `{"etag": "\"r9\""}`)
 		wantError(t, "stale etag", code, v, http.StatusConflict, 10)
 		l = must(t, "POST", line+":claim", `{"reference": "mail 2025-07-20", "requestId": "c-1"}`)
@@ -59,12 +71,12 @@ func TestLedgerEndToEnd(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !strings.Contains(string(body), `"amountMinor":"10000"`) || strings.Count(string(body), "\n") != 1 {
+		if !strings.Contains(string(body), `"amountMinor":"20000"`) || strings.Count(string(body), "\n") != 1 {
 			t.Errorf("export: %s", body)
 		}
 
 		for _, bad := range []struct{ body, field string }{
-			{`{"issuedAmount": {"currencyCode": "EUR", "amount": "100.00"}, "billingReference": "CN-1"}`, "issued_amount.currency_code"},
+			{`{"issuedAmount": {"currencyCode": "EUR", "amount": "200.00"}, "billingReference": "CN-1"}`, "issued_amount.currency_code"},
 			{`{"issuedAmount": {"currencyCode": "USD", "amount": "100.001"}, "billingReference": "CN-1"}`, "issued_amount.amount"},
 			{`{"issuedAmount": {"currencyCode": "USD", "amount": "100.00"}}`, "billing_reference"},
 		} {
@@ -74,8 +86,8 @@ func TestLedgerEndToEnd(t *testing.T) {
 				t.Errorf("%s: %v", bad.field, v)
 			}
 		}
-		l = must(t, "POST", line+":issue", `{"issuedAmount": {"currencyCode": "USD", "amount": "100"}, "billingReference": "CN-1"}`)
-		if l["state"] != "ISSUED" || amount(l["issuedAmount"]) != "USD 100.00" || amount(l["bookedAmount"]) != "USD 0.00" {
+		l = must(t, "POST", line+":issue", `{"issuedAmount": {"currencyCode": "USD", "amount": "200"}, "billingReference": "CN-1"}`)
+		if l["state"] != "ISSUED" || amount(l["issuedAmount"]) != "USD 200.00" || amount(l["bookedAmount"]) != "USD 0.00" {
 			t.Fatalf("issued %v", l)
 		}
 
@@ -90,7 +102,7 @@ func TestLedgerEndToEnd(t *testing.T) {
 		cur, _ := r["currencies"].([]any)
 		if len(cur) != 1 || marshalAny(cur[0]) != `{"accruals":"100.00","approved":"0.00","automaticAccruing":"0.00",`+
 			`"claimable":"0.00","claimed":"0.00","closing":"0.00","currencyCode":"USD","expectedLiability":"0.00",`+
-			`"issued":"100.00","onRequestAccruing":"0.00","opening":"0.00","releases":"0.00","trueUps":"0.00"}` {
+			`"issued":"200.00","onRequestAccruing":"0.00","opening":"0.00","releases":"0.00","trueUps":"100.00"}` {
 			t.Errorf("report %v", r)
 		}
 		code, v = call(t, "POST", base+"/ledgerPeriods/2025-07:close", `{}`)
