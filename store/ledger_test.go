@@ -423,3 +423,31 @@ func TestLedgerProperties(t *testing.T) {
 		}
 	})
 }
+
+// A credit that falls to 0 keeps its line; a deleted contract keeps its
+// lines; the ledger's zone decides the accounting month.
+func TestLedgerZeroDeletedAndZone(t *testing.T) {
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.SetLedgerZone("Asia/Tokyo"); err != nil {
+			t.Fatal(err)
+		}
+		b := newLedgerBook(t, db)
+		// 07-31 16:00Z is 08-01 01:00 in Tokyo: August's books.
+		b.at("2025-07-31T16:00:00Z")
+		b.save("db 2025-07 40.00")
+		b.want("db", "2025-07", impact.Accruing, "40.00", "40.00", "2025-08 ACCRUAL 40.00")
+		b.at("2025-08-03T00:00:00Z")
+		b.save("db 2025-07 0.00")
+		b.want("db", "2025-07", impact.Approved, "0.00", "0.00", "2025-08 ACCRUAL 40.00, 2025-08 TRUE_UP -40.00")
+		b.save("db 2025-07 12.50")
+		b.want("db", "2025-07", impact.Approved, "12.50", "12.50", "2025-08 ACCRUAL 40.00, 2025-08 TRUE_UP -40.00, 2025-08 TRUE_UP 12.50")
+		if err := db.DeleteContract(ctx, "acme", "db", ""); err != nil {
+			t.Fatal(err)
+		}
+		b.want("db", "2025-07", impact.Approved, "12.50", "12.50", "2025-08 ACCRUAL 40.00, 2025-08 TRUE_UP -40.00, 2025-08 TRUE_UP 12.50")
+		if err := db.SetLedgerZone("Mars/Olympus"); impact.ErrorCode(err) != impact.EINVALID {
+			t.Errorf("unknown zone: %v", err)
+		}
+	})
+}
