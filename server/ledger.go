@@ -76,6 +76,24 @@ func (d *decoder) claimPolicy(path string, p *impactv1.ClaimPolicy) impact.Claim
 	}
 }
 
+// wholeClaimPolicy makes an update naming any field of claim_policy (the
+// gateway derives "claim_policy.mode" from a JSON body) replace the policy
+// whole: its fields are only valid together.
+func wholeClaimPolicy(mask impact.FieldMask) impact.FieldMask {
+	out := make(impact.FieldMask, 0, len(mask))
+	seen := false
+	for _, p := range mask {
+		if p == "claim_policy" || strings.HasPrefix(p, "claim_policy.") {
+			if seen {
+				continue
+			}
+			seen, p = true, "claim_policy"
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 func claimPolicyToProto(p impact.ClaimPolicy) *impactv1.ClaimPolicy {
 	if p == (impact.ClaimPolicy{}) {
 		return nil

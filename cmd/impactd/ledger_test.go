@@ -54,6 +54,14 @@ func TestLedgerEndToEnd(t *testing.T) {
 			`{"accountingPeriod":"2025-07","currencyCode":"USD","delta":"100.00","deltaMinor":"10000","kind":"TRUE_UP"`) {
 			t.Fatalf("after the recompute: %v", l)
 		}
+		// Over HTTP the policy is replaced whole: 2 billing periods → end
+		// of September.
+		must(t, "PATCH", base+"/customers/acme/contracts/api", `{"claimPolicy": {"mode": "ON_REQUEST", "deadlineBillingPeriods": 2}}`)
+		if l = must(t, "GET", line, ""); l["claimDeadline"] != "2025-10-01T00:00:00Z" {
+			t.Fatalf("after the policy change: %v", l)
+		}
+		code, v = call(t, "PATCH", base+"/customers/acme/contracts/api", `{"claimPolicy": {"mode": "ON_REQUEST"}}`)
+		wantError(t, "ON_REQUEST without a rule", code, v, http.StatusBadRequest, 3)
 		code, v = call(t, "POST", line+":claim", `{"etag": "\"r9\""}`)
 		wantError(t, "stale etag", code, v, http.StatusConflict, 10)
 		l = must(t, "POST", line+":claim", `{"reference": "mail 2025-07-20", "requestId": "c-1"}`)
