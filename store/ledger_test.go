@@ -248,6 +248,8 @@ func TestLedgerLifecycle(t *testing.T) {
 		if !exp.Entries[1].Time.Equal(ts("2025-09-11T00:00:00Z")) {
 			t.Errorf("release dated %s", exp.Entries[1].Time)
 		}
+		// The etag is checked before the state.
+		wantCode(t, second(b.move("cdn", "2025-08", impact.TransitionRequest{Transition: impact.ClaimTransition, Etag: `"r0"`})), impact.EABORTED)
 		_, err := b.move("cdn", "2025-08", impact.TransitionRequest{Transition: impact.ClaimTransition})
 		if code(err) != impact.EFAILEDPRECOND || !strings.Contains(err.Error(), "deadline 2025-09-11T00:00:00Z has passed") {
 			t.Fatalf("late claim: %v", err)
