@@ -143,7 +143,7 @@ func marshalAny(v any) string {
 }
 
 func TestClockStartFlag(t *testing.T) {
-	clock, err := newClock("2025-08-31T23:59:59Z")
+	clock, err := newClock("2025-08-31T23:59:59Z", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +153,22 @@ func TestClockStartFlag(t *testing.T) {
 	if _, err := parseFlags([]string{"--clock-start", "yesterday"}, func(string) string { return "" }, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "RFC 3339") {
 		t.Errorf("bad --clock-start: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "now")
+	os.WriteFile(file, []byte("2025-08-30T23:59:59Z\n"), 0o600)
+	fc, err := newClock("", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fc(); got.Before(time.Date(2025, 8, 30, 23, 59, 59, 0, time.UTC)) || got.After(time.Date(2025, 8, 31, 0, 0, 59, 0, time.UTC)) {
+		t.Errorf("file clock %s", got)
+	}
+	os.WriteFile(file, []byte("2026-01-01T00:00:00Z"), 0o600) // another size: re-read even within the mtime's granularity
+	if got := fc(); got.Year() != 2026 {
+		t.Errorf("file clock after the rewrite: %s", got)
+	}
+	if _, err := newClock("2025-01-01T00:00:00Z", file); err == nil {
+		t.Error("both clock flags accepted")
 	}
 	if _, err := parseFlags([]string{"--ledger-zone", "Mars/Olympus"}, func(string) string { return "" }, io.Discard); err == nil {
 		t.Error("bad --ledger-zone accepted")

@@ -68,6 +68,7 @@ type config struct {
 	recomputeWorkers int
 	recomputeLease   time.Duration
 	clockStart       string // --clock-start, for testing only (clock.go)
+	clockFile        string // --clock-file, for testing only (clock.go)
 	ledgerZone       string // zone of accounting periods
 }
 
@@ -133,6 +134,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		"lowest level logged: debug, info, warn or error (env IMPACTD_LOG_LEVEL)")
 	fs.StringVar(&c.clockStart, "clock-start", envOr("IMPACTD_CLOCK_START", ""),
 		"FOR TESTING ONLY: start impactd's clock at this RFC 3339 instant; it then advances in real time (env IMPACTD_CLOCK_START)")
+	fs.StringVar(&c.clockFile, "clock-file", envOr("IMPACTD_CLOCK_FILE", ""),
+		"FOR TESTING ONLY: read impactd's clock from the RFC 3339 instant in this file, whenever it changes,\n"+
+			"advancing in real time from it (env IMPACTD_CLOCK_FILE)")
 	fs.StringVar(&c.ledgerZone, "ledger-zone", envOr("IMPACTD_LEDGER_ZONE", ""),
 		"IANA time zone of the credit ledger's accounting months; empty is UTC (env IMPACTD_LEDGER_ZONE)")
 	if err := fs.Parse(args); err != nil {
@@ -150,7 +154,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if c.recomputeWorkers < 0 {
 		return c, fmt.Errorf("--recompute-workers %d: want 0 or more", c.recomputeWorkers)
 	}
-	if _, err := newClock(c.clockStart); err != nil {
+	if _, err := newClock(c.clockStart, c.clockFile); err != nil {
 		return c, err
 	}
 	if _, err := time.LoadLocation(c.ledgerZone); c.ledgerZone != "" && (err != nil || c.ledgerZone == "Local") {
@@ -219,7 +223,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	// Closed when run returns, which is after both servers have drained.
 	defer db.Close()
-	clock, _ := newClock(cfg.clockStart) // checked by parseFlags
+	clock, err := newClock(cfg.clockStart, cfg.clockFile) // checked by parseFlags; the file may have gone since
+	if err != nil {
+		return err
+	}
 	db.SetClock(clock)
 	if err := db.SetLedgerZone(cfg.ledgerZone); err != nil {
 		return err
