@@ -176,3 +176,38 @@ func TestClockStartFlag(t *testing.T) {
 }
 
 var jsonMarshal = json.Marshal
+
+// --clock-file moves impactd's time across a claim deadline without a
+// restart; the expiry is booked at the first read after it.
+func TestLedgerClockFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "now")
+	if err := os.WriteFile(file, []byte("2025-08-30T23:59:00Z"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := start(t, "--clock-file", file)
+	base := "http://" + d.addrs.HTTP + "/v1"
+	must(t, "POST", base+"/customers?customerId=acme", `{"currencyCode": "JPY"}`)
+	must(t, "POST", base+"/customers/acme/contracts", `{"service": "api", "monthlyFee": "100000",
+		"tiers": [{"uptimeBelow": "99.9", "creditPercent": "10"}], "claimPolicy": {"mode": "ON_REQUEST", "deadlineDays": 30}}`)
+	must(t, "POST", base+"/incidents?incidentId=inc-1", `{}`)
+	must(t, "POST", base+"/incidents/inc-1/windows:batchCreate", `{"requests": [{"outageWindow": {"customerId": "acme",
+		"service": "api", "startTime": "2025-07-14T13:05:00Z", "endTime": "2025-07-14T13:52:00Z"}}]}`)
+	must(t, "POST", base+"/incidents/inc-1:estimate", `{}`)
+	line := base + "/customers/acme/contracts/api/creditLines/2025-07"
+	if l := must(t, "GET", line, ""); l["state"] != "CLAIMABLE" || amount(l["amount"]) != "JPY 10000" {
+		t.Fatalf("before the deadline: %v", l)
+	}
+	if err := os.WriteFile(file, []byte("2025-09-02T00:00:00Z\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := must(t, "GET", line, "")
+	if l["state"] != "EXPIRED" || amount(l["bookedAmount"]) != "JPY 0" ||
+		!strings.Contains(marshalAny(l["entries"]), `"accountingPeriod":"2025-08","currencyCode":"JPY","delta":"-10000","deltaMinor":"-10000","kind":"RELEASE","time":"2025-08-31T00:00:00Z"`) {
+		t.Fatalf("after the deadline: %v", l)
+	}
+	code, v := call(t, "POST", line+":claim", `{}`)
+	wantError(t, "claim after the deadline", code, v, http.StatusBadRequest, 9)
+	if !strings.Contains(marshalAny(v), "deadline 2025-08-31T00:00:00Z has passed") {
+		t.Errorf("message %v", v)
+	}
+}
