@@ -250,11 +250,11 @@
 //     first books the releases due by now (the store's settle), each dated
 //     to its deadline and booked in the deadline's month if open, else the
 //     first open one. A close books them before it closes.
-//   - Months close in calendar order: the first close may name any month
-//     that has ended, and closes every earlier month with it; each later
-//     close must name the month right after the last closed one. Closing a
-//     closed month, a month that has not ended, or out of that order is
-//     FAILED_PRECONDITION.
+//   - Months close in calendar order: the first close names the first
+//     month with entries (or, before any, any ended month) and closes every
+//     earlier month with it; each later close must name the month right
+//     after the last closed one. Closing a closed month, a month that has
+//     not ended, or out of that order is FAILED_PRECONDITION.
 //   - Accrual report of month P: opening = Σ entries before P; accruals,
 //     true-ups (signed), releases (−Σ RELEASE) and issued (−Σ ISSUE) in P;
 //     closing = opening + accruals + true-ups − releases − issued. The

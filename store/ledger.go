@@ -907,9 +907,10 @@ func (d *DB) GetLedgerPeriod(ctx context.Context, id string) (*impact.LedgerPeri
 }
 
 // CloseLedgerPeriod implements impact.LedgerStore. Accounting months close
-// in calendar order: the first close may name any month that has ended
-// (and closes every month before it too), each later one must name the
-// month right after the last closed one. Releases due by now are booked
+// in calendar order: the first close names the first month with entries
+// (or any ended month before it, when there are none: every month before
+// it closes with it), each later one the month right after the last
+// closed one. Releases due by now are booked
 // first, so a month closes with every expiry that happened in it.
 func (d *DB) CloseLedgerPeriod(ctx context.Context, id, requestID string) (*impact.LedgerPeriod, error) {
 	_, end, err := impact.AccountingPeriodBounds(id, d.ledgerZone())
@@ -943,6 +944,15 @@ func (d *DB) CloseLedgerPeriod(ctx context.Context, id, requestID string) (*impa
 		case closed != "" && id != impact.NextAccountingPeriod(closed):
 			return impact.Errorf(impact.EFAILEDPRECOND, "%s cannot be closed before %s: months close in order, and %s is the last closed",
 				name, impact.LedgerPeriodName(impact.NextAccountingPeriod(closed)), impact.LedgerPeriodName(closed))
+		case closed == "":
+			var first string
+			if err := tx.GetContext(ctx, &first, `SELECT COALESCE(MIN(accounting_period), '') FROM ledger_entries`); err != nil {
+				return err
+			}
+			if first != "" && first < id {
+				return impact.Errorf(impact.EFAILEDPRECOND, "%s cannot be closed before %s: months close in order, from the first with entries",
+					name, impact.LedgerPeriodName(first))
+			}
 		}
 		if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO ledger_periods (period, close_time, closed_by) VALUES (?, ?, ?)`),
 			id, d.ts(now), impact.ActorFrom(ctx)); err != nil {

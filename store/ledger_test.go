@@ -345,6 +345,8 @@ func TestLedgerPeriodsCloseInOrder(t *testing.T) {
 			}
 		}
 		b.at("2026-02-02T00:00:00Z")
+		// Entries in 2026-01 do not block 2025-11: it is next in order.
+		b.save("db 2026-01 5.00")
 		_, err := db.CloseLedgerPeriod(ctx, "2026-01", "")
 		if code(err) != impact.EFAILEDPRECOND || !strings.Contains(err.Error(), "ledgerPeriods/2025-11 first") &&
 			!strings.Contains(err.Error(), "before ledgerPeriods/2025-11") {
@@ -388,7 +390,7 @@ func TestLedgerProperties(t *testing.T) {
 					t.Fatal(err)
 				}
 			case 3:
-				next := b.clock.AddDate(0, -1, 0).Format("2006-01")
+				next := "2025-01" // the first month with entries
 				if closed != "" {
 					next = impact.NextAccountingPeriod(closed)
 				}
@@ -451,5 +453,22 @@ func TestLedgerZeroDeletedAndZone(t *testing.T) {
 		if err := db.SetLedgerZone("Mars/Olympus"); impact.ErrorCode(err) != impact.EINVALID {
 			t.Errorf("unknown zone: %v", err)
 		}
+	})
+}
+
+// The first close is the first month with entries: closing a later one
+// first is out of order.
+func TestLedgerFirstCloseIsTheFirstMonthWithEntries(t *testing.T) {
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		b := newLedgerBook(t, db)
+		b.save("db 2025-07 10.00")
+		b.at("2025-09-03T00:00:00Z")
+		_, err := db.CloseLedgerPeriod(ctx, "2025-08", "")
+		if code(err) != impact.EFAILEDPRECOND || !strings.Contains(err.Error(), "before ledgerPeriods/2025-07") {
+			t.Fatalf("closing August before July: %v", err)
+		}
+		must[*impact.LedgerPeriod](t)(db.CloseLedgerPeriod(ctx, "2025-07", ""))
+		must[*impact.LedgerPeriod](t)(db.CloseLedgerPeriod(ctx, "2025-08", ""))
 	})
 }

@@ -63,9 +63,11 @@ type LedgerServiceClient interface {
 	// Returns an accounting period, open or closed.
 	GetLedgerPeriod(ctx context.Context, in *GetLedgerPeriodRequest, opts ...grpc.CallOption) (*LedgerPeriod, error)
 	// Closes an accounting period (admin): its entries never change again,
-	// later changes are booked in the next open period. FAILED_PRECONDITION
-	// if it is closed already, has not ended yet, or is not the month right
-	// after the last closed one.
+	// later changes are booked in the next open period. Months close in
+	// order: the first close must leave no earlier month with entries open
+	// (the months before it close with it), each later one names the month
+	// right after the last closed. FAILED_PRECONDITION if it is closed
+	// already, has not ended yet, or is out of that order.
 	CloseLedgerPeriod(ctx context.Context, in *CloseLedgerPeriodRequest, opts ...grpc.CallOption) (*LedgerPeriod, error)
 	// The accrual report of an accounting period, per currency.
 	GetAccrualReport(ctx context.Context, in *GetAccrualReportRequest, opts ...grpc.CallOption) (*AccrualReport, error)
@@ -222,9 +224,11 @@ type LedgerServiceServer interface {
 	// Returns an accounting period, open or closed.
 	GetLedgerPeriod(context.Context, *GetLedgerPeriodRequest) (*LedgerPeriod, error)
 	// Closes an accounting period (admin): its entries never change again,
-	// later changes are booked in the next open period. FAILED_PRECONDITION
-	// if it is closed already, has not ended yet, or is not the month right
-	// after the last closed one.
+	// later changes are booked in the next open period. Months close in
+	// order: the first close must leave no earlier month with entries open
+	// (the months before it close with it), each later one names the month
+	// right after the last closed. FAILED_PRECONDITION if it is closed
+	// already, has not ended yet, or is out of that order.
 	CloseLedgerPeriod(context.Context, *CloseLedgerPeriodRequest) (*LedgerPeriod, error)
 	// The accrual report of an accounting period, per currency.
 	GetAccrualReport(context.Context, *GetAccrualReportRequest) (*AccrualReport, error)
