@@ -176,8 +176,8 @@ func (s *Ledger) GetCreditLine(ctx context.Context, req *impactv1.GetCreditLineR
 // lineFilterTerm is one term of a credit line filter (AIP-160 subset).
 var lineFilterTerm = regexp.MustCompile(`^\s*(state|customer_id|contract|claim_deadline)\s*(<=|>=|=|<|>)\s*(?:"([^"]*)"|([A-Za-z0-9._~:+-]+))\s*$`)
 
-const lineFilterHelp = `must be terms joined by AND: state = CLAIMABLE, customer_id = "c1", contract = "api", ` +
-	`claim_deadline < "2025-09-01T00:00:00Z" (<, <=, >, >=)`
+const lineFilterHelp = `must be terms joined by AND: state = CLAIMABLE (states also joined by OR), customer_id = "c1", ` +
+	`contract = "api", claim_deadline < "2025-09-01T00:00:00Z" (<, <=, >, >=)`
 
 // ParseCreditLineFilter parses a ListCreditLines parent and filter into
 // the store's filter; EINVALID with a violation per bad term.
@@ -204,7 +204,25 @@ func lineFilter(parent, filter string) (impact.CreditLineFilter, error) {
 	bad := func(format string, args ...any) {
 		violations = append(violations, impact.FieldViolation{Field: "filter", Description: fmt.Sprintf(format, args...)})
 	}
+	var terms []string
 	for _, term := range strings.Split(filter, " AND ") {
+		// A disjunction of states: (state = CLAIMABLE OR state = CLAIMED).
+		t := strings.TrimSpace(term)
+		if strings.HasPrefix(t, "(") && strings.HasSuffix(t, ")") {
+			t = t[1 : len(t)-1]
+		}
+		if alts := strings.Split(t, " OR "); len(alts) > 1 {
+			for _, a := range alts {
+				if m := lineFilterTerm.FindStringSubmatch(a); m == nil || m[1] != "state" {
+					bad("%q: only state terms can be joined by OR", strings.TrimSpace(a))
+				}
+			}
+			terms = append(terms, alts...)
+			continue
+		}
+		terms = append(terms, term)
+	}
+	for _, term := range terms {
 		m := lineFilterTerm.FindStringSubmatch(term)
 		if m == nil {
 			bad("%q: %s", strings.TrimSpace(term), lineFilterHelp)

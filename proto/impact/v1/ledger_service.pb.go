@@ -650,7 +650,8 @@ type ListCreditLinesRequest struct {
 	// next_page_token of the previous page, with the same parent and filter.
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// AIP-160 subset: terms joined by AND, each `state = CLAIMABLE` (or
-	// `state = "CLAIMABLE"`; several state terms mean any of them),
+	// `state = "CLAIMABLE"`; states may be joined by OR, and several state
+	// terms mean any of them),
 	// `customer_id = "c1"`, `contract = "api"`, or `claim_deadline` with <,
 	// <=, > or >= and an RFC 3339 instant in quotes. A deadline term only
 	// matches ON_REQUEST lines.
