@@ -335,4 +335,72 @@
 //   - The selection is read in chunks of customers and only the totals
 //     and the top N are kept, so memory does not grow with the book and
 //     time is linear in the selected contracts.
+//
+// # The credit ledger (§12)
+//
+// ledger.go. A CreditLine exists per (customer, contract, billing period)
+// whose statement credit_amount is or has ever been positive; until it is
+// issued its amount, incidents and the contract's claim policy follow the
+// stored statement and contract. Claim policy: AUTOMATIC (default) or
+// ON_REQUEST with exactly one of deadline_days (local midnight of
+// period_end + N days, in the contract's zone) or deadline_billing_periods
+// (the end of the Nth billing period after the credit's: the start of the
+// (N+1)th). States are derived at read from the clock (StateAt): recorded
+// ISSUED, REJECTED, APPROVED, CLAIMED first, then ACCRUING before the
+// period's end, APPROVED for AUTOMATIC, CLAIMABLE before the deadline,
+// EXPIRED from it. A line books its amount while it is live (ACCRUING,
+// CLAIMABLE, CLAIMED, APPROVED) and 0 otherwise; every change of what it
+// books is one entry (Booking): ACCRUAL for the first, TRUE_UP for a move
+// of a live line, RELEASE on expiry or rejection, ISSUE on issue. A line's
+// booked amount is the sum of its entries.
+//
+// Decisions:
+//   - Money in the ledger is integer minor units of the line's currency
+//     (credits are already rounded to them); entry sums are exact.
+//   - Transitions: a claim needs an ON_REQUEST line that is ACCRUING or
+//     CLAIMABLE (a claim on an AUTOMATIC line is refused: nothing to
+//     claim); approve and reject need CLAIMED; issue needs APPROVED (an
+//     AUTOMATIC line from its period's end). Anything else is
+//     FAILED_PRECONDITION naming the state. The etag is checked before the
+//     state. A claim records its time, reference and actor; a rejection its
+//     reason; an issue its amount (the line's currency, ≥ 0, at most the
+//     currency's minor-unit digits) and billing reference. An issued line is
+//     frozen: later statements do not move it.
+//   - The ISSUE entry settles what the line booked, whatever amount billing
+//     issued; a difference between issued and computed amounts is reported
+//     by reconciliation (impactctl issue-credits), not booked.
+//   - A line that is created already EXPIRED or REJECTED books nothing; a
+//     line whose amount falls to 0 stays, with a TRUE_UP to 0.
+//   - The claim policy followed is the contract's current one, for every
+//     line not issued: a contract update re-derives deadlines and books
+//     what the new states need (a longer deadline can make an EXPIRED line
+//     CLAIMABLE again: booked back as a TRUE_UP). A deleted contract's
+//     lines stay as they were.
+//   - A customer whose currency changes: the old currency's booking goes
+//     to 0 (TRUE_UP) and the new one is booked (TRUE_UP) in the new
+//     currency; each entry carries its currency.
+//   - Accounting periods are calendar months of the ledger's zone (UTC
+//     unless impactd's --ledger-zone says otherwise); an entry belongs to
+//     the month of the change (EntryPeriod), or, if that month is closed,
+//     to the first open month after the last closed one.
+//   - Releases by expiry happen by time alone. They are booked without a
+//     clock job: every ledger call, statement write and contract update
+//     first books the releases due by now (the store's settle), each dated
+//     to its deadline and booked in the deadline's month if open, else the
+//     first open one. A close books them before it closes.
+//   - Months close in calendar order: the first close names the first
+//     month with entries (or, before any, any ended month) and closes every
+//     earlier month with it; each later close must name the month right
+//     after the last closed one. Closing a closed month, a month that has
+//     not ended, or out of that order is FAILED_PRECONDITION.
+//   - Accrual report of month P: opening = Σ entries before P; accruals,
+//     true-ups (signed), releases (−Σ RELEASE) and issued (−Σ ISSUE) in P;
+//     closing = opening + accruals + true-ups − releases − issued. The
+//     expected liability takes each line's state at P's end (or now, if
+//     earlier) and what it booked through P, and is rounded once
+//     half-even; with p = 1 it equals closing. claim_probability is in
+//     [0, 1], default 1.
+//   - A credit note's idempotency key is a digest of the line's name,
+//     currency and amount (CreditNoteKey): the same on every export of the
+//     same line and amount, new when the amount moved.
 package impact

@@ -90,7 +90,8 @@ type Contract struct {
 	Rounding           Rounding
 	// Labels select stored contracts (labels.go); they override the
 	// customer's for the same key. The engine ignores them.
-	Labels map[string]string
+	Labels      map[string]string
+	ClaimPolicy ClaimPolicy // the credit ledger's; no figure depends on it
 }
 
 // PeriodFee is the fee of the billing period starting exactly at PeriodStart.

@@ -585,6 +585,7 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 	} else if in.Rounding == HalfUp {
 		k.rounding = HalfUp
 	}
+	checkClaimPolicy(v, p.at("claim_policy"), in.ClaimPolicy)
 	if len(v.list) != n {
 		return nil
 	}

@@ -113,6 +113,18 @@ var MethodRoles = map[string]Role{
 	impactv1.ExposureService_GetContractHeadroom_FullMethodName:  Viewer,
 	impactv1.ExposureService_ListContractHeadroom_FullMethodName: Viewer,
 	impactv1.ExposureService_SimulateOutage_FullMethodName:       Viewer,
+	// The credit ledger: editors record claims; approving, rejecting,
+	// issuing and closing accounting periods are finance's (admin).
+	impactv1.LedgerService_GetCreditLine_FullMethodName:     Viewer,
+	impactv1.LedgerService_ListCreditLines_FullMethodName:   Viewer,
+	impactv1.LedgerService_ClaimCredit_FullMethodName:       Editor,
+	impactv1.LedgerService_ApproveCredit_FullMethodName:     Admin,
+	impactv1.LedgerService_RejectCredit_FullMethodName:      Admin,
+	impactv1.LedgerService_IssueCredit_FullMethodName:       Admin,
+	impactv1.LedgerService_GetLedgerPeriod_FullMethodName:   Viewer,
+	impactv1.LedgerService_CloseLedgerPeriod_FullMethodName: Admin,
+	impactv1.LedgerService_GetAccrualReport_FullMethodName:  Viewer,
+	impactv1.LedgerService_ExportCreditNotes_FullMethodName: Viewer,
 
 	healthpb.Health_Check_FullMethodName:                                   Open,
 	healthpb.Health_List_FullMethodName:                                    Open,

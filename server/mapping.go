@@ -140,6 +140,7 @@ func (d *decoder) contract(path string, p *impactv1.Contract) impact.Contract {
 		ActiveUntil:        d.time(path+".active_until", p.GetActiveUntil()),
 		Rounding:           enumToDomain(d, roundings, path+".rounding", p.GetRounding()),
 		Labels:             d.labels(path+".labels", p.GetLabels()),
+		ClaimPolicy:        d.claimPolicy(path+".claim_policy", p.GetClaimPolicy()),
 	}
 	for i, f := range p.GetPeriodFees() {
 		c.PeriodFees = append(c.PeriodFees, impact.PeriodFee{

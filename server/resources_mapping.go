@@ -78,6 +78,7 @@ func contractToProto(k *impact.StoredContract) *impactv1.Contract {
 		ActiveFrom:         tsOrNil(k.ActiveFrom),
 		ActiveUntil:        tsOrNil(k.ActiveUntil),
 		Rounding:           enumToProto(roundings, k.Rounding),
+		ClaimPolicy:        claimPolicyToProto(k.ClaimPolicy),
 		Name:               k.Name,
 		CreateTime:         tsOrNil(k.CreateTime),
 		UpdateTime:         tsOrNil(k.UpdateTime),

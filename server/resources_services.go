@@ -209,6 +209,7 @@ func (s *Stored) UpdateContract(ctx context.Context, req *impactv1.UpdateContrac
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
+	mask = wholeClaimPolicy(mask)
 	var d decoder
 	k := d.contract("contract", p)
 	if err := d.err(); err != nil {

@@ -161,6 +161,9 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 		if err := oneRow(res, err, name); err != nil {
 			return err
 		}
+		if err := d.followContract(ctx, tx, customerID, &cur.Contract, now); err != nil {
+			return err
+		}
 		return d.audit(ctx, tx, now, "UpdateContract", name, strings.Join(mask, ","))
 	})
 	if err != nil {

@@ -60,6 +60,8 @@ type DB struct {
 	// busy timeout still covers other processes on the same file. nil on
 	// PostgreSQL, whose row locks queue writers themselves.
 	writers chan struct{}
+	// ledgerLoc is the zone of accounting periods (SetLedgerZone); nil is UTC.
+	ledgerLoc *time.Location
 }
 
 var _ impact.Store = (*DB)(nil)

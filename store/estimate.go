@@ -337,7 +337,9 @@ func (d *DB) upsertStatements(ctx context.Context, tx *sqlx.Tx, ups []statementU
 			return err
 		}
 	}
-	return nil
+	// Every stored statement passes here: the ledger follows it in the
+	// same transaction (ledger.go).
+	return d.followStatements(ctx, tx, ups)
 }
 
 const estimateCols = `incident_id, revision, model_version, inputs_digest, compute_time, body, reporting_currency, fx_rates,

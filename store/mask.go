@@ -71,6 +71,7 @@ var contractMask = maskTable[impact.Contract]{
 	"active_until":         func(d, s *impact.Contract) { d.ActiveUntil = s.ActiveUntil },
 	"rounding":             func(d, s *impact.Contract) { d.Rounding = s.Rounding },
 	"labels":               func(d, s *impact.Contract) { d.Labels = s.Labels },
+	"claim_policy":         func(d, s *impact.Contract) { d.ClaimPolicy = s.ClaimPolicy },
 }
 
 var incidentMask = maskTable[impact.Incident]{

@@ -239,6 +239,7 @@ type termsDoc struct {
 	ActiveFrom         *jsonTime      `json:"active_from,omitempty"`
 	ActiveUntil        *jsonTime      `json:"active_until,omitempty"`
 	Rounding           int32          `json:"rounding,omitempty"`
+	ClaimPolicy        *claimDoc      `json:"claim_policy,omitempty"`
 }
 
 type periodFeeDoc struct {
@@ -278,6 +279,7 @@ func contractToRow(customerID string, k *impact.Contract) (*contractRow, error) 
 		ActiveFrom:         jt(k.ActiveFrom),
 		ActiveUntil:        jt(k.ActiveUntil),
 		Rounding:           int32(k.Rounding),
+		ClaimPolicy:        claimPolicyDoc(k.ClaimPolicy),
 	}
 	for i, p := range k.PeriodFees {
 		doc.PeriodFees = append(doc.PeriodFees, periodFeeDoc{jt(p.PeriodStart), decs(fieldf("period_fees", i, ".fee"), p.Fee, &errs)})
@@ -331,6 +333,7 @@ func (r *contractRow) toDomain() (*impact.StoredContract, error) {
 			ActiveFrom:         doc.ActiveFrom.get(),
 			ActiveUntil:        doc.ActiveUntil.get(),
 			Rounding:           impact.Rounding(doc.Rounding),
+			ClaimPolicy:        doc.ClaimPolicy.get(),
 		},
 		Name:       impact.ContractName(r.CustomerID, r.Service),
 		CreateTime: r.CreateTime.Time,

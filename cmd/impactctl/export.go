@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/impact-svc/impact/impact"
@@ -16,7 +18,7 @@ import (
 	"github.com/impact-svc/impact/store"
 )
 
-const exportUsage = `Usage: impactctl export customers|contracts|windows|estimates [flags]
+const exportUsage = `Usage: impactctl export customers|contracts|windows|estimates|credit-notes [flags]
 
 Writes stored resources to stdout (or to -o FILE, which appears complete or
 not at all), streamed: the store, or impactd's API with --server, is read a
@@ -67,6 +69,16 @@ estimates (from --db only):
   --since and --until (RFC 3339) keep the estimates computed in
   [since, until). Only the latest revision of each incident is exported: the
   store offers no query over all revisions.
+
+credit-notes (from --db, or --server with a viewer's token): the APPROVED
+credit lines as credit notes for the billing system. --format csv has the
+columns idempotency_key, credit_line, customer_id, contract, period,
+currency_code, amount (decimal), amount_minor (integer minor units), memo
+(the contract, period and each incident's share) and etag; --format json an
+array of the API's CreditNote. The idempotency key is the same on every
+export of the same line with the same amount. --filter takes the filter of
+ListCreditLines (customer_id = "acme" AND contract = "api", …). After
+billing, "impactctl issue-credits" records what was issued.
 `
 
 func runExport(c *cli, args []string) (err error) {
@@ -81,15 +93,16 @@ func runExport(c *cli, args []string) (err error) {
 	incident := f.string("incident", "", "windows: export only this incident's")
 	sinceS := f.string("since", "", "estimates: keep those computed at or after this RFC 3339 time")
 	untilS := f.string("until", "", "estimates: keep those computed before this RFC 3339 time")
+	filter := f.string("filter", "", "credit-notes: a ListCreditLines filter")
 	pos, err := f.parse(args, 1)
 	if err != nil {
 		return err
 	}
 	kind := pos[0]
 	switch kind {
-	case "customers", "contracts", "windows", "estimates":
+	case "customers", "contracts", "windows", "estimates", "credit-notes":
 	default:
-		return usagef("export", "unknown export %q: want customers, contracts, windows or estimates", kind)
+		return usagef("export", "unknown export %q: want customers, contracts, windows, estimates or credit-notes", kind)
 	}
 	if *format != "csv" && *format != "json" {
 		return usagef("export", "--format %q: want csv or json", *format)
@@ -112,11 +125,17 @@ func runExport(c *cli, args []string) (err error) {
 		return err
 	}
 
+	if *filter != "" && kind != "credit-notes" {
+		return usagef("export", "--filter filters credit-notes, not %s", kind)
+	}
+
 	var src resourceSource
 	ctx := c.ctx
 	var db *store.DB
+	var conn *grpc.ClientConn
 	if *addr != "" {
-		conn, cctx, err := dialServer(c.ctx, *addr, *token, *caFile)
+		var cctx context.Context
+		conn, cctx, err = dialServer(c.ctx, *addr, *token, *caFile)
 		if err != nil {
 			return err
 		}
@@ -139,6 +158,8 @@ func runExport(c *cli, args []string) (err error) {
 	bw := bufio.NewWriter(out.w)
 	if kind == "estimates" {
 		err = exportEstimates(c, db, *format, since, until, bw)
+	} else if kind == "credit-notes" {
+		err = exportCreditNotes(ctx, db, conn, *filter, *format, bw)
 	} else {
 		kinds := map[string]*resourceKind{"customers": &customerKind, "contracts": &contractKind, "windows": &windowKind}
 		err = exportResources(ctx, src, kind, *incident, newResourceWriter(kinds[kind], *format, bw, c.stderr))

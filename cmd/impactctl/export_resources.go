@@ -159,8 +159,11 @@ var (
 	customerKind = resourceKind{noun: "customer", columns: customerColumns, renamed: map[string]string{
 		"hourly_amount": "baseline.hourly_amount", "recapture_rate": "baseline.recapture_rate",
 	}}
-	contractKind = resourceKind{noun: "contract", columns: contractColumns}
-	windowKind   = resourceKind{noun: "window", columns: windowColumns}
+	contractKind = resourceKind{noun: "contract", columns: contractColumns, renamed: map[string]string{
+		"claim_mode": "claim_policy.mode", "claim_deadline_days": "claim_policy.deadline_days",
+		"claim_deadline_billing_periods": "claim_policy.deadline_billing_periods",
+	}}
+	windowKind = resourceKind{noun: "window", columns: windowColumns}
 )
 
 // outputOnly are the fields the server sets; a file does not carry them
@@ -251,21 +254,32 @@ func contractCells(customerID string, p *impactv1.Contract) map[string]string {
 		minDown = strconv.FormatInt(n, 10)
 	}
 	return map[string]string{
-		"customer_id":          customerID,
-		"service":              p.GetService(),
-		"monthly_fee":          p.GetMonthlyFee(),
-		"tiers":                formatTiers(p.GetTiers()),
-		"billing_period":       enumCell(p.GetBillingPeriod()),
-		"time_zone":            p.GetTimeZone(),
-		"credit_cap_percent":   p.GetCreditCapPercent(),
-		"min_credit_amount":    p.GetMinCreditAmount(),
-		"degradation":          enumCell(p.GetDegradation()),
-		"downtime_threshold":   p.GetDowntimeThreshold(),
-		"granularity":          enumCell(p.GetGranularity()),
-		"min_downtime_seconds": minDown,
-		"rounding":             enumCell(p.GetRounding()),
-		"labels":               formatLabels(p.GetLabels()),
+		"customer_id":                    customerID,
+		"service":                        p.GetService(),
+		"monthly_fee":                    p.GetMonthlyFee(),
+		"tiers":                          formatTiers(p.GetTiers()),
+		"billing_period":                 enumCell(p.GetBillingPeriod()),
+		"time_zone":                      p.GetTimeZone(),
+		"credit_cap_percent":             p.GetCreditCapPercent(),
+		"min_credit_amount":              p.GetMinCreditAmount(),
+		"degradation":                    enumCell(p.GetDegradation()),
+		"downtime_threshold":             p.GetDowntimeThreshold(),
+		"granularity":                    enumCell(p.GetGranularity()),
+		"min_downtime_seconds":           minDown,
+		"rounding":                       enumCell(p.GetRounding()),
+		"labels":                         formatLabels(p.GetLabels()),
+		"claim_mode":                     enumCell(p.GetClaimPolicy().GetMode()),
+		"claim_deadline_days":            intCell(p.GetClaimPolicy().GetDeadlineDays()),
+		"claim_deadline_billing_periods": intCell(p.GetClaimPolicy().GetDeadlineBillingPeriods()),
 	}
+}
+
+// intCell is a count, empty when 0 (unset).
+func intCell(n int32) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(int(n))
 }
 
 // timeCell is an instant in RFC 3339, UTC, with as many fractional digits

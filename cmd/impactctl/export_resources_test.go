@@ -26,10 +26,10 @@ const (
 		`JPY,kaisha,1500,"Kaisha
 (second line)",Asia/Tokyo,,99999999999999999999,,` + "\n" +
 		`USD,zed,0.01,Zed — naïve café,,,,,empty=` + "\n"
-	tripContracts = "customer_id,service,monthly_fee,tiers,billing_period,time_zone,credit_cap_percent,min_credit_amount,degradation,downtime_threshold,granularity,min_downtime_seconds,rounding,labels\n" +
-		`acme,api,1234567890123.45,"99.999:5;99.9:10:inclusive;95:100",quarterly,America/New_York,50,0.01,THRESHOLD,0.5,MINUTES_FULL,120,HALF_EVEN,region=us-east-1` + "\n" +
-		`acme,"batch.nightly",10.00,99:10,,,,,,,,,,` + "\n" +
-		`kaisha,web,300000,99.95:10:inclusive,MONTHLY,,,,PROPORTIONAL,,seconds,,half_up,` + "\n"
+	tripContracts = "customer_id,service,monthly_fee,tiers,billing_period,time_zone,credit_cap_percent,min_credit_amount,degradation,downtime_threshold,granularity,min_downtime_seconds,rounding,labels,claim_mode,claim_deadline_days,claim_deadline_billing_periods\n" +
+		`acme,api,1234567890123.45,"99.999:5;99.9:10:inclusive;95:100",quarterly,America/New_York,50,0.01,THRESHOLD,0.5,MINUTES_FULL,120,HALF_EVEN,region=us-east-1,on_request,30,` + "\n" +
+		`acme,"batch.nightly",10.00,99:10,,,,,,,,,,,,,` + "\n" +
+		`kaisha,web,300000,99.95:10:inclusive,MONTHLY,,,,PROPORTIONAL,,seconds,,half_up,,ON_REQUEST,,2` + "\n"
 	tripWindows = "incident_id,customer_id,service,start_time,end_time,impact_fraction,window_id\n" +
 		"inc-b,acme,api,2025-07-14T15:05:00+02:00,2025-07-14T13:45:30.123456Z,0.125,w-1\n" +
 		"inc-a,kaisha,web,2025-07-14T22:00:00+09:00,2025-07-14T14:00:00Z,,w-9\n" +
@@ -44,10 +44,10 @@ const (
 		`kaisha,"Kaisha
 (second line)",JPY,Asia/Tokyo,1500,,99999999999999999999,,` + "\n" +
 		"zed,Zed — naïve café,USD,,0.01,,,,empty=\n"
-	wantContracts = "customer_id,service,monthly_fee,tiers,billing_period,time_zone,credit_cap_percent,min_credit_amount,degradation,downtime_threshold,granularity,min_downtime_seconds,rounding,labels\n" +
-		`acme,api,1234567890123.45,99.999:5;99.9:10:inclusive;95:100,QUARTERLY,America/New_York,50,0.01,THRESHOLD,0.5,MINUTES_FULL,120,HALF_EVEN,region=us-east-1` + "\n" +
-		`acme,batch.nightly,10.00,99:10,,,,,,,,,,` + "\n" +
-		`kaisha,web,300000,99.95:10:inclusive,MONTHLY,,,,PROPORTIONAL,,SECONDS,,HALF_UP,` + "\n"
+	wantContracts = "customer_id,service,monthly_fee,tiers,billing_period,time_zone,credit_cap_percent,min_credit_amount,degradation,downtime_threshold,granularity,min_downtime_seconds,rounding,labels,claim_mode,claim_deadline_days,claim_deadline_billing_periods\n" +
+		`acme,api,1234567890123.45,99.999:5;99.9:10:inclusive;95:100,QUARTERLY,America/New_York,50,0.01,THRESHOLD,0.5,MINUTES_FULL,120,HALF_EVEN,region=us-east-1,ON_REQUEST,30,` + "\n" +
+		`acme,batch.nightly,10.00,99:10,,,,,,,,,,,,,` + "\n" +
+		`kaisha,web,300000,99.95:10:inclusive,MONTHLY,,,,PROPORTIONAL,,SECONDS,,HALF_UP,,ON_REQUEST,,2` + "\n"
 	wantWindows = "incident_id,window_id,customer_id,service,start_time,end_time,impact_fraction\n" +
 		"inc-a,w-10,zed,\"batch, nightly\",2025-12-31T23:59:59Z,2026-01-01T00:00:01Z,1\n" +
 		"inc-a,w-9,kaisha,web,2025-07-14T13:00:00Z,2025-07-14T14:00:00Z,\n" +

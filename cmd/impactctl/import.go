@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/impact-svc/impact/impact"
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 	"github.com/impact-svc/impact/server"
@@ -36,6 +38,8 @@ others may be left out or left empty (empty takes the API's default).
              time_zone, credit_cap_percent, min_credit_amount, degradation,
              downtime_threshold, granularity, min_downtime_seconds, rounding,
              labels
+             claim_mode (AUTOMATIC or ON_REQUEST), claim_deadline_days,
+             claim_deadline_billing_periods (ON_REQUEST: exactly one)
              tiers: "UPTIME_BELOW:CREDIT_PERCENT" separated by ";", with
              ":inclusive" for <= (e.g. "99.99:10;99:30;95:100:inclusive");
              enums by their API names (MONTHLY, QUARTERLY, THRESHOLD, …)
@@ -203,6 +207,7 @@ var (
 		{"min_credit_amount", false}, {"degradation", false}, {"downtime_threshold", false},
 		{"granularity", false}, {"min_downtime_seconds", false}, {"rounding", false},
 		{"labels", false},
+		{"claim_mode", false}, {"claim_deadline_days", false}, {"claim_deadline_billing_periods", false},
 	}
 	windowColumns = []csvColumn{
 		{"incident_id", true}, {"window_id", false}, {"customer_id", true}, {"service", true},
@@ -244,6 +249,10 @@ var (
 		"min_downtime_seconds": {"min_downtime_seconds", func(d, s *impact.Contract) { d.MinDowntimeSeconds = s.MinDowntimeSeconds }},
 		"rounding":             {"rounding", func(d, s *impact.Contract) { d.Rounding = s.Rounding }},
 		"labels":               {"labels", func(d, s *impact.Contract) { d.Labels = s.Labels }},
+		// The three claim columns are one field: the policy is replaced whole.
+		"claim_mode":                     {"claim_policy", func(d, s *impact.Contract) { d.ClaimPolicy = s.ClaimPolicy }},
+		"claim_deadline_days":            {"claim_policy", func(d, s *impact.Contract) { d.ClaimPolicy = s.ClaimPolicy }},
+		"claim_deadline_billing_periods": {"claim_policy", func(d, s *impact.Contract) { d.ClaimPolicy = s.ClaimPolicy }},
 	}
 )
 
@@ -483,6 +492,10 @@ func column(rest string) string {
 	if segs[0] == "baseline" && len(segs) > 1 {
 		segs = segs[1:]
 	}
+	if segs[0] == "claim_policy" && len(segs) > 1 {
+		return map[string]string{"mode": "claim_mode", "deadline_days": "claim_deadline_days",
+			"deadline_billing_periods": "claim_deadline_billing_periods"}[segs[1]]
+	}
 	name, _, _ := strings.Cut(segs[0], "[")
 	return name
 }
@@ -710,6 +723,27 @@ func parseTiers(s string) ([]*impactv1.CreditTier, error) {
 	return tiers, nil
 }
 
+// claimPolicyCells reads the claim columns; nil when all are empty.
+func claimPolicyCells(im *importRun, r row) *impactv1.ClaimPolicy {
+	cp := &impactv1.ClaimPolicy{Mode: enumValue[impactv1.ClaimPolicy_Mode](im, r, "claim_mode", impactv1.ClaimPolicy_Mode_value)}
+	for _, c := range []struct {
+		col string
+		dst *int32
+	}{{"claim_deadline_days", &cp.DeadlineDays}, {"claim_deadline_billing_periods", &cp.DeadlineBillingPeriods}} {
+		if s := im.t.get(r, c.col); s != "" {
+			n, err := strconv.ParseInt(s, 10, 32)
+			if err != nil {
+				im.fail(r, c.col, "%q is not a whole number", s)
+			}
+			*c.dst = int32(n)
+		}
+	}
+	if proto.Equal(cp, &impactv1.ClaimPolicy{}) {
+		return nil
+	}
+	return cp
+}
+
 func (x *contractImport) check(im *importRun) error {
 	t := im.t
 	// Rows are mapped through the API's own proto → domain mapping, so
@@ -733,6 +767,9 @@ func (x *contractImport) check(im *importRun) error {
 				im.fail(r, "min_downtime_seconds", "%q is not a whole number of seconds", s)
 			}
 			p.MinDowntimeSeconds = n
+		}
+		if cp := claimPolicyCells(im, r); cp != nil {
+			p.ClaimPolicy = cp
 		}
 		tiers, err := parseTiers(t.get(r, "tiers"))
 		if err != nil {

@@ -331,7 +331,8 @@ func sameContract(a, b *impact.Contract) bool {
 		!sameDecimal(a.MinCreditAmount, b.MinCreditAmount) || a.Degradation != b.Degradation ||
 		!sameDecimal(a.DowntimeThreshold, b.DowntimeThreshold) || a.Granularity != b.Granularity ||
 		a.MinDowntimeSeconds != b.MinDowntimeSeconds || a.Rounding != b.Rounding || len(a.Tiers) != len(b.Tiers) ||
-		!maps.Equal(a.Labels, b.Labels) {
+		!maps.Equal(a.Labels, b.Labels) ||
+		a.ClaimPolicy != b.ClaimPolicy {
 		return false
 	}
 	for i := range a.Tiers {

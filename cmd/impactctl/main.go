@@ -77,8 +77,10 @@ type command struct {
 var commands = []command{
 	{"import", "import customers|contracts|windows [flags] FILE.csv",
 		"validate a CSV file and import all of its rows into --db (or --server), or none", runImport},
-	{"export", "export customers|contracts|windows|estimates [flags]",
+	{"export", "export customers|contracts|windows|estimates|credit-notes [flags]",
 		"stream stored resources (as import reads them) or estimates as CSV or JSON", runExport},
+	{"issue-credits", "issue-credits [flags] FILE.csv",
+		"record what billing issued for approved credit lines; list differences", runIssueCredits},
 	{"estimate", "estimate [flags] FILE.json",
 		"estimate a scenario file offline (or with --server over gRPC)", runEstimate},
 	{"recompute", "recompute [flags]",

@@ -117,6 +117,16 @@ var rpcCases = []rpcCase{
 	{"/impact.v1.ExposureService/GetContractHeadroom", "GET", "/v1/customers/c/contracts/s:headroom", "viewer"},
 	{"/impact.v1.ExposureService/ListContractHeadroom", "GET", "/v1/exposure/headroom", "viewer"},
 	{"/impact.v1.ExposureService/SimulateOutage", "POST", "/v1/exposure:simulate", "viewer"},
+	{"/impact.v1.LedgerService/GetCreditLine", "GET", "/v1/customers/c/contracts/s/creditLines/2025-07", "viewer"},
+	{"/impact.v1.LedgerService/ListCreditLines", "GET", "/v1/customers/-/creditLines", "viewer"},
+	{"/impact.v1.LedgerService/ClaimCredit", "POST", "/v1/customers/c/contracts/s/creditLines/2025-07:claim", "editor"},
+	{"/impact.v1.LedgerService/ApproveCredit", "POST", "/v1/customers/c/contracts/s/creditLines/2025-07:approve", "admin"},
+	{"/impact.v1.LedgerService/RejectCredit", "POST", "/v1/customers/c/contracts/s/creditLines/2025-07:reject", "admin"},
+	{"/impact.v1.LedgerService/IssueCredit", "POST", "/v1/customers/c/contracts/s/creditLines/2025-07:issue", "admin"},
+	{"/impact.v1.LedgerService/GetLedgerPeriod", "GET", "/v1/ledgerPeriods/2025-07", "viewer"},
+	{"/impact.v1.LedgerService/CloseLedgerPeriod", "POST", "/v1/ledgerPeriods/2999-01:close", "admin"},
+	{"/impact.v1.LedgerService/GetAccrualReport", "GET", "/v1/ledgerPeriods/2025-07/accrualReport", "viewer"},
+	{"/impact.v1.LedgerService/ExportCreditNotes", "GET", "/v1/creditNotes:export", "viewer"},
 }
 
 // impactMethods lists every method of every impact.v1 service in the proto

@@ -67,6 +67,9 @@ type config struct {
 	// an API-only replica (jobs are then run by other replicas or impactctl).
 	recomputeWorkers int
 	recomputeLease   time.Duration
+	clockStart       string // --clock-start, for testing only (clock.go)
+	clockFile        string // --clock-file, for testing only (clock.go)
+	ledgerZone       string // zone of accounting periods
 }
 
 // parseFlags reads the flags; each defaults to its environment variable,
@@ -129,6 +132,13 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		"log format on stderr: text or json (env IMPACTD_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("IMPACTD_LOG_LEVEL", "info"),
 		"lowest level logged: debug, info, warn or error (env IMPACTD_LOG_LEVEL)")
+	fs.StringVar(&c.clockStart, "clock-start", envOr("IMPACTD_CLOCK_START", ""),
+		"FOR TESTING ONLY: start impactd's clock at this RFC 3339 instant; it then advances in real time (env IMPACTD_CLOCK_START)")
+	fs.StringVar(&c.clockFile, "clock-file", envOr("IMPACTD_CLOCK_FILE", ""),
+		"FOR TESTING ONLY: read impactd's clock from the RFC 3339 instant in this file, whenever it changes,\n"+
+			"advancing in real time from it (env IMPACTD_CLOCK_FILE)")
+	fs.StringVar(&c.ledgerZone, "ledger-zone", envOr("IMPACTD_LEDGER_ZONE", ""),
+		"IANA time zone of the credit ledger's accounting months; empty is UTC (env IMPACTD_LEDGER_ZONE)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -143,6 +153,12 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	if c.recomputeWorkers < 0 {
 		return c, fmt.Errorf("--recompute-workers %d: want 0 or more", c.recomputeWorkers)
+	}
+	if _, err := newClock(c.clockStart, c.clockFile); err != nil {
+		return c, err
+	}
+	if _, err := time.LoadLocation(c.ledgerZone); c.ledgerZone != "" && (err != nil || c.ledgerZone == "Local") {
+		return c, fmt.Errorf("--ledger-zone %q: want an IANA time zone", c.ledgerZone)
 	}
 	if c.recomputeLease < time.Second {
 		return c, fmt.Errorf("--recompute-lease %s: want at least 1s", c.recomputeLease)
@@ -207,10 +223,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	// Closed when run returns, which is after both servers have drained.
 	defer db.Close()
+	clock, err := newClock(cfg.clockStart, cfg.clockFile) // checked by parseFlags; the file may have gone since
+	if err != nil {
+		return err
+	}
+	db.SetClock(clock)
+	if err := db.SetLedgerZone(cfg.ledgerZone); err != nil {
+		return err
+	}
+	stored := server.NewStored(log, db)
+	stored.SetClock(clock)
 
-	grpcSrv, health := server.NewGRPCServer(log, sec, server.NewEstimator(log), server.NewStored(log, db),
-		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.CallTimeout(cfg.callTimeout),
-		server.NewExposure(log, db, time.Now))
+	grpcSrv, health := server.NewGRPCServer(log, sec, server.NewEstimator(log), stored,
+		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.NewLedger(log, db), server.CallTimeout(cfg.callTimeout),
+		server.NewExposure(log, db, clock))
 	conn, err := server.DialGateway(gatewayTarget(grpcLn), gatewayDial...)
 	if err != nil {
 		return fmt.Errorf("dialing gRPC for the gateway: %w", err)
@@ -250,6 +276,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		rc := server.NewRecomputer(db, db, server.RecomputeOptions{
 			Workers:  cfg.recomputeWorkers,
 			LeaseTTL: cfg.recomputeLease,
+			Now:      clock,
 			Logger:   log,
 			OnChunk:  server.RecomputeChunkDone,
 		})

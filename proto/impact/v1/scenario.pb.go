@@ -293,6 +293,61 @@ func (Contract_Rounding) EnumDescriptor() ([]byte, []int) {
 	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{6, 4}
 }
 
+// Whether a credit needs a claim.
+type ClaimPolicy_Mode int32
+
+const (
+	// Unset: AUTOMATIC.
+	ClaimPolicy_MODE_UNSPECIFIED ClaimPolicy_Mode = 0
+	// The provider credits without a claim: a line is APPROVED once its
+	// period has ended.
+	ClaimPolicy_AUTOMATIC ClaimPolicy_Mode = 1
+	// The customer claims; an unclaimed line EXPIRES at its deadline. Needs
+	// exactly one of `deadline_days` and `deadline_billing_periods`.
+	ClaimPolicy_ON_REQUEST ClaimPolicy_Mode = 2
+)
+
+// Enum value maps for ClaimPolicy_Mode.
+var (
+	ClaimPolicy_Mode_name = map[int32]string{
+		0: "MODE_UNSPECIFIED",
+		1: "AUTOMATIC",
+		2: "ON_REQUEST",
+	}
+	ClaimPolicy_Mode_value = map[string]int32{
+		"MODE_UNSPECIFIED": 0,
+		"AUTOMATIC":        1,
+		"ON_REQUEST":       2,
+	}
+)
+
+func (x ClaimPolicy_Mode) Enum() *ClaimPolicy_Mode {
+	p := new(ClaimPolicy_Mode)
+	*p = x
+	return p
+}
+
+func (x ClaimPolicy_Mode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClaimPolicy_Mode) Descriptor() protoreflect.EnumDescriptor {
+	return file_impact_v1_scenario_proto_enumTypes[5].Descriptor()
+}
+
+func (ClaimPolicy_Mode) Type() protoreflect.EnumType {
+	return &file_impact_v1_scenario_proto_enumTypes[5]
+}
+
+func (x ClaimPolicy_Mode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClaimPolicy_Mode.Descriptor instead.
+func (ClaimPolicy_Mode) EnumDescriptor() ([]byte, []int) {
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{7, 0}
+}
+
 // Root cause of an incident; contracts may exclude causes.
 type Incident_Cause int32
 
@@ -354,11 +409,11 @@ func (x Incident_Cause) String() string {
 }
 
 func (Incident_Cause) Descriptor() protoreflect.EnumDescriptor {
-	return file_impact_v1_scenario_proto_enumTypes[5].Descriptor()
+	return file_impact_v1_scenario_proto_enumTypes[6].Descriptor()
 }
 
 func (Incident_Cause) Type() protoreflect.EnumType {
-	return &file_impact_v1_scenario_proto_enumTypes[5]
+	return &file_impact_v1_scenario_proto_enumTypes[6]
 }
 
 func (x Incident_Cause) Number() protoreflect.EnumNumber {
@@ -367,7 +422,7 @@ func (x Incident_Cause) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Incident_Cause.Descriptor instead.
 func (Incident_Cause) EnumDescriptor() ([]byte, []int) {
-	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{10, 0}
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{11, 0}
 }
 
 // How shared recovery cost is split between affected customers.
@@ -407,11 +462,11 @@ func (x Incident_Allocation) String() string {
 }
 
 func (Incident_Allocation) Descriptor() protoreflect.EnumDescriptor {
-	return file_impact_v1_scenario_proto_enumTypes[6].Descriptor()
+	return file_impact_v1_scenario_proto_enumTypes[7].Descriptor()
 }
 
 func (Incident_Allocation) Type() protoreflect.EnumType {
-	return &file_impact_v1_scenario_proto_enumTypes[6]
+	return &file_impact_v1_scenario_proto_enumTypes[7]
 }
 
 func (x Incident_Allocation) Number() protoreflect.EnumNumber {
@@ -420,7 +475,7 @@ func (x Incident_Allocation) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Incident_Allocation.Descriptor instead.
 func (Incident_Allocation) EnumDescriptor() ([]byte, []int) {
-	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{10, 1}
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{11, 1}
 }
 
 // The inputs of one stateless estimate: the provider's customers with their
@@ -1006,7 +1061,10 @@ type Contract struct {
 	Etag string `protobuf:"bytes,23,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Labels of the stored contract, as Customer.labels; they override the
 	// customer's for the same key. Ignored by the stateless estimate.
-	Labels        map[string]string `protobuf:"bytes,24,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Labels map[string]string `protobuf:"bytes,24,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// How this contract's credits reach the customer (the credit ledger).
+	// Unset: AUTOMATIC. No figure of an estimate depends on it.
+	ClaimPolicy   *ClaimPolicy `protobuf:"bytes,25,opt,name=claim_policy,json=claimPolicy,proto3" json:"claim_policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1209,6 +1267,81 @@ func (x *Contract) GetLabels() map[string]string {
 	return nil
 }
 
+func (x *Contract) GetClaimPolicy() *ClaimPolicy {
+	if x != nil {
+		return x.ClaimPolicy
+	}
+	return nil
+}
+
+// How a contract's SLA credits are granted: automatically, or on a claim
+// the customer must make before a deadline.
+type ClaimPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// AUTOMATIC (default) or ON_REQUEST.
+	Mode ClaimPolicy_Mode `protobuf:"varint,1,opt,name=mode,proto3,enum=impact.v1.ClaimPolicy_Mode" json:"mode,omitempty"`
+	// ON_REQUEST: calendar days after the period's end, in the contract's
+	// zone; the deadline is local midnight of period_end + N days. In [1, 3660].
+	DeadlineDays int32 `protobuf:"varint,2,opt,name=deadline_days,json=deadlineDays,proto3" json:"deadline_days,omitempty"`
+	// ON_REQUEST: the deadline is the end of the Nth billing period after the
+	// credit's period ("by the end of the second billing cycle" is 2). In
+	// [1, 120].
+	DeadlineBillingPeriods int32 `protobuf:"varint,3,opt,name=deadline_billing_periods,json=deadlineBillingPeriods,proto3" json:"deadline_billing_periods,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *ClaimPolicy) Reset() {
+	*x = ClaimPolicy{}
+	mi := &file_impact_v1_scenario_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimPolicy) ProtoMessage() {}
+
+func (x *ClaimPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_impact_v1_scenario_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimPolicy.ProtoReflect.Descriptor instead.
+func (*ClaimPolicy) Descriptor() ([]byte, []int) {
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ClaimPolicy) GetMode() ClaimPolicy_Mode {
+	if x != nil {
+		return x.Mode
+	}
+	return ClaimPolicy_MODE_UNSPECIFIED
+}
+
+func (x *ClaimPolicy) GetDeadlineDays() int32 {
+	if x != nil {
+		return x.DeadlineDays
+	}
+	return 0
+}
+
+func (x *ClaimPolicy) GetDeadlineBillingPeriods() int32 {
+	if x != nil {
+		return x.DeadlineBillingPeriods
+	}
+	return 0
+}
+
 // The fee of the billing period starting exactly at `period_start`.
 type PeriodFee struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1222,7 +1355,7 @@ type PeriodFee struct {
 
 func (x *PeriodFee) Reset() {
 	*x = PeriodFee{}
-	mi := &file_impact_v1_scenario_proto_msgTypes[7]
+	mi := &file_impact_v1_scenario_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1367,7 @@ func (x *PeriodFee) String() string {
 func (*PeriodFee) ProtoMessage() {}
 
 func (x *PeriodFee) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_scenario_proto_msgTypes[7]
+	mi := &file_impact_v1_scenario_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1380,7 @@ func (x *PeriodFee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeriodFee.ProtoReflect.Descriptor instead.
 func (*PeriodFee) Descriptor() ([]byte, []int) {
-	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{7}
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PeriodFee) GetPeriodStart() *timestamppb.Timestamp {
@@ -1281,7 +1414,7 @@ type CreditTier struct {
 
 func (x *CreditTier) Reset() {
 	*x = CreditTier{}
-	mi := &file_impact_v1_scenario_proto_msgTypes[8]
+	mi := &file_impact_v1_scenario_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1293,7 +1426,7 @@ func (x *CreditTier) String() string {
 func (*CreditTier) ProtoMessage() {}
 
 func (x *CreditTier) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_scenario_proto_msgTypes[8]
+	mi := &file_impact_v1_scenario_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1306,7 +1439,7 @@ func (x *CreditTier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditTier.ProtoReflect.Descriptor instead.
 func (*CreditTier) Descriptor() ([]byte, []int) {
-	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{8}
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreditTier) GetUptimeBelow() string {
@@ -1343,7 +1476,7 @@ type TimeWindow struct {
 
 func (x *TimeWindow) Reset() {
 	*x = TimeWindow{}
-	mi := &file_impact_v1_scenario_proto_msgTypes[9]
+	mi := &file_impact_v1_scenario_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1488,7 @@ func (x *TimeWindow) String() string {
 func (*TimeWindow) ProtoMessage() {}
 
 func (x *TimeWindow) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_scenario_proto_msgTypes[9]
+	mi := &file_impact_v1_scenario_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1501,7 @@ func (x *TimeWindow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeWindow.ProtoReflect.Descriptor instead.
 func (*TimeWindow) Descriptor() ([]byte, []int) {
-	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{9}
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TimeWindow) GetStartTime() *timestamppb.Timestamp {
@@ -1421,7 +1554,7 @@ type Incident struct {
 
 func (x *Incident) Reset() {
 	*x = Incident{}
-	mi := &file_impact_v1_scenario_proto_msgTypes[10]
+	mi := &file_impact_v1_scenario_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1566,7 @@ func (x *Incident) String() string {
 func (*Incident) ProtoMessage() {}
 
 func (x *Incident) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_scenario_proto_msgTypes[10]
+	mi := &file_impact_v1_scenario_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1579,7 @@ func (x *Incident) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Incident.ProtoReflect.Descriptor instead.
 func (*Incident) Descriptor() ([]byte, []int) {
-	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{10}
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Incident) GetIncidentId() string {
@@ -1552,7 +1685,7 @@ type OutageWindow struct {
 
 func (x *OutageWindow) Reset() {
 	*x = OutageWindow{}
-	mi := &file_impact_v1_scenario_proto_msgTypes[11]
+	mi := &file_impact_v1_scenario_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1564,7 +1697,7 @@ func (x *OutageWindow) String() string {
 func (*OutageWindow) ProtoMessage() {}
 
 func (x *OutageWindow) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_scenario_proto_msgTypes[11]
+	mi := &file_impact_v1_scenario_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1577,7 +1710,7 @@ func (x *OutageWindow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutageWindow.ProtoReflect.Descriptor instead.
 func (*OutageWindow) Descriptor() ([]byte, []int) {
-	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{11}
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OutageWindow) GetCustomerId() string {
@@ -1643,7 +1776,7 @@ type RecoveryItem struct {
 
 func (x *RecoveryItem) Reset() {
 	*x = RecoveryItem{}
-	mi := &file_impact_v1_scenario_proto_msgTypes[12]
+	mi := &file_impact_v1_scenario_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1788,7 @@ func (x *RecoveryItem) String() string {
 func (*RecoveryItem) ProtoMessage() {}
 
 func (x *RecoveryItem) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_scenario_proto_msgTypes[12]
+	mi := &file_impact_v1_scenario_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1801,7 @@ func (x *RecoveryItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoveryItem.ProtoReflect.Descriptor instead.
 func (*RecoveryItem) Descriptor() ([]byte, []int) {
-	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{12}
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecoveryItem) GetCustomerId() string {
@@ -1738,7 +1871,7 @@ type LaborItem struct {
 
 func (x *LaborItem) Reset() {
 	*x = LaborItem{}
-	mi := &file_impact_v1_scenario_proto_msgTypes[13]
+	mi := &file_impact_v1_scenario_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1750,7 +1883,7 @@ func (x *LaborItem) String() string {
 func (*LaborItem) ProtoMessage() {}
 
 func (x *LaborItem) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_scenario_proto_msgTypes[13]
+	mi := &file_impact_v1_scenario_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1763,7 +1896,7 @@ func (x *LaborItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LaborItem.ProtoReflect.Descriptor instead.
 func (*LaborItem) Descriptor() ([]byte, []int) {
-	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{13}
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LaborItem) GetRole() string {
@@ -1809,7 +1942,7 @@ type ExpenseItem struct {
 
 func (x *ExpenseItem) Reset() {
 	*x = ExpenseItem{}
-	mi := &file_impact_v1_scenario_proto_msgTypes[14]
+	mi := &file_impact_v1_scenario_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +1954,7 @@ func (x *ExpenseItem) String() string {
 func (*ExpenseItem) ProtoMessage() {}
 
 func (x *ExpenseItem) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_scenario_proto_msgTypes[14]
+	mi := &file_impact_v1_scenario_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +1967,7 @@ func (x *ExpenseItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpenseItem.ProtoReflect.Descriptor instead.
 func (*ExpenseItem) Descriptor() ([]byte, []int) {
-	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{14}
+	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ExpenseItem) GetDescription() string {
@@ -1911,7 +2044,7 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\x0eHourlyOverride\x12>\n" +
 	"\n" +
 	"hour_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\thourStart\x12\x1b\n" +
-	"\x06amount\x18\x02 \x01(\tB\x03\xe0A\x02R\x06amount\"\xf0\x0e\n" +
+	"\x06amount\x18\x02 \x01(\tB\x03\xe0A\x02R\x06amount\"\xb0\x0f\n" +
 	"\bContract\x12\x1d\n" +
 	"\aservice\x18\x01 \x01(\tB\x03\xe0A\x02R\aservice\x12$\n" +
 	"\vmonthly_fee\x18\x02 \x01(\tB\x03\xe0A\x01R\n" +
@@ -1942,7 +2075,8 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\vupdate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
 	"\x04etag\x18\x17 \x01(\tB\x03\xe0A\x01R\x04etag\x12<\n" +
-	"\x06labels\x18\x18 \x03(\v2\x1f.impact.v1.Contract.LabelsEntryB\x03\xe0A\x01R\x06labels\x1a9\n" +
+	"\x06labels\x18\x18 \x03(\v2\x1f.impact.v1.Contract.LabelsEntryB\x03\xe0A\x01R\x06labels\x12>\n" +
+	"\fclaim_policy\x18\x19 \x01(\v2\x16.impact.v1.ClaimPolicyB\x03\xe0A\x01R\vclaimPolicy\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
@@ -1968,7 +2102,16 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\x14ROUNDING_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tHALF_EVEN\x10\x01\x12\v\n" +
 	"\aHALF_UP\x10\x02:W\xeaAT\n" +
-	"\x12impact.v1/Contract\x12)customers/{customer}/contracts/{contract}*\tcontracts2\bcontract\"f\n" +
+	"\x12impact.v1/Contract\x12)customers/{customer}/contracts/{contract}*\tcontracts2\bcontract\"\xe9\x01\n" +
+	"\vClaimPolicy\x124\n" +
+	"\x04mode\x18\x01 \x01(\x0e2\x1b.impact.v1.ClaimPolicy.ModeB\x03\xe0A\x01R\x04mode\x12(\n" +
+	"\rdeadline_days\x18\x02 \x01(\x05B\x03\xe0A\x01R\fdeadlineDays\x12=\n" +
+	"\x18deadline_billing_periods\x18\x03 \x01(\x05B\x03\xe0A\x01R\x16deadlineBillingPeriods\";\n" +
+	"\x04Mode\x12\x14\n" +
+	"\x10MODE_UNSPECIFIED\x10\x00\x12\r\n" +
+	"\tAUTOMATIC\x10\x01\x12\x0e\n" +
+	"\n" +
+	"ON_REQUEST\x10\x02\"f\n" +
 	"\tPeriodFee\x12B\n" +
 	"\fperiod_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\vperiodStart\x12\x15\n" +
 	"\x03fee\x18\x02 \x01(\tB\x03\xe0A\x02R\x03fee\"\x83\x01\n" +
@@ -2057,81 +2200,85 @@ func file_impact_v1_scenario_proto_rawDescGZIP() []byte {
 	return file_impact_v1_scenario_proto_rawDescData
 }
 
-var file_impact_v1_scenario_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_impact_v1_scenario_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_impact_v1_scenario_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_impact_v1_scenario_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_impact_v1_scenario_proto_goTypes = []any{
 	(Contract_BillingPeriod)(0),   // 0: impact.v1.Contract.BillingPeriod
 	(Contract_Degradation)(0),     // 1: impact.v1.Contract.Degradation
 	(Contract_Granularity)(0),     // 2: impact.v1.Contract.Granularity
 	(Contract_Denominator)(0),     // 3: impact.v1.Contract.Denominator
 	(Contract_Rounding)(0),        // 4: impact.v1.Contract.Rounding
-	(Incident_Cause)(0),           // 5: impact.v1.Incident.Cause
-	(Incident_Allocation)(0),      // 6: impact.v1.Incident.Allocation
-	(*Scenario)(nil),              // 7: impact.v1.Scenario
-	(*FxRate)(nil),                // 8: impact.v1.FxRate
-	(*Customer)(nil),              // 9: impact.v1.Customer
-	(*RevenueBaseline)(nil),       // 10: impact.v1.RevenueBaseline
-	(*SeasonalFactor)(nil),        // 11: impact.v1.SeasonalFactor
-	(*HourlyOverride)(nil),        // 12: impact.v1.HourlyOverride
-	(*Contract)(nil),              // 13: impact.v1.Contract
-	(*PeriodFee)(nil),             // 14: impact.v1.PeriodFee
-	(*CreditTier)(nil),            // 15: impact.v1.CreditTier
-	(*TimeWindow)(nil),            // 16: impact.v1.TimeWindow
-	(*Incident)(nil),              // 17: impact.v1.Incident
-	(*OutageWindow)(nil),          // 18: impact.v1.OutageWindow
-	(*RecoveryItem)(nil),          // 19: impact.v1.RecoveryItem
-	(*LaborItem)(nil),             // 20: impact.v1.LaborItem
-	(*ExpenseItem)(nil),           // 21: impact.v1.ExpenseItem
-	nil,                           // 22: impact.v1.Customer.LabelsEntry
-	nil,                           // 23: impact.v1.Contract.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	(ClaimPolicy_Mode)(0),         // 5: impact.v1.ClaimPolicy.Mode
+	(Incident_Cause)(0),           // 6: impact.v1.Incident.Cause
+	(Incident_Allocation)(0),      // 7: impact.v1.Incident.Allocation
+	(*Scenario)(nil),              // 8: impact.v1.Scenario
+	(*FxRate)(nil),                // 9: impact.v1.FxRate
+	(*Customer)(nil),              // 10: impact.v1.Customer
+	(*RevenueBaseline)(nil),       // 11: impact.v1.RevenueBaseline
+	(*SeasonalFactor)(nil),        // 12: impact.v1.SeasonalFactor
+	(*HourlyOverride)(nil),        // 13: impact.v1.HourlyOverride
+	(*Contract)(nil),              // 14: impact.v1.Contract
+	(*ClaimPolicy)(nil),           // 15: impact.v1.ClaimPolicy
+	(*PeriodFee)(nil),             // 16: impact.v1.PeriodFee
+	(*CreditTier)(nil),            // 17: impact.v1.CreditTier
+	(*TimeWindow)(nil),            // 18: impact.v1.TimeWindow
+	(*Incident)(nil),              // 19: impact.v1.Incident
+	(*OutageWindow)(nil),          // 20: impact.v1.OutageWindow
+	(*RecoveryItem)(nil),          // 21: impact.v1.RecoveryItem
+	(*LaborItem)(nil),             // 22: impact.v1.LaborItem
+	(*ExpenseItem)(nil),           // 23: impact.v1.ExpenseItem
+	nil,                           // 24: impact.v1.Customer.LabelsEntry
+	nil,                           // 25: impact.v1.Contract.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
 }
 var file_impact_v1_scenario_proto_depIdxs = []int32{
-	9,  // 0: impact.v1.Scenario.customers:type_name -> impact.v1.Customer
-	17, // 1: impact.v1.Scenario.incidents:type_name -> impact.v1.Incident
-	8,  // 2: impact.v1.Scenario.fx_rates:type_name -> impact.v1.FxRate
-	10, // 3: impact.v1.Customer.baseline:type_name -> impact.v1.RevenueBaseline
-	13, // 4: impact.v1.Customer.contracts:type_name -> impact.v1.Contract
-	24, // 5: impact.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
-	24, // 6: impact.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
-	22, // 7: impact.v1.Customer.labels:type_name -> impact.v1.Customer.LabelsEntry
-	11, // 8: impact.v1.RevenueBaseline.seasonal_factors:type_name -> impact.v1.SeasonalFactor
-	12, // 9: impact.v1.RevenueBaseline.overrides:type_name -> impact.v1.HourlyOverride
-	24, // 10: impact.v1.SeasonalFactor.start_time:type_name -> google.protobuf.Timestamp
-	24, // 11: impact.v1.SeasonalFactor.end_time:type_name -> google.protobuf.Timestamp
-	24, // 12: impact.v1.HourlyOverride.hour_start:type_name -> google.protobuf.Timestamp
-	14, // 13: impact.v1.Contract.period_fees:type_name -> impact.v1.PeriodFee
+	10, // 0: impact.v1.Scenario.customers:type_name -> impact.v1.Customer
+	19, // 1: impact.v1.Scenario.incidents:type_name -> impact.v1.Incident
+	9,  // 2: impact.v1.Scenario.fx_rates:type_name -> impact.v1.FxRate
+	11, // 3: impact.v1.Customer.baseline:type_name -> impact.v1.RevenueBaseline
+	14, // 4: impact.v1.Customer.contracts:type_name -> impact.v1.Contract
+	26, // 5: impact.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
+	26, // 6: impact.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
+	24, // 7: impact.v1.Customer.labels:type_name -> impact.v1.Customer.LabelsEntry
+	12, // 8: impact.v1.RevenueBaseline.seasonal_factors:type_name -> impact.v1.SeasonalFactor
+	13, // 9: impact.v1.RevenueBaseline.overrides:type_name -> impact.v1.HourlyOverride
+	26, // 10: impact.v1.SeasonalFactor.start_time:type_name -> google.protobuf.Timestamp
+	26, // 11: impact.v1.SeasonalFactor.end_time:type_name -> google.protobuf.Timestamp
+	26, // 12: impact.v1.HourlyOverride.hour_start:type_name -> google.protobuf.Timestamp
+	16, // 13: impact.v1.Contract.period_fees:type_name -> impact.v1.PeriodFee
 	0,  // 14: impact.v1.Contract.billing_period:type_name -> impact.v1.Contract.BillingPeriod
-	15, // 15: impact.v1.Contract.tiers:type_name -> impact.v1.CreditTier
+	17, // 15: impact.v1.Contract.tiers:type_name -> impact.v1.CreditTier
 	1,  // 16: impact.v1.Contract.degradation:type_name -> impact.v1.Contract.Degradation
 	2,  // 17: impact.v1.Contract.granularity:type_name -> impact.v1.Contract.Granularity
-	16, // 18: impact.v1.Contract.maintenance_windows:type_name -> impact.v1.TimeWindow
-	5,  // 19: impact.v1.Contract.excluded_causes:type_name -> impact.v1.Incident.Cause
+	18, // 18: impact.v1.Contract.maintenance_windows:type_name -> impact.v1.TimeWindow
+	6,  // 19: impact.v1.Contract.excluded_causes:type_name -> impact.v1.Incident.Cause
 	3,  // 20: impact.v1.Contract.denominator:type_name -> impact.v1.Contract.Denominator
-	24, // 21: impact.v1.Contract.active_from:type_name -> google.protobuf.Timestamp
-	24, // 22: impact.v1.Contract.active_until:type_name -> google.protobuf.Timestamp
+	26, // 21: impact.v1.Contract.active_from:type_name -> google.protobuf.Timestamp
+	26, // 22: impact.v1.Contract.active_until:type_name -> google.protobuf.Timestamp
 	4,  // 23: impact.v1.Contract.rounding:type_name -> impact.v1.Contract.Rounding
-	24, // 24: impact.v1.Contract.create_time:type_name -> google.protobuf.Timestamp
-	24, // 25: impact.v1.Contract.update_time:type_name -> google.protobuf.Timestamp
-	23, // 26: impact.v1.Contract.labels:type_name -> impact.v1.Contract.LabelsEntry
-	24, // 27: impact.v1.PeriodFee.period_start:type_name -> google.protobuf.Timestamp
-	24, // 28: impact.v1.TimeWindow.start_time:type_name -> google.protobuf.Timestamp
-	24, // 29: impact.v1.TimeWindow.end_time:type_name -> google.protobuf.Timestamp
-	5,  // 30: impact.v1.Incident.cause:type_name -> impact.v1.Incident.Cause
-	18, // 31: impact.v1.Incident.windows:type_name -> impact.v1.OutageWindow
-	19, // 32: impact.v1.Incident.recovery_items:type_name -> impact.v1.RecoveryItem
-	6,  // 33: impact.v1.Incident.allocation:type_name -> impact.v1.Incident.Allocation
-	24, // 34: impact.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
-	24, // 35: impact.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
-	24, // 36: impact.v1.OutageWindow.start_time:type_name -> google.protobuf.Timestamp
-	24, // 37: impact.v1.OutageWindow.end_time:type_name -> google.protobuf.Timestamp
-	20, // 38: impact.v1.RecoveryItem.labor:type_name -> impact.v1.LaborItem
-	21, // 39: impact.v1.RecoveryItem.expense:type_name -> impact.v1.ExpenseItem
-	40, // [40:40] is the sub-list for method output_type
-	40, // [40:40] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	26, // 24: impact.v1.Contract.create_time:type_name -> google.protobuf.Timestamp
+	26, // 25: impact.v1.Contract.update_time:type_name -> google.protobuf.Timestamp
+	25, // 26: impact.v1.Contract.labels:type_name -> impact.v1.Contract.LabelsEntry
+	15, // 27: impact.v1.Contract.claim_policy:type_name -> impact.v1.ClaimPolicy
+	5,  // 28: impact.v1.ClaimPolicy.mode:type_name -> impact.v1.ClaimPolicy.Mode
+	26, // 29: impact.v1.PeriodFee.period_start:type_name -> google.protobuf.Timestamp
+	26, // 30: impact.v1.TimeWindow.start_time:type_name -> google.protobuf.Timestamp
+	26, // 31: impact.v1.TimeWindow.end_time:type_name -> google.protobuf.Timestamp
+	6,  // 32: impact.v1.Incident.cause:type_name -> impact.v1.Incident.Cause
+	20, // 33: impact.v1.Incident.windows:type_name -> impact.v1.OutageWindow
+	21, // 34: impact.v1.Incident.recovery_items:type_name -> impact.v1.RecoveryItem
+	7,  // 35: impact.v1.Incident.allocation:type_name -> impact.v1.Incident.Allocation
+	26, // 36: impact.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
+	26, // 37: impact.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
+	26, // 38: impact.v1.OutageWindow.start_time:type_name -> google.protobuf.Timestamp
+	26, // 39: impact.v1.OutageWindow.end_time:type_name -> google.protobuf.Timestamp
+	22, // 40: impact.v1.RecoveryItem.labor:type_name -> impact.v1.LaborItem
+	23, // 41: impact.v1.RecoveryItem.expense:type_name -> impact.v1.ExpenseItem
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_impact_v1_scenario_proto_init() }
@@ -2139,7 +2286,7 @@ func file_impact_v1_scenario_proto_init() {
 	if File_impact_v1_scenario_proto != nil {
 		return
 	}
-	file_impact_v1_scenario_proto_msgTypes[12].OneofWrappers = []any{
+	file_impact_v1_scenario_proto_msgTypes[13].OneofWrappers = []any{
 		(*RecoveryItem_Labor)(nil),
 		(*RecoveryItem_Expense)(nil),
 	}
@@ -2148,8 +2295,8 @@ func file_impact_v1_scenario_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_impact_v1_scenario_proto_rawDesc), len(file_impact_v1_scenario_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   17,
+			NumEnums:      8,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
