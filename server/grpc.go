@@ -73,11 +73,19 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 	}
 	unary = append(unary, recordActorUnary)
 	stream = append(stream, recordActorStream)
+	// Streams, headers, keepalive and connection ages bounded, and calls
+	// refused on their headers by the tap handle (tap.go); an authorized
+	// call's request bytes then hold their part of the budget.
+	tr := transportOf(more)
+	if tr.Budget != nil {
+		unary = append(unary, tr.Budget.unaryInterceptor())
+	}
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	}
+	opts = append(opts, tr.serverOptions(log, sec.Tokens, timeout)...)
 	if sec.TLS != nil {
 		opts = append(opts, grpc.Creds(sec.TLS))
 	}

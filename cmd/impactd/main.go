@@ -67,6 +67,7 @@ type config struct {
 	// an API-only replica (jobs are then run by other replicas or impactctl).
 	recomputeWorkers int
 	recomputeLease   time.Duration
+	limits           limitsConfig // connections, streams, bytes, pool (limits.go)
 }
 
 // parseFlags reads the flags; each defaults to its environment variable,
@@ -129,7 +130,13 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		"log format on stderr: text or json (env IMPACTD_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("IMPACTD_LOG_LEVEL", "info"),
 		"lowest level logged: debug, info, warn or error (env IMPACTD_LOG_LEVEL)")
+	if err := limitFlags(fs, getenv, &c.limits); err != nil {
+		return c, err
+	}
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.limits.check(); err != nil {
 		return c, err
 	}
 	if _, err := newLogger(c.logFormat, c.logLevel, io.Discard); err != nil {
@@ -163,6 +170,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	tuneGC(getenv)
 	log, _ := newLogger(cfg.logFormat, cfg.logLevel, stderr) // checked by parseFlags
+	fileLimit := raiseFileLimit()
 
 	// Credentials are read before anything listens: a typo in a token
 	// line must stop the server, not open it.
@@ -195,6 +203,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer httpLn.Close()
+	// Each listener holds at most maxConns connections, so a flood cannot
+	// take the descriptors that health checks and the database need.
+	maxConns := fitConns(log, cfg.limits.maxConns, cfg.limits.dbMaxConns, fileLimit)
+	grpcLn, httpLn = boundListener(grpcLn, maxConns), boundListener(httpLn, maxConns)
 	if sec.TLS == nil && (!isLoopback(grpcLn) || !isLoopback(httpLn)) {
 		log.Warn("serving a non-loopback address without TLS: bearer tokens cross the network in clear text; use --tls-cert and --tls-key")
 	}
@@ -207,9 +219,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	// Closed when run returns, which is after both servers have drained.
 	defer db.Close()
+	db.SetPool(cfg.limits.dbMaxConns, cfg.limits.dbConnWait)
+	budget := server.NewBudget(int64(cfg.limits.maxInflightBytes), server.DefaultBudgetWait)
+	gatewayDial = append(gatewayDial, budget.GatewayDialOption())
+	lc := cfg.limits
+	transport := server.Transport{
+		MaxConcurrentStreams: uint32(lc.grpcMaxStreams), MaxHeaderBytes: uint32(lc.maxHeaderBytes),
+		KeepaliveMinTime: lc.keepaliveMinTime, IdleTimeout: lc.idleTimeout, HandshakeTimeout: lc.readHeaderTimeout,
+		MaxConnAge: lc.maxConnAge, MaxConnAgeGrace: lc.maxConnAgeGrace, Budget: budget,
+	}
 
 	grpcSrv, health := server.NewGRPCServer(log, sec, server.NewEstimator(log), server.NewStored(log, db),
-		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.CallTimeout(cfg.callTimeout))
+		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.CallTimeout(cfg.callTimeout), transport)
 	conn, err := server.DialGateway(gatewayTarget(grpcLn), gatewayDial...)
 	if err != nil {
 		return fmt.Errorf("dialing gRPC for the gateway: %w", err)
@@ -222,12 +243,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	httpSrv := &http.Server{
-		Handler:           withMetrics(handler, db),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           withMetrics(server.GuardHTTP(handler, log, sec.Tokens, budget), db),
+		ReadHeaderTimeout: lc.readHeaderTimeout,
+		MaxHeaderBytes:    lc.maxHeaderBytes,
 		// The gRPC deadline starts only once the gateway has read the body:
 		// this bounds a client trickling one (64 MiB at 0.5 MB/s still fits).
 		ReadTimeout: 2 * time.Minute,
-		IdleTimeout: 2 * time.Minute,
+		IdleTimeout: lc.idleTimeout,
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
@@ -261,6 +283,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	} else {
 		close(workDone)
 	}
+	defer reloadOnHUP(log, cfg.tokens, sec.Tokens)()
 	addrs := Addrs{GRPC: grpcLn.Addr().String(), HTTP: httpLn.Addr().String()}
 	log.Info("impactd serving", "grpc_addr", addrs.GRPC, "http_addr", addrs.HTTP,
 		"auth", sec.Tokens != nil, "tls", sec.TLS != nil, "recompute_workers", cfg.recomputeWorkers)
