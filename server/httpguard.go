@@ -27,9 +27,10 @@ import (
 //     then refused by the tap handle (UNAUTHENTICATED 401 or
 //     PERMISSION_DENIED 403, logged as every refused call), and the body
 //     the client sent is never read or decoded;
-//   - with budget, an accepted request holds its body's bytes of the budget
-//     from before the body is read until it is answered, or is answered
-//     RESOURCE_EXHAUSTED (429) when they do not fit in time.
+//   - with budget, an accepted request takes its body's bytes from the
+//     budget as it reads them (before each piece) and holds them until it
+//     is answered, or is answered RESOURCE_EXHAUSTED (429) when they do
+//     not fit in time.
 //
 // Other paths (/healthz, /openapi.json, /metrics) pass untouched.
 func GuardHTTP(h http.Handler, log *slog.Logger, tokens *Tokens, budget *Budget) http.Handler {
@@ -55,19 +56,12 @@ func GuardHTTP(h http.Handler, log *slog.Logger, tokens *Tokens, budget *Budget)
 			h.ServeHTTP(w, r)
 			return
 		}
-		if r.ContentLength > 0 {
-			release, err := budget.acquire(r.Context(), r.ContentLength, "http")
-			if err != nil {
-				refuseHTTP(w, r, log, err)
-				return
-			}
-			defer release()
-			h.ServeHTTP(w, r)
-			return
-		}
-		// A body of unknown length (chunked) is read here, taking the
-		// budget for each piece before reading it.
-		var buf bytes.Buffer
+		// The body is read here, each piece's bytes taken from the budget
+		// before it is read and held until the answer: what a client has
+		// sent is what it holds, so a client trickling a large body holds
+		// only what it has sent so far.
+		// Pieces, not one growing buffer: no copy left behind as garbage.
+		var pieces []io.Reader
 		var releases []func()
 		defer func() {
 			for _, f := range releases {
@@ -75,23 +69,28 @@ func GuardHTTP(h http.Handler, log *slog.Logger, tokens *Tokens, budget *Budget)
 			}
 		}()
 		const piece = 1 << 20
-		for buf.Len() <= MaxMessageBytes {
-			release, err := budget.acquire(r.Context(), piece, "http")
+		for read := int64(0); read <= MaxMessageBytes; {
+			n := int64(piece)
+			if r.ContentLength > 0 {
+				if n = min(n, r.ContentLength-read); n <= 0 {
+					break
+				}
+			}
+			release, err := budget.acquire(r.Context(), n, "http")
 			if err != nil {
 				refuseHTTP(w, r, log, err)
 				return
 			}
 			releases = append(releases, release)
-			n, err := io.CopyN(&buf, r.Body, piece)
-			if err == io.EOF || (err == nil && n < piece) {
-				break
-			}
+			b := make([]byte, n)
+			got, err := io.ReadFull(r.Body, b)
+			pieces = append(pieces, bytes.NewReader(b[:got]))
+			read += int64(got)
 			if err != nil {
-				// The gateway reports the broken body as it always has.
-				break
+				break // the end of a chunked body, or a broken one the gateway reports
 			}
 		}
-		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(buf.Bytes()), r.Body))
+		r.Body = io.NopCloser(io.MultiReader(append(pieces, r.Body)...))
 		h.ServeHTTP(w, r)
 	})
 }

@@ -10,11 +10,12 @@ import (
 )
 
 // boundedListener keeps at most max connections of ln open. At the bound a
-// new connection displaces the one that has been quiet longest (no bytes
-// either way for at least minQuiet), so a flood of idle connections cannot
-// lock out a health probe or a client: each newcomer pushes out the
-// stalest, and the flood's own connections are the stalest. When every
-// connection is busy the newcomer is closed instead, the client retries.
+// new connection displaces, first, the oldest one that has not sent a byte
+// yet, else the one that has been quiet longest (no bytes either way for
+// at least minQuiet), so a flood of idle connections cannot lock out a
+// health probe or a client: each newcomer pushes out the stalest, and the
+// flood's own connections are the stalest. When every connection is busy
+// the newcomer is closed instead, and the client retries.
 // Either way the process never holds more than max sockets per listener,
 // far below its file-descriptor limit (raiseFileLimit).
 type boundedListener struct {
@@ -40,20 +41,12 @@ func (l *boundedListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		tc := &trackedConn{Conn: c, l: l}
+		tc := &trackedConn{Conn: c, l: l, accepted: time.Now().UnixNano()}
 		tc.touch()
 		var victim *trackedConn
 		l.mu.Lock()
 		if len(l.conns) >= l.max {
-			now := time.Now().UnixNano()
-			for o := range l.conns {
-				if victim == nil || o.last.Load() < victim.last.Load() {
-					victim = o
-				}
-			}
-			if victim != nil && time.Duration(now-victim.last.Load()) < l.minQuiet {
-				victim = nil
-			}
+			victim = l.stalest()
 			if victim == nil {
 				l.mu.Unlock()
 				connsShed.Add(1)
@@ -72,6 +65,29 @@ func (l *boundedListener) Accept() (net.Conn, error) {
 	}
 }
 
+// stalest is the connection to displace for a newcomer, nil for none:
+// the oldest that never sent a byte, else the longest quiet if it has been
+// quiet for minQuiet. l.mu is held.
+func (l *boundedListener) stalest() *trackedConn {
+	var silent, quiet *trackedConn
+	for o := range l.conns {
+		if !o.spoke.Load() {
+			if silent == nil || o.accepted < silent.accepted {
+				silent = o
+			}
+		} else if quiet == nil || o.last.Load() < quiet.last.Load() {
+			quiet = o
+		}
+	}
+	if silent != nil {
+		return silent
+	}
+	if quiet != nil && time.Duration(time.Now().UnixNano()-quiet.last.Load()) >= l.minQuiet {
+		return quiet
+	}
+	return nil
+}
+
 // open is the connections currently held.
 func (l *boundedListener) open() int {
 	l.mu.Lock()
@@ -85,9 +101,11 @@ var connsShed atomic.Int64
 // trackedConn records when it last moved a byte.
 type trackedConn struct {
 	net.Conn
-	l    *boundedListener
-	last atomic.Int64 // unix nanoseconds
-	once sync.Once
+	l        *boundedListener
+	accepted int64        // unix nanoseconds
+	last     atomic.Int64 // unix nanoseconds of the last byte either way
+	spoke    atomic.Bool  // the client has sent a byte
+	once     sync.Once
 }
 
 func (c *trackedConn) touch() { c.last.Store(time.Now().UnixNano()) }
@@ -96,6 +114,9 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.touch()
+		if !c.spoke.Load() {
+			c.spoke.Store(true)
+		}
 	}
 	return n, err
 }
