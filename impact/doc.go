@@ -197,4 +197,8 @@
 //     must still hold to commit. A statement rewritten by a recompute gets a
 //     new revision only if its body changed, so the revision counts after an
 //     interrupted and resumed job equal a clean run's.
+//   - Decision: a watch of a job sends the job as last read, and every
+//     watch of one job in a process shares one read per poll, so a state
+//     that lasted less than a poll may be skipped; the first state sent and
+//     the terminal one never are, and states never go back.
 package impact
