@@ -31,7 +31,7 @@ import (
 // metrics interceptor.
 var grpcRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "impact_grpc_refused_total",
-	Help: "gRPC calls refused on their headers, before their request was read, by grpc_method and grpc_code.",
+	Help: "gRPC calls refused on their headers, before their request was read, by grpc_method (\"other\" for unknown ones) and grpc_code.",
 }, []string{"grpc_method", "grpc_code"})
 
 // untimedStreams are the streaming methods without a server-side call
@@ -99,7 +99,13 @@ func (ts *Tokens) check(fullMethod string, md metadata.MD) error {
 // logRefused writes the access line of a call the tap refused.
 func logRefused(ctx context.Context, log *slog.Logger, info *tap.Info, code codes.Code) {
 	service, method, _ := strings.Cut(strings.TrimPrefix(info.FullMethodName, "/"), "/")
-	grpcRefused.WithLabelValues(info.FullMethodName, code.String()).Inc()
+	// The path is the client's: only known methods get a series of their
+	// own, or random paths would grow the metrics without bound.
+	label := "other"
+	if _, ok := MethodRoles[info.FullMethodName]; ok {
+		label = info.FullMethodName
+	}
+	grpcRefused.WithLabelValues(label, code.String()).Inc()
 	id := ""
 	if v := info.Header.Get(RequestIDHeader); len(v) > 0 && validRequestID(v[0]) {
 		id = v[0]

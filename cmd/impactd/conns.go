@@ -49,7 +49,6 @@ func (l *boundedListener) Accept() (net.Conn, error) {
 			victim = l.stalest()
 			if victim == nil {
 				l.mu.Unlock()
-				connsShed.Add(1)
 				c.Close()
 				continue
 			}
@@ -58,7 +57,6 @@ func (l *boundedListener) Accept() (net.Conn, error) {
 		l.conns[tc] = struct{}{}
 		l.mu.Unlock()
 		if victim != nil {
-			connsShed.Add(1)
 			victim.Close()
 		}
 		return tc, nil
@@ -87,16 +85,6 @@ func (l *boundedListener) stalest() *trackedConn {
 	}
 	return nil
 }
-
-// open is the connections currently held.
-func (l *boundedListener) open() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.conns)
-}
-
-// connsShed counts connections closed at the bound (for tests).
-var connsShed atomic.Int64
 
 // trackedConn records when it last moved a byte.
 type trackedConn struct {
