@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -28,23 +26,16 @@ type Budget struct {
 	sem  *semaphore.Weighted
 	size int64
 	wait time.Duration
-	// gatewayKey marks the gateway's own gRPC calls, whose bytes the HTTP
-	// side already holds: counting them twice would let one request of
-	// more than half the budget never fit.
-	gatewayKey string
 }
 
 // DefaultBudgetWait is how long a request waits for room in the budget.
 const DefaultBudgetWait = 2 * time.Second
 
-// gatewayKeyHeader is the metadata key of Budget.gatewayKey.
-const gatewayKeyHeader = "x-impact-gateway-key"
-
 // NewBudget returns a budget of size bytes (at least MaxMessageBytes, so
 // that any admissible request fits alone), whose requests wait up to wait.
 func NewBudget(size int64, wait time.Duration) *Budget {
 	size = max(size, MaxMessageBytes)
-	return &Budget{sem: semaphore.NewWeighted(size), size: size, wait: wait, gatewayKey: newRequestID() + newRequestID()}
+	return &Budget{sem: semaphore.NewWeighted(size), size: size, wait: wait}
 }
 
 // Size is the budget in bytes.
@@ -97,12 +88,11 @@ func (b *Budget) exhausted() error {
 }
 
 // unaryInterceptor holds a call's request size for the length of the call.
-// It runs after authentication: refused calls cost nothing.
+// It runs after authentication: refused calls cost nothing. The gateway's
+// calls reach a server without it (impactd's gatewayLink): their bytes are
+// held on the HTTP side already.
 func (b *Budget) unaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if b.fromGateway(ctx) {
-			return handler(ctx, req)
-		}
 		var n int64
 		if m, ok := req.(proto.Message); ok {
 			n = int64(proto.Size(m))
@@ -117,22 +107,4 @@ func (b *Budget) unaryInterceptor() grpc.UnaryServerInterceptor {
 		defer release()
 		return handler(ctx, req)
 	}
-}
-
-// fromGateway reports whether the call is the gateway's, carrying the key.
-func (b *Budget) fromGateway(ctx context.Context) bool {
-	for _, v := range metadata.ValueFromIncomingContext(ctx, gatewayKeyHeader) {
-		if subtle.ConstantTimeCompare([]byte(v), []byte(b.gatewayKey)) == 1 {
-			return true
-		}
-	}
-	return false
-}
-
-// GatewayDialOption marks the gateway's calls (DialGateway) as already
-// counted by the HTTP side of b.
-func (b *Budget) GatewayDialOption() grpc.DialOption {
-	return grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		return invoker(metadata.AppendToOutgoingContext(ctx, gatewayKeyHeader, b.gatewayKey), method, req, reply, cc, opts...)
-	})
 }

@@ -357,3 +357,38 @@ func TestSQLiteFileModes(t *testing.T) {
 		}
 	}
 }
+
+// 150 unread HTTP watches, more than --grpc-max-streams 100: the gateway's
+// calls are not bounded per connection as a gRPC client's are (they reach
+// the services over an in-process link), so other HTTP requests and
+// /healthz are still answered at once.
+func TestHostileUnreadHTTPWatches(t *testing.T) {
+	d := start(t, "--auth-tokens", writeTokens(t), "--recompute-workers", "0", "--grpc-max-streams", "100")
+	job := seedJob(t, d)
+	viewer := testTokens[0].token
+	tr := &http.Transport{ResponseHeaderTimeout: 2 * time.Second}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	for i := 0; i < 150; i++ {
+		req, _ := http.NewRequest(http.MethodGet, d.url("/v1/"+job+":watch"), nil)
+		req.Header.Set("Authorization", "Bearer "+viewer)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("watch %d: %v", i, err)
+		}
+		defer resp.Body.Close() // never read
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("watch %d: %s", i, resp.Status)
+		}
+	}
+	during := answersWithin(t, d, viewer, time.Second)
+	req, _ := http.NewRequest(http.MethodGet, d.url("/v1/customers/c1"), nil)
+	req.Header.Set("Authorization", "Bearer "+viewer)
+	started := time.Now()
+	code, v := do(t, &http.Client{Timeout: time.Second}, req)
+	t.Logf("150 unread HTTP watches: health and Estimate within %s, GET customer %d in %s",
+		during.Round(time.Millisecond), code, time.Since(started).Round(time.Millisecond))
+	if code != http.StatusOK || v["currencyCode"] != "EUR" {
+		t.Errorf("GET customer during the watches: %d %v", code, v)
+	}
+}

@@ -21,7 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
 	"github.com/impact-svc/impact/server"
@@ -180,16 +179,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return err
 		}
 	}
-	var gatewayDial []grpc.DialOption
 	if cfg.tlsCert != "" {
 		if sec.TLS, err = credentials.NewServerTLSFromFile(cfg.tlsCert, cfg.tlsKey); err != nil {
 			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
-		creds, err := server.GatewayTLS(cfg.tlsCert)
-		if err != nil {
-			return err
-		}
-		gatewayDial = append(gatewayDial, grpc.WithTransportCredentials(creds))
 	}
 
 	remoteOK := sec.Tokens != nil
@@ -221,7 +214,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer db.Close()
 	db.SetPool(cfg.limits.dbMaxConns, cfg.limits.dbConnWait)
 	budget := server.NewBudget(int64(cfg.limits.maxInflightBytes), server.DefaultBudgetWait)
-	gatewayDial = append(gatewayDial, budget.GatewayDialOption())
 	lc := cfg.limits
 	transport := server.Transport{
 		MaxConcurrentStreams: uint32(lc.grpcMaxStreams), MaxHeaderBytes: uint32(lc.maxHeaderBytes),
@@ -229,9 +221,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxConnAge: lc.maxConnAge, MaxConnAgeGrace: lc.maxConnAgeGrace, Budget: budget,
 	}
 
-	grpcSrv, health := server.NewGRPCServer(log, sec, server.NewEstimator(log), server.NewStored(log, db),
-		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.CallTimeout(cfg.callTimeout), transport)
-	conn, err := server.DialGateway(gatewayTarget(grpcLn), gatewayDial...)
+	est, stored := server.NewEstimator(log), server.NewStored(log, db)
+	recompute := server.NewRecomputeService(log, db, server.DefaultChunkSize)
+	grpcSrv, health := server.NewGRPCServer(log, sec, est, stored, recompute, server.CallTimeout(cfg.callTimeout), transport)
+	// The gateway calls the same services on a server of its own, over an
+	// in-process pipe (gatewaylink.go).
+	link := newGatewayLink(log, sec.Tokens, lc, est, stored, recompute, server.CallTimeout(cfg.callTimeout))
+	conn, err := link.dial()
 	if err != nil {
 		return fmt.Errorf("dialing gRPC for the gateway: %w", err)
 	}
@@ -253,8 +249,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- grpcSrv.Serve(grpcLn) }()
+	go func() { errc <- link.serve() }()
 	go func() {
 		if sec.TLS != nil {
 			errc <- httpSrv.ServeTLS(httpLn, cfg.tlsCert, cfg.tlsKey)
@@ -302,6 +299,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// Fail health checks first so load balancers stop sending work, then
 	// drain HTTP (whose calls still need gRPC), then gRPC.
 	health.Shutdown()
+	link.health.Shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	stopWork()
@@ -319,6 +317,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	stopped := make(chan struct{})
 	go func() {
 		grpcSrv.GracefulStop()
+		link.srv.GracefulStop() // after HTTP, whose calls it serves
 		close(stopped)
 	}()
 	select {
@@ -326,6 +325,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	case <-sctx.Done():
 		log.Warn("gRPC graceful stop timed out; stopping")
 		grpcSrv.Stop()
+		link.srv.Stop()
 		<-stopped
 	}
 	log.Info("impactd stopped")
@@ -354,21 +354,4 @@ func listen(flagName, addr string, remoteOK bool) (net.Listener, error) {
 func isLoopback(ln net.Listener) bool {
 	tcp, ok := ln.Addr().(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
-}
-
-// gatewayTarget is the address the gateway dials to reach the gRPC
-// listener: the bound address, or loopback on its port when it listens on
-// every interface (0.0.0.0 or ::), which is not an address to dial.
-// "localhost" for :: lets the client try ::1 and 127.0.0.1, since a
-// dual-stack listener takes both and a host may lack either loopback.
-func gatewayTarget(ln net.Listener) string {
-	tcp, ok := ln.Addr().(*net.TCPAddr)
-	if !ok || !tcp.IP.IsUnspecified() {
-		return ln.Addr().String()
-	}
-	lo := "127.0.0.1"
-	if tcp.IP.To4() == nil {
-		lo = "localhost"
-	}
-	return net.JoinHostPort(lo, strconv.Itoa(tcp.Port))
 }
