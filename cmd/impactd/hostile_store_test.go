@@ -245,6 +245,61 @@ func TestHostileMetricsScrapes(t *testing.T) {
 	})
 }
 
+// On PostgreSQL, with the jobs table locked by another session, 40
+// concurrent scrapes of /metrics (the finding: each took a connection of
+// its own) wait on one read of the jobs, not forty: one backend of impactd
+// waits on the lock, and every scrape still answers, with
+// impact_recompute_scrape_ok 0 once that read gives up after 2 s.
+func TestHostileMetricsScrapesShareOneRead(t *testing.T) {
+	dsn := os.Getenv("IMPACT_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("IMPACT_TEST_POSTGRES_DSN is not set")
+	}
+	db := freshPostgres(t, dsn)
+	d := start(t, "--db", db, "--recompute-workers", "0")
+	locker, err := sql.Open("pgx", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close()
+	tx, err := locker.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("LOCK TABLE recompute_jobs IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(d.url("/metrics"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("/metrics: %s", resp.Status)
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	var waiting int
+	if err := locker.QueryRow(`SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	t.Logf("40 concurrent scrapes behind a lock on the jobs: %d impactd backends waiting", waiting)
+	if waiting != 1 {
+		t.Errorf("%d backends waiting on the jobs' lock, want 1 (one shared read)", waiting)
+	}
+	answersWithin(t, d, "", time.Second)
+}
+
 // writeTokensFile writes lines as a tokens file of mode perm.
 func writeTokensFile(t *testing.T, dir, lines string, perm os.FileMode) string {
 	t.Helper()
