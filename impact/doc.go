@@ -403,4 +403,8 @@
 //   - A credit note's idempotency key is a digest of the line's name,
 //     currency and amount (CreditNoteKey): the same on every export of the
 //     same line and amount, new when the amount moved.
+//   - Decision: a watch of a job sends the job as last read, and every
+//     watch of one job in a process shares one read per poll, so a state
+//     that lasted less than a poll may be skipped; the first state sent and
+//     the terminal one never are, and states never go back.
 package impact

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 
 	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
 	"google.golang.org/grpc"
@@ -151,6 +152,7 @@ type Token struct {
 
 // Tokens is a parsed tokens file.
 type Tokens struct {
+	mu   sync.RWMutex // guards list, which Reload replaces
 	list []Token
 }
 
@@ -161,6 +163,9 @@ func LoadTokens(path string) (*Tokens, error) {
 		return nil, fmt.Errorf("auth tokens: %w", err)
 	}
 	defer f.Close()
+	if err := checkTokensFileMode(path, f); err != nil {
+		return nil, err
+	}
 	return ParseTokens(path, f)
 }
 
@@ -169,9 +174,13 @@ func LoadTokens(path string) (*Tokens, error) {
 // line: malformed lines, digests that are not 64 hex digits, unknown roles
 // and a digest listed twice (which of its two roles would apply?) are all
 // refused, as is a file without any token, which would lock everyone out.
+// A name is listed once (audit rows name the holder, so two holders of one
+// name could not be told apart) and is never "anonymous", the actor of
+// calls without a token.
 func ParseTokens(file string, r io.Reader) (*Tokens, error) {
 	var ts Tokens
 	seen := map[[sha256.Size]byte]int{}
+	names := map[string]int{}
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -201,6 +210,13 @@ func ParseTokens(file string, r io.Reader) (*Tokens, error) {
 			return nil, fail("the same token digest as line %d", prev)
 		}
 		seen[t.Digest] = n
+		if t.Name == impact.Anonymous {
+			return nil, fail("the name %q is reserved for calls without a token", t.Name)
+		}
+		if prev, dup := names[t.Name]; dup {
+			return nil, fail("the name %q is already on line %d: give each token its own name", t.Name, prev)
+		}
+		names[t.Name] = n
 		ts.list = append(ts.list, t)
 	}
 	if err := sc.Err(); err != nil {
@@ -224,6 +240,8 @@ func (ts *Tokens) Lookup(token string) (Token, bool) {
 	d := sha256.Sum256([]byte(token))
 	var found Token
 	match := 0
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
 	for _, t := range ts.list {
 		if subtle.ConstantTimeCompare(d[:], t.Digest[:]) == 1 {
 			found, match = t, 1
@@ -259,7 +277,11 @@ func (ts *Tokens) authorize(ctx context.Context, log *slog.Logger, fullMethod st
 // metadata entry. The gateway forwards the HTTP Authorization header as
 // this entry.
 func bearer(ctx context.Context) (string, error) {
-	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
+	return bearerOf(metadata.ValueFromIncomingContext(ctx, "authorization"))
+}
+
+// bearerOf is bearer on the values of the authorization entry.
+func bearerOf(vals []string) (string, error) {
 	switch len(vals) {
 	case 0:
 		return "", impact.Errorf(impact.EUNAUTHENTICATED, "missing credentials: send \"authorization: Bearer <token>\"")

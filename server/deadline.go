@@ -33,9 +33,14 @@ func withCallDeadline(ctx context.Context, max time.Duration) (context.Context, 
 // a call past its deadline ends with DEADLINE_EXCEEDED instead of hanging.
 func DeadlineUnaryInterceptor(max time.Duration) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		defer endTapDeadline(ctx)
 		ctx, cancel := withCallDeadline(ctx, max)
 		defer cancel()
-		return handler(ctx, req)
+		resp, err := handler(ctx, req)
+		if ctx.Err() != nil {
+			return nil, ranOut(ctx)
+		}
+		return resp, err
 	}
 }
 
@@ -45,13 +50,26 @@ func DeadlineUnaryInterceptor(max time.Duration) grpc.UnaryServerInterceptor {
 // read every 250 ms; it ends with the job or when the client goes.
 func DeadlineStreamInterceptor(max time.Duration) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		defer endTapDeadline(ss.Context())
 		if info.FullMethod == impactv1.RecomputeService_WatchRecomputeJob_FullMethodName {
 			return handler(srv, ss)
 		}
 		ctx, cancel := withCallDeadline(ss.Context(), max)
 		defer cancel()
-		return handler(srv, &deadlineStream{ServerStream: ss, ctx: ctx})
+		err := handler(srv, &deadlineStream{ServerStream: ss, ctx: ctx})
+		if ctx.Err() != nil {
+			return ranOut(ctx)
+		}
+		return err
 	}
+}
+
+// ranOut is the status of a call whose context ended before its handler
+// returned: DEADLINE_EXCEEDED or CANCELLED, whatever the handler made of
+// it, so that the access line and the metrics record that the call ran
+// out, not an OK (or an error) nobody received in time.
+func ranOut(ctx context.Context) error {
+	return toStatus(ctx, nil, ctx.Err(), "")
 }
 
 // deadlineStream is ss with the bounded context.

@@ -73,6 +73,14 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 	}
 	unary = append(unary, recordActorUnary)
 	stream = append(stream, recordActorStream)
+	// Streams, headers, keepalive and connection ages bounded, and calls
+	// refused on their headers by the tap handle (tap.go); an authorized
+	// call's request bytes then hold their part of the budget, before any
+	// work is done on them.
+	tr := transportOf(more)
+	if tr.Budget != nil {
+		unary = append(unary, tr.Budget.unaryInterceptor())
+	}
 	unary = append(unary, nulUnary) // after authentication: see nul.go
 	stream = append(stream, nulStream)
 	opts := []grpc.ServerOption{
@@ -80,6 +88,7 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	}
+	opts = append(opts, tr.serverOptions(log, sec.Tokens, timeout)...)
 	if sec.TLS != nil {
 		opts = append(opts, grpc.Creds(sec.TLS))
 	}

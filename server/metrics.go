@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -100,6 +101,7 @@ func NewMetricsRegistry(extra ...prometheus.Collector) *prometheus.Registry {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		grpcMetrics, gatewayRequests, gatewayDuration, estimateDuration,
 		recomputeChunks, recomputeEstimates, recomputeCustomerEstimates,
+		grpcRefused, budgetInUse, budgetRefused,
 	)
 	reg.MustRegister(extra...)
 	return reg
@@ -254,7 +256,18 @@ var (
 type recomputeCollector struct {
 	jobs    impact.JobStore
 	timeout time.Duration
+
+	// One read at a time, its result kept for recomputeScrapeCache: an
+	// unauthenticated client scraping in a loop (or many scrapers) costs
+	// the database one short read a second, not a connection each.
+	mu     sync.Mutex
+	readAt time.Time
+	page   *impact.Page[impact.RecomputeJob]
+	err    error
 }
+
+// recomputeScrapeCache is how long a read of the jobs serves scrapes.
+const recomputeScrapeCache = time.Second
 
 // NewRecomputeCollector returns a collector of the open recompute jobs of
 // jobs: impact_recompute_jobs{state}, impact_recompute_job_estimates
@@ -274,10 +287,22 @@ func (c *recomputeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- recomputeScrapeOKDesc
 }
 
+// read returns the open jobs, read at most recomputeScrapeCache ago;
+// concurrent scrapes wait for the one read in flight.
+func (c *recomputeCollector) read() (*impact.Page[impact.RecomputeJob], error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.readAt.IsZero() || time.Since(c.readAt) >= recomputeScrapeCache {
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		c.page, c.err = c.jobs.ListJobs(ctx, impact.PageRequest{Size: impact.MaxPageSize})
+		cancel()
+		c.readAt = time.Now()
+	}
+	return c.page, c.err
+}
+
 func (c *recomputeCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	defer cancel()
-	page, err := c.jobs.ListJobs(ctx, impact.PageRequest{Size: impact.MaxPageSize})
+	page, err := c.read()
 	if err != nil {
 		// Not an invalid metric: that would fail the whole scrape, and with
 		// it the process and gRPC metrics that show why the database is slow.

@@ -24,7 +24,8 @@ type RecomputeService struct {
 	chunkSize int
 	// poll is how often a watch reads the job: workers in other processes
 	// update it in the database, so there is nothing to subscribe to.
-	poll time.Duration
+	poll    time.Duration
+	watches watchHub
 }
 
 // DefaultWatchPoll is how often WatchRecomputeJob reads the job.
@@ -122,31 +123,34 @@ func (s *RecomputeService) WatchRecomputeJob(req *impactv1.WatchRecomputeJobRequ
 	if err != nil {
 		return s.fail(ctx, err)
 	}
+	// One poller per job feeds every watch of it (watchhub.go).
+	p := s.watches.subscribe(s.jobs, ids[0], s.poll)
+	defer s.watches.unsubscribe(ids[0], p)
 	var last *impactv1.RecomputeJob
-	tick := time.NewTicker(s.poll)
-	defer tick.Stop()
 	for {
-		j, err := s.jobs.GetJob(ctx, ids[0])
-		if err != nil {
+		j, err, changed := p.latest()
+		switch {
+		case err != nil:
 			if ctx.Err() != nil {
 				err = ctx.Err() // the store's error is the call ending
 			}
 			return s.fail(ctx, err)
-		}
-		p := jobToProto(j)
-		if last == nil || !proto.Equal(last, p) {
-			if err := stream.Send(p); err != nil {
-				return err // the client is gone; its status is already set
+		case j != nil: // nil before the poller's first read
+			pj := jobToProto(j)
+			if last == nil || !proto.Equal(last, pj) {
+				if err := stream.Send(pj); err != nil {
+					return err // the client is gone; its status is already set
+				}
+				last = pj
 			}
-			last = p
-		}
-		if j.State.Terminal() {
-			return nil
+			if j.State.Terminal() {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return s.fail(ctx, ctx.Err())
-		case <-tick.C:
+		case <-changed:
 		}
 	}
 }

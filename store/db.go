@@ -48,7 +48,7 @@ const (
 
 // DB is an open impact database. It is safe for concurrent use.
 type DB struct {
-	db     *sqlx.DB
+	db     *pool
 	engine Engine
 	// now is the clock of create/update/audit times; tests may replace it.
 	now func() time.Time
@@ -82,6 +82,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		if path == "" {
 			return nil, fmt.Errorf("store: empty sqlite path in %q", dsn)
 		}
+		if err := createPrivate(path); err != nil {
+			return nil, err
+		}
 		db, err = sqlx.Open("sqlite", sqliteDSN(path))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		engine = Postgres
@@ -100,7 +103,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	// after a quiet spell.
 	db.SetMaxIdleConns(maxIdleConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	d := &DB{db: db, engine: engine, now: time.Now}
+	d := &DB{db: &pool{DB: db}, engine: engine, now: time.Now}
+	d.SetPool(DefaultMaxConns, DefaultConnWait)
 	if engine == SQLite {
 		d.writers = make(chan struct{}, 1)
 	}
@@ -166,7 +170,7 @@ func (d *DB) Close() error { return d.db.Close() }
 func (d *DB) Engine() Engine { return d.engine }
 
 // SQL returns the underlying handle, for tests and operator tools.
-func (d *DB) SQL() *sqlx.DB { return d.db }
+func (d *DB) SQL() *sqlx.DB { return d.db.DB }
 
 // SetClock replaces the clock of create, update, compute and audit times.
 func (d *DB) SetClock(now func() time.Time) { d.now = now }
@@ -218,10 +222,11 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry")
 		}
 	}
-	tx, err := d.db.BeginTxx(ctx, nil)
+	tx, done, err := d.db.begin(ctx)
 	if err != nil {
 		return translate(err)
 	}
+	defer done()
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return translate(err)
@@ -329,6 +334,9 @@ func translate(err error) error {
 			return impact.Errorf(impact.EFAILEDPRECOND, "a referenced resource does not exist or is still referenced")
 		case "40001", "40P01": // serialization failure, deadlock
 			return impact.Errorf(impact.EABORTED, "concurrent update, retry")
+		}
+		if pgOverloaded(pe) {
+			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry")
 		}
 		if connLost(err) {
 			return unavailable()

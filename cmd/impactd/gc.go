@@ -1,6 +1,9 @@
 package main
 
-import "runtime/debug"
+import (
+	"math"
+	"runtime/debug"
+)
 
 // gcPercent is the collector's target when the operator sets no GOGC. An
 // Estimate allocates many small, short-lived objects against a live heap of
@@ -14,4 +17,23 @@ func tuneGC(getenv func(string) string) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit(machineMemory()))
+	}
+}
+
+// defaultMemoryLimit is the soft memory limit when the operator sets no
+// GOMEMLIMIT: half the memory (of the cgroup, else the machine), at least
+// 256 MiB. Without one, GOGC 400 lets the heap grow to five times what a
+// burst of large requests left live, and the runtime keeps that memory
+// long after the burst; with one, the collector works harder near the
+// limit and the scavenger returns what is above it to the OS. Half leaves
+// the rest for the page cache (SQLite) and other processes; the in-flight
+// budget (--max-inflight-bytes, 1/64 of the memory by default) keeps the live heap
+// well under it.
+func defaultMemoryLimit(mem int64) int64 {
+	if mem <= 0 {
+		return math.MaxInt64 // unknown: the runtime's default, no limit
+	}
+	return max(mem/2, 256<<20)
 }

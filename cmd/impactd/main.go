@@ -17,11 +17,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
 	"github.com/impact-svc/impact/server"
@@ -67,9 +67,10 @@ type config struct {
 	// an API-only replica (jobs are then run by other replicas or impactctl).
 	recomputeWorkers int
 	recomputeLease   time.Duration
-	clockStart       string // --clock-start, for testing only (clock.go)
-	clockFile        string // --clock-file, for testing only (clock.go)
-	ledgerZone       string // zone of accounting periods
+	clockStart       string       // --clock-start, for testing only (clock.go)
+	clockFile        string       // --clock-file, for testing only (clock.go)
+	ledgerZone       string       // zone of accounting periods
+	limits           limitsConfig // connections, streams, bytes, pool (limits.go)
 }
 
 // parseFlags reads the flags; each defaults to its environment variable,
@@ -139,7 +140,13 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 			"advancing in real time from it (env IMPACTD_CLOCK_FILE)")
 	fs.StringVar(&c.ledgerZone, "ledger-zone", envOr("IMPACTD_LEDGER_ZONE", ""),
 		"IANA time zone of the credit ledger's accounting months; empty is UTC (env IMPACTD_LEDGER_ZONE)")
+	if err := limitFlags(fs, getenv, &c.limits); err != nil {
+		return c, err
+	}
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.limits.check(); err != nil {
 		return c, err
 	}
 	if _, err := newLogger(c.logFormat, c.logLevel, io.Discard); err != nil {
@@ -179,6 +186,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	tuneGC(getenv)
 	log, _ := newLogger(cfg.logFormat, cfg.logLevel, stderr) // checked by parseFlags
+	fileLimit := raiseFileLimit()
 
 	// Credentials are read before anything listens: a typo in a token
 	// line must stop the server, not open it.
@@ -188,16 +196,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return err
 		}
 	}
-	var gatewayDial []grpc.DialOption
 	if cfg.tlsCert != "" {
 		if sec.TLS, err = credentials.NewServerTLSFromFile(cfg.tlsCert, cfg.tlsKey); err != nil {
 			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
-		creds, err := server.GatewayTLS(cfg.tlsCert)
-		if err != nil {
-			return err
-		}
-		gatewayDial = append(gatewayDial, grpc.WithTransportCredentials(creds))
 	}
 
 	remoteOK := sec.Tokens != nil
@@ -211,6 +213,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer httpLn.Close()
+	// Each listener holds at most maxConns connections, so a flood cannot
+	// take the descriptors that health checks and the database need.
+	maxConns := fitConns(log, cfg.limits.maxConns, cfg.limits.dbMaxConns, fileLimit)
+	grpcLn, httpLn = boundListener(grpcLn, maxConns), boundListener(httpLn, maxConns)
 	if sec.TLS == nil && (!isLoopback(grpcLn) || !isLoopback(httpLn)) {
 		log.Warn("serving a non-loopback address without TLS: bearer tokens cross the network in clear text; use --tls-cert and --tls-key")
 	}
@@ -231,13 +237,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err := db.SetLedgerZone(cfg.ledgerZone); err != nil {
 		return err
 	}
-	stored := server.NewStored(log, db)
-	stored.SetClock(clock)
+	db.SetPool(cfg.limits.dbMaxConns, cfg.limits.dbConnWait)
+	budget := server.NewBudget(int64(cfg.limits.maxInflightBytes), server.DefaultBudgetWait)
+	lc := cfg.limits
+	transport := server.Transport{
+		MaxConcurrentStreams: uint32(lc.grpcMaxStreams), MaxHeaderBytes: uint32(lc.maxHeaderBytes),
+		KeepaliveMinTime: lc.keepaliveMinTime, IdleTimeout: lc.idleTimeout, HandshakeTimeout: lc.readHeaderTimeout,
+		MaxConnAge: lc.maxConnAge, MaxConnAgeGrace: lc.maxConnAgeGrace, Budget: budget,
+	}
 
-	grpcSrv, health := server.NewGRPCServer(log, sec, server.NewEstimator(log), stored,
-		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.NewLedger(log, db), server.CallTimeout(cfg.callTimeout),
-		server.NewExposure(log, db, clock))
-	conn, err := server.DialGateway(gatewayTarget(grpcLn), gatewayDial...)
+	est, stored := server.NewEstimator(log), server.NewStored(log, db)
+	stored.SetClock(clock)
+	// One set of service values, served by the public gRPC server and by
+	// the gateway's link.
+	services := slices.Clip([]server.Registrar{stored,
+		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.NewLedger(log, db),
+		server.NewExposure(log, db, clock), server.CallTimeout(cfg.callTimeout)})
+	grpcSrv, health := server.NewGRPCServer(log, sec, est, append(services, transport)...)
+	// The gateway calls the same services on a server of its own, over an
+	// in-process pipe (gatewaylink.go).
+	link := newGatewayLink(log, sec.Tokens, lc, est, services...)
+	conn, err := link.dial()
 	if err != nil {
 		return fmt.Errorf("dialing gRPC for the gateway: %w", err)
 	}
@@ -249,17 +269,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	httpSrv := &http.Server{
-		Handler:           withMetrics(handler, db),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           withMetrics(server.GuardHTTP(handler, log, sec.Tokens, budget), db),
+		ReadHeaderTimeout: lc.readHeaderTimeout,
+		MaxHeaderBytes:    lc.maxHeaderBytes,
 		// The gRPC deadline starts only once the gateway has read the body:
 		// this bounds a client trickling one (64 MiB at 0.5 MB/s still fits).
 		ReadTimeout: 2 * time.Minute,
-		IdleTimeout: 2 * time.Minute,
+		IdleTimeout: lc.idleTimeout,
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- grpcSrv.Serve(grpcLn) }()
+	go func() { errc <- link.serve() }()
 	go func() {
 		if sec.TLS != nil {
 			errc <- httpSrv.ServeTLS(httpLn, cfg.tlsCert, cfg.tlsKey)
@@ -289,6 +311,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	} else {
 		close(workDone)
 	}
+	defer reloadOnHUP(log, cfg.tokens, sec.Tokens)()
 	addrs := Addrs{GRPC: grpcLn.Addr().String(), HTTP: httpLn.Addr().String()}
 	log.Info("impactd serving", "grpc_addr", addrs.GRPC, "http_addr", addrs.HTTP,
 		"auth", sec.Tokens != nil, "tls", sec.TLS != nil, "recompute_workers", cfg.recomputeWorkers)
@@ -307,6 +330,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// Fail health checks first so load balancers stop sending work, then
 	// drain HTTP (whose calls still need gRPC), then gRPC.
 	health.Shutdown()
+	link.health.Shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	stopWork()
@@ -324,6 +348,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	stopped := make(chan struct{})
 	go func() {
 		grpcSrv.GracefulStop()
+		link.srv.GracefulStop() // after HTTP, whose calls it serves
 		close(stopped)
 	}()
 	select {
@@ -331,6 +356,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	case <-sctx.Done():
 		log.Warn("gRPC graceful stop timed out; stopping")
 		grpcSrv.Stop()
+		link.srv.Stop()
 		<-stopped
 	}
 	log.Info("impactd stopped")
@@ -359,21 +385,4 @@ func listen(flagName, addr string, remoteOK bool) (net.Listener, error) {
 func isLoopback(ln net.Listener) bool {
 	tcp, ok := ln.Addr().(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
-}
-
-// gatewayTarget is the address the gateway dials to reach the gRPC
-// listener: the bound address, or loopback on its port when it listens on
-// every interface (0.0.0.0 or ::), which is not an address to dial.
-// "localhost" for :: lets the client try ::1 and 127.0.0.1, since a
-// dual-stack listener takes both and a host may lack either loopback.
-func gatewayTarget(ln net.Listener) string {
-	tcp, ok := ln.Addr().(*net.TCPAddr)
-	if !ok || !tcp.IP.IsUnspecified() {
-		return ln.Addr().String()
-	}
-	lo := "127.0.0.1"
-	if tcp.IP.To4() == nil {
-		lo = "localhost"
-	}
-	return net.JoinHostPort(lo, strconv.Itoa(tcp.Port))
 }

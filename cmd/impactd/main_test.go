@@ -457,6 +457,7 @@ func TestFlagsAndEnvironment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			got.limits = limitsConfig{} // TestLimitFlags checks them
 			if got != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
