@@ -91,6 +91,7 @@ func withRequestID(ctx context.Context) (context.Context, *callInfo) {
 }
 
 func requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	markReached(ctx)
 	ctx, ci := withRequestID(ctx)
 	// Set, not sent: it goes out with the response headers, or with the
 	// status when the call fails first.
@@ -99,6 +100,7 @@ func requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handl
 }
 
 func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	markReached(ss.Context())
 	ctx, ci := withRequestID(ss.Context())
 	_ = ss.SetHeader(metadata.Pairs(RequestIDHeader, ci.requestID))
 	w := middleware.WrapServerStream(ss)

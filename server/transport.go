@@ -110,5 +110,6 @@ func (t Transport) serverOptions(log *slog.Logger, tokens *Tokens, callTimeout t
 		}),
 		grpc.ConnectionTimeout(t.HandshakeTimeout),
 		grpc.InTapHandle(newTapHandle(log, tokens, callTimeout)),
+		grpc.StatsHandler(unhandledCalls{log}),
 	}
 }
