@@ -109,7 +109,8 @@ var MethodRoles = map[string]Role{
 	impactv1.RecomputeService_ListRecomputeChanges_FullMethodName: Viewer,
 	impactv1.RecomputeService_WatchRecomputeJob_FullMethodName:    Viewer,
 
-	impactv1.ImpactStatementService_GetImpactStatement_FullMethodName: Viewer,
+	impactv1.ImpactStatementService_GetImpactStatement_FullMethodName:    Viewer,
+	impactv1.ImpactStatementService_ListEstimateCustomers_FullMethodName: Viewer,
 
 	healthpb.Health_Check_FullMethodName:                                   Open,
 	healthpb.Health_List_FullMethodName:                                    Open,

@@ -149,3 +149,54 @@ func equalJSON(a, b any) bool {
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
+
+// TestListEstimateCustomers pages the seed's three customers sorted by a
+// figure. In USD at the seed's rate EUR→USD 1.0837 (the seed's reporting
+// totals give it): net lost revenue bank 16000.00 USD, polar 367.50 EUR
+// = 398.26 USD, shop 167.06 EUR = 181.04 USD; descending: bank, polar,
+// shop. By SLA credit: polar 13875.00 EUR = 15036.34 USD, bank 1234.57,
+// shop 240.00 EUR = 260.09: polar, bank, shop.
+func TestListEstimateCustomers(t *testing.T) {
+	eachDB(t, func(t *testing.T, d *impactd) {
+		seedStory(t, d, "")
+		ids := func(v map[string]any) string {
+			var out []string
+			for _, c := range toAny(v["customers"]) {
+				out = append(out, c.(map[string]any)["customerId"].(string))
+			}
+			return strings.Join(out, ",")
+		}
+		base := d.url("/v1/incidents/inc-2025-07-14-fra-b/estimate/customers")
+		for _, tc := range []struct{ order, want string }{
+			{"", "bank-northwind,dc-polar,shop-lindenhof"},
+			{"customer_id%20desc", "shop-lindenhof,dc-polar,bank-northwind"},
+			{"lost_revenue_net%20desc", "bank-northwind,dc-polar,shop-lindenhof"},
+			{"lost_revenue_net", "shop-lindenhof,dc-polar,bank-northwind"},
+			{"sla_credits%20desc", "dc-polar,bank-northwind,shop-lindenhof"},
+		} {
+			var got []string
+			url := base + "?pageSize=2&orderBy=" + tc.order
+			first := must(t, "GET", url, "")
+			got = append(got, ids(first))
+			if first["totalSize"] != float64(3) || first["revision"] != "1" || first["startTime"] != "2025-07-14T13:05:00Z" ||
+				first["reportingTotals"].(map[string]any)["slaCredits"] != "16538.05" {
+				t.Errorf("header %v", first)
+			}
+			next := must(t, "GET", url+"&pageToken="+first["nextPageToken"].(string), "")
+			got = append(got, ids(next))
+			if next["nextPageToken"] != "" {
+				t.Errorf("a third page: %v", next["nextPageToken"])
+			}
+			if g := strings.Join(got, ","); g != tc.want {
+				t.Errorf("order %q: %s, want %s", tc.order, g, tc.want)
+			}
+			// A token only works with the order it came from.
+			code, v := call(t, "GET", base+"?pageSize=2&orderBy=churn_exposure&pageToken="+first["nextPageToken"].(string), "")
+			wantError(t, "token of another order", code, v, http.StatusBadRequest, 3)
+		}
+		code, v := call(t, "GET", base+"?orderBy=colour", "")
+		wantError(t, "bad order", code, v, http.StatusBadRequest, 3)
+		code, v = call(t, "GET", d.url("/v1/incidents/nope/estimate/customers"), "")
+		wantError(t, "no estimate", code, v, http.StatusNotFound, 5)
+	})
+}

@@ -73,7 +73,7 @@ func (x ImpactStatement_ClaimMode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ImpactStatement_ClaimMode.Descriptor instead.
 func (ImpactStatement_ClaimMode) EnumDescriptor() ([]byte, []int) {
-	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{1, 0}
+	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{3, 0}
 }
 
 // Why the part did not count.
@@ -142,7 +142,201 @@ func (x ImpactStatement_Exclusion_Reason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ImpactStatement_Exclusion_Reason.Descriptor instead.
 func (ImpactStatement_Exclusion_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{1, 3, 0}
+	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{3, 3, 0}
+}
+
+// Request of ImpactStatementService.ListEstimateCustomers.
+type ListEstimateCustomersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "incidents/{incident}/estimate".
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Most customers to return: default 50, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// `next_page_token` of the previous page.
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// One of customer_id (the default), impact_seconds, lost_revenue_gross,
+	// lost_revenue_net, recovery_cost, sla_credits, churn_exposure, each
+	// optionally followed by " desc". Amounts compare in the estimate's
+	// reporting currency when it has one, ties by customer_id.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEstimateCustomersRequest) Reset() {
+	*x = ListEstimateCustomersRequest{}
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEstimateCustomersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEstimateCustomersRequest) ProtoMessage() {}
+
+func (x *ListEstimateCustomersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEstimateCustomersRequest.ProtoReflect.Descriptor instead.
+func (*ListEstimateCustomersRequest) Descriptor() ([]byte, []int) {
+	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListEstimateCustomersRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListEstimateCustomersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListEstimateCustomersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListEstimateCustomersRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+// Response of ImpactStatementService.ListEstimateCustomers.
+type ListEstimateCustomersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customers of this page.
+	Customers []*CustomerEstimate `protobuf:"bytes,1,rep,name=customers,proto3" json:"customers,omitempty"`
+	// Token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Number of customers in the estimate.
+	TotalSize int32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	// The estimate revision listed.
+	Revision int64 `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
+	// The estimate's totals per currency.
+	Totals []*CurrencyTotals `protobuf:"bytes,5,rep,name=totals,proto3" json:"totals,omitempty"`
+	// The estimate's totals in its reporting currency; null without one.
+	ReportingTotals *CurrencyTotals `protobuf:"bytes,6,opt,name=reporting_totals,json=reportingTotals,proto3" json:"reporting_totals,omitempty"`
+	// When the revision was computed.
+	ComputeTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=compute_time,json=computeTime,proto3" json:"compute_time,omitempty"`
+	// First start of the incident's stored windows; null without windows.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Last end of the incident's stored windows; null without windows.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEstimateCustomersResponse) Reset() {
+	*x = ListEstimateCustomersResponse{}
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEstimateCustomersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEstimateCustomersResponse) ProtoMessage() {}
+
+func (x *ListEstimateCustomersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEstimateCustomersResponse.ProtoReflect.Descriptor instead.
+func (*ListEstimateCustomersResponse) Descriptor() ([]byte, []int) {
+	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListEstimateCustomersResponse) GetCustomers() []*CustomerEstimate {
+	if x != nil {
+		return x.Customers
+	}
+	return nil
+}
+
+func (x *ListEstimateCustomersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListEstimateCustomersResponse) GetTotalSize() int32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+func (x *ListEstimateCustomersResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *ListEstimateCustomersResponse) GetTotals() []*CurrencyTotals {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+func (x *ListEstimateCustomersResponse) GetReportingTotals() *CurrencyTotals {
+	if x != nil {
+		return x.ReportingTotals
+	}
+	return nil
+}
+
+func (x *ListEstimateCustomersResponse) GetComputeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ComputeTime
+	}
+	return nil
+}
+
+func (x *ListEstimateCustomersResponse) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListEstimateCustomersResponse) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
 }
 
 // Request of ImpactStatementService.GetImpactStatement.
@@ -156,7 +350,7 @@ type GetImpactStatementRequest struct {
 
 func (x *GetImpactStatementRequest) Reset() {
 	*x = GetImpactStatementRequest{}
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[0]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -168,7 +362,7 @@ func (x *GetImpactStatementRequest) String() string {
 func (*GetImpactStatementRequest) ProtoMessage() {}
 
 func (x *GetImpactStatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[0]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -181,7 +375,7 @@ func (x *GetImpactStatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetImpactStatementRequest.ProtoReflect.Descriptor instead.
 func (*GetImpactStatementRequest) Descriptor() ([]byte, []int) {
-	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{0}
+	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetImpactStatementRequest) GetName() string {
@@ -238,7 +432,7 @@ type ImpactStatement struct {
 
 func (x *ImpactStatement) Reset() {
 	*x = ImpactStatement{}
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[1]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -250,7 +444,7 @@ func (x *ImpactStatement) String() string {
 func (*ImpactStatement) ProtoMessage() {}
 
 func (x *ImpactStatement) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[1]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -263,7 +457,7 @@ func (x *ImpactStatement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImpactStatement.ProtoReflect.Descriptor instead.
 func (*ImpactStatement) Descriptor() ([]byte, []int) {
-	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{1}
+	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ImpactStatement) GetName() string {
@@ -400,7 +594,7 @@ type ImpactStatement_ServiceTimeline struct {
 
 func (x *ImpactStatement_ServiceTimeline) Reset() {
 	*x = ImpactStatement_ServiceTimeline{}
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[2]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -412,7 +606,7 @@ func (x *ImpactStatement_ServiceTimeline) String() string {
 func (*ImpactStatement_ServiceTimeline) ProtoMessage() {}
 
 func (x *ImpactStatement_ServiceTimeline) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[2]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -425,7 +619,7 @@ func (x *ImpactStatement_ServiceTimeline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImpactStatement_ServiceTimeline.ProtoReflect.Descriptor instead.
 func (*ImpactStatement_ServiceTimeline) Descriptor() ([]byte, []int) {
-	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{1, 0}
+	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{3, 0}
 }
 
 func (x *ImpactStatement_ServiceTimeline) GetService() string {
@@ -464,7 +658,7 @@ type ImpactStatement_Window struct {
 
 func (x *ImpactStatement_Window) Reset() {
 	*x = ImpactStatement_Window{}
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[3]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +670,7 @@ func (x *ImpactStatement_Window) String() string {
 func (*ImpactStatement_Window) ProtoMessage() {}
 
 func (x *ImpactStatement_Window) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[3]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +683,7 @@ func (x *ImpactStatement_Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImpactStatement_Window.ProtoReflect.Descriptor instead.
 func (*ImpactStatement_Window) Descriptor() ([]byte, []int) {
-	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{1, 1}
+	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{3, 1}
 }
 
 func (x *ImpactStatement_Window) GetStartTime() *timestamppb.Timestamp {
@@ -560,7 +754,7 @@ type ImpactStatement_ContractPeriod struct {
 
 func (x *ImpactStatement_ContractPeriod) Reset() {
 	*x = ImpactStatement_ContractPeriod{}
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[4]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -572,7 +766,7 @@ func (x *ImpactStatement_ContractPeriod) String() string {
 func (*ImpactStatement_ContractPeriod) ProtoMessage() {}
 
 func (x *ImpactStatement_ContractPeriod) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[4]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -585,7 +779,7 @@ func (x *ImpactStatement_ContractPeriod) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImpactStatement_ContractPeriod.ProtoReflect.Descriptor instead.
 func (*ImpactStatement_ContractPeriod) Descriptor() ([]byte, []int) {
-	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{1, 2}
+	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{3, 2}
 }
 
 func (x *ImpactStatement_ContractPeriod) GetService() string {
@@ -730,7 +924,7 @@ type ImpactStatement_Exclusion struct {
 
 func (x *ImpactStatement_Exclusion) Reset() {
 	*x = ImpactStatement_Exclusion{}
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[5]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +936,7 @@ func (x *ImpactStatement_Exclusion) String() string {
 func (*ImpactStatement_Exclusion) ProtoMessage() {}
 
 func (x *ImpactStatement_Exclusion) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[5]
+	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +949,7 @@ func (x *ImpactStatement_Exclusion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImpactStatement_Exclusion.ProtoReflect.Descriptor instead.
 func (*ImpactStatement_Exclusion) Descriptor() ([]byte, []int) {
-	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{1, 3}
+	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{3, 3}
 }
 
 func (x *ImpactStatement_Exclusion) GetService() string {
@@ -811,7 +1005,26 @@ var File_impact_v1_impact_statement_service_proto protoreflect.FileDescriptor
 
 const file_impact_v1_impact_statement_service_proto_rawDesc = "" +
 	"\n" +
-	"(impact/v1/impact_statement_service.proto\x12\timpact.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18impact/v1/estimate.proto\x1a\x15impact/v1/money.proto\x1a\x18impact/v1/scenario.proto\"R\n" +
+	"(impact/v1/impact_statement_service.proto\x12\timpact.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18impact/v1/estimate.proto\x1a\x15impact/v1/money.proto\x1a\x18impact/v1/scenario.proto\"\xc0\x01\n" +
+	"\x1cListEstimateCustomersRequest\x12:\n" +
+	"\x06parent\x18\x01 \x01(\tB\"\xe0A\x02\xfaA\x1c\n" +
+	"\x1aimpact.v1/IncidentEstimateR\x06parent\x12 \n" +
+	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\x12\x1e\n" +
+	"\border_by\x18\x04 \x01(\tB\x03\xe0A\x01R\aorderBy\"\xe7\x03\n" +
+	"\x1dListEstimateCustomersResponse\x129\n" +
+	"\tcustomers\x18\x01 \x03(\v2\x1b.impact.v1.CustomerEstimateR\tcustomers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize\x12\x1a\n" +
+	"\brevision\x18\x04 \x01(\x03R\brevision\x121\n" +
+	"\x06totals\x18\x05 \x03(\v2\x19.impact.v1.CurrencyTotalsR\x06totals\x12D\n" +
+	"\x10reporting_totals\x18\x06 \x01(\v2\x19.impact.v1.CurrencyTotalsR\x0freportingTotals\x12=\n" +
+	"\fcompute_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vcomputeTime\x129\n" +
+	"\n" +
+	"start_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"R\n" +
 	"\x19GetImpactStatementRequest\x125\n" +
 	"\x04name\x18\x01 \x01(\tB!\xe0A\x02\xfaA\x1b\n" +
 	"\x19impact.v1/ImpactStatementR\x04name\"\xaa\x16\n" +
@@ -891,9 +1104,10 @@ const file_impact_v1_impact_statement_service_proto_rawDesc = "" +
 	"\tAUTOMATIC\x10\x01\x12\x0e\n" +
 	"\n" +
 	"ON_REQUEST\x10\x02:s\xeaAp\n" +
-	"\x19impact.v1/ImpactStatement\x120incidents/{incident}/impactStatements/{customer}*\x10impactStatements2\x0fimpactStatement2\xa4\x01\n" +
+	"\x19impact.v1/ImpactStatement\x120incidents/{incident}/impactStatements/{customer}*\x10impactStatements2\x0fimpactStatement2\xc6\x02\n" +
 	"\x16ImpactStatementService\x12\x89\x01\n" +
-	"\x12GetImpactStatement\x12$.impact.v1.GetImpactStatementRequest\x1a\x1a.impact.v1.ImpactStatement\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{name=incidents/*/impactStatements/*}B7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
+	"\x12GetImpactStatement\x12$.impact.v1.GetImpactStatementRequest\x1a\x1a.impact.v1.ImpactStatement\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{name=incidents/*/impactStatements/*}\x12\x9f\x01\n" +
+	"\x15ListEstimateCustomers\x12'.impact.v1.ListEstimateCustomersRequest\x1a(.impact.v1.ListEstimateCustomersResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/{parent=incidents/*/estimate}/customersB7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
 
 var (
 	file_impact_v1_impact_statement_service_proto_rawDescOnce sync.Once
@@ -908,51 +1122,62 @@ func file_impact_v1_impact_statement_service_proto_rawDescGZIP() []byte {
 }
 
 var file_impact_v1_impact_statement_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_impact_v1_impact_statement_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_impact_v1_impact_statement_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_impact_v1_impact_statement_service_proto_goTypes = []any{
 	(ImpactStatement_ClaimMode)(0),          // 0: impact.v1.ImpactStatement.ClaimMode
 	(ImpactStatement_Exclusion_Reason)(0),   // 1: impact.v1.ImpactStatement.Exclusion.Reason
-	(*GetImpactStatementRequest)(nil),       // 2: impact.v1.GetImpactStatementRequest
-	(*ImpactStatement)(nil),                 // 3: impact.v1.ImpactStatement
-	(*ImpactStatement_ServiceTimeline)(nil), // 4: impact.v1.ImpactStatement.ServiceTimeline
-	(*ImpactStatement_Window)(nil),          // 5: impact.v1.ImpactStatement.Window
-	(*ImpactStatement_ContractPeriod)(nil),  // 6: impact.v1.ImpactStatement.ContractPeriod
-	(*ImpactStatement_Exclusion)(nil),       // 7: impact.v1.ImpactStatement.Exclusion
-	(Incident_Cause)(0),                     // 8: impact.v1.Incident.Cause
-	(*timestamppb.Timestamp)(nil),           // 9: google.protobuf.Timestamp
+	(*ListEstimateCustomersRequest)(nil),    // 2: impact.v1.ListEstimateCustomersRequest
+	(*ListEstimateCustomersResponse)(nil),   // 3: impact.v1.ListEstimateCustomersResponse
+	(*GetImpactStatementRequest)(nil),       // 4: impact.v1.GetImpactStatementRequest
+	(*ImpactStatement)(nil),                 // 5: impact.v1.ImpactStatement
+	(*ImpactStatement_ServiceTimeline)(nil), // 6: impact.v1.ImpactStatement.ServiceTimeline
+	(*ImpactStatement_Window)(nil),          // 7: impact.v1.ImpactStatement.Window
+	(*ImpactStatement_ContractPeriod)(nil),  // 8: impact.v1.ImpactStatement.ContractPeriod
+	(*ImpactStatement_Exclusion)(nil),       // 9: impact.v1.ImpactStatement.Exclusion
 	(*CustomerEstimate)(nil),                // 10: impact.v1.CustomerEstimate
-	(*CreditTier)(nil),                      // 11: impact.v1.CreditTier
-	(*Money)(nil),                           // 12: impact.v1.Money
+	(*CurrencyTotals)(nil),                  // 11: impact.v1.CurrencyTotals
+	(*timestamppb.Timestamp)(nil),           // 12: google.protobuf.Timestamp
+	(Incident_Cause)(0),                     // 13: impact.v1.Incident.Cause
+	(*CreditTier)(nil),                      // 14: impact.v1.CreditTier
+	(*Money)(nil),                           // 15: impact.v1.Money
 }
 var file_impact_v1_impact_statement_service_proto_depIdxs = []int32{
-	8,  // 0: impact.v1.ImpactStatement.cause:type_name -> impact.v1.Incident.Cause
-	9,  // 1: impact.v1.ImpactStatement.start_time:type_name -> google.protobuf.Timestamp
-	9,  // 2: impact.v1.ImpactStatement.end_time:type_name -> google.protobuf.Timestamp
-	4,  // 3: impact.v1.ImpactStatement.services:type_name -> impact.v1.ImpactStatement.ServiceTimeline
-	6,  // 4: impact.v1.ImpactStatement.periods:type_name -> impact.v1.ImpactStatement.ContractPeriod
-	7,  // 5: impact.v1.ImpactStatement.exclusions:type_name -> impact.v1.ImpactStatement.Exclusion
-	10, // 6: impact.v1.ImpactStatement.estimate:type_name -> impact.v1.CustomerEstimate
-	5,  // 7: impact.v1.ImpactStatement.ServiceTimeline.windows:type_name -> impact.v1.ImpactStatement.Window
-	9,  // 8: impact.v1.ImpactStatement.Window.start_time:type_name -> google.protobuf.Timestamp
-	9,  // 9: impact.v1.ImpactStatement.Window.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 10: impact.v1.ImpactStatement.ContractPeriod.period_start:type_name -> google.protobuf.Timestamp
-	9,  // 11: impact.v1.ImpactStatement.ContractPeriod.period_end:type_name -> google.protobuf.Timestamp
-	11, // 12: impact.v1.ImpactStatement.ContractPeriod.tiers:type_name -> impact.v1.CreditTier
-	12, // 13: impact.v1.ImpactStatement.ContractPeriod.credit_amount:type_name -> impact.v1.Money
-	12, // 14: impact.v1.ImpactStatement.ContractPeriod.incident_credit:type_name -> impact.v1.Money
-	0,  // 15: impact.v1.ImpactStatement.ContractPeriod.claim_mode:type_name -> impact.v1.ImpactStatement.ClaimMode
-	9,  // 16: impact.v1.ImpactStatement.ContractPeriod.claim_deadline:type_name -> google.protobuf.Timestamp
-	5,  // 17: impact.v1.ImpactStatement.Exclusion.window:type_name -> impact.v1.ImpactStatement.Window
-	9,  // 18: impact.v1.ImpactStatement.Exclusion.start_time:type_name -> google.protobuf.Timestamp
-	9,  // 19: impact.v1.ImpactStatement.Exclusion.end_time:type_name -> google.protobuf.Timestamp
-	1,  // 20: impact.v1.ImpactStatement.Exclusion.reason:type_name -> impact.v1.ImpactStatement.Exclusion.Reason
-	2,  // 21: impact.v1.ImpactStatementService.GetImpactStatement:input_type -> impact.v1.GetImpactStatementRequest
-	3,  // 22: impact.v1.ImpactStatementService.GetImpactStatement:output_type -> impact.v1.ImpactStatement
-	22, // [22:23] is the sub-list for method output_type
-	21, // [21:22] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	10, // 0: impact.v1.ListEstimateCustomersResponse.customers:type_name -> impact.v1.CustomerEstimate
+	11, // 1: impact.v1.ListEstimateCustomersResponse.totals:type_name -> impact.v1.CurrencyTotals
+	11, // 2: impact.v1.ListEstimateCustomersResponse.reporting_totals:type_name -> impact.v1.CurrencyTotals
+	12, // 3: impact.v1.ListEstimateCustomersResponse.compute_time:type_name -> google.protobuf.Timestamp
+	12, // 4: impact.v1.ListEstimateCustomersResponse.start_time:type_name -> google.protobuf.Timestamp
+	12, // 5: impact.v1.ListEstimateCustomersResponse.end_time:type_name -> google.protobuf.Timestamp
+	13, // 6: impact.v1.ImpactStatement.cause:type_name -> impact.v1.Incident.Cause
+	12, // 7: impact.v1.ImpactStatement.start_time:type_name -> google.protobuf.Timestamp
+	12, // 8: impact.v1.ImpactStatement.end_time:type_name -> google.protobuf.Timestamp
+	6,  // 9: impact.v1.ImpactStatement.services:type_name -> impact.v1.ImpactStatement.ServiceTimeline
+	8,  // 10: impact.v1.ImpactStatement.periods:type_name -> impact.v1.ImpactStatement.ContractPeriod
+	9,  // 11: impact.v1.ImpactStatement.exclusions:type_name -> impact.v1.ImpactStatement.Exclusion
+	10, // 12: impact.v1.ImpactStatement.estimate:type_name -> impact.v1.CustomerEstimate
+	7,  // 13: impact.v1.ImpactStatement.ServiceTimeline.windows:type_name -> impact.v1.ImpactStatement.Window
+	12, // 14: impact.v1.ImpactStatement.Window.start_time:type_name -> google.protobuf.Timestamp
+	12, // 15: impact.v1.ImpactStatement.Window.end_time:type_name -> google.protobuf.Timestamp
+	12, // 16: impact.v1.ImpactStatement.ContractPeriod.period_start:type_name -> google.protobuf.Timestamp
+	12, // 17: impact.v1.ImpactStatement.ContractPeriod.period_end:type_name -> google.protobuf.Timestamp
+	14, // 18: impact.v1.ImpactStatement.ContractPeriod.tiers:type_name -> impact.v1.CreditTier
+	15, // 19: impact.v1.ImpactStatement.ContractPeriod.credit_amount:type_name -> impact.v1.Money
+	15, // 20: impact.v1.ImpactStatement.ContractPeriod.incident_credit:type_name -> impact.v1.Money
+	0,  // 21: impact.v1.ImpactStatement.ContractPeriod.claim_mode:type_name -> impact.v1.ImpactStatement.ClaimMode
+	12, // 22: impact.v1.ImpactStatement.ContractPeriod.claim_deadline:type_name -> google.protobuf.Timestamp
+	7,  // 23: impact.v1.ImpactStatement.Exclusion.window:type_name -> impact.v1.ImpactStatement.Window
+	12, // 24: impact.v1.ImpactStatement.Exclusion.start_time:type_name -> google.protobuf.Timestamp
+	12, // 25: impact.v1.ImpactStatement.Exclusion.end_time:type_name -> google.protobuf.Timestamp
+	1,  // 26: impact.v1.ImpactStatement.Exclusion.reason:type_name -> impact.v1.ImpactStatement.Exclusion.Reason
+	4,  // 27: impact.v1.ImpactStatementService.GetImpactStatement:input_type -> impact.v1.GetImpactStatementRequest
+	2,  // 28: impact.v1.ImpactStatementService.ListEstimateCustomers:input_type -> impact.v1.ListEstimateCustomersRequest
+	5,  // 29: impact.v1.ImpactStatementService.GetImpactStatement:output_type -> impact.v1.ImpactStatement
+	3,  // 30: impact.v1.ImpactStatementService.ListEstimateCustomers:output_type -> impact.v1.ListEstimateCustomersResponse
+	29, // [29:31] is the sub-list for method output_type
+	27, // [27:29] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_impact_v1_impact_statement_service_proto_init() }
@@ -969,7 +1194,7 @@ func file_impact_v1_impact_statement_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_impact_v1_impact_statement_service_proto_rawDesc), len(file_impact_v1_impact_statement_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,7 +19,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ImpactStatementService_GetImpactStatement_FullMethodName = "/impact.v1.ImpactStatementService/GetImpactStatement"
+	ImpactStatementService_GetImpactStatement_FullMethodName    = "/impact.v1.ImpactStatementService/GetImpactStatement"
+	ImpactStatementService_ListEstimateCustomers_FullMethodName = "/impact.v1.ImpactStatementService/ListEstimateCustomers"
 )
 
 // ImpactStatementServiceClient is the client API for ImpactStatementService service.
@@ -34,6 +35,11 @@ type ImpactStatementServiceClient interface {
 	// NOT_FOUND when the incident or the customer does not exist, or the
 	// customer has no window in the incident.
 	GetImpactStatement(ctx context.Context, in *GetImpactStatementRequest, opts ...grpc.CallOption) (*ImpactStatement, error)
+	// Lists the customers of an incident's latest stored estimate a page at
+	// a time, in the order of `order_by`, with the estimate's totals: a
+	// table of 100,000 affected customers without sending them all. A page
+	// token pins the revision of the first page.
+	ListEstimateCustomers(ctx context.Context, in *ListEstimateCustomersRequest, opts ...grpc.CallOption) (*ListEstimateCustomersResponse, error)
 }
 
 type impactStatementServiceClient struct {
@@ -54,6 +60,16 @@ func (c *impactStatementServiceClient) GetImpactStatement(ctx context.Context, i
 	return out, nil
 }
 
+func (c *impactStatementServiceClient) ListEstimateCustomers(ctx context.Context, in *ListEstimateCustomersRequest, opts ...grpc.CallOption) (*ListEstimateCustomersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListEstimateCustomersResponse)
+	err := c.cc.Invoke(ctx, ImpactStatementService_ListEstimateCustomers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ImpactStatementServiceServer is the server API for ImpactStatementService service.
 // All implementations must embed UnimplementedImpactStatementServiceServer
 // for forward compatibility.
@@ -66,6 +82,11 @@ type ImpactStatementServiceServer interface {
 	// NOT_FOUND when the incident or the customer does not exist, or the
 	// customer has no window in the incident.
 	GetImpactStatement(context.Context, *GetImpactStatementRequest) (*ImpactStatement, error)
+	// Lists the customers of an incident's latest stored estimate a page at
+	// a time, in the order of `order_by`, with the estimate's totals: a
+	// table of 100,000 affected customers without sending them all. A page
+	// token pins the revision of the first page.
+	ListEstimateCustomers(context.Context, *ListEstimateCustomersRequest) (*ListEstimateCustomersResponse, error)
 	mustEmbedUnimplementedImpactStatementServiceServer()
 }
 
@@ -78,6 +99,9 @@ type UnimplementedImpactStatementServiceServer struct{}
 
 func (UnimplementedImpactStatementServiceServer) GetImpactStatement(context.Context, *GetImpactStatementRequest) (*ImpactStatement, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetImpactStatement not implemented")
+}
+func (UnimplementedImpactStatementServiceServer) ListEstimateCustomers(context.Context, *ListEstimateCustomersRequest) (*ListEstimateCustomersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListEstimateCustomers not implemented")
 }
 func (UnimplementedImpactStatementServiceServer) mustEmbedUnimplementedImpactStatementServiceServer() {
 }
@@ -119,6 +143,24 @@ func _ImpactStatementService_GetImpactStatement_Handler(srv interface{}, ctx con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ImpactStatementService_ListEstimateCustomers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEstimateCustomersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImpactStatementServiceServer).ListEstimateCustomers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImpactStatementService_ListEstimateCustomers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImpactStatementServiceServer).ListEstimateCustomers(ctx, req.(*ListEstimateCustomersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ImpactStatementService_ServiceDesc is the grpc.ServiceDesc for ImpactStatementService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -129,6 +171,10 @@ var ImpactStatementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetImpactStatement",
 			Handler:    _ImpactStatementService_GetImpactStatement_Handler,
+		},
+		{
+			MethodName: "ListEstimateCustomers",
+			Handler:    _ImpactStatementService_ListEstimateCustomers_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
