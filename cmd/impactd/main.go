@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/impact-svc/impact/server"
+	"github.com/impact-svc/impact/server/console"
 	"github.com/impact-svc/impact/store"
 )
 
@@ -223,7 +224,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	httpSrv := &http.Server{
-		Handler:           withMetrics(handler, db),
+		// The console is outermost: its session cookie becomes the bearer
+		// token that every handler inside sees.
+		Handler:           console.New(console.Options{Tokens: sec.Tokens, Secure: sec.TLS != nil}).Wrap(withMetrics(handler, db)),
 		ReadHeaderTimeout: 10 * time.Second,
 		// The gRPC deadline starts only once the gateway has read the body:
 		// this bounds a client trickling one (64 MiB at 0.5 MB/s still fits).
