@@ -16,7 +16,9 @@ export async function render(main, _params, _query, ctx) {
   }
   const input = h('input', {type: 'password', id: 'token', name: 'token', autocomplete: 'off', required: true, size: 48});
   const msg = h('p', {role: 'alert', id: 'signin-msg'});
-  const form = h('form', {class: 'signin', id: 'signin-form'},
+  // method=post: should the form ever submit natively, the token goes in
+  // a body (which the server refuses), never into a URL.
+  const form = h('form', {class: 'signin', id: 'signin-form', method: 'post', action: '/console/session'},
     h('label', {for: 'token'}, 'Access token'), input,
     h('p', {class: 'note'}, 'The token your administrator listed in impactd’s tokens file. It is kept on the server for this session; your browser holds only a session cookie.'),
     h('button', {type: 'submit'}, 'Sign in'), msg);
