@@ -60,29 +60,26 @@ export function creditCurve(points, {caption = 'Owed credit by outage duration'}
 
 // uptimeBar draws a period's uptime against its tier ladder: tiers
 // [{uptimeBelow, creditPercent, inclusive}], uptime a 6-decimal string.
-// The axis runs from the lowest tier bound less a margin to 100 %.
+// The axis is logarithmic in the downtime share (100 % − uptime), so that
+// 99.99 and 99.9 are as far apart as 99.9 and 99; it ends at 99.9999 %.
+// (Percentages, not money: geometry may use floating point.)
 export function uptimeBar(uptime, tiers, {label = 'Uptime'} = {}) {
-  const width = 560, height = 64, left = 10, right = 10;
-  const bounds = tiers.map((t) => t.uptimeBelow);
-  // The scale is in millionths of a percent on BigInt-free integers of
-  // the 6-decimal uptime; bounds have at most a few decimals.
-  const micro = (p) => {
-    const [i, f = ''] = String(p).split('.');
-    return Number(i) * 1e6 + Number((f + '000000').slice(0, 6));
-  };
-  const lowest = Math.min(micro(uptime), ...bounds.map(micro));
-  const lo = Math.max(0, lowest - (100e6 - lowest) * 0.25 - 1);
-  const x = (v) => left + ((micro(v) - lo) / (100e6 - lo)) * (width - left - right);
+  const width = 560, height = 70, left = 10, right = 40;
+  const down = (p) => Math.max(1e-4, 100 - Number(p));
+  const worst = Math.max(down(uptime), ...tiers.map((t) => down(t.uptimeBelow))) * 3;
+  const x = (p) => left + ((Math.log10(worst) - Math.log10(down(p))) / (Math.log10(worst) + 4)) * (width - left - right);
   const svg = s('svg', {class: 'chart uptime', viewBox: `0 0 ${width} ${height}`, role: 'img',
     'aria-label': `${label}: ${uptime} % against tiers ${tiers.map((t) => (t.inclusive ? '≤ ' : '< ') + t.uptimeBelow + ' % → ' + t.creditPercent + ' %').join(', ') || 'none'}`});
-  svg.append(s('rect', {x: left, y: 20, width: width - left - right, height: 16, class: 'track'}));
-  svg.append(s('rect', {x: left, y: 20, width: Math.max(1, x(uptime) - left).toFixed(1), height: 16, class: 'mark fill'},
+  svg.append(s('rect', {x: left, y: 24, width: width - left - right, height: 14, class: 'track'}));
+  svg.append(s('rect', {x: left, y: 24, width: Math.max(1, x(uptime) - left).toFixed(1), height: 14, class: 'mark fill'},
     s('title', {}, `uptime ${uptime} %`)));
-  for (const t of tiers) {
+  tiers.forEach((t, i) => {
     const a = x(t.uptimeBelow);
-    svg.append(s('line', {x1: a.toFixed(1), x2: a.toFixed(1), y1: 14, y2: 42, class: 'tier'}));
-    svg.append(s('text', {x: a.toFixed(1), y: 56, class: 'axis', 'text-anchor': 'middle'}, `${t.inclusive ? '≤' : '<'}${t.uptimeBelow} %: ${t.creditPercent} %`));
-  }
-  svg.append(s('text', {x: width - right, y: 12, class: 'axis', 'text-anchor': 'end'}, '100 %'));
+    const above = i % 2 === 1;
+    svg.append(s('line', {x1: a.toFixed(1), x2: a.toFixed(1), y1: 18, y2: 44, class: 'tier'}));
+    svg.append(s('text', {x: a.toFixed(1), y: above ? 13 : 58, class: 'axis', 'text-anchor': 'middle'},
+      `${t.inclusive ? '≤' : '<'}${t.uptimeBelow} %: ${t.creditPercent} %`));
+  });
+  svg.append(s('text', {x: width - right + 4, y: 35, class: 'axis'}, '100 %'));
   return svg;
 }

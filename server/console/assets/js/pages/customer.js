@@ -9,6 +9,7 @@ import {uptimeBar} from '../charts.js';
 import {stateBadge} from './common.js';
 
 export async function render(main, [id], _query, ctx, live) {
+  scanned = null;
   const zone = viewerZone();
   const base = `/v1/customers/${path(id)}`;
   const [cust, ks] = await Promise.all([get(base), get(`${base}/contracts`, {pageSize: 1000})]);
@@ -68,7 +69,11 @@ async function drawHeadroom(sec, base, contracts, cust) {
 
 async function drawStatements(sec, base, contracts, touched, zone) {
   const got = await pool(contracts, 4, (k) => optional(get(`${base}/contracts/${path(k.service)}/statements`, {pageSize: 24})));
-  if (got.some((g) => g.unavailable)) { sec.append(unavailableNote('The list of statements by period')); return; }
+  if (got.some((g) => g.unavailable)) {
+    sec.append(unavailableNote('The list of every statement by period'));
+    await statementsOfIncidents(sec, base, contracts, touched);
+    return;
+  }
   const rows = [];
   got.forEach(({value}, i) => {
     for (const st of value.slaStatements || value.statements || []) {
@@ -79,6 +84,28 @@ async function drawStatements(sec, base, contracts, touched, zone) {
   });
   sec.append(rows.length ? table(null, ['Service', 'Period', 'Downtime', 'Uptime', 'Credit %', 'Credit'], rows, {class: 'data', id: 'statements-table'})
     : h('p', {}, 'No statements.'));
+}
+
+// statementsOfIncidents shows the statements of the periods the
+// customer's incidents touched (GetSlaStatement, named by each impact
+// statement), with the period's uptime against the tier ladder.
+async function statementsOfIncidents(sec, base, contracts, touched) {
+  const id = decodeURIComponent(base.split('/').pop());
+  await findIncidents(id, touched);
+  const names = new Set();
+  await pool([...touched], 4, async (inc) => {
+    const st = await get(`/v1/incidents/${path(inc)}/impactStatements/${path(id)}`);
+    for (const p of st.periods || []) names.add(p.statement);
+  });
+  const byService = Object.fromEntries(contracts.map((k) => [k.service, k]));
+  const sts = await pool([...names].sort(), 4, (n) => get('/v1/' + n.split('/').map(encodeURIComponent).join('/')));
+  if (!sts.length) { sec.append(h('p', {}, 'No statements.')); return; }
+  sec.append(h('p', {}, 'The periods its incidents touched:'));
+  sec.append(table(null, ['Service', 'Period', 'Downtime', 'Uptime against the tiers', 'Credit %', 'Credit'],
+    sts.map((st) => [st.service, st.name.split('/').pop(), seconds(st.downtimeSeconds),
+      h('div', {}, `${st.uptimePercent} %`, uptimeBar(st.uptimePercent, (byService[st.service] || {}).tiers || [], {label: `${st.service} ${st.name.split('/').pop()} uptime`})),
+      percent(st.creditPercent), money(st.creditAmount) + (st.belowMinimum ? ' (below the minimum, not owed)' : '')]),
+    {class: 'data', id: 'statements-table'}));
 }
 
 async function drawLines(sec, base, contracts, zone) {
@@ -95,18 +122,32 @@ async function drawLines(sec, base, contracts, zone) {
     : h('p', {}, 'No credit lines.'));
 }
 
+let scanned = null;
+
+// findIncidents adds the incidents with a window of the customer, looking
+// through the first 50 incidents, once per page view.
+async function findIncidents(id, touched) {
+  if (!scanned) {
+    scanned = (async () => {
+      const incs = await get('/v1/incidents', {pageSize: 50});
+      const hits = await pool(incs.incidents || [], 6, async (inc) => {
+        const ws = await get(`/v1/incidents/${path(inc.incidentId)}/windows`, {pageSize: 1, filter: `customer_id="${id}"`});
+        return (ws.outageWindows || []).length ? inc.incidentId : null;
+      });
+      return {hits: hits.filter(Boolean), more: !!incs.nextPageToken};
+    })();
+  }
+  const r = await scanned;
+  r.hits.forEach((x) => touched.add(x));
+  return r.more;
+}
+
 async function drawIncidents(sec, id, touched) {
   let note = '';
-  if (!touched.size) {
+  if (!touched.size || scanned) {
     // Without the statement list, look through the first incidents for
     // windows of this customer.
-    const incs = await get('/v1/incidents', {pageSize: 50});
-    const hits = await pool(incs.incidents || [], 6, async (inc) => {
-      const ws = await get(`/v1/incidents/${path(inc.incidentId)}/windows`, {pageSize: 1, filter: `customer_id="${id}"`});
-      return (ws.outageWindows || []).length ? inc.incidentId : null;
-    });
-    hits.filter(Boolean).forEach((x) => touched.add(x));
-    if (incs.nextPageToken) note = 'Looked through the first 50 incidents.';
+    if (await findIncidents(id, touched)) note = 'Looked through the first 50 incidents.';
   }
   const ids = [...touched].sort();
   sec.append(ids.length ? h('ul', {id: 'customer-incidents'}, ids.map((x) => h('li', {},
