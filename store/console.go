@@ -48,3 +48,31 @@ func (d *DB) IncidentSpan(ctx context.Context, incidentID string) (start, end ti
 	}
 	return r.Start.Time, r.End.Time, windows, nil
 }
+
+// EstimateDocument returns revision rev (0: the latest) of the incident's
+// estimate with its metadata and reporting options, but with the body
+// undecoded: a paged view of 100,000 customers decodes only the fields it
+// sorts and shows.
+func (d *DB) EstimateDocument(ctx context.Context, incidentID string, rev int64) (*impact.StoredEstimate, []byte, error) {
+	if err := checkID("name", incidentID); err != nil {
+		return nil, nil, err
+	}
+	const cols = `SELECT ` + estimateCols + ` FROM incident_estimates`
+	var r estimateRow
+	var err error
+	if rev == 0 {
+		err = d.db.GetContext(ctx, &r, d.q(cols+` WHERE incident_id = ? ORDER BY revision DESC LIMIT 1`), incidentID)
+	} else {
+		err = d.db.GetContext(ctx, &r, d.q(cols+` WHERE incident_id = ? AND revision = ?`), incidentID, rev)
+	}
+	if err != nil {
+		return nil, nil, translate(noRows(err, impact.EstimateName(incidentID)))
+	}
+	body := r.Body
+	r.Body = []byte(`{}`)
+	e, err := r.toDomain()
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, body, nil
+}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/impact-svc/impact/impact"
@@ -23,6 +24,10 @@ func TestLatestRevisionAndSpan(t *testing.T) {
 		}
 		if rev, err := db.LatestEstimateRevision(ctx, "i1"); err != nil || rev != 2 {
 			t.Errorf("latest revision %d, %v; want 2", rev, err)
+		}
+		meta, body, err := db.EstimateDocument(ctx, "i1", 0)
+		if err != nil || meta.Revision != 2 || meta.ModelVersion != "m" || !strings.Contains(string(body), `"IncidentID":"i1"`) {
+			t.Errorf("document: %+v %s %v", meta, body, err)
 		}
 		// i1's windows run from 2025-07-10T10:00 (a) to 2025-07-12T10:30 (b).
 		s, e, n, err := db.IncidentSpan(ctx, "i1")
