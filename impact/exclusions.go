@@ -58,10 +58,8 @@ func (e *Exclusion) Seconds() int64 { return int64(e.End.Sub(e.Start) / time.Sec
 // counted downtime of a period is the statement's; a window part that is
 // not listed here counted (before granularity rounding).
 //
-// Decision: exclusions are reported in the order the engine applies them
-// and each second is given one reason, the first that applies: an excluded
-// cause, then outside the deployed range, a maintenance window, the
-// downtime threshold, and last min_downtime_seconds.
+// Each excluded second has one reason, the first that applies in the
+// engine's order (impact/doc.go, "Customer impact statements").
 func Exclusions(s *Scenario, incidentID, customerID string, lim Limits) ([]Exclusion, error) {
 	m, err := compile(s, lim)
 	if err != nil {

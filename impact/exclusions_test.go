@@ -55,6 +55,18 @@ func TestExclusions(t *testing.T) {
 		{name: "min downtime", k: contract(func(k *impact.Contract) { k.MinDowntimeSeconds = 120 }),
 			ws:   []impact.OutageWindow{winD("c", "api", "2025-07-14T13:00:00Z", 600), winD("c", "api", "2025-07-14T14:00:00Z", 60)},
 			want: []string{"ShorterThanMinDowntime 60"}, counted: "600"},
+		// Each second gets the first reason (listed by time): maintenance 13:05–13:30 takes
+		// 13:05–13:10 of a 0.4 window, the threshold the rest (13:00–13:05).
+		// Counted: nothing.
+		{name: "first reason wins", k: contract(func(k *impact.Contract) {
+			k.DowntimeThreshold, k.ExcludeMaintenance = "0.5", true
+			k.MaintenanceWindows = []impact.TimeWindow{{Start: ts("2025-07-14T13:05:00Z"), End: ts("2025-07-14T13:30:00Z")}}
+		}), ws: []impact.OutageWindow{winF("c", "api", "2025-07-14T13:00:00Z", "2025-07-14T13:10:00Z", "0.4")},
+			want: []string{"BelowDowntimeThreshold 300", "MaintenanceWindow 300"}, counted: "0"},
+		// PROPORTIONAL has no threshold: 600 s at 0.4 count as 240 s.
+		{name: "proportional", k: contract(func(k *impact.Contract) { k.Degradation = impact.Proportional }),
+			ws:      []impact.OutageWindow{winF("c", "api", "2025-07-14T13:00:00Z", "2025-07-14T13:10:00Z", "0.4")},
+			counted: "240"},
 		// Two 60 s windows touching make one 120 s down interval: not short.
 		{name: "min downtime merged", k: contract(func(k *impact.Contract) { k.MinDowntimeSeconds = 120 }),
 			ws:      []impact.OutageWindow{winD("c", "api", "2025-07-14T13:00:00Z", 60), winD("c", "api", "2025-07-14T13:01:00Z", 60)},

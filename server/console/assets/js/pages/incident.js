@@ -20,6 +20,10 @@ const columns = [
 
 export const pageSize = 25;
 
+// largeEstimate is the number of customers above which the page reads whole
+// estimates only when asked.
+const largeEstimate = 5000;
+
 export async function render(main, [id], query, ctx, live) {
   const zone = viewerZone();
   const base = `/v1/incidents/${path(id)}`;
@@ -81,10 +85,20 @@ export async function render(main, [id], query, ctx, live) {
   }
 
   // Then the rest, each on its own so one missing API hides nothing else.
+  // The state and the history read whole estimates (every customer of
+  // every revision shown): for a large incident they wait for a click.
+  const lazy = list && list.totalSize > largeEstimate;
+  const later = (sec, what, fn) => {
+    if (!lazy) return fn().catch((e) => sec.append(errorNote(e)));
+    const b = h('button', {type: 'button'}, `Load ${what} (reads the whole estimate: ${list.totalSize} customers)`);
+    b.addEventListener('click', () => { b.remove(); fn().catch((e) => sec.append(errorNote(e))); });
+    sec.append(b);
+    return Promise.resolve();
+  };
   await Promise.all([
-    drawState(state, base).catch((e) => state.append(errorNote(e))),
+    later(state, 'the estimate state', () => drawState(state, base)),
     drawTimeline(chart, base, zone).catch((e) => chart.append(errorNote(e))),
-    drawHistory(history, base, zone).catch((e) => history.append(errorNote(e))),
+    later(history, 'the revision history', () => drawHistory(history, base, zone)),
   ]);
 }
 
