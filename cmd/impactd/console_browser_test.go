@@ -418,14 +418,24 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("keyboard", func(t *testing.T) {
-		// Every control has a label (an accessible name).
-		visit(t, ctx, d, "/incidents")
-		unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input, select')].filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(unlabelled) > 0 {
-			t.Errorf("controls without labels: %q", unlabelled)
+		// Every control has a label (an accessible name), every table a
+		// header row, on every page.
+		for _, r := range []string{"/incidents", "/incidents/" + inc, "/customers", "/customers/shop-lindenhof", "/exposure", "/credits",
+			"/statements/" + inc + "/shop-lindenhof"} {
+			visit(t, ctx, d, r)
+			unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input, select, textarea')].filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(unlabelled) > 0 {
+				t.Errorf("%s: controls without labels: %q", r, unlabelled)
+			}
+			if n := count(t, ctx, "main table:not(:has(thead th))"); n != 0 {
+				t.Errorf("%s: %d tables without headers", r, n)
+			}
+			if n := count(t, ctx, "main h1"); n != 1 {
+				t.Errorf("%s: %d h1 headings", r, n)
+			}
 		}
 		// Sort buttons are buttons: reachable and pressed by keyboard.
 		visit(t, ctx, d, "/incidents/"+inc)
