@@ -507,6 +507,14 @@ func TestConsoleRoles(t *testing.T) {
 				t.Errorf("%s: a viewer sees %d write controls", r, n)
 			}
 		}
+		// A session that ends (here: its cookie gone) leads back to sign-in.
+		if _, err := chromedp.Call(ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: "impact_session", URL: d.url("/")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`location.hash = '#/customers'`)); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, ctx, "/signin")
 	})
 
 	t.Run("editor", func(t *testing.T) {

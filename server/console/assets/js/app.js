@@ -81,6 +81,13 @@ async function render() {
     try {
       await page.render(main, m.slice(1).map(decodeURIComponent), query, ctx, () => gen === generation);
     } catch (e) {
+      if (e && e.status === 401 && ctx.session.auth) {
+        // The session ended (expired, signed out elsewhere, impactd
+        // restarted): sign in again.
+        await ctx.refreshSession().catch(() => {});
+        ctx.go('/signin');
+        return;
+      }
       if (gen === generation) main.append(errorNote(e));
     } finally {
       if (gen === generation) {
