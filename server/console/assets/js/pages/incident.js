@@ -58,11 +58,18 @@ export async function render(main, [id], query, ctx, live) {
   main.append(summary, state, chart, custs, history);
 
   // Customers first: the table is what the page is for.
-  const order = query.order || 'lost_revenue_net desc';
+  // The default order is the largest net lost revenue first; for a large
+  // estimate it is the stored order (by customer), which the server
+  // streams without decoding the whole estimate; a click on a column sorts.
+  let order = query.order || 'customer_id';
   const tokens = query.page ? query.page.split(',') : [];
   let list;
   try {
     list = await get(`${base}/estimate/customers`, {pageSize, orderBy: order, pageToken: tokens[tokens.length - 1]});
+    if (!query.order && list.totalSize <= largeEstimate) {
+      order = 'lost_revenue_net desc';
+      list = await get(`${base}/estimate/customers`, {pageSize, orderBy: order});
+    }
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
       summary.append(h('p', {}, 'This incident has no stored estimate yet.'));
