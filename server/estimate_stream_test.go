@@ -21,7 +21,7 @@ func TestStreamPage(t *testing.T) {
 	for i, id := range ids {
 		rc := usd(int64(i))
 		e.Customers = append(e.Customers, impact.CustomerEstimate{CustomerID: id, ImpactSeconds: decimal.NewFromInt(int64(i)),
-			LostRevenue: impact.LostRevenue{Gross: usd(int64(100 * i)), Net: usd(int64(50 * i)), Recaptured: usd(int64(50 * i))},
+			LostRevenue:  impact.LostRevenue{Gross: usd(int64(100 * i)), Net: usd(int64(50 * i)), Recaptured: usd(int64(50 * i))},
 			RecoveryCost: &rc, ChurnExposure: usd(7)})
 	}
 	e.Totals = []impact.CurrencyTotals{{Currency: "USD", LostRevenueNet: decimal.New(105000, -2)}}
