@@ -407,4 +407,39 @@
 //     watch of one job in a process shares one read per poll, so a state
 //     that lasted less than a poll may be skipped; the first state sent and
 //     the terminal one never are, and states never go back.
+//
+// # Customer impact statements
+//
+// An impact statement is one customer's account of one incident, computed
+// from the stored data as the incident's estimate is (same assembly, same
+// engine), never stored. Its periods are the statements of the billing
+// periods the incident's own windows touch, with this incident's share of
+// the counted downtime and of the credit; its exclusions come from
+// Exclusions (exclusions.go), which applies the contract rules of §5 to
+// each of the customer's windows. Decisions:
+//
+//   - Exclusions are listed by window and time, and each excluded second
+//     gets the first reason that applies, in the order the engine applies
+//     the rules: no contract for
+//     the service, a cause the contract excludes, outside the contract's
+//     active range (DEPLOYED), a maintenance window, an impact fraction
+//     below the downtime threshold, and last a down interval shorter than
+//     min_downtime_seconds — judged on the intervals merged over every
+//     incident's windows of that contract, so a blip that touches another
+//     outage is not excluded. A window part not listed counted (before
+//     granularity rounding). PROPORTIONAL contracts have no threshold or
+//     minimum, so only the first four reasons apply to them.
+//   - The tier named is the one the engine applied: the lowest bound whose
+//     condition holds on the exact uptime (ReachedTier), before the cap.
+//   - Claim mode and deadline are those of the contract's claim policy;
+//     while contracts have none, the mode is unspecified and the statement
+//     says to ask the account manager.
+//
+// # Paged estimate customers
+//
+// Decision: ListEstimateCustomers sorts amounts in different currencies by
+// their value in the estimate's reporting currency (amount × the
+// estimate's own rate, exact); without a rate an amount compares as it
+// stands. Ties, and customers without the figure (no recovery currency,
+// last), go by customer id.
 package impact

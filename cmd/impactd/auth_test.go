@@ -127,6 +127,8 @@ var rpcCases = []rpcCase{
 	{"/impact.v1.LedgerService/CloseLedgerPeriod", "POST", "/v1/ledgerPeriods/2999-01:close", "admin"},
 	{"/impact.v1.LedgerService/GetAccrualReport", "GET", "/v1/ledgerPeriods/2025-07/accrualReport", "viewer"},
 	{"/impact.v1.LedgerService/ExportCreditNotes", "GET", "/v1/creditNotes:export", "viewer"},
+	{"/impact.v1.ImpactStatementService/GetImpactStatement", "GET", "/v1/incidents/i/impactStatements/c", "viewer"},
+	{"/impact.v1.ImpactStatementService/ListEstimateCustomers", "GET", "/v1/incidents/i/estimate/customers", "viewer"},
 }
 
 // impactMethods lists every method of every impact.v1 service in the proto

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/impact-svc/impact/server"
+	"github.com/impact-svc/impact/server/console"
 	"github.com/impact-svc/impact/store"
 )
 
@@ -252,7 +253,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// the gateway's link.
 	services := slices.Clip([]server.Registrar{stored,
 		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.NewLedger(log, db),
-		server.NewExposure(log, db, clock), server.CallTimeout(cfg.callTimeout)})
+		server.NewExposure(log, db, clock), server.NewImpactStatements(log, db), server.CallTimeout(cfg.callTimeout)})
 	grpcSrv, health := server.NewGRPCServer(log, sec, est, append(services, transport)...)
 	// The gateway calls the same services on a server of its own, over an
 	// in-process pipe (gatewaylink.go).
@@ -269,7 +270,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	httpSrv := &http.Server{
-		Handler:           withMetrics(server.GuardHTTP(handler, log, sec.Tokens, budget), db),
+		// The console is outermost: its session cookie becomes the bearer
+		// token that every handler inside sees, the guard included.
+		Handler: console.New(console.Options{Tokens: sec.Tokens, Secure: sec.TLS != nil}).Wrap(
+			withMetrics(server.GuardHTTP(handler, log, sec.Tokens, budget), db)),
 		ReadHeaderTimeout: lc.readHeaderTimeout,
 		MaxHeaderBytes:    lc.maxHeaderBytes,
 		// The gRPC deadline starts only once the gateway has read the body:

@@ -36,7 +36,7 @@ type impactd struct {
 	stop  func() error // ends run's context and returns run's error
 }
 
-func start(t *testing.T, args ...string) *impactd {
+func start(t testing.TB, args ...string) *impactd {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan Addrs, 1)

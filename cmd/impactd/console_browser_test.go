@@ -1,0 +1,556 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
+)
+
+// The console in a real browser: headless Chromium from the system
+// (Debian's chromium package; .ci/run installs it), driven over the
+// DevTools protocol by chromedp against the real impactd. Without Chromium
+// the tests skip, except in CI, where they must run.
+//
+// IMPACT_CONSOLE_SCREENSHOTS=docs/console (relative to the repository)
+// writes a PNG of every page the tests render.
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless_shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("Chromium is missing in CI: .ci/run installs the chromium package")
+	}
+	t.Skip("Chromium not found (apt-get install chromium): skipping the browser tests of the console")
+	return ""
+}
+
+// browser is a fresh headless Chromium with its own profile.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1000),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first call starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return ctx
+}
+
+// visit shows route (a hash route) and waits until the page says it is
+// rendered.
+func visit(t *testing.T, ctx context.Context, d *impactd, route string) {
+	t.Helper()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(loc, d.url("/")) {
+		err = chromedp.Do(ctx, chromedp.Navigate(d.url("/#"+route)))
+	} else {
+		_, err = chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("location.hash = %q", "#"+route)))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ctx, route)
+}
+
+func waitReady(t *testing.T, ctx context.Context, route string) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(wctx, chromedp.Poll[chromedp.Void](fmt.Sprintf("document.querySelector('main').dataset.ready === %q", route),
+		chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
+		t.Fatalf("page %s not ready: %v\n%s", route, err, text(t, ctx, "main"))
+	}
+}
+
+func count(t *testing.T, ctx context.Context, selector string) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", selector)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func text(t *testing.T, ctx context.Context, selector string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf("(document.querySelector(%q) || {innerText: ''}).innerText", selector)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func click(t *testing.T, ctx context.Context, selector string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("document.querySelector(%q).click()", selector))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// screenshot saves the page as name.png when IMPACT_CONSOLE_SCREENSHOTS
+// names a directory (relative to the repository root).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("IMPACT_CONSOLE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", "..", dir)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// grouped spells an API amount as the console must show it: thousands
+// separators, same digits.
+func grouped(code, amount string) string {
+	intPart, frac, hasFrac := strings.Cut(amount, ".")
+	var b strings.Builder
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if hasFrac {
+		b.WriteString("." + frac)
+	}
+	return code + " " + b.String()
+}
+
+// apiJSON reads a gateway path as JSON, with token when not empty.
+func apiJSON(t *testing.T, d *impactd, path, token string) map[string]any {
+	t.Helper()
+	hdr := map[string]string{}
+	if token != "" {
+		hdr["Authorization"] = "Bearer " + token
+	}
+	resp, body := consoleCall(t, "GET", d.url(path), "", nil, hdr)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: HTTP %d %s", path, resp.StatusCode, body)
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// seedPaging stores an incident hitting 30 customers, one window each, of
+// 1 to 30 minutes, and estimates it.
+func seedPaging(t *testing.T, d *impactd, token string) {
+	t.Helper()
+	ctx := context.Background()
+	if token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	}
+	custs := impactv1.NewCustomerServiceClient(d.conn)
+	incs := impactv1.NewIncidentServiceClient(d.conn)
+	if _, err := incs.CreateIncident(ctx, &impactv1.CreateIncidentRequest{IncidentId: "inc-paging",
+		Incident: &impactv1.Incident{Title: "Thirty customers", Cause: impactv1.Incident_NETWORK_FAILURE}}); err != nil {
+		t.Fatal(err)
+	}
+	breq := &impactv1.BatchCreateOutageWindowsRequest{Parent: "incidents/inc-paging"}
+	start := time.Date(2025, 8, 4, 9, 0, 0, 0, time.UTC)
+	for i := 1; i <= 30; i++ {
+		id := fmt.Sprintf("p%02d", i)
+		if _, err := custs.CreateCustomer(ctx, &impactv1.CreateCustomerRequest{CustomerId: id, Customer: &impactv1.Customer{
+			DisplayName: "Paging " + id, CurrencyCode: "USD", Baseline: &impactv1.RevenueBaseline{HourlyAmount: "600.00"}}}); err != nil {
+			t.Fatal(err)
+		}
+		breq.Requests = append(breq.Requests, &impactv1.CreateOutageWindowRequest{OutageWindow: &impactv1.OutageWindow{
+			CustomerId: id, Service: "api", StartTime: timestamppb.New(start), EndTime: timestamppb.New(start.Add(time.Duration(i) * time.Minute))}})
+	}
+	if _, err := incs.BatchCreateOutageWindows(ctx, breq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := incs.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: "incidents/inc-paging"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// firstColumn is the text of the first cell of every body row of a table.
+func firstColumn(t *testing.T, ctx context.Context, table string) []string {
+	t.Helper()
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fmt.Sprintf("[...document.querySelectorAll('%s tbody tr')].map(r => r.cells[0].innerText)", table)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestConsoleBrowser renders every page on the seed's story with the open
+// console (no tokens) and checks each figure against the API.
+func TestConsoleBrowser(t *testing.T) {
+	ctx := browser(t)
+	d := start(t)
+	seedStory(t, d, "")
+	seedPaging(t, d, "")
+	const inc = "inc-2025-07-14-fra-b"
+
+	t.Run("incidents", func(t *testing.T) {
+		visit(t, ctx, d, "/incidents")
+		if n := count(t, ctx, "#incidents-table tbody tr"); n != 2 {
+			t.Errorf("%d incident rows, want 2", n)
+		}
+		// Newest first: the paging incident (August) before the seed's (July).
+		if rows := firstColumn(t, ctx, "#incidents-table"); len(rows) != 2 || !strings.HasPrefix(rows[0], "inc-paging") {
+			t.Errorf("rows %q, want inc-paging first", rows)
+		}
+		rt := apiJSON(t, d, "/v1/incidents/"+inc+"/estimate", "")["reportingTotals"].(map[string]any)
+		page := text(t, ctx, "#incidents-table")
+		for _, k := range []string{"lostRevenueNet", "recoveryCost", "slaCredits", "churnExposure"} {
+			if want := grouped("USD", rt[k].(string)); !strings.Contains(page, want) {
+				t.Errorf("incidents page lacks %s %s:\n%s", k, want, page)
+			}
+		}
+		screenshot(t, ctx, "incidents")
+		// The cause filter is part of the URL.
+		visit(t, ctx, d, "/incidents?cause=POWER_FAILURE")
+		if rows := firstColumn(t, ctx, "#incidents-table"); len(rows) != 1 || !strings.HasPrefix(rows[0], inc) {
+			t.Errorf("filtered rows %q", rows)
+		}
+		visit(t, ctx, d, "/incidents?from=2025-08-01")
+		if rows := firstColumn(t, ctx, "#incidents-table"); len(rows) != 1 || !strings.HasPrefix(rows[0], "inc-paging") {
+			t.Errorf("rows from August %q", rows)
+		}
+	})
+
+	t.Run("incident", func(t *testing.T) {
+		visit(t, ctx, d, "/incidents/"+inc)
+		// One mark per stored window.
+		ws := apiJSON(t, d, "/v1/incidents/"+inc+"/windows", "")["outageWindows"].([]any)
+		if n := count(t, ctx, "svg.timeline .mark"); n != len(ws) || n != 5 {
+			t.Errorf("%d timeline marks, want %d windows", n, len(ws))
+		}
+		if rows := firstColumn(t, ctx, "#customers-table"); strings.Join(rows, ",") != "bank-northwind,dc-polar,shop-lindenhof" {
+			t.Errorf("default order (net lost revenue, largest first) %q", rows)
+		}
+		est := apiJSON(t, d, "/v1/incidents/"+inc+"/estimate", "")
+		tbl := text(t, ctx, "#customers-table") + text(t, ctx, "#totals-table")
+		for _, c := range est["customers"].([]any) {
+			c := c.(map[string]any)
+			for _, m := range []any{c["lostRevenue"].(map[string]any)["net"], c["recoveryCost"], c["churnExposure"]} {
+				m := m.(map[string]any)
+				if want := grouped(m["currencyCode"].(string), m["amount"].(string)); !strings.Contains(tbl, want) {
+					t.Errorf("incident page lacks %s", want)
+				}
+			}
+		}
+		for _, tot := range est["totals"].([]any) {
+			tot := tot.(map[string]any)
+			if want := grouped(tot["currencyCode"].(string), tot["slaCredits"].(string)); !strings.Contains(tbl, want) {
+				t.Errorf("totals lack %s", want)
+			}
+		}
+		if n := count(t, ctx, "#revisions-table tbody tr"); n != 1 {
+			t.Errorf("%d revisions, want 1", n)
+		}
+		screenshot(t, ctx, "incident")
+		// Sorting is the server's: by SLA credit, largest first (EUR
+		// 13,875.00 polar, USD 1,234.57 bank, EUR 240.00 shop in USD).
+		click(t, ctx, `button[data-sort="sla_credits"]`)
+		waitReady(t, ctx, "/incidents/"+inc+"?order=sla_credits%20desc")
+		if rows := firstColumn(t, ctx, "#customers-table"); strings.Join(rows, ",") != "dc-polar,bank-northwind,shop-lindenhof" {
+			t.Errorf("by SLA credits %q", rows)
+		}
+		if s := text(t, ctx, `th[aria-sort="descending"]`); !strings.Contains(s, "SLA credits") {
+			t.Errorf("aria-sort on %q", s)
+		}
+		click(t, ctx, `button[data-sort="customer_id"]`)
+		waitReady(t, ctx, "/incidents/"+inc+"?order=customer_id")
+		if rows := firstColumn(t, ctx, "#customers-table"); strings.Join(rows, ",") != "bank-northwind,dc-polar,shop-lindenhof" {
+			t.Errorf("by customer %q", rows)
+		}
+	})
+
+	t.Run("paging", func(t *testing.T) {
+		visit(t, ctx, d, "/incidents/inc-paging?order=impact_seconds%20desc")
+		rows := firstColumn(t, ctx, "#customers-table")
+		if len(rows) != 25 || rows[0] != "p30" || rows[24] != "p06" {
+			t.Errorf("page 1: %d rows %q…", len(rows), rows)
+		}
+		if n := count(t, ctx, "svg.timeline .mark"); n != 30 {
+			t.Errorf("%d marks, want 30", n)
+		}
+		click(t, ctx, `#main button[data-page="next"]`)
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if _, err := chromedp.Run(wctx, chromedp.Poll[chromedp.Void](`(document.querySelector('main').dataset.ready || '').includes('&page=')`)); err != nil {
+			t.Fatal(err)
+		}
+		if rows := firstColumn(t, ctx, "#customers-table"); strings.Join(rows, ",") != "p05,p04,p03,p02,p01" {
+			t.Errorf("page 2: %q", rows)
+		}
+		click(t, ctx, `#main button[data-page="prev"]`)
+		waitReady(t, ctx, "/incidents/inc-paging?order=impact_seconds%20desc")
+		if rows := firstColumn(t, ctx, "#customers-table"); len(rows) != 25 || rows[0] != "p30" {
+			t.Errorf("back to page 1: %q", rows)
+		}
+	})
+
+	t.Run("customer", func(t *testing.T) {
+		visit(t, ctx, d, "/customers/shop-lindenhof")
+		if n := count(t, ctx, "#contracts-table tbody tr"); n != 1 {
+			t.Errorf("%d contracts, want 1", n)
+		}
+		if s := text(t, ctx, "#customer-incidents"); !strings.Contains(s, inc) {
+			t.Errorf("incidents that touched it: %q", s)
+		}
+		main := text(t, ctx, "main")
+		for _, part := range []struct{ name, sel string }{{"headroom", "svg.uptime"}, {"statements", "#statements-table"}, {"credit lines", "#lines-table"}} {
+			if count(t, ctx, part.sel) == 0 {
+				t.Logf("customer page: %s API not served by this branch; the page says so", part.name)
+			}
+		}
+		if !strings.Contains(main, "EUR 2,400.00 a month") {
+			t.Errorf("contract fee missing:\n%s", main)
+		}
+		screenshot(t, ctx, "customer")
+	})
+
+	t.Run("statement", func(t *testing.T) {
+		visit(t, ctx, d, "/statements/"+inc+"/shop-lindenhof")
+		st := apiJSON(t, d, "/v1/incidents/"+inc+"/impactStatements/shop-lindenhof", "")
+		if n := count(t, ctx, "svg.timeline .mark"); n != 2 {
+			t.Errorf("%d marks, want the shop's 2 windows", n)
+		}
+		if n := count(t, ctx, "#exclusions-table tbody tr"); n != len(st["exclusions"].([]any)) {
+			t.Errorf("%d exclusion rows, want %d", n, len(st["exclusions"].([]any)))
+		}
+		p := st["periods"].([]any)[0].(map[string]any)
+		periods := text(t, ctx, "#periods-table")
+		for _, want := range []string{grouped("EUR", p["creditAmount"].(map[string]any)["amount"].(string)), p["uptimePercent"].(string) + " %", "1,800 s"} {
+			if !strings.Contains(periods, want) {
+				t.Errorf("periods lack %q:\n%s", want, periods)
+			}
+		}
+		if s := text(t, ctx, "main"); !strings.Contains(s, "maintenance window") || !strings.Contains(s, "Europe/Berlin") {
+			t.Errorf("statement text:\n%s", s)
+		}
+		screenshot(t, ctx, "statement")
+		pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pdf) < 1000 || string(pdf[:5]) != "%PDF-" {
+			t.Errorf("PrintToPDF gave %d bytes", len(pdf))
+		}
+		if dir := os.Getenv("IMPACT_CONSOLE_SCREENSHOTS"); dir != "" {
+			os.WriteFile(filepath.Join("..", "..", dir, "statement.pdf"), pdf, 0o644)
+		}
+		// Print styles hide the navigation.
+		hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.styleSheets].some(s => [...s.cssRules].some(r => r.media && r.media.mediaText === 'print' && r.cssText.includes('header.top')))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hidden {
+			t.Error("no print rule hides the navigation")
+		}
+	})
+
+	t.Run("exposure", func(t *testing.T) {
+		visit(t, ctx, d, "/exposure")
+		if count(t, ctx, ".unavailable") > 0 {
+			t.Skip("POST /v1/exposure:simulate is not served by this server: the page says so; the what-if checks run once it is")
+		}
+		visit(t, ctx, d, "/exposure?customers=bank-northwind&start=2025-07-20T10:00&durations=15m,1h,4h&run=1")
+		if n := count(t, ctx, "svg.curve .mark"); n != 3 {
+			t.Errorf("%d curve marks, want 3 durations", n)
+		}
+		screenshot(t, ctx, "exposure")
+	})
+
+	t.Run("credits", func(t *testing.T) {
+		visit(t, ctx, d, "/credits")
+		if count(t, ctx, ".unavailable") > 0 {
+			t.Skip("GET /v1/customers/-/contracts/-/creditLines is not served by this server: the page says so; the ledger checks run once it is")
+		}
+		if count(t, ctx, "table.data") == 0 && !strings.Contains(text(t, ctx, "main"), "None.") {
+			t.Errorf("credits page shows nothing")
+		}
+		screenshot(t, ctx, "credits")
+	})
+
+	t.Run("keyboard", func(t *testing.T) {
+		// Every control has a label (an accessible name), every table a
+		// header row, on every page.
+		for _, r := range []string{"/incidents", "/incidents/" + inc, "/customers", "/customers/shop-lindenhof", "/exposure", "/credits",
+			"/statements/" + inc + "/shop-lindenhof"} {
+			visit(t, ctx, d, r)
+			unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input, select, textarea')].filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(unlabelled) > 0 {
+				t.Errorf("%s: controls without labels: %q", r, unlabelled)
+			}
+			if n := count(t, ctx, "main table:not(:has(thead th))"); n != 0 {
+				t.Errorf("%s: %d tables without headers", r, n)
+			}
+			if n := count(t, ctx, "main h1"); n != 1 {
+				t.Errorf("%s: %d h1 headings", r, n)
+			}
+		}
+		// Sort buttons are buttons: reachable and pressed by keyboard.
+		visit(t, ctx, d, "/incidents/"+inc)
+		if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(`button[data-sort="churn_exposure"]`)),
+			chromedp.KeyEvent("\r")); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, ctx, "/incidents/"+inc+"?order=churn_exposure%20desc")
+	})
+}
+
+// TestConsoleRoles signs in with each role: a viewer sees no write
+// controls, an editor's write goes through with its CSRF token, and a
+// form forged on another origin is refused with the editor's cookie.
+func TestConsoleRoles(t *testing.T) {
+	ctx := browser(t)
+	d := start(t, "--auth-tokens", writeTokens(t))
+	seedStory(t, d, editorToken)
+	const inc = "inc-2025-07-14-fra-b"
+
+	signInAs := func(t *testing.T, token string) {
+		t.Helper()
+		if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(d.url("/#/signin")), chromedp.Reload()); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, ctx, "/signin")
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#token"), token),
+			chromedp.Click(chromedp.CSS("#signin-form button[type=submit]"))); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, ctx, "/incidents")
+	}
+
+	t.Run("signin", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.Navigate(d.url("/#/incidents"))); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, ctx, "/signin")
+		screenshot(t, ctx, "signin")
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#token"), "not-a-token"), chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
+			chromedp.Poll[chromedp.Void](`document.querySelector('#signin-msg').innerText.includes('not valid')`)); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("viewer", func(t *testing.T) {
+		signInAs(t, viewerToken)
+		res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Cookies) == 0 {
+			t.Error("no cookies after sign-in")
+		}
+		for _, c := range res.Cookies {
+			if c.Name == "impact_session" && (!c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict || c.Value == viewerToken) {
+				t.Errorf("session cookie %+v", c)
+			}
+		}
+		if s := text(t, ctx, "#who"); !strings.Contains(s, "vera (viewer)") {
+			t.Errorf("who: %q", s)
+		}
+		for _, r := range []string{"/incidents/" + inc, "/credits"} {
+			visit(t, ctx, d, r)
+			if n := count(t, ctx, ".write, [data-action]"); n != 0 {
+				t.Errorf("%s: a viewer sees %d write controls", r, n)
+			}
+		}
+		// A session that ends (here: its cookie gone) leads back to sign-in.
+		if _, err := chromedp.Call(ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: "impact_session", URL: d.url("/")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`location.hash = '#/customers'`)); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, ctx, "/signin")
+	})
+
+	t.Run("editor", func(t *testing.T) {
+		signInAs(t, editorToken)
+		visit(t, ctx, d, "/incidents/"+inc)
+		if n := count(t, ctx, "form.write"); n == 0 {
+			t.Fatal("an editor sees no write controls")
+		}
+		if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#edit-title"), "Power failure, Frankfurt B"),
+			chromedp.Click(chromedp.CSS("form.write button[type=submit]")),
+			chromedp.Poll[chromedp.Void](`document.querySelector('form.write [role=status]').innerText.includes('Saved')`)); err != nil {
+			t.Fatal(err)
+		}
+		if got := apiJSON(t, d, "/v1/incidents/"+inc, editorToken)["title"]; got != "Power failure, Frankfurt B" {
+			t.Errorf("title after the console's write: %v", got)
+		}
+
+		// A page on another origin (another port of the same host: the
+		// same site, so SameSite=Strict still sends the cookie) posts a
+		// form to impactd: refused before the gateway.
+		forger := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `<!doctype html><form method="POST" enctype="text/plain" action="%s">
+<input name='{"cause":"POWER_FAILURE","title":"' value='forged"}'></form>
+<script>document.forms[0].submit()</script>`, d.url("/v1/incidents?incidentId=forged"))
+		}))
+		defer forger.Close()
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(wctx, chromedp.Navigate(forger.URL),
+			chromedp.Poll[chromedp.Void](`document.body && document.body.innerText.includes('refused')`)); err != nil {
+			t.Fatalf("forged post: %v\n%s", err, text(t, ctx, "body"))
+		}
+		actx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminToken)
+		_, err := impactv1.NewIncidentServiceClient(d.conn).GetIncident(actx, &impactv1.GetIncidentRequest{Name: "incidents/forged"})
+		if status.Code(err) != codes.NotFound {
+			t.Errorf("the forged incident: %v, want NotFound", err)
+		}
+	})
+}
