@@ -92,6 +92,10 @@ func (d *DB) BatchCreateWindows(ctx context.Context, incidentID string, ws []imp
 	name := impact.IncidentName(incidentID)
 	now := d.now()
 	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if err := d.claim(ctx, tx, "BatchCreateWindows", requestID, string(result), now); err != nil {
 			return err
 		}
@@ -109,7 +113,14 @@ func (d *DB) BatchCreateWindows(ctx context.Context, incidentID string, ws []imp
 				return err
 			}
 		}
-		return d.audit(ctx, tx, now, "BatchCreateWindows", name, itoa(len(rows))+" windows")
+		if err := d.audit(ctx, tx, now, "BatchCreateWindows", name, itoa(len(rows))+" windows"); err != nil {
+			return err
+		}
+		for i := range rows {
+			ch.window(&impact.StoredWindow{OutageWindow: impact.OutageWindow{CustomerID: rows[i].CustomerID,
+				Start: rows[i].Start.Time, End: rows[i].End.Time}}, incidentID, rows[i].ID)
+		}
+		return d.commitChanges(ctx, tx, ch)
 	})
 	if first, ok := retried(err); ok {
 		var br batchResult
@@ -299,6 +310,14 @@ func (d *DB) DeleteWindow(ctx context.Context, incidentID, id string) error {
 	name := impact.WindowName(incidentID, id)
 	now := d.now()
 	return d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var w windowRow
+		if err := tx.GetContext(ctx, &w, d.q(`SELECT `+d.windowCols()+` FROM windows WHERE incident_id = ? AND id = ?`), incidentID, id); err != nil {
+			return noRows(err, name)
+		}
 		res, err := tx.ExecContext(ctx, d.q(`DELETE FROM windows WHERE incident_id = ? AND id = ?`), incidentID, id)
 		if err != nil {
 			return err
@@ -309,7 +328,11 @@ func (d *DB) DeleteWindow(ctx context.Context, incidentID, id string) error {
 			}
 			return err
 		}
-		return d.audit(ctx, tx, now, "DeleteWindow", name, "")
+		if err := d.audit(ctx, tx, now, "DeleteWindow", name, ""); err != nil {
+			return err
+		}
+		ch.window(&impact.StoredWindow{OutageWindow: impact.OutageWindow{CustomerID: w.CustomerID, Start: w.Start.Time, End: w.End.Time}}, incidentID, id)
+		return d.commitChanges(ctx, tx, ch)
 	})
 }
 
