@@ -109,6 +109,12 @@ var MethodRoles = map[string]Role{
 	impactv1.RecomputeService_ListRecomputeChanges_FullMethodName: Viewer,
 	impactv1.RecomputeService_WatchRecomputeJob_FullMethodName:    Viewer,
 
+	impactv1.ContractService_ListSlaStatements_FullMethodName: Viewer,
+
+	// Reporting settings move every estimate that uses them: admin only.
+	impactv1.SettingsService_GetReportingSettings_FullMethodName:    Viewer,
+	impactv1.SettingsService_UpdateReportingSettings_FullMethodName: Admin,
+
 	healthpb.Health_Check_FullMethodName:                                   Open,
 	healthpb.Health_List_FullMethodName:                                    Open,
 	healthpb.Health_Watch_FullMethodName:                                   Open,

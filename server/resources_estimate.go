@@ -384,6 +384,11 @@ func (s *Stored) EstimateIncident(ctx context.Context, req *impactv1.EstimateInc
 		return nil, s.fail(ctx, err)
 	}
 	id := ids[0]
+	// The change sequence before any input is read (README "Fresh figures").
+	seq, err := readSeq(ctx, s.store)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
 	b, err := loadBatch(ctx, s.store, ids)
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -392,7 +397,17 @@ func (s *Stored) EstimateIncident(ctx context.Context, req *impactv1.EstimateInc
 	for _, r := range req.GetFxRates() {
 		fx = append(fx, impact.FXRate{From: r.GetFromCurrency(), To: r.GetToCurrency(), Rate: r.GetRate()})
 	}
-	e, sts, err := b.estimate(id, req.GetReportingCurrency(), fx, s.limits, s.now())
+	// Options given win for this revision; without any, the stored
+	// reporting settings apply.
+	opt := reporting{currency: req.GetReportingCurrency(), fx: fx}
+	if opt.currency == "" && len(fx) == 0 {
+		st, err := storedSettings(ctx, s.store)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		opt = settingsOptions(st)
+	}
+	e, sts, err := b.estimateWith(id, opt, seq, s.limits, s.now())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -100,9 +100,14 @@ func TestRecomputeEqualsEstimate(t *testing.T) {
 				if _, err := st.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: impact.IncidentName(id)}); err != nil {
 					t.Fatal(err)
 				}
-				est, err := db.GetEstimate(ctx, id, 2)
+				// Same model version, same inputs digest: no empty
+				// revision 2 (README "Fresh figures").
+				est, err := db.GetEstimate(ctx, id, 0)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if est.Revision != 1 {
+					t.Errorf("%s: :estimate after the recompute wrote revision %d, want none", id, est.Revision)
 				}
 				if rec.InputsDigest != est.InputsDigest {
 					t.Errorf("%s: recompute digest %s, :estimate %s", id, rec.InputsDigest, est.InputsDigest)

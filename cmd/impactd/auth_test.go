@@ -113,6 +113,9 @@ var rpcCases = []rpcCase{
 	{"/impact.v1.RecomputeService/CancelRecomputeJob", "POST", "/v1/recomputeJobs/j:cancel", "admin"},
 	{"/impact.v1.RecomputeService/ListRecomputeChanges", "GET", "/v1/recomputeJobs/j/changes", "viewer"},
 	{"/impact.v1.RecomputeService/WatchRecomputeJob", "GET", "/v1/recomputeJobs/j:watch", "viewer"},
+	{"/impact.v1.ContractService/ListSlaStatements", "GET", "/v1/customers/c/contracts/s/statements", "viewer"},
+	{"/impact.v1.SettingsService/GetReportingSettings", "GET", "/v1/reportingSettings", "viewer"},
+	{"/impact.v1.SettingsService/UpdateReportingSettings", "PATCH", "/v1/reportingSettings", "admin"},
 }
 
 // impactMethods lists every method of every impact.v1 service in the proto
