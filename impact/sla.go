@@ -152,10 +152,16 @@ func (k *cContract) periods(ws []*cWindow) []period {
 }
 
 func (k *cContract) statementsFor(ws []*cWindow, res *slaResult) {
+	k.statementsIn(ws, k.periods(ws), res)
+}
+
+// statementsIn computes the statements of the periods ps (sorted) from the
+// windows ws.
+func (k *cContract) statementsIn(ws []*cWindow, ps []period, res *slaResult) {
 	c := k.customer
 	tl := k.timeline(ws)
 	z := newZoneCursor(k.loc)
-	for _, p := range k.periods(ws) {
+	for _, p := range ps {
 		rs, re := p.start, p.end
 		if k.deployed {
 			rs, re = max(rs, k.activeFrom), min(re, k.activeUntil)

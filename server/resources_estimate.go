@@ -586,10 +586,23 @@ func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatem
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
+	out, err := s.statementOf(ctx, cust, k, period, start, end)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return out, nil
+}
+
+// statementOf computes the statement of contract k of cust for the period
+// [start, end) named period from the stored windows. A period no window
+// overlaps has the quiet statement (downtime 0, uptime 100) when it is
+// inside the contract's active range, else none (ENOTFOUND).
+func (s *Stored) statementOf(ctx context.Context, cust *impact.StoredCustomer, k *impact.StoredContract, period string, start, end time.Time) (*impactv1.SlaStatement, error) {
+	custID, service := cust.ID, k.Service
 	ranges := []impact.CustomerRange{{CustomerID: custID, From: start.Add(-periodSlack), To: end.Add(periodSlack)}}
 	all, err := windowsCovering(ctx, s.store, ranges)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	var ws []impact.StoredWindow
 	for _, w := range all {
@@ -601,17 +614,17 @@ func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatem
 	c.Contracts = []impact.Contract{k.Contract}
 	sc, err := s.scenario(ctx, "", []impact.Customer{c}, ws)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	est, err := timeEstimate(estimateStatement, func() (*impact.Estimate, error) { return impact.EstimateScenario(sc, s.limits) })
 	if err != nil {
-		return nil, s.fail(ctx, estimateError(sc, err))
+		return nil, estimateError(sc, err)
 	}
 	for i := range est.Statements {
 		st := &est.Statements[i]
 		p, err := impact.StatementPeriod(st.PeriodStart, k.TimeZone, k.BillingPeriod)
 		if err != nil {
-			return nil, s.fail(ctx, err)
+			return nil, err
 		}
 		if p == period {
 			out := statementToProto(st)
@@ -619,6 +632,17 @@ func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatem
 			return out, nil
 		}
 	}
-	return nil, s.fail(ctx, impact.Errorf(impact.ENOTFOUND, "%s: no outage window overlaps this period",
-		impact.StatementName(custID, service, period)))
+	if activeDuring(&k.Contract, start, end) {
+		st, ok, err := impact.QuietStatement(c, k.Contract, start, s.limits)
+		if err != nil {
+			return nil, estimateError(&impact.Scenario{Customers: []impact.Customer{c}}, err)
+		}
+		if ok {
+			out := statementToProto(&st)
+			out.Name = proto.String(impact.StatementName(custID, service, period))
+			return out, nil
+		}
+	}
+	return nil, impact.Errorf(impact.ENOTFOUND, "%s: the period is outside the contract's active range",
+		impact.StatementName(custID, service, period))
 }
