@@ -34,10 +34,12 @@ import (
 // their recovery items are dropped, since an item may name a customer that
 // is not in this scenario and their recovery figures are not asked for.
 
-// periodSlack widens every fetched range by a day on each side: billing
-// periods are computed here only to bound the fetch, and a superset of the
-// windows never changes a figure, while a missing one would.
-const periodSlack = 24 * time.Hour
+// periodSlack widens every fetched range on each side. It is 0: the
+// billing periods are computed here by the engine's own impact.PeriodBounds,
+// and the windows read are what a stored estimate depends on (README "Fresh
+// figures"): a window a day past the last period changes no figure, so it
+// must not make the estimate STALE either.
+const periodSlack = 0
 
 // periodBounds is the engine's billing period containing t. Stored zones
 // were validated; should one not load, a quarter and more either side still

@@ -54,7 +54,8 @@ type changedWindow struct {
 
 type changedIncident struct {
 	id, reason string
-	self       bool // the incident's own estimate depends on it too (it still exists)
+	self       bool // the incident's own estimate depends on it (it still exists)
+	others     bool // so do the estimates that read its windows: its title, cause or windows changed
 }
 
 func (c *changes) customer(id, reason string) {
@@ -65,8 +66,11 @@ func (c *changes) window(w *impact.StoredWindow, incidentID, id string) {
 	c.windows = append(c.windows, changedWindow{incidentID, w.CustomerID, w.Start, w.End, impact.WindowName(incidentID, id)})
 }
 
-func (c *changes) incident(id string, self bool) {
-	c.incidents = append(c.incidents, changedIncident{id, impact.IncidentName(id), self})
+// incident records a change of incident id. The other estimates that read
+// its windows see its title and cause only (its recovery items are the
+// incident's own figures), so a change of those alone leaves them be.
+func (c *changes) incident(id string, self, others bool) {
+	c.incidents = append(c.incidents, changedIncident{id, impact.IncidentName(id), self, others})
 }
 
 // beginChanges takes the write's change sequence. It must be the first
@@ -174,12 +178,14 @@ func (d *DB) commitChanges(ctx context.Context, tx *sqlx.Tx, c *changes) error {
 	}
 	for _, x := range c.incidents {
 		names[impact.IncidentName(x.id)] = true
-		var ids []string
-		if err := tx.SelectContext(ctx, &ids, d.q(`SELECT incident_id FROM estimate_dep_incidents WHERE dep_incident_id = ?`), x.id); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			m.add(id, x.reason)
+		if x.others {
+			var ids []string
+			if err := tx.SelectContext(ctx, &ids, d.q(`SELECT incident_id FROM estimate_dep_incidents WHERE dep_incident_id = ?`), x.id); err != nil {
+				return err
+			}
+			for _, id := range ids {
+				m.add(id, x.reason)
+			}
 		}
 		if x.self {
 			if len(ownReason[x.id]) == 0 {

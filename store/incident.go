@@ -177,7 +177,7 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 		if sameRow(prev, row) {
 			return nil
 		}
-		ch.incident(in.ID, true)
+		ch.incident(in.ID, true, prev.Title != row.Title || prev.Cause != row.Cause)
 		return d.commitChanges(ctx, tx, ch)
 	})
 	if err != nil {
@@ -216,7 +216,7 @@ func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) err
 		}
 		// The other estimates that read this incident's windows (their
 		// dependency rows stay: they are the other estimates').
-		ch.incident(id, false)
+		ch.incident(id, false, true)
 		if err := d.commitChanges(ctx, tx, ch); err != nil {
 			return err
 		}
