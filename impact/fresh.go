@@ -49,6 +49,10 @@ type EstimateDeps struct {
 	Customers []CustomerRange
 	// Incidents are the other incidents whose windows (and cause) were read.
 	Incidents []string
+	// Windows are every window read, of any incident: the store records a
+	// fingerprint of them, so that a change undone (a window added, then
+	// deleted) leaves the estimate CURRENT again.
+	Windows []StoredWindow
 	// UsesSettings is set when the reporting options came from the stored
 	// ReportingSettings; SettingsCurrency and SettingsRates are then what
 	// of them the estimate used.

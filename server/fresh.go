@@ -76,6 +76,7 @@ func (b *incidentBatch) scenarioDeps(id string) (*impact.Scenario, *impact.Estim
 		sc.Customers[i] = a.Customer
 		r, ws := closedRange(spanRange(a), b.windows[a.ID])
 		deps.Customers[i] = r
+		deps.Windows = append(deps.Windows, ws...)
 		for _, w := range ws {
 			g.add(&w)
 		}
@@ -201,4 +202,28 @@ func freshToProto(p *impactv1.IncidentEstimate, e *impact.StoredEstimate) {
 	for _, r := range e.FXRates {
 		p.FxRates = append(p.FxRates, &impactv1.FxRate{FromCurrency: r.From, ToCurrency: r.To, Rate: r.Rate})
 	}
+}
+
+// DryEstimate computes what EstimateIncident without reporting options
+// would store for incident id now, storing nothing: the figures, the
+// inputs digest and what it read. ENOTFOUND if the incident does not exist.
+func (s *Stored) DryEstimate(ctx context.Context, id string) (*impact.StoredEstimate, []impact.StoredStatement, error) {
+	seq, err := readSeq(ctx, s.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := loadBatch(ctx, s.store, []string{id})
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := storedSettings(ctx, s.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, sts, err := b.estimateWith(id, settingsOptions(st), seq, s.limits, s.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	e.IncidentID = id
+	return e, sts, nil
 }

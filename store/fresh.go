@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,6 +55,7 @@ type changedWindow struct {
 	incidentID, customerID string
 	start, end             time.Time
 	reason                 string
+	hash                   int64
 }
 
 type changedIncident struct {
@@ -62,8 +68,10 @@ func (c *changes) customer(id, reason string) {
 	c.customers = append(c.customers, changedCustomer{id, reason})
 }
 
-func (c *changes) window(w *impact.StoredWindow, incidentID, id string) {
-	c.windows = append(c.windows, changedWindow{incidentID, w.CustomerID, w.Start, w.End, impact.WindowName(incidentID, id)})
+// window records a window created or deleted, as its row is stored.
+func (c *changes) window(w *windowRow) {
+	c.windows = append(c.windows, changedWindow{w.IncidentID, w.CustomerID, w.Start.Time, w.End.Time,
+		impact.WindowName(w.IncidentID, w.ID), windowHash(w)})
 }
 
 // incident records a change of incident id. The other estimates that read
@@ -120,124 +128,305 @@ func (m *marks) add(incident, reason string) {
 	m.by[incident] = append(m.by[incident], reason)
 }
 
-// commitChanges is the last step of a write: see the top of this file.
+// Fingerprints. Every hash is computed from the rows as stored (read back
+// in the transaction), so that a save and a later write agree on them.
+
+func hash64(parts ...string) int64 {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return int64(binary.BigEndian.Uint64(h.Sum(nil)[:8]))
+}
+
+func windowHash(w *windowRow) int64 {
+	return hash64("w", w.IncidentID, w.ID, w.CustomerID, w.Service, strconv.FormatInt(w.Start.UnixMicro(), 10),
+		strconv.FormatInt(w.End.UnixMicro(), 10), w.ImpactFraction.String)
+}
+
+func windowRowOf(w *impact.StoredWindow) *windowRow {
+	r := &windowRow{IncidentID: w.IncidentID, ID: w.ID, CustomerID: w.CustomerID, Service: w.Service,
+		ImpactFraction: sql.NullString{String: w.ImpactFraction, Valid: w.ImpactFraction != ""}}
+	r.Start.Time, r.End.Time = w.Start, w.End
+	return r
+}
+
+// deletedHash is the fingerprint of a resource that no longer exists.
+var deletedHash = hash64("deleted")
+
+// customerHashes fingerprints the customers ids (at most MaxPageSize) with
+// their contracts, as stored now.
+func (d *DB) customerHashes(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	qs, args, err := sqlx.In(`SELECT `+d.customerCols()+` FROM customers WHERE id IN (?)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var cs []customerRow
+	if err := sqlx.SelectContext(ctx, q, &cs, d.q(qs), args...); err != nil {
+		return nil, err
+	}
+	qs, args, err = sqlx.In(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id IN (?) ORDER BY customer_id, service`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var ks []contractRow
+	if err := sqlx.SelectContext(ctx, q, &ks, d.q(qs), args...); err != nil {
+		return nil, err
+	}
+	parts := map[string][]string{}
+	for _, c := range cs {
+		parts[c.ID] = []string{"c", c.ID, c.DisplayName, c.Currency, c.TimeZone, c.HourlyAmount.String, c.RecaptureRate.String,
+			c.LifetimeValue.String, c.ChurnProbability.String, string(c.Baseline)}
+	}
+	for _, k := range ks {
+		parts[k.CustomerID] = append(parts[k.CustomerID], "k", k.Service, k.MonthlyFee.String, k.MinCreditAmount.String,
+			strconv.Itoa(int(k.BillingPeriod)), k.TimeZone, string(k.Terms))
+	}
+	for _, id := range ids {
+		if p, ok := parts[id]; ok {
+			out[id] = hash64(p...)
+		} else {
+			out[id] = deletedHash
+		}
+	}
+	return out, nil
+}
+
+// incidentHashes fingerprints incidents ids (at most MaxPageSize) as
+// stored now: as another estimate reads them (title and cause: dep) and
+// as their own estimate does (every field: own).
+func (d *DB) incidentHashes(ctx context.Context, q sqlx.QueryerContext, ids []string) (dep, own map[string]int64, err error) {
+	dep, own = make(map[string]int64, len(ids)), make(map[string]int64, len(ids))
+	if len(ids) == 0 {
+		return dep, own, nil
+	}
+	qs, args, err := sqlx.In(`SELECT `+incidentCols+` FROM incidents WHERE id IN (?)`, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []incidentRow
+	if err := sqlx.SelectContext(ctx, q, &rows, d.q(qs), args...); err != nil {
+		return nil, nil, err
+	}
+	for _, id := range ids {
+		dep[id], own[id] = deletedHash, deletedHash
+	}
+	for _, r := range rows {
+		dep[r.ID], own[r.ID] = incidentHashesOf(&r)
+	}
+	return dep, own, nil
+}
+
+func incidentHashesOf(r *incidentRow) (dep, own int64) {
+	cause := strconv.Itoa(int(r.Cause))
+	return hash64("i", r.ID, r.Title, cause),
+		hash64("o", r.ID, r.Title, cause, r.RecoveryCurrency, strconv.Itoa(int(r.Allocation)), string(r.RecoveryItems))
+}
+
+// commitChanges is the last step of a write: see the top of this file. It
+// brings the current fingerprints of every estimate depending on what
+// changed up to date, and moves the newest mark of each estimate that is
+// then STALE to now (or clears it, when the change undid an earlier one).
 func (d *DB) commitChanges(ctx context.Context, tx *sqlx.Tx, c *changes) error {
 	if len(c.customers) == 0 && len(c.windows) == 0 && len(c.incidents) == 0 {
 		return nil
 	}
 	g := c.g
-	m := newMarks()
-	var own []string // incidents whose own estimate is marked, if they have one
-	ownReason := map[string][]string{}
+	touched := map[string]bool{}
 	names := map[string]bool{}
+	// Customers (and their contracts): the new fingerprint, on every
+	// dependency row of the customer.
+	var custs []string
+	reason := map[string]string{}
 	for _, x := range c.customers {
+		if _, ok := reason[x.id]; !ok {
+			custs = append(custs, x.id)
+		}
+		reason[x.id] = x.reason
 		names[impact.CustomerName(x.id)] = true
-		var ids []string
-		if err := tx.SelectContext(ctx, &ids, d.q(`SELECT incident_id FROM estimate_dep_customers WHERE customer_id = ?`), x.id); err != nil {
+	}
+	if len(custs) > 0 {
+		hs, err := d.customerHashes(ctx, tx, custs)
+		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			m.add(id, x.reason)
+		for _, id := range custs {
+			var ids []string
+			if err := tx.SelectContext(ctx, &ids, d.q(`SELECT incident_id FROM estimate_dep_customers WHERE customer_id = ?`), id); err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, d.q(`UPDATE estimate_dep_customers SET cur_hash = ?, reason = ? WHERE customer_id = ?`),
+				hs[id], reason[id], id); err != nil {
+				return err
+			}
+			for _, in := range ids {
+				touched[in] = true
+			}
 		}
 	}
-	// Windows: one lookup per customer, then each window against the
-	// ranges found. A window touching a recorded range (end ≥ from and
-	// start ≤ to) would be read by that estimate's next computation, or
-	// was read by its last one.
+	// Windows: XOR each into the fingerprint of every dependency row of
+	// its customer whose range it touches (end ≥ from and start ≤ to: the
+	// estimate read it, or would read it now), and of its own incident's
+	// estimate. Adding and deleting the same window cancel out.
 	byCustomer := map[string][]changedWindow{}
-	var custs []string
+	var wcusts []string
+	own := map[string]int64{}
+	ownReason := map[string]string{}
+	var owners []string
 	for _, w := range c.windows {
 		if _, ok := byCustomer[w.customerID]; !ok {
-			custs = append(custs, w.customerID)
+			wcusts = append(wcusts, w.customerID)
 		}
 		byCustomer[w.customerID] = append(byCustomer[w.customerID], w)
 		names[impact.CustomerName(w.customerID)] = true
 		names[impact.IncidentName(w.incidentID)] = true
-		if len(ownReason[w.incidentID]) == 0 {
-			own = append(own, w.incidentID)
+		if _, ok := own[w.incidentID]; !ok {
+			owners = append(owners, w.incidentID)
 		}
-		ownReason[w.incidentID] = append(ownReason[w.incidentID], w.reason)
+		own[w.incidentID] ^= w.hash
+		ownReason[w.incidentID] = w.reason
 	}
-	for _, cid := range custs {
+	for _, cid := range wcusts {
 		var deps []struct {
 			IncidentID string  `db:"incident_id"`
 			From       instant `db:"range_from"`
 			To         instant `db:"range_to"`
+			WinCur     int64   `db:"win_cur"`
 		}
-		if err := tx.SelectContext(ctx, &deps, d.q(`SELECT incident_id, range_from, range_to FROM estimate_dep_customers
+		if err := tx.SelectContext(ctx, &deps, d.q(`SELECT incident_id, range_from, range_to, win_cur FROM estimate_dep_customers
 			WHERE customer_id = ?`), cid); err != nil {
 			return err
 		}
 		for _, dep := range deps {
+			cur, last := dep.WinCur, ""
 			for _, w := range byCustomer[cid] {
 				if !w.end.Before(dep.From.Time) && !w.start.After(dep.To.Time) {
-					m.add(dep.IncidentID, w.reason)
+					cur ^= w.hash
+					last = w.reason
 				}
 			}
-		}
-	}
-	for _, x := range c.incidents {
-		names[impact.IncidentName(x.id)] = true
-		if x.others {
-			var ids []string
-			if err := tx.SelectContext(ctx, &ids, d.q(`SELECT incident_id FROM estimate_dep_incidents WHERE dep_incident_id = ?`), x.id); err != nil {
+			if last == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, d.q(`UPDATE estimate_dep_customers SET win_cur = ?, reason = ? WHERE incident_id = ? AND customer_id = ?`),
+				cur, last, dep.IncidentID, cid); err != nil {
 				return err
 			}
-			for _, id := range ids {
-				m.add(id, x.reason)
-			}
-		}
-		if x.self {
-			if len(ownReason[x.id]) == 0 {
-				own = append(own, x.id)
-			}
-			ownReason[x.id] = append(ownReason[x.id], x.reason)
+			touched[dep.IncidentID] = true
 		}
 	}
-	if len(own) > 0 {
-		have, err := d.headsAmong(ctx, tx, own)
+	for _, id := range owners {
+		var cur []int64
+		if err := tx.SelectContext(ctx, &cur, d.q(`SELECT ownwin_cur FROM estimate_heads WHERE incident_id = ?`), id); err != nil {
+			return err
+		}
+		if len(cur) == 0 {
+			continue // no stored estimate
+		}
+		if _, err := tx.ExecContext(ctx, d.q(`UPDATE estimate_heads SET ownwin_cur = ?, own_reason = ? WHERE incident_id = ?`),
+			cur[0]^own[id], ownReason[id], id); err != nil {
+			return err
+		}
+		touched[id] = true
+	}
+	// Incidents: as the other estimates read them, and as their own does.
+	var incs []string
+	for _, x := range c.incidents {
+		incs = append(incs, x.id)
+		names[impact.IncidentName(x.id)] = true
+	}
+	if len(incs) > 0 {
+		dep, ownH, err := d.incidentHashes(ctx, tx, incs)
 		if err != nil {
 			return err
 		}
-		for _, id := range own {
-			if have[id] {
-				for _, r := range ownReason[id] {
-					m.add(id, r)
+		for _, x := range c.incidents {
+			if x.others {
+				var ids []string
+				if err := tx.SelectContext(ctx, &ids, d.q(`SELECT incident_id FROM estimate_dep_incidents WHERE dep_incident_id = ?`), x.id); err != nil {
+					return err
+				}
+				if len(ids) > 0 {
+					if _, err := tx.ExecContext(ctx, d.q(`UPDATE estimate_dep_incidents SET cur_hash = ? WHERE dep_incident_id = ?`), dep[x.id], x.id); err != nil {
+						return err
+					}
+				}
+				for _, in := range ids {
+					touched[in] = true
+				}
+			}
+			if x.self {
+				res, err := tx.ExecContext(ctx, d.q(`UPDATE estimate_heads SET own_cur = ?, own_reason = ? WHERE incident_id = ?`), ownH[x.id], x.reason, x.id)
+				if err != nil {
+					return err
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					touched[x.id] = true
 				}
 			}
 		}
 	}
-	if err := d.applyMarks(ctx, tx, m, g); err != nil {
+	if err := d.settleHeads(ctx, tx, touched, g); err != nil {
 		return err
 	}
 	return d.recordChanged(ctx, tx, names, g)
 }
 
-// headsAmong returns which of ids have a stored estimate.
-func (d *DB) headsAmong(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]bool, error) {
-	have := map[string]bool{}
-	for lo := 0; lo < len(ids); lo += impact.MaxPageSize {
-		part := ids[lo:min(lo+impact.MaxPageSize, len(ids))]
-		q, args, err := sqlx.In(`SELECT incident_id FROM estimate_heads WHERE incident_id IN (?)`, part)
+// settleHeads sets, for each estimate whose fingerprints a write changed,
+// its newest mark: now and g when it is STALE, none when it is CURRENT.
+func (d *DB) settleHeads(ctx context.Context, tx *sqlx.Tx, ids map[string]bool, g int64) error {
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	sort.Strings(list) // a stable lock order on PostgreSQL
+	now := d.ts(d.now())
+	for _, id := range list {
+		reasons, err := d.staleReasons(ctx, tx, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		var found []string
-		if err := tx.SelectContext(ctx, &found, d.q(q), args...); err != nil {
-			return nil, err
+		if len(reasons) > 0 {
+			_, err = tx.ExecContext(ctx, d.q(`UPDATE estimate_heads SET stale_seq = ?, last_mark = ? WHERE incident_id = ?`), g, now, id)
+		} else {
+			_, err = tx.ExecContext(ctx, d.q(`UPDATE estimate_heads SET last_mark = NULL WHERE incident_id = ?`), id)
 		}
-		for _, id := range found {
-			have[id] = true
+		if err != nil {
+			return err
 		}
 	}
-	return have, nil
+	return nil
 }
 
-// markRows (3 parameters each) per multi-row upsert of marks.
-const markRows = 500
+// staleReasonsSQL lists why an estimate is STALE: each fingerprint that
+// moved (through the partial indexes of moved rows) and each mark.
+const staleReasonsSQL = `SELECT reason FROM estimate_dep_customers WHERE incident_id = ? AND (cur_hash <> rec_hash OR win_cur <> win_rec)
+	UNION ALL SELECT 'incidents/' || dep_incident_id FROM estimate_dep_incidents WHERE incident_id = ? AND cur_hash <> rec_hash
+	UNION ALL SELECT reason FROM estimate_stale WHERE incident_id = ?
+	UNION ALL SELECT own_reason FROM estimate_heads WHERE incident_id = ? AND (own_cur <> own_rec OR ownwin_cur <> ownwin_rec)
+	UNION ALL SELECT 'reportingSettings' FROM estimate_heads WHERE incident_id = ? AND settings_moved`
 
-// applyMarks stores the marks with sequence g and moves each marked
-// estimate's newest mark to now.
+// staleReasons returns the sorted, distinct reasons incident id's estimate
+// is STALE; none when it is CURRENT.
+func (d *DB) staleReasons(ctx context.Context, q sqlx.QueryerContext, id string) ([]string, error) {
+	var rs []string
+	if err := sqlx.SelectContext(ctx, q, &rs, d.q(staleReasonsSQL), id, id, id, id, id); err != nil {
+		return nil, err
+	}
+	sort.Strings(rs)
+	return slices.Compact(rs), nil
+}
+
+// applyMarks stores marks with sequence g (a write committed while the
+// estimate was computed): only a new computation clears them.
 func (d *DB) applyMarks(ctx context.Context, tx *sqlx.Tx, m *marks, g int64) error {
 	if len(m.by) == 0 {
 		return nil
@@ -246,7 +435,7 @@ func (d *DB) applyMarks(ctx context.Context, tx *sqlx.Tx, m *marks, g int64) err
 	for id := range m.by {
 		ids = append(ids, id)
 	}
-	sort.Strings(ids) // a stable lock order on PostgreSQL
+	sort.Strings(ids)
 	type row struct{ id, reason string }
 	var rows []row
 	for _, id := range ids {
@@ -271,19 +460,11 @@ func (d *DB) applyMarks(ctx context.Context, tx *sqlx.Tx, m *marks, g int64) err
 			return err
 		}
 	}
-	now := d.ts(d.now())
-	for lo := 0; lo < len(ids); lo += impact.MaxPageSize {
-		part := ids[lo:min(lo+impact.MaxPageSize, len(ids))]
-		q, args, err := sqlx.In(`UPDATE estimate_heads SET stale_seq = ?, last_mark = ? WHERE incident_id IN (?)`, g, now, part)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, d.q(q), args...); err != nil {
-			return err
-		}
-	}
 	return nil
 }
+
+// markRows (3 parameters each) per multi-row upsert of marks.
+const markRows = 500
 
 // recordChanged sets the change sequence of each changed resource to g.
 func (d *DB) recordChanged(ctx context.Context, tx *sqlx.Tx, names map[string]bool, g int64) error {
@@ -312,13 +493,14 @@ func (d *DB) recordChanged(ctx context.Context, tx *sqlx.Tx, names map[string]bo
 	return nil
 }
 
-// depRows (4 parameters each) per multi-row INSERT of dependencies.
+// depRows (8 parameters each) per multi-row INSERT of dependencies.
 const depRows = 500
 
 // recordHead is the freshness part of saving an estimate of incident id
 // computed with deps (nil: from the data as it is now, depending on the
-// incident alone): the final section of the save, in its transaction,
-// after the caller took g from bumpChange.
+// incident alone), in a transaction that took change sequence g: the
+// fingerprints of what it read, as stored now, and a mark for each
+// dependency a write changed after deps.ReadSeq.
 func (d *DB) recordHead(ctx context.Context, tx *sqlx.Tx, id string, deps *impact.EstimateDeps, g int64) error {
 	if deps == nil {
 		deps = &impact.EstimateDeps{ReadSeq: g - 1}
@@ -348,66 +530,95 @@ func (d *DB) recordHead(ctx context.Context, tx *sqlx.Tx, id string, deps *impac
 			m.add(id, n)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM estimate_stale WHERE incident_id = ? AND seq <= ?`), id, deps.ReadSeq); err != nil {
-		return err
+	for _, q := range []string{`DELETE FROM estimate_stale WHERE incident_id = ? AND seq <= ?`} {
+		if _, err := tx.ExecContext(ctx, d.q(q), id, deps.ReadSeq); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM estimate_dep_customers WHERE incident_id = ?`), id); err != nil {
-		return err
+	for _, q := range []string{`DELETE FROM estimate_dep_customers WHERE incident_id = ?`, `DELETE FROM estimate_dep_incidents WHERE incident_id = ?`} {
+		if _, err := tx.ExecContext(ctx, d.q(q), id); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM estimate_dep_incidents WHERE incident_id = ?`), id); err != nil {
-		return err
+	// The windows read, by customer, and the incident's own.
+	winXor := map[string]int64{}
+	var ownWin int64
+	for i := range deps.Windows {
+		h := windowHash(windowRowOf(&deps.Windows[i]))
+		winXor[deps.Windows[i].CustomerID] ^= h
+		if deps.Windows[i].IncidentID == id {
+			ownWin ^= h
+		}
 	}
 	for lo := 0; lo < len(deps.Customers); lo += depRows {
 		part := deps.Customers[lo:min(lo+depRows, len(deps.Customers))]
+		ids := make([]string, len(part))
+		for i, c := range part {
+			ids[i] = c.CustomerID
+		}
+		hs, err := d.customerHashes(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
 		var b strings.Builder
-		b.WriteString(`INSERT INTO estimate_dep_customers (incident_id, customer_id, range_from, range_to) VALUES `)
-		args := make([]any, 0, 4*len(part))
+		b.WriteString(`INSERT INTO estimate_dep_customers (incident_id, customer_id, range_from, range_to, rec_hash, cur_hash, win_rec, win_cur) VALUES `)
+		args := make([]any, 0, 8*len(part))
 		for i, c := range part {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?)")
-			args = append(args, id, c.CustomerID, d.ts(c.From), d.ts(c.To))
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, id, c.CustomerID, d.ts(c.From), d.ts(c.To), hs[c.CustomerID], hs[c.CustomerID], winXor[c.CustomerID], winXor[c.CustomerID])
 		}
 		if _, err := tx.ExecContext(ctx, d.q(b.String()), args...); err != nil {
 			return err
 		}
 	}
-	for lo := 0; lo < len(deps.Incidents); lo += depRows {
-		part := deps.Incidents[lo:min(lo+depRows, len(deps.Incidents))]
+	others := slices.Clone(deps.Incidents)
+	sort.Strings(others)
+	others = slices.Compact(others)
+	for lo := 0; lo < len(others); lo += depRows {
+		part := others[lo:min(lo+depRows, len(others))]
+		dep, _, err := d.incidentHashes(ctx, tx, part)
+		if err != nil {
+			return err
+		}
 		var b strings.Builder
-		b.WriteString(`INSERT INTO estimate_dep_incidents (incident_id, dep_incident_id) VALUES `)
-		args := make([]any, 0, 2*len(part))
+		b.WriteString(`INSERT INTO estimate_dep_incidents (incident_id, dep_incident_id, rec_hash, cur_hash) VALUES `)
+		args := make([]any, 0, 4*len(part))
 		for i, in := range part {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?)")
-			args = append(args, id, in)
+			b.WriteString("(?, ?, ?, ?)")
+			args = append(args, id, in, dep[in], dep[in])
 		}
-		b.WriteString(` ON CONFLICT DO NOTHING`)
 		if _, err := tx.ExecContext(ctx, d.q(b.String()), args...); err != nil {
 			return err
 		}
+	}
+	_, ownH, err := d.incidentHashes(ctx, tx, []string{id})
+	if err != nil {
+		return err
 	}
 	rates, err := json.Marshal(fxDocs(deps.SettingsRates))
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO estimate_heads (incident_id, read_seq, uses_settings, settings_currency, settings_rates)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident_id) DO UPDATE SET read_seq = excluded.read_seq, stale_seq = 0,
+	if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO estimate_heads (incident_id, read_seq, uses_settings, settings_currency, settings_rates,
+		own_rec, own_cur, ownwin_rec, ownwin_cur)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (incident_id) DO UPDATE SET read_seq = excluded.read_seq, stale_seq = 0,
 		last_mark = NULL, failed_seq = 0, failure = '', uses_settings = excluded.uses_settings,
 		settings_currency = excluded.settings_currency, settings_rates = excluded.settings_rates,
-		lease_token = '', lease_expires = NULL`),
-		id, deps.ReadSeq, deps.UsesSettings, deps.SettingsCurrency, rates); err != nil {
+		own_rec = excluded.own_rec, own_cur = excluded.own_cur, ownwin_rec = excluded.ownwin_rec, ownwin_cur = excluded.ownwin_cur,
+		own_reason = '', settings_moved = FALSE, lease_token = '', lease_expires = NULL`),
+		id, deps.ReadSeq, deps.UsesSettings, deps.SettingsCurrency, rates, ownH[id], ownH[id], ownWin, ownWin); err != nil {
 		return err
 	}
 	if err := d.applyMarks(ctx, tx, m, g); err != nil {
 		return err
 	}
-	// Marks kept from writes after ReadSeq that no final-section check
-	// above saw (their resource is not a dependency any more) still make
-	// the estimate STALE: keep it honest rather than guess.
+	// Marks kept from writes after ReadSeq keep the estimate STALE.
 	var left struct {
 		N   int64 `db:"n"`
 		Max int64 `db:"mx"`
@@ -415,7 +626,7 @@ func (d *DB) recordHead(ctx context.Context, tx *sqlx.Tx, id string, deps *impac
 	if err := tx.GetContext(ctx, &left, d.q(`SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS mx FROM estimate_stale WHERE incident_id = ?`), id); err != nil {
 		return err
 	}
-	if left.N > 0 && len(m.by) == 0 {
+	if left.N > 0 {
 		_, err := tx.ExecContext(ctx, d.q(`UPDATE estimate_heads SET stale_seq = ?, last_mark = ? WHERE incident_id = ?`), left.Max, d.ts(d.now()), id)
 		return err
 	}
@@ -438,11 +649,11 @@ func fromFxDocs(docs []fxDoc) []impact.FXRate {
 	return out
 }
 
-// freshness fills in e's State, StaleReasons and RefreshError: one lookup
-// of its head and one of its marks, both by primary key.
+// freshness fills in e's State, StaleReasons and RefreshError: one query
+// of primary-key and partial-index lookups, and the failure when STALE.
 func (d *DB) freshness(ctx context.Context, q sqlx.QueryerContext, e *impact.StoredEstimate, incidentID string) error {
-	var reasons []string
-	if err := sqlx.SelectContext(ctx, q, &reasons, d.q(`SELECT reason FROM estimate_stale WHERE incident_id = ? ORDER BY reason`), incidentID); err != nil {
+	reasons, err := d.staleReasons(ctx, q, incidentID)
+	if err != nil {
 		return err
 	}
 	e.State, e.StaleReasons, e.RefreshError = impact.StateCurrent, nil, ""

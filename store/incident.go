@@ -210,6 +210,14 @@ func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) err
 				return impact.Errorf(impact.EFAILEDPRECOND, "%s has outage windows; delete them or set force", name)
 			}
 		}
+		// Its windows leave the estimates that read them.
+		var ws []windowRow
+		if err := tx.SelectContext(ctx, &ws, d.q(`SELECT `+d.windowCols()+` FROM windows WHERE incident_id = ?`), id); err != nil {
+			return err
+		}
+		for i := range ws {
+			ch.window(&ws[i])
+		}
 		// Windows and estimates go by ON DELETE CASCADE, in this statement.
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM incidents WHERE id = ?`), id); err != nil {
 			return err

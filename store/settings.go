@@ -169,10 +169,11 @@ func (d *DB) UpdateReportingSettings(ctx context.Context, s *impact.ReportingSet
 	return d.GetReportingSettings(ctx)
 }
 
-// markSettingsUsers marks every estimate that used the settings and that
-// the new settings s would compute differently: another reporting
-// currency, or another rate (or none) for a currency pair it used. A rate
-// it did not use changes nothing it reports.
+// markSettingsUsers marks STALE every estimate that used the settings and
+// that the new settings s would compute differently: another reporting
+// currency, or another rate (or none) for a currency pair it used; and
+// CURRENT again one they would compute as it was. A rate it did not use
+// changes nothing it reports.
 func (d *DB) markSettingsUsers(ctx context.Context, tx *sqlx.Tx, s *impact.ReportingSettings, g int64) error {
 	rate := map[[2]string]string{}
 	for _, r := range s.FXRates {
@@ -187,24 +188,33 @@ func (d *DB) markSettingsUsers(ctx context.Context, tx *sqlx.Tx, s *impact.Repor
 		WHERE uses_settings = ?`), true); err != nil {
 		return err
 	}
-	m := newMarks()
+	touched := map[string]bool{}
 	for _, h := range heads {
-		if h.Currency != s.ReportingCurrency {
-			m.add(h.IncidentID, impact.SettingsName)
-			continue
-		}
-		var used []fxDoc
-		if err := json.Unmarshal(h.Rates, &used); err != nil {
-			return err
-		}
-		for _, u := range used {
-			if rate[[2]string{u.From, u.To}] != u.Rate {
-				m.add(h.IncidentID, impact.SettingsName)
-				break
+		moved := h.Currency != s.ReportingCurrency
+		if !moved {
+			var used []fxDoc
+			if err := json.Unmarshal(h.Rates, &used); err != nil {
+				return err
+			}
+			for _, u := range used {
+				if rate[[2]string{u.From, u.To}] != u.Rate {
+					moved = true
+					break
+				}
 			}
 		}
+		// Settings changed back to what an estimate used make it CURRENT
+		// again (unless something else moved).
+		res, err := tx.ExecContext(ctx, d.q(`UPDATE estimate_heads SET settings_moved = ? WHERE incident_id = ? AND settings_moved <> ?`),
+			moved, h.IncidentID, moved)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			touched[h.IncidentID] = true
+		}
 	}
-	if err := d.applyMarks(ctx, tx, m, g); err != nil {
+	if err := d.settleHeads(ctx, tx, touched, g); err != nil {
 		return err
 	}
 	return d.recordChanged(ctx, tx, map[string]bool{impact.SettingsName: true}, g)

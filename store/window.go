@@ -117,8 +117,7 @@ func (d *DB) BatchCreateWindows(ctx context.Context, incidentID string, ws []imp
 			return err
 		}
 		for i := range rows {
-			ch.window(&impact.StoredWindow{OutageWindow: impact.OutageWindow{CustomerID: rows[i].CustomerID,
-				Start: rows[i].Start.Time, End: rows[i].End.Time}}, incidentID, rows[i].ID)
+			ch.window(&rows[i])
 		}
 		return d.commitChanges(ctx, tx, ch)
 	})
@@ -331,7 +330,7 @@ func (d *DB) DeleteWindow(ctx context.Context, incidentID, id string) error {
 		if err := d.audit(ctx, tx, now, "DeleteWindow", name, ""); err != nil {
 			return err
 		}
-		ch.window(&impact.StoredWindow{OutageWindow: impact.OutageWindow{CustomerID: w.CustomerID, Start: w.Start.Time, End: w.End.Time}}, incidentID, id)
+		ch.window(&w)
 		return d.commitChanges(ctx, tx, ch)
 	})
 }

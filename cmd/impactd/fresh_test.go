@@ -1,0 +1,425 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/impact-svc/impact/impact"
+	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
+	"github.com/impact-svc/impact/server"
+	"github.com/impact-svc/impact/store"
+)
+
+// Fresh stored figures (README "Fresh figures"), as a property: random
+// creates, updates and deletes over stored data, on both engines. After
+// every write, every stored estimate is STALE exactly when what :estimate
+// would compute now has other inputs (another inputs digest) than the
+// stored revision. After the refresh (driven directly, not slept for):
+// every estimate is CURRENT, equals a stateless estimate of all the stored
+// data figure for figure, and every statement's credit is exactly the sum
+// of the stored per-incident credits.
+
+func eachStore(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Run("sqlite", func(t *testing.T) {
+		db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "impact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		fn(t, db)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := os.Getenv("IMPACT_TEST_POSTGRES_DSN")
+		if dsn == "" {
+			t.Skip("IMPACT_TEST_POSTGRES_DSN is not set")
+		}
+		db, err := store.Open(context.Background(), freshPostgres(t, dsn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		fn(t, db)
+	})
+}
+
+// freshWorld drives one random history.
+type freshWorld struct {
+	t   *testing.T
+	ctx context.Context
+	db  *store.DB
+	st  *server.Stored
+	rc  *server.Recomputer
+	rng *rand.Rand
+	n   int // ids made so far
+}
+
+var freshBase = time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
+
+func (w *freshWorld) id(prefix string) string {
+	w.n++
+	return fmt.Sprintf("%s%03d", prefix, w.n)
+}
+
+func (w *freshWorld) customers() []impact.StoredCustomer {
+	p, err := w.db.ListCustomers(w.ctx, impact.PageRequest{Size: 1000})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p.Items
+}
+
+func (w *freshWorld) incidents() []impact.StoredIncident {
+	p, err := w.db.ListIncidents(w.ctx, impact.PageRequest{Size: 1000})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p.Items
+}
+
+func (w *freshWorld) windows(incident string) []impact.StoredWindow {
+	p, err := w.db.ListWindows(w.ctx, incident, impact.WindowFilter{}, impact.PageRequest{Size: 1000})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p.Items
+}
+
+func (w *freshWorld) contracts(customer string) []impact.StoredContract {
+	p, err := w.db.ListContracts(w.ctx, customer, impact.PageRequest{Size: 1000})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p.Items
+}
+
+func (w *freshWorld) contract(service string) *impact.Contract {
+	fee := fmt.Sprintf("%d.%02d", 100+w.rng.IntN(5000), w.rng.IntN(100))
+	return &impact.Contract{Service: service, MonthlyFee: fee, Tiers: []impact.CreditTier{
+		{UptimeBelow: "99.9", CreditPercent: fmt.Sprint(5 + w.rng.IntN(20))},
+		{UptimeBelow: "99", CreditPercent: "50"},
+	}}
+}
+
+func (w *freshWorld) newWindow(customer string) impact.StoredWindow {
+	s := freshBase.Add(time.Duration(w.rng.IntN(70*24)) * time.Hour)
+	return impact.StoredWindow{ID: w.id("w"), OutageWindow: impact.OutageWindow{CustomerID: customer,
+		Service: []string{"api", "db"}[w.rng.IntN(2)], Start: s, End: s.Add(time.Duration(10+w.rng.IntN(3*24*60)) * time.Minute)}}
+}
+
+func (w *freshWorld) newIncident() {
+	cs := w.customers()
+	in := &impact.Incident{ID: w.id("i"), Title: "outage", Cause: impact.Cause(1 + w.rng.IntN(3)), RecoveryCurrency: "EUR",
+		RecoveryItems: []impact.RecoveryItem{{Expense: &impact.ExpenseItem{Description: "x", UnitCost: fmt.Sprint(10 + w.rng.IntN(900))}}}}
+	if _, err := w.db.CreateIncident(w.ctx, in, ""); err != nil {
+		w.t.Fatal(err)
+	}
+	var ws []impact.StoredWindow
+	for range 1 + w.rng.IntN(3) {
+		ws = append(ws, w.newWindow(cs[w.rng.IntN(len(cs))].ID))
+	}
+	if _, err := w.db.BatchCreateWindows(w.ctx, in.ID, ws, ""); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.st.EstimateIncident(w.ctx, &impactv1.EstimateIncidentRequest{Name: impact.IncidentName(in.ID)}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// step makes one random write and says what it was.
+func (w *freshWorld) step() string {
+	ctx, db, rng := w.ctx, w.db, w.rng
+	cs := w.customers()
+	incs := w.incidents()
+	c := cs[rng.IntN(len(cs))]
+	switch op := rng.IntN(13); op {
+	case 0:
+		amt := fmt.Sprint(50 + rng.IntN(500))
+		if _, err := db.UpdateCustomer(ctx, &impact.Customer{ID: c.ID, Baseline: impact.Baseline{HourlyAmount: amt}},
+			impact.FieldMask{"baseline.hourly_amount"}, ""); err != nil {
+			w.t.Fatal(err)
+		}
+		return "hourly amount of " + c.ID
+	case 1:
+		if _, err := db.UpdateCustomer(ctx, &impact.Customer{ID: c.ID, Baseline: c.Baseline}, impact.FieldMask{"baseline"}, ""); err != nil {
+			w.t.Fatal(err)
+		}
+		return "no-op update of " + c.ID
+	case 2:
+		// A write that fails (stale etag) marks nothing.
+		if _, err := db.UpdateCustomer(ctx, &impact.Customer{ID: c.ID, DisplayName: "x"}, impact.FieldMask{"display_name"}, `"r999"`); impact.ErrorCode(err) != impact.EABORTED {
+			w.t.Fatalf("stale etag: %v", err)
+		}
+		return "failed update of " + c.ID
+	case 3:
+		ks := w.contracts(c.ID)
+		if len(ks) == 0 {
+			if _, err := db.CreateContract(ctx, c.ID, w.contract("api"), ""); err != nil {
+				w.t.Fatal(err)
+			}
+			return "new contract of " + c.ID
+		}
+		k := ks[rng.IntN(len(ks))]
+		if rng.IntN(3) == 0 {
+			if err := db.DeleteContract(ctx, c.ID, k.Service, ""); err != nil {
+				w.t.Fatal(err)
+			}
+			return "deleted contract " + k.Name
+		}
+		if _, err := db.UpdateContract(ctx, c.ID, w.contract(k.Service), impact.FieldMask{"monthly_fee", "tiers"}, ""); err != nil {
+			w.t.Fatal(err)
+		}
+		return "updated contract " + k.Name
+	case 4, 5, 6:
+		if len(incs) == 0 {
+			return "nothing"
+		}
+		in := incs[rng.IntN(len(incs))]
+		win := w.newWindow(c.ID)
+		if _, err := db.BatchCreateWindows(ctx, in.ID, []impact.StoredWindow{win}, ""); err != nil {
+			w.t.Fatal(err)
+		}
+		return fmt.Sprintf("window %s of %s for %s %s %s", win.ID, in.ID, c.ID, win.Service, win.Start.Format(time.RFC3339))
+	case 7:
+		if len(incs) == 0 {
+			return "nothing"
+		}
+		in := incs[rng.IntN(len(incs))]
+		ws := w.windows(in.ID)
+		if len(ws) == 0 {
+			return "nothing"
+		}
+		x := ws[rng.IntN(len(ws))]
+		if err := db.DeleteWindow(ctx, in.ID, x.ID); err != nil {
+			w.t.Fatal(err)
+		}
+		return "deleted " + x.Name
+	case 8:
+		if len(incs) == 0 {
+			return "nothing"
+		}
+		in := incs[rng.IntN(len(incs))]
+		if rng.IntN(2) == 0 {
+			if _, err := db.UpdateIncident(ctx, &impact.Incident{ID: in.ID, Cause: impact.Cause(1 + rng.IntN(3))}, impact.FieldMask{"cause"}, ""); err != nil {
+				w.t.Fatal(err)
+			}
+			return "cause of " + in.ID
+		}
+		items := []impact.RecoveryItem{{Expense: &impact.ExpenseItem{Description: "y", UnitCost: fmt.Sprint(1 + rng.IntN(999))}}}
+		if _, err := db.UpdateIncident(ctx, &impact.Incident{ID: in.ID, RecoveryItems: items}, impact.FieldMask{"recovery_items"}, ""); err != nil {
+			w.t.Fatal(err)
+		}
+		return "recovery of " + in.ID
+	case 9:
+		w.newIncident()
+		return "new incident"
+	case 10:
+		if len(incs) < 3 {
+			return "nothing"
+		}
+		in := incs[rng.IntN(len(incs))]
+		if err := db.DeleteIncident(ctx, in.ID, "", true); err != nil {
+			w.t.Fatal(err)
+		}
+		return "deleted " + in.Name
+	case 11:
+		rates := []impact.FXRate{{From: "EUR", To: "USD", Rate: []string{"1.1", "1.25"}[rng.IntN(2)]}}
+		if rng.IntN(2) == 0 {
+			rates = append(rates, impact.FXRate{From: "GBP", To: "USD", Rate: fmt.Sprint(1 + rng.IntN(3))}) // no estimate needs it
+		}
+		if _, err := db.UpdateReportingSettings(ctx, &impact.ReportingSettings{ReportingCurrency: "USD", FXRates: rates}, nil, ""); err != nil {
+			w.t.Fatal(err)
+		}
+		return fmt.Sprintf("settings %v", rates)
+	default:
+		if len(incs) == 0 {
+			return "nothing"
+		}
+		in := incs[rng.IntN(len(incs))]
+		if _, err := w.st.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: in.Name}); err != nil {
+			w.t.Fatal(err)
+		}
+		return ":estimate of " + in.ID
+	}
+}
+
+// checkStates: STALE exactly when the inputs moved.
+func (w *freshWorld) checkStates(after string) {
+	for _, in := range w.incidents() {
+		e, err := w.db.GetEstimate(w.ctx, in.ID, 0)
+		if err != nil {
+			w.t.Fatalf("after %s: %v", after, err)
+		}
+		dry, _, err := w.st.DryEstimate(w.ctx, in.ID)
+		// Its last window gone, an incident's shared recovery items have
+		// no one to go to: the stored data cannot be estimated, which
+		// surely moved from what was.
+		moved := err != nil && impact.ErrorCode(err) == impact.EFAILEDPRECOND
+		if err != nil && !moved {
+			w.t.Fatalf("after %s: dry estimate of %s: %v", after, in.ID, err)
+		}
+		if err == nil {
+			moved = dry.InputsDigest != e.InputsDigest
+		}
+		if stale := e.State == impact.StateStale; stale != moved {
+			w.t.Errorf("after %s: %s is %s (reasons %v), but its inputs moved: %v", after, in.ID, e.State, e.StaleReasons, moved)
+		}
+		if e.State == impact.StateStale && len(e.StaleReasons) == 0 {
+			w.t.Errorf("after %s: %s STALE without a reason", after, in.ID)
+		}
+	}
+}
+
+// checkConverged: after the refresh, CURRENT, equal to the stateless
+// estimate of all the stored data, and statements add up.
+func (w *freshWorld) checkConverged() {
+	t := w.t
+	sc := &impact.Scenario{}
+	for _, c := range w.customers() {
+		cu := c.Customer
+		for _, k := range w.contracts(c.ID) {
+			cu.Contracts = append(cu.Contracts, k.Contract)
+		}
+		sc.Customers = append(sc.Customers, cu)
+	}
+	stored := map[string]*impact.StoredEstimate{}
+	for _, in := range w.incidents() {
+		x := in.Incident
+		for _, win := range w.windows(in.ID) {
+			x.Windows = append(x.Windows, win.OutageWindow)
+		}
+		e, err := w.db.GetEstimate(w.ctx, in.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(x.Windows) == 0 {
+			// Bad stored data (shared recovery, no one to share it): the
+			// refresh leaves it STALE, saying why.
+			if e.State != impact.StateStale || e.RefreshError == "" {
+				t.Errorf("after the refresh %s without windows is %s, refresh error %q", in.ID, e.State, e.RefreshError)
+			}
+			continue
+		}
+		sc.Incidents = append(sc.Incidents, x)
+		if e.State != impact.StateCurrent {
+			t.Errorf("after the refresh %s is %s: %v %s", in.ID, e.State, e.StaleReasons, e.RefreshError)
+		}
+		stored[in.ID] = e
+	}
+	settings, err := w.db.GetReportingSettings(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.ReportingCurrency, sc.FXRates = settings.ReportingCurrency, settings.FXRates
+	est, err := impact.EstimateScenario(sc, server.StoredLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range est.Incidents {
+		ie := &est.Incidents[i]
+		e := stored[ie.IncidentID]
+		if d := impact.CompareEstimates(e, &impact.StoredEstimate{IncidentEstimate: *ie, ModelVersion: est.ModelVersion}); d.Changed {
+			t.Errorf("%s: stored estimate differs from the stateless one: %d customers, %v", ie.IncidentID, d.CustomersChanged, d.Differences)
+		}
+	}
+	for _, s := range est.Statements {
+		sum := decimal.Zero
+		for _, share := range s.Incidents {
+			for _, ce := range stored[share.IncidentID].Customers {
+				if ce.CustomerID != s.CustomerID {
+					continue
+				}
+				for _, ac := range ce.SLACredits {
+					if ac.Service == s.Service && ac.PeriodStart.Equal(s.PeriodStart) {
+						sum = sum.Add(ac.Credit.Amount)
+					}
+				}
+			}
+		}
+		if !sum.Equal(s.CreditAmount.Amount) {
+			t.Errorf("statement %s/%s %s: stored per-incident credits add up to %s, the statement owes %s",
+				s.CustomerID, s.Service, s.PeriodStart.Format("2006-01"), sum, s.CreditAmount.Amount)
+		}
+	}
+}
+
+func TestFreshProperty(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		seeds := []uint64{1, 2, 3}
+		if db.Engine() == store.Postgres {
+			seeds = seeds[:2]
+		}
+		for _, seed := range seeds {
+			ctx := impact.WithActor(context.Background(), "test")
+			w := &freshWorld{t: t, ctx: ctx, db: db, st: server.NewStored(slog.New(slog.DiscardHandler), db),
+				rc: server.NewRecomputer(db, db, server.RecomputeOptions{Refresh: true, RefreshDelay: 0}),
+				rng: rand.New(rand.NewPCG(seed, 13))}
+			if _, err := db.UpdateReportingSettings(ctx, &impact.ReportingSettings{ReportingCurrency: "USD",
+				FXRates: []impact.FXRate{{From: "EUR", To: "USD", Rate: "1.1"}}}, nil, ""); err != nil {
+				t.Fatal(err)
+			}
+			for range 4 {
+				c := &impact.Customer{ID: w.id("c"), DisplayName: "C", Currency: []string{"USD", "EUR"}[w.rng.IntN(2)],
+					Baseline: impact.Baseline{HourlyAmount: fmt.Sprint(100 + w.rng.IntN(900))}}
+				if _, err := db.CreateCustomer(ctx, c, ""); err != nil {
+					t.Fatal(err)
+				}
+				if w.rng.IntN(4) > 0 {
+					if _, err := db.CreateContract(ctx, c.ID, w.contract("api"), ""); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for range 3 {
+				w.newIncident()
+			}
+			w.checkStates("seeding")
+			var history []string
+			for i := range 45 {
+				what := w.step()
+				history = append(history, what)
+				w.checkStates(what)
+				if i%15 == 14 {
+					if _, err := w.rc.RefreshPending(ctx); err != nil {
+						t.Fatal(err)
+					}
+					w.checkConverged()
+				}
+				if t.Failed() {
+					t.Fatalf("seed %d, history:\n%s", seed, joinLines(history))
+				}
+			}
+			if _, err := w.rc.RefreshPending(ctx); err != nil {
+				t.Fatal(err)
+			}
+			w.checkConverged()
+			// Every incident of this seed is deleted before the next, so
+			// seeds do not see each other's data.
+			for _, in := range w.incidents() {
+				if err := db.DeleteIncident(ctx, in.ID, "", true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, c := range w.customers() {
+				if err := db.DeleteCustomer(ctx, c.ID, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
+func joinLines(ls []string) string {
+	s := ""
+	for i, l := range ls {
+		s += fmt.Sprintf("%3d %s\n", i, l)
+	}
+	return s
+}
