@@ -359,7 +359,7 @@ func TestFreshProperty(t *testing.T) {
 		for _, seed := range seeds {
 			ctx := impact.WithActor(context.Background(), "test")
 			w := &freshWorld{t: t, ctx: ctx, db: db, st: server.NewStored(slog.New(slog.DiscardHandler), db),
-				rc: server.NewRecomputer(db, db, server.RecomputeOptions{Refresh: true, RefreshDelay: 0}),
+				rc:  server.NewRecomputer(db, db, server.RecomputeOptions{Refresh: true, RefreshDelay: 0}),
 				rng: rand.New(rand.NewPCG(seed, 13))}
 			if _, err := db.UpdateReportingSettings(ctx, &impact.ReportingSettings{ReportingCurrency: "USD",
 				FXRates: []impact.FXRate{{From: "EUR", To: "USD", Rate: "1.1"}}}, nil, ""); err != nil {
