@@ -46,7 +46,9 @@ func (t dbSettings) update(ctx context.Context, s *impact.ReportingSettings, eta
 	return t.db.UpdateReportingSettings(ctx, s, nil, etag)
 }
 
-type apiSettings struct{ c impactv1.SettingsServiceClient }
+type apiSettings struct {
+	c impactv1.SettingsServiceClient
+}
 
 func fromProtoSettings(p *impactv1.ReportingSettings) *impact.ReportingSettings {
 	s := &impact.ReportingSettings{ReportingCurrency: p.GetReportingCurrency(), Etag: p.GetEtag()}
