@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -422,4 +424,266 @@ func joinLines(ls []string) string {
 		s += fmt.Sprintf("%3d %s\n", i, l)
 	}
 	return s
+}
+
+// TestFreshStories: the stories of the README's "Fresh figures", on both
+// engines, with worked figures.
+func TestFreshStories(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		ctx := impact.WithActor(context.Background(), "test")
+		st := server.NewStored(slog.New(slog.DiscardHandler), db)
+		rc := server.NewRecomputer(db, db, server.RecomputeOptions{Refresh: true})
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		estimate := func(id string) *impactv1.IncidentEstimate {
+			t.Helper()
+			e, err := st.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: impact.IncidentName(id)})
+			must(err)
+			return e
+		}
+		get := func(id string) *impact.StoredEstimate {
+			t.Helper()
+			e, err := db.GetEstimate(ctx, id, 0)
+			must(err)
+			return e
+		}
+		at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
+		_, err := db.CreateCustomer(ctx, &impact.Customer{ID: "helios", DisplayName: "Helios", Currency: "USD",
+			Baseline: impact.Baseline{HourlyAmount: "100"}}, "")
+		must(err)
+		// Tiers: < 99.9 % → 10 %, < 99 % → 50 % of 5000.00 a month.
+		_, err = db.CreateContract(ctx, "helios", &impact.Contract{Service: "api", MonthlyFee: "5000.00",
+			Tiers: []impact.CreditTier{{UptimeBelow: "99.9", CreditPercent: "10"}, {UptimeBelow: "99", CreditPercent: "50"}}}, "")
+		must(err)
+		_, err = db.CreateIncident(ctx, &impact.Incident{ID: "oct-a", Title: "a"}, "")
+		must(err)
+		// 2 h in October (744 h): uptime 99.731 % → 10 % = 500.00.
+		_, err = db.BatchCreateWindows(ctx, "oct-a", []impact.StoredWindow{{ID: "w1", OutageWindow: impact.OutageWindow{
+			CustomerID: "helios", Service: "api", Start: at("2025-10-06T10:00:00Z"), End: at("2025-10-06T12:00:00Z")}}}, "")
+		must(err)
+		e1 := estimate("oct-a")
+		if e1.GetRevision() != 1 || e1.GetState() != impactv1.IncidentEstimate_CURRENT {
+			t.Fatalf(":estimate: revision %d %s", e1.GetRevision(), e1.GetState())
+		}
+		// No empty revisions: the same inputs again answer revision 1.
+		if again := estimate("oct-a"); again.GetRevision() != 1 {
+			t.Errorf("second :estimate wrote revision %d", again.GetRevision())
+		}
+
+		// The baseline rises: STALE at once, naming the customer; the
+		// figures are still the old ones (100 × 2 h = 200.00).
+		_, err = db.UpdateCustomer(ctx, &impact.Customer{ID: "helios", Baseline: impact.Baseline{HourlyAmount: "150"}},
+			impact.FieldMask{"baseline.hourly_amount"}, "")
+		must(err)
+		e := get("oct-a")
+		if e.State != impact.StateStale || !slices.Equal(e.StaleReasons, []string{"customers/helios"}) ||
+			e.Customers[0].LostRevenue.Gross.Amount.String() != "200" {
+			t.Errorf("after the baseline: %s %v gross %s", e.State, e.StaleReasons, e.Customers[0].LostRevenue.Gross.Amount)
+		}
+		// Back to 100: the inputs are what the estimate was computed from.
+		_, err = db.UpdateCustomer(ctx, &impact.Customer{ID: "helios", Baseline: impact.Baseline{HourlyAmount: "100"}},
+			impact.FieldMask{"baseline.hourly_amount"}, "")
+		must(err)
+		if e := get("oct-a"); e.State != impact.StateCurrent {
+			t.Errorf("after undoing the baseline: %s %v", e.State, e.StaleReasons)
+		}
+		_, err = db.UpdateCustomer(ctx, &impact.Customer{ID: "helios", Baseline: impact.Baseline{HourlyAmount: "150"}},
+			impact.FieldMask{"baseline.hourly_amount"}, "")
+		must(err)
+
+		// A quiet delay not yet over refreshes nothing.
+		slow := server.NewRecomputer(db, db, server.RecomputeOptions{Refresh: true, RefreshDelay: time.Hour})
+		if rep, err := slow.RefreshPending(ctx); err != nil || rep.Estimates != 0 {
+			t.Errorf("refresh within the quiet delay: %+v %v", rep, err)
+		}
+		rep, err := rc.RefreshPending(ctx)
+		must(err)
+		e = get("oct-a")
+		// 150 × 2 h = 300.00.
+		if rep.Revisions != 1 || e.Revision != 2 || e.Source != impact.SourceRefresh || e.State != impact.StateCurrent ||
+			e.Customers[0].LostRevenue.Gross.Amount.String() != "300" {
+			t.Errorf("after the refresh: %+v; revision %d %s %s gross %s", rep, e.Revision, e.Source, e.State, e.Customers[0].LostRevenue.Gross.Amount)
+		}
+
+		// A second incident lands in October: 6 h more, 8 h in all,
+		// uptime 98.925 % → 50 % = 2500.00, shared by downtime 2:6 =
+		// 625.00 + 1875.00. The first estimate is STALE until refreshed.
+		_, err = db.CreateIncident(ctx, &impact.Incident{ID: "oct-b", Title: "b"}, "")
+		must(err)
+		_, err = db.BatchCreateWindows(ctx, "oct-b", []impact.StoredWindow{{ID: "w1", OutageWindow: impact.OutageWindow{
+			CustomerID: "helios", Service: "api", Start: at("2025-10-20T00:00:00Z"), End: at("2025-10-20T06:00:00Z")}}}, "")
+		must(err)
+		if b := estimate("oct-b"); b.GetCustomers()[0].GetSlaCredits()[0].GetCredit().GetAmount() != "1875.00" {
+			t.Errorf("oct-b credit %v", b.GetCustomers()[0].GetSlaCredits())
+		}
+		if e := get("oct-a"); e.State != impact.StateStale || !slices.Equal(e.StaleReasons, []string{"incidents/oct-b/windows/w1"}) {
+			t.Errorf("oct-a after oct-b's window: %s %v", e.State, e.StaleReasons)
+		}
+		_, err = rc.RefreshPending(ctx)
+		must(err)
+		if e := get("oct-a"); e.State != impact.StateCurrent || e.Customers[0].SLACredits[0].Credit.Amount.StringFixed(2) != "625.00" {
+			t.Errorf("oct-a after the refresh: %s credit %v", e.State, e.Customers[0].SLACredits)
+		}
+		sta, err := st.GetSlaStatement(ctx, &impactv1.GetSlaStatementRequest{Name: "customers/helios/contracts/api/statements/2025-10"})
+		must(err)
+		if sta.GetCreditAmount().GetAmount() != "2500.00" || len(sta.GetIncidents()) != 2 {
+			t.Errorf("October statement: %v", sta)
+		}
+
+		// The only window of oct-b goes: oct-b is STALE, and after the
+		// refresh it has no customers and oct-a has the whole 500.00.
+		must(db.DeleteWindow(ctx, "oct-b", "w1"))
+		if e := get("oct-b"); e.State != impact.StateStale {
+			t.Errorf("oct-b without windows: %s", e.State)
+		}
+		_, err = rc.RefreshPending(ctx)
+		must(err)
+		if e := get("oct-b"); e.State != impact.StateCurrent || len(e.Customers) != 0 {
+			t.Errorf("oct-b after the refresh: %s, %d customers", e.State, len(e.Customers))
+		}
+		if e := get("oct-a"); e.Customers[0].SLACredits[0].Credit.Amount.StringFixed(2) != "500.00" {
+			t.Errorf("oct-a alone again: %v", e.Customers[0].SLACredits)
+		}
+
+		// Bad stored data: a shared recovery item and no window left. The
+		// refresh leaves that estimate STALE with why, and refreshes the
+		// others.
+		_, err = db.CreateIncident(ctx, &impact.Incident{ID: "bad", Title: "c", RecoveryCurrency: "USD",
+			RecoveryItems: []impact.RecoveryItem{{Expense: &impact.ExpenseItem{Description: "ups", UnitCost: "90"}}}}, "")
+		must(err)
+		_, err = db.BatchCreateWindows(ctx, "bad", []impact.StoredWindow{{ID: "w1", OutageWindow: impact.OutageWindow{
+			CustomerID: "helios", Service: "db", Start: at("2025-12-01T00:00:00Z"), End: at("2025-12-01T01:00:00Z")}}}, "")
+		must(err)
+		estimate("bad")
+		must(db.DeleteWindow(ctx, "bad", "w1"))
+		_, err = db.UpdateCustomer(ctx, &impact.Customer{ID: "helios", Baseline: impact.Baseline{HourlyAmount: "120"}},
+			impact.FieldMask{"baseline.hourly_amount"}, "")
+		must(err)
+		rep, err = rc.RefreshPending(ctx)
+		must(err)
+		if rep.Failed != 1 || rep.Revisions != 1 {
+			t.Errorf("refresh with bad data: %+v", rep)
+		}
+		p, err := st.GetIncidentEstimate(ctx, &impactv1.GetIncidentEstimateRequest{Name: "incidents/bad/estimate"})
+		must(err)
+		if p.GetState() != impactv1.IncidentEstimate_STALE || p.GetRefreshError().GetCode() != "FAILED_PRECONDITION" ||
+			!strings.Contains(p.GetRefreshError().GetMessage(), "recovery") {
+			t.Errorf("bad estimate: %s %v", p.GetState(), p.GetRefreshError())
+		}
+		if e := get("oct-a"); e.State != impact.StateCurrent {
+			t.Errorf("oct-a next to the bad one: %s", e.State)
+		}
+		// Not retried until something changes.
+		if rep, _ := rc.RefreshPending(ctx); rep.Estimates != 0 {
+			t.Errorf("the failed estimate was retried without a write: %+v", rep)
+		}
+		must(db.DeleteIncident(ctx, "bad", "", true))
+
+		// Settings: an estimate using them goes STALE when a rate it
+		// uses changes, not for a rate it does not need, and CURRENT
+		// again when changed back.
+		_, err = db.CreateCustomer(ctx, &impact.Customer{ID: "eu", DisplayName: "EU", Currency: "EUR",
+			Baseline: impact.Baseline{HourlyAmount: "10"}}, "")
+		must(err)
+		_, err = db.CreateIncident(ctx, &impact.Incident{ID: "eu-1", Title: "eu"}, "")
+		must(err)
+		_, err = db.BatchCreateWindows(ctx, "eu-1", []impact.StoredWindow{{ID: "w1", OutageWindow: impact.OutageWindow{
+			CustomerID: "eu", Service: "api", Start: at("2025-11-03T00:00:00Z"), End: at("2025-11-03T01:00:00Z")}}}, "")
+		must(err)
+		set := func(rates ...impact.FXRate) {
+			t.Helper()
+			_, err := db.UpdateReportingSettings(ctx, &impact.ReportingSettings{ReportingCurrency: "USD", FXRates: rates}, nil, "")
+			must(err)
+		}
+		set(impact.FXRate{From: "EUR", To: "USD", Rate: "1.10"})
+		eu := estimate("eu-1")
+		// 10 EUR × 1.10 = 11.00 USD.
+		if eu.GetReportingCurrency() != "USD" || eu.GetReportingTotals().GetLostRevenueGross() != "11.00" || len(eu.GetFxRates()) != 1 {
+			t.Errorf("eu-1 in USD: %v %v", eu.GetReportingTotals(), eu.GetFxRates())
+		}
+		set(impact.FXRate{From: "EUR", To: "USD", Rate: "1.10"}, impact.FXRate{From: "NOK", To: "USD", Rate: "0.09"})
+		if e := get("eu-1"); e.State != impact.StateCurrent {
+			t.Errorf("eu-1 after an unneeded rate: %s %v", e.State, e.StaleReasons)
+		}
+		set(impact.FXRate{From: "EUR", To: "USD", Rate: "1.20"})
+		if e := get("eu-1"); e.State != impact.StateStale || !slices.Equal(e.StaleReasons, []string{"reportingSettings"}) {
+			t.Errorf("eu-1 after its rate moved: %s %v", e.State, e.StaleReasons)
+		}
+		set(impact.FXRate{From: "EUR", To: "USD", Rate: "1.10"})
+		if e := get("eu-1"); e.State != impact.StateCurrent {
+			t.Errorf("eu-1 after its rate came back: %s %v", e.State, e.StaleReasons)
+		}
+		// Options given on :estimate win for that revision.
+		p, err = st.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: "incidents/eu-1", ReportingCurrency: "EUR"})
+		must(err)
+		if p.GetReportingCurrency() != "EUR" || p.GetRevision() != 2 {
+			t.Errorf("options win: %s revision %d", p.GetReportingCurrency(), p.GetRevision())
+		}
+		set(impact.FXRate{From: "EUR", To: "USD", Rate: "1.30"})
+		if e := get("eu-1"); e.State != impact.StateCurrent {
+			t.Errorf("an estimate with its own options after a settings change: %s %v", e.State, e.StaleReasons)
+		}
+	})
+}
+
+// TestRefreshLeases: a refresh worker killed after leasing (kill -9: no
+// completion, no hand-back) loses its estimates to another once the lease
+// expires; the late completion of the first writes nothing, and no revision
+// is written twice.
+func TestRefreshLeases(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		ctx := impact.WithActor(context.Background(), "test")
+		st := server.NewStored(slog.New(slog.DiscardHandler), db)
+		_, err := db.CreateCustomer(ctx, &impact.Customer{ID: "c", DisplayName: "C", Currency: "USD", Baseline: impact.Baseline{HourlyAmount: "1"}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CreateIncident(ctx, &impact.Incident{ID: "i", Title: "i"}, ""); err != nil {
+			t.Fatal(err)
+		}
+		s := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
+		if _, err := db.BatchCreateWindows(ctx, "i", []impact.StoredWindow{{ID: "w", OutageWindow: impact.OutageWindow{CustomerID: "c", Service: "x", Start: s, End: s.Add(time.Hour)}}}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: "incidents/i"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.UpdateCustomer(ctx, &impact.Customer{ID: "c", Baseline: impact.Baseline{HourlyAmount: "2"}}, impact.FieldMask{"baseline.hourly_amount"}, ""); err != nil {
+			t.Fatal(err)
+		}
+		dead, err := db.LeaseRefresh(ctx, "dead", 10, 0, 50*time.Millisecond)
+		if err != nil || dead == nil || len(dead.Items) != 1 {
+			t.Fatalf("lease: %+v %v", dead, err)
+		}
+		if l, err := db.LeaseRefresh(ctx, "other", 10, 0, time.Minute); err != nil || l != nil {
+			t.Fatalf("a leased estimate was leased again: %+v %v", l, err)
+		}
+		dry, sts, err := st.DryEstimate(ctx, "i") // what the dead worker had computed
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(80 * time.Millisecond)
+		rc := server.NewRecomputer(db, db, server.RecomputeOptions{Refresh: true})
+		if rep, err := rc.RefreshPending(ctx); err != nil || rep.Revisions != 1 {
+			t.Fatalf("refresh after the lease expired: %+v %v", rep, err)
+		}
+		res, err := db.CompleteRefresh(ctx, dead, []impact.EstimateSave{{Estimate: dry, Statements: sts}}, nil)
+		if err != nil || res.Lost != 1 || res.Revisions != 0 {
+			t.Errorf("late completion: %+v %v", res, err)
+		}
+		page, err := db.ListEstimateRevisions(ctx, "i", impact.PageRequest{})
+		if err != nil || len(page.Items) != 2 {
+			t.Fatalf("revisions: %v %v", page, err)
+		}
+		if e := page.Items[0]; e.Source != impact.SourceRefresh || e.State != impact.StateCurrent {
+			t.Errorf("latest: %s %s", e.Source, e.State)
+		}
+		if e := page.Items[1]; e.State != impact.StateStale || !slices.Equal(e.StaleReasons, []string{"incidents/i/estimate"}) {
+			t.Errorf("superseded revision: %s %v", e.State, e.StaleReasons)
+		}
+	})
 }
