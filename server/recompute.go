@@ -313,6 +313,13 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 		e, old := fresh[id].e, prev[id]
 		d := impact.CompareEstimates(old, e)
 		if !d.Changed {
+			// Same figures from other inputs (a display name): not a
+			// change of the job, but a revision with the inputs it now
+			// reflects, which also makes the estimate CURRENT (README
+			// "Fresh figures").
+			if !c.DryRun {
+				res.Saves = append(res.Saves, impact.EstimateSave{Estimate: e, Statements: fresh[id].sts})
+			}
 			continue
 		}
 		res.Counts.Changed++
