@@ -382,6 +382,7 @@ func (d *DB) commitChanges(ctx context.Context, tx *sqlx.Tx, c *changes) error {
 
 // settleHeads sets, for each estimate whose fingerprints a write changed,
 // its newest mark: now and g when it is STALE, none when it is CURRENT.
+// One query finds which are STALE, one update each way per 500 estimates.
 func (d *DB) settleHeads(ctx context.Context, tx *sqlx.Tx, ids map[string]bool, g int64) error {
 	list := make([]string, 0, len(ids))
 	for id := range ids {
@@ -389,22 +390,57 @@ func (d *DB) settleHeads(ctx context.Context, tx *sqlx.Tx, ids map[string]bool, 
 	}
 	sort.Strings(list) // a stable lock order on PostgreSQL
 	now := d.ts(d.now())
-	for _, id := range list {
-		reasons, err := d.staleReasons(ctx, tx, id)
+	for lo := 0; lo < len(list); lo += markRows {
+		part := list[lo:min(lo+markRows, len(list))]
+		q, args, err := sqlx.In(staleAmongSQL, part, part, part, part, part)
 		if err != nil {
 			return err
 		}
-		if len(reasons) > 0 {
-			_, err = tx.ExecContext(ctx, d.q(`UPDATE estimate_heads SET stale_seq = ?, last_mark = ? WHERE incident_id = ?`), g, now, id)
-		} else {
-			_, err = tx.ExecContext(ctx, d.q(`UPDATE estimate_heads SET last_mark = NULL WHERE incident_id = ?`), id)
-		}
-		if err != nil {
+		var staleIDs []string
+		if err := tx.SelectContext(ctx, &staleIDs, d.q(q), args...); err != nil {
 			return err
+		}
+		stale := map[string]bool{}
+		for _, id := range staleIDs {
+			stale[id] = true
+		}
+		var yes, no []string
+		for _, id := range part {
+			if stale[id] {
+				yes = append(yes, id)
+			} else {
+				no = append(no, id)
+			}
+		}
+		if len(yes) > 0 {
+			q, args, err := sqlx.In(`UPDATE estimate_heads SET stale_seq = ?, last_mark = ? WHERE incident_id IN (?)`, g, now, yes)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, d.q(q), args...); err != nil {
+				return err
+			}
+		}
+		if len(no) > 0 {
+			q, args, err := sqlx.In(`UPDATE estimate_heads SET last_mark = NULL WHERE incident_id IN (?)`, no)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, d.q(q), args...); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
+
+// staleAmongSQL selects which of a list of estimates are STALE, as
+// staleReasonsSQL tells it of one.
+const staleAmongSQL = `SELECT incident_id FROM estimate_dep_customers WHERE incident_id IN (?) AND (cur_hash <> rec_hash OR win_cur <> win_rec)
+	UNION SELECT incident_id FROM estimate_dep_incidents WHERE incident_id IN (?) AND cur_hash <> rec_hash
+	UNION SELECT incident_id FROM estimate_stale WHERE incident_id IN (?)
+	UNION SELECT incident_id FROM estimate_heads WHERE incident_id IN (?) AND (own_cur <> own_rec OR ownwin_cur <> ownwin_rec)
+	UNION SELECT incident_id FROM estimate_heads WHERE incident_id IN (?) AND settings_moved`
 
 // staleReasonsSQL lists why an estimate is STALE: each fingerprint that
 // moved (through the partial indexes of moved rows) and each mark.
@@ -649,25 +685,30 @@ func fromFxDocs(docs []fxDoc) []impact.FXRate {
 	return out
 }
 
-// freshness fills in e's State, StaleReasons and RefreshError: one query
-// of primary-key and partial-index lookups, and the failure when STALE.
+// freshness fills in e's State, StaleReasons and RefreshError. A CURRENT
+// estimate costs one primary-key lookup of its head: last_mark is set
+// exactly while it is STALE (commitChanges, recordHead and the refresh
+// keep it so); only then are the reasons read.
 func (d *DB) freshness(ctx context.Context, q sqlx.QueryerContext, e *impact.StoredEstimate, incidentID string) error {
+	e.State, e.StaleReasons, e.RefreshError = impact.StateCurrent, nil, ""
+	var head []struct {
+		Stale   bool   `db:"stale"`
+		Failure string `db:"failure"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &head, d.q(`SELECT last_mark IS NOT NULL AS stale, failure FROM estimate_heads WHERE incident_id = ?`), incidentID); err != nil {
+		return err
+	}
+	if len(head) == 0 || !head[0].Stale {
+		return nil
+	}
 	reasons, err := d.staleReasons(ctx, q, incidentID)
 	if err != nil {
 		return err
 	}
-	e.State, e.StaleReasons, e.RefreshError = impact.StateCurrent, nil, ""
 	if len(reasons) == 0 {
 		return nil
 	}
-	e.State, e.StaleReasons = impact.StateStale, reasons
-	var failure []string
-	if err := sqlx.SelectContext(ctx, q, &failure, d.q(`SELECT failure FROM estimate_heads WHERE incident_id = ?`), incidentID); err != nil {
-		return err
-	}
-	if len(failure) == 1 {
-		e.RefreshError = failure[0]
-	}
+	e.State, e.StaleReasons, e.RefreshError = impact.StateStale, reasons, head[0].Failure
 	return nil
 }
 
