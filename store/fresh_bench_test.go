@@ -107,6 +107,20 @@ func BenchmarkFresh(b *testing.B) {
 			rows.Close()
 		}
 	})
+	b.Run("read/freshness", func(b *testing.B) {
+		// The part of GetEstimate that freshness adds for a CURRENT
+		// estimate: one head lookup.
+		q := db.SQL().Rebind(`SELECT last_mark IS NOT NULL AS stale, failure FROM estimate_heads WHERE incident_id = ?`)
+		for b.Loop() {
+			rows, err := db.SQL().QueryContext(ctx, q, fmt.Sprintf("i%07d", rng.IntN(n)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rows.Next() {
+			}
+			rows.Close()
+		}
+	})
 	b.Run("read/GetEstimate", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := db.GetEstimate(ctx, fmt.Sprintf("i%07d", rng.IntN(n)), 0); err != nil {
