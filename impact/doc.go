@@ -219,8 +219,8 @@
 //     affected customer (every field, display name included) with all its
 //     contracts, every window of those customers touching the billing
 //     periods the incident touches, closed under overlap (no margin beyond
-//     the periods), and of the other incidents of those windows their title
-//     and cause (their recovery items are not read). So a display name
+//     the periods), and of the other incidents of those windows their title,
+//     cause and allocation (their recovery items are not read). So a display name
 //     makes an estimate STALE; its refresh then writes a revision with the
 //     same figures and the new digest.
 //   - Decision: reporting settings. :estimate without reporting_currency

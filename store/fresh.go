@@ -75,8 +75,8 @@ func (c *changes) window(w *windowRow) {
 }
 
 // incident records a change of incident id. The other estimates that read
-// its windows see its title and cause only (its recovery items are the
-// incident's own figures), so a change of those alone leaves them be.
+// its windows see its title, cause and allocation only (its recovery items
+// are the incident's own figures), so a change of the others leaves them be.
 func (c *changes) incident(id string, self, others bool) {
 	c.incidents = append(c.incidents, changedIncident{id, impact.IncidentName(id), self, others})
 }
@@ -198,7 +198,8 @@ func (d *DB) customerHashes(ctx context.Context, q sqlx.QueryerContext, ids []st
 }
 
 // incidentHashes fingerprints incidents ids (at most MaxPageSize) as
-// stored now: as another estimate reads them (title and cause: dep) and
+// stored now: as another estimate reads them (title, cause and allocation,
+// which its inputs digest holds: dep) and
 // as their own estimate does (every field: own).
 func (d *DB) incidentHashes(ctx context.Context, q sqlx.QueryerContext, ids []string) (dep, own map[string]int64, err error) {
 	dep, own = make(map[string]int64, len(ids)), make(map[string]int64, len(ids))
@@ -224,7 +225,7 @@ func (d *DB) incidentHashes(ctx context.Context, q sqlx.QueryerContext, ids []st
 
 func incidentHashesOf(r *incidentRow) (dep, own int64) {
 	cause := strconv.Itoa(int(r.Cause))
-	return hash64("i", r.ID, r.Title, cause),
+	return hash64("i", r.ID, r.Title, cause, strconv.Itoa(int(r.Allocation))),
 		hash64("o", r.ID, r.Title, cause, r.RecoveryCurrency, strconv.Itoa(int(r.Allocation)), string(r.RecoveryItems))
 }
 

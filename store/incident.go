@@ -177,7 +177,7 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 		if sameRow(prev, row) {
 			return nil
 		}
-		ch.incident(in.ID, true, prev.Title != row.Title || prev.Cause != row.Cause)
+		ch.incident(in.ID, true, prev.Title != row.Title || prev.Cause != row.Cause || prev.Allocation != row.Allocation)
 		return d.commitChanges(ctx, tx, ch)
 	})
 	if err != nil {

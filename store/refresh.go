@@ -56,6 +56,21 @@ func (d *DB) LeaseRefresh(ctx context.Context, worker string, limit int, delay, 
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
+	items, err := d.refreshItems(ctx, ids)
+	if err != nil {
+		// Leased but not handed out (the caller stopping, say): hand the
+		// estimates back rather than hold them until the lease expires.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		d.db.ExecContext(rctx, d.q(`UPDATE estimate_heads SET lease_token = '', lease_expires = NULL WHERE lease_token = ?`), l.Token)
+		return nil, err
+	}
+	l.Items = items
+	return l, nil
+}
+
+// refreshItems reads what the refresh needs of the estimates ids.
+func (d *DB) refreshItems(ctx context.Context, ids []string) ([]impact.RefreshItem, error) {
 	var heads []struct {
 		IncidentID   string `db:"incident_id"`
 		UsesSettings bool   `db:"uses_settings"`
@@ -76,14 +91,15 @@ func (d *DB) LeaseRefresh(ctx context.Context, worker string, limit int, delay, 
 		return nil, err
 	}
 	sort.Strings(ids)
+	var items []impact.RefreshItem
 	for _, id := range ids {
 		it := impact.RefreshItem{IncidentID: id, UsesSettings: uses[id]}
 		if e := latest[id]; e != nil {
 			it.ReportingCurrency, it.FXRates = e.ReportingCurrency, e.FXRates
 		}
-		l.Items = append(l.Items, it)
+		items = append(items, it)
 	}
-	return l, nil
+	return items, nil
 }
 
 // RenewRefresh implements impact.FreshStore. EABORTED if the lease was

@@ -208,11 +208,17 @@ func (w *freshWorld) step() string {
 			return "nothing"
 		}
 		in := incs[rng.IntN(len(incs))]
-		if rng.IntN(2) == 0 {
+		switch rng.IntN(3) {
+		case 0:
 			if _, err := db.UpdateIncident(ctx, &impact.Incident{ID: in.ID, Cause: impact.Cause(1 + rng.IntN(3))}, impact.FieldMask{"cause"}, ""); err != nil {
 				w.t.Fatal(err)
 			}
 			return "cause of " + in.ID
+		case 1:
+			if _, err := db.UpdateIncident(ctx, &impact.Incident{ID: in.ID, Allocation: impact.Allocation(1 + rng.IntN(2))}, impact.FieldMask{"allocation"}, ""); err != nil {
+				w.t.Fatal(err)
+			}
+			return "allocation of " + in.ID
 		}
 		items := []impact.RecoveryItem{{Expense: &impact.ExpenseItem{Description: "y", UnitCost: fmt.Sprint(1 + rng.IntN(999))}}}
 		if _, err := db.UpdateIncident(ctx, &impact.Incident{ID: in.ID, RecoveryItems: items}, impact.FieldMask{"recovery_items"}, ""); err != nil {
