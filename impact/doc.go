@@ -173,14 +173,17 @@
 //     whole incident, since its recovery allocation spans all its customers.
 //     An empty filter is every incident, those never estimated included:
 //     they get their first revision.
-//   - A recomputed estimate keeps the reporting currency and FX rates its
-//     latest revision was computed with.
+//   - A recomputed estimate reports with the stored ReportingSettings; when
+//     they name no reporting currency, it keeps the currency and FX rates
+//     its latest revision was computed with (see "Fresh stored figures").
 //   - Unchanged: same ModelVersion and InputsDigest as the latest revision
 //     (SameComputation) — same rules, same inputs, so the same figures,
 //     which are then not read — or, failing that, every figure equal as a
-//     number (CompareEstimates), as when only a display name changed. Only
-//     a changed estimate gets a new revision; the earlier ones are kept. The
-//     inputs digest alone never makes a change.
+//     number (CompareEstimates), as when only a display name changed. The
+//     inputs digest alone never makes a change of the job; but an estimate
+//     whose inputs digest moved gets a revision even with equal figures, so
+//     that its revision names the inputs it reflects (and it reads CURRENT).
+//     The earlier revisions are kept.
 //   - Differences are new minus old of each figure of the incident's totals,
 //     per currency, summed over the job's changed incidents; an incident's
 //     first estimate counts from zero. Reporting-currency totals are not
@@ -442,4 +445,52 @@
 // estimate's own rate, exact); without a rate an amount compares as it
 // stands. Ties, and customers without the figure (no recovery currency,
 // last), go by customer id.
+// # Fresh stored figures (§10)
+//
+// A stored estimate records what its computation read (EstimateDeps): each
+// affected customer with the range of its windows read, the other
+// incidents whose windows it read, every window read, and the reporting
+// settings it used. It reads STALE exactly while something it read differs
+// from what is stored now, and names what (StaleReasons); the figures shown
+// are the last computed.
+//
+//   - Decision: "differs" is by fingerprint, not by history: a change
+//     undone (a window added and deleted, a value set back) makes the
+//     estimate CURRENT again, since its inputs are again those it was
+//     computed from. An update that stores the same values changes nothing.
+//   - Decision: what an estimate depends on is what the inputs digest
+//     covers, read as :estimate reads it: the incident (every field), each
+//     affected customer (every field, display name included) with all its
+//     contracts, every window of those customers touching the billing
+//     periods the incident touches, closed under overlap (no margin beyond
+//     the periods), and of the other incidents of those windows their title,
+//     cause and allocation (their recovery items are not read). So a display name
+//     makes an estimate STALE; its refresh then writes a revision with the
+//     same figures and the new digest.
+//   - Decision: reporting settings. :estimate without reporting_currency
+//     and fx_rates uses the stored settings; with either, the request's
+//     options, for that revision only. A revision records the currency and
+//     the rates it used: those into the reporting currency from the
+//     currencies its figures are in (customers' and the incident's recovery
+//     currency); NeededRates drops the others, so they are not in the
+//     inputs digest either. A settings change makes STALE the estimates
+//     that used the settings and whose currency or used rates differ now; a
+//     refresh or recompute uses the settings, except that an estimate whose
+//     latest revision had its own currency from :estimate keeps it while the
+//     settings name none. Stored settings lacking a needed rate are
+//     FAILED_PRECONDITION naming reportingSettings.
+//   - Decision: a revision other than the latest reads STALE naming the
+//     estimate itself, unless it has the latest's model version and inputs
+//     digest (then the latest's state).
+//   - Decision: the refresh recomputes an estimate once its newest change is
+//     older than the quiet delay; one whose stored data cannot be estimated
+//     stays STALE with the engine's reason (RefreshError) and is not retried
+//     until a later write touches it. No revision is written when the
+//     figures, model version and inputs digest are unchanged (any save:
+//     :estimate, refresh, recompute); a statement keeps its revision while
+//     its body is unchanged.
+//   - Decision: a statement of a period no window overlaps, inside the
+//     contract's active range [active_from, active_until) (unset: open), is
+//     QuietStatement: downtime 0, uptime 100, the tier 100 % meets. Outside
+//     that range there is none.
 package impact

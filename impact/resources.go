@@ -76,6 +76,16 @@ type StoredEstimate struct {
 	// Both are empty on revisions stored before they were recorded.
 	Source string
 	Actor  string
+
+	// Freshness, set on reads (see fresh.go): State, and when STALE the
+	// names of the changed resources and, when the refresh could not
+	// compute the estimate, why (a FAILED_PRECONDITION).
+	State        EstimateState
+	StaleReasons []string
+	RefreshError string
+	// Deps is what the computation read; SaveEstimate records it. Nil
+	// records no dependencies beyond the incident itself.
+	Deps *EstimateDeps
 }
 
 // StoredStatement is an SlaStatement resource,

@@ -178,10 +178,16 @@ func (k *cContract) periods(ws []*cWindow, stop *stopper) ([]period, map[int64][
 }
 
 func (k *cContract) statementsFor(ws []*cWindow, res *slaResult, stop *stopper) {
+	ps, incsOf := k.periods(ws, stop)
+	k.statementsIn(ws, ps, incsOf, res, stop)
+}
+
+// statementsIn computes the statements of the periods ps (sorted) from the
+// windows ws, whose incidents overlapping each period are incsOf[start].
+func (k *cContract) statementsIn(ws []*cWindow, ps []period, incsOf map[int64][]*cIncident, res *slaResult, stop *stopper) {
 	c := k.customer
 	tl := k.timeline(ws, stop)
 	z := newZoneCursor(k.loc)
-	ps, incsOf := k.periods(ws, stop)
 	for _, p := range ps {
 		stop.tick()
 		rs, re := p.start, p.end

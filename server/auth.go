@@ -128,6 +128,11 @@ var MethodRoles = map[string]Role{
 	impactv1.LedgerService_ExportCreditNotes_FullMethodName:              Viewer,
 	impactv1.ImpactStatementService_GetImpactStatement_FullMethodName:    Viewer,
 	impactv1.ImpactStatementService_ListEstimateCustomers_FullMethodName: Viewer,
+	impactv1.ContractService_ListSlaStatements_FullMethodName:            Viewer,
+
+	// Reporting settings move every estimate that uses them: admin only.
+	impactv1.SettingsService_GetReportingSettings_FullMethodName:    Viewer,
+	impactv1.SettingsService_UpdateReportingSettings_FullMethodName: Admin,
 
 	healthpb.Health_Check_FullMethodName:                                   Open,
 	healthpb.Health_List_FullMethodName:                                    Open,

@@ -83,6 +83,7 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 		{"exposure", impactv1.RegisterExposureServiceHandler},
 		{"ledger", impactv1.RegisterLedgerServiceHandler},
 		{"impactStatement", impactv1.RegisterImpactStatementServiceHandler},
+		{"settings", impactv1.RegisterSettingsServiceHandler},
 	} {
 		if err := h.register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("registering %s gateway: %w", h.name, err)

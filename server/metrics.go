@@ -335,3 +335,79 @@ func (c *recomputeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(recomputeJobsDesc, prometheus.GaugeValue, float64(n), st.String())
 	}
 }
+
+// Fresh stored figures (README "Fresh figures"): how many stored estimates
+// are STALE and how long the oldest has waited, read from the database at
+// each scrape (every replica's view is the same), and what this process's
+// refresh did.
+
+var (
+	refreshEstimates = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "impact_refresh_estimates_total",
+		Help: "Stale estimates this process refreshed, by result: revision (a new revision), unchanged " +
+			"(nothing moved: no revision), failed (the stored data cannot be estimated), lost (lease taken over).",
+	}, []string{"result"})
+	staleEstimatesDesc = prometheus.NewDesc("impact_stale_estimates",
+		"Stored estimates that read STALE now.", nil, nil)
+	refreshLagDesc = prometheus.NewDesc("impact_refresh_lag_seconds",
+		"Age of the oldest mark of a STALE estimate (0 when none is STALE): how far the refresh is behind, "+
+			"the quiet delay included.", nil, nil)
+	freshScrapeOKDesc = prometheus.NewDesc("impact_fresh_scrape_ok",
+		"1 when the last scrape read the stale estimates from the database, 0 when that read failed.", nil, nil)
+)
+
+func init() {
+	for _, r := range []string{"revision", "unchanged", "failed", "lost"} {
+		refreshEstimates.WithLabelValues(r)
+	}
+}
+
+// RefreshDone records a refresh lease in the metrics; it is a
+// RecomputeOptions.OnRefresh.
+func RefreshDone(r RefreshReport) {
+	refreshEstimates.WithLabelValues("revision").Add(float64(r.Revisions))
+	refreshEstimates.WithLabelValues("unchanged").Add(float64(r.Unchanged))
+	refreshEstimates.WithLabelValues("failed").Add(float64(r.Failed))
+	refreshEstimates.WithLabelValues("lost").Add(float64(r.Lost))
+}
+
+type freshCollector struct {
+	fresh impact.FreshStore
+	now   func() time.Time
+}
+
+// NewFreshCollector returns a collector of impact_stale_estimates,
+// impact_refresh_lag_seconds, impact_fresh_scrape_ok and
+// impact_refresh_estimates_total, reading fresh on each scrape; now is the
+// clock marks are made with.
+func NewFreshCollector(fresh impact.FreshStore, now func() time.Time) prometheus.Collector {
+	if now == nil {
+		now = time.Now
+	}
+	return &freshCollector{fresh: fresh, now: now}
+}
+
+func (c *freshCollector) Describe(ch chan<- *prometheus.Desc) {
+	refreshEstimates.Describe(ch)
+	ch <- staleEstimatesDesc
+	ch <- refreshLagDesc
+	ch <- freshScrapeOKDesc
+}
+
+func (c *freshCollector) Collect(ch chan<- prometheus.Metric) {
+	refreshEstimates.Collect(ch)
+	ctx, cancel := context.WithTimeout(context.Background(), recomputeScrapeTimeout)
+	defer cancel()
+	n, oldest, err := c.fresh.FreshnessStats(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(freshScrapeOKDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(freshScrapeOKDesc, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(staleEstimatesDesc, prometheus.GaugeValue, float64(n))
+	lag := 0.0
+	if n > 0 && !oldest.IsZero() {
+		lag = max(c.now().Sub(oldest).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(refreshLagDesc, prometheus.GaugeValue, lag)
+}

@@ -31,6 +31,13 @@ type RecomputeOptions struct {
 	OnChunk func(job *impact.RecomputeJob, r *impact.ChunkResult)
 	// Now is the clock of compute times; default time.Now.
 	Now func() time.Time
+	// Refresh makes Serve's workers, when no job chunk is free, refresh
+	// stale estimates whose newest mark is older than RefreshDelay
+	// (README "Fresh figures"). OnRefresh, when set, is called after each
+	// refresh lease this process completes.
+	Refresh      bool
+	RefreshDelay time.Duration
+	OnRefresh    func(RefreshReport)
 }
 
 // Recomputer runs recompute jobs: it leases chunks in the database,
@@ -82,6 +89,14 @@ func (r *Recomputer) Serve(ctx context.Context) error {
 				worked, err := r.step(ctx, "")
 				if err != nil && ctx.Err() == nil {
 					r.o.Logger.Warn("recompute chunk failed, it will be retried", "error", err)
+				}
+				if !worked && err == nil && r.o.Refresh {
+					var rep *RefreshReport
+					rep, err = r.refreshStep(ctx)
+					worked = rep != nil
+					if err != nil && ctx.Err() == nil {
+						r.o.Logger.Warn("refresh failed, it will be retried", "error", err)
+					}
 				}
 				if !worked || err != nil {
 					sleep(ctx, r.o.Poll)
@@ -231,6 +246,16 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 	if err != nil {
 		return nil, err
 	}
+	// The change sequence before any input is read, and the reporting
+	// settings (README "Fresh figures").
+	seq, err := readSeq(ctx, r.store)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := storedSettings(ctx, r.store)
+	if err != nil {
+		return nil, err
+	}
 	b, err := loadBatch(ctx, r.store, c.IncidentIDs)
 	if err != nil {
 		return nil, err
@@ -254,7 +279,7 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 		if head != nil {
 			reporting, fx = head.ReportingCurrency, head.FXRates
 		}
-		e, sts, err := b.estimate(ctx, id, reporting, fx, r.o.Limits, now)
+		e, sts, err := b.estimateWith(ctx, id, refreshOptions(settings, reporting, fx, false), seq, r.o.Limits, now)
 		var ie *impact.Error
 		switch {
 		case errors.As(err, &ie) && ie.Code == impact.ENOTFOUND:
@@ -288,6 +313,13 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 		e, old := fresh[id].e, prev[id]
 		d := impact.CompareEstimates(old, e)
 		if !d.Changed {
+			// Same figures from other inputs (a display name): not a
+			// change of the job, but a revision with the inputs it now
+			// reflects, which also makes the estimate CURRENT (README
+			// "Fresh figures").
+			if !c.DryRun {
+				res.Saves = append(res.Saves, impact.EstimateSave{Estimate: e, Statements: fresh[id].sts})
+			}
 			continue
 		}
 		res.Counts.Changed++

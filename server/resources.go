@@ -29,6 +29,7 @@ type Stored struct {
 	impactv1.UnimplementedCustomerServiceServer
 	impactv1.UnimplementedContractServiceServer
 	impactv1.UnimplementedIncidentServiceServer
+	impactv1.UnimplementedSettingsServiceServer
 
 	log    *slog.Logger
 	store  impact.Store
@@ -60,6 +61,7 @@ func (s *Stored) Register(r grpc.ServiceRegistrar) {
 	impactv1.RegisterCustomerServiceServer(r, s)
 	impactv1.RegisterContractServiceServer(r, s)
 	impactv1.RegisterIncidentServiceServer(r, s)
+	impactv1.RegisterSettingsServiceServer(r, s)
 }
 
 // fail maps err through the error table; violation paths are already

@@ -35,10 +35,12 @@ import (
 // their recovery items are dropped, since an item may name a customer that
 // is not in this scenario and their recovery figures are not asked for.
 
-// periodSlack widens every fetched range by a day on each side: billing
-// periods are computed here only to bound the fetch, and a superset of the
-// windows never changes a figure, while a missing one would.
-const periodSlack = 24 * time.Hour
+// periodSlack widens every fetched range on each side. It is 0: the
+// billing periods are computed here by the engine's own impact.PeriodBounds,
+// and the windows read are what a stored estimate depends on (README "Fresh
+// figures"): a window a day past the last period changes no figure, so it
+// must not make the estimate STALE either.
+const periodSlack = 0
 
 // periodBounds is the engine's billing period containing t. Stored zones
 // were validated; should one not load, a quarter and more either side still
@@ -84,7 +86,9 @@ func windowsCovering(ctx context.Context, st impact.EstimateStore, ranges []impa
 		at[r.CustomerID] = i
 	}
 	fetch := append([]impact.CustomerRange(nil), ranges...)
-	margin := periodSlack
+	// The first widening reaches a day beyond the closed range (the ranges
+	// themselves are exact: periodSlack is 0); it doubles from there.
+	margin := 24 * time.Hour
 	for {
 		var all []impact.StoredWindow
 		for lo := 0; lo < len(fetch); lo += impact.MaxPageSize {
@@ -170,13 +174,7 @@ func closedRange(r impact.CustomerRange, ws []impact.StoredWindow) impact.Custom
 // beyond, and returns those that touch the final range. Given every window
 // windowsCovering would fetch for r, it returns exactly what it returns.
 func closeRange(r impact.CustomerRange, ws []impact.StoredWindow) []impact.StoredWindow {
-	r = closedRange(r, ws)
-	var out []impact.StoredWindow
-	for i := range ws {
-		if touches(&ws[i], r) {
-			out = append(out, ws[i])
-		}
-	}
+	_, out := closedWindows(r, ws)
 	return out
 }
 
@@ -437,6 +435,11 @@ func (s *Stored) EstimateIncident(ctx context.Context, req *impactv1.EstimateInc
 		return nil, s.fail(ctx, err)
 	}
 	id := ids[0]
+	// The change sequence before any input is read (README "Fresh figures").
+	seq, err := readSeq(ctx, s.store)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
 	b, err := loadBatch(ctx, s.store, ids)
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -445,7 +448,17 @@ func (s *Stored) EstimateIncident(ctx context.Context, req *impactv1.EstimateInc
 	for _, r := range req.GetFxRates() {
 		fx = append(fx, impact.FXRate{From: r.GetFromCurrency(), To: r.GetToCurrency(), Rate: r.GetRate()})
 	}
-	e, sts, err := b.estimate(ctx, id, req.GetReportingCurrency(), fx, s.limits, s.now())
+	// Options given win for this revision; without any, the stored
+	// reporting settings apply.
+	opt := reporting{currency: req.GetReportingCurrency(), fx: fx}
+	if opt.currency == "" && len(fx) == 0 {
+		st, err := storedSettings(ctx, s.store)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		opt = settingsOptions(st)
+	}
+	e, sts, err := b.estimateWith(ctx, id, opt, seq, s.limits, s.now())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -643,10 +656,23 @@ func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatem
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
+	out, err := s.statementOf(ctx, cust, k, period, start, end)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return out, nil
+}
+
+// statementOf computes the statement of contract k of cust for the period
+// [start, end) named period from the stored windows. A period no window
+// overlaps has the quiet statement (downtime 0, uptime 100) when it is
+// inside the contract's active range, else none (ENOTFOUND).
+func (s *Stored) statementOf(ctx context.Context, cust *impact.StoredCustomer, k *impact.StoredContract, period string, start, end time.Time) (*impactv1.SlaStatement, error) {
+	custID, service := cust.ID, k.Service
 	ranges := []impact.CustomerRange{{CustomerID: custID, From: start.Add(-periodSlack), To: end.Add(periodSlack)}}
 	all, err := windowsCovering(ctx, s.store, ranges)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	var ws []impact.StoredWindow
 	for _, w := range all {
@@ -658,17 +684,17 @@ func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatem
 	c.Contracts = []impact.Contract{k.Contract}
 	sc, err := s.scenario(ctx, "", []impact.Customer{c}, ws)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	est, err := timeEstimate(estimateStatement, func() (*impact.Estimate, error) { return impact.EstimateScenarioContext(ctx, sc, s.limits) })
 	if err != nil {
-		return nil, s.fail(ctx, estimateError(sc, err))
+		return nil, estimateError(sc, err)
 	}
 	for i := range est.Statements {
 		st := &est.Statements[i]
 		p, err := impact.StatementPeriod(st.PeriodStart, k.TimeZone, k.BillingPeriod)
 		if err != nil {
-			return nil, s.fail(ctx, err)
+			return nil, err
 		}
 		if p == period {
 			out := statementToProto(st)
@@ -676,6 +702,17 @@ func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatem
 			return out, nil
 		}
 	}
-	return nil, s.fail(ctx, impact.Errorf(impact.ENOTFOUND, "%s: no outage window overlaps this period",
-		impact.StatementName(custID, service, period)))
+	if activeDuring(&k.Contract, start, end) {
+		st, ok, err := impact.QuietStatement(c, k.Contract, start, s.limits)
+		if err != nil {
+			return nil, estimateError(&impact.Scenario{Customers: []impact.Customer{c}}, err)
+		}
+		if ok {
+			out := statementToProto(&st)
+			out.Name = proto.String(impact.StatementName(custID, service, period))
+			return out, nil
+		}
+	}
+	return nil, impact.Errorf(impact.ENOTFOUND, "%s: the period is outside the contract's active range",
+		impact.StatementName(custID, service, period))
 }

@@ -155,6 +155,7 @@ func storedEstimateToProto(e *impact.StoredEstimate) *impactv1.IncidentEstimate 
 	p.Revision = proto.Int64(e.Revision)
 	p.Source = proto.String(e.Source)
 	p.Actor = proto.String(e.Actor)
+	freshToProto(p, e)
 	return p
 }
 

@@ -41,13 +41,17 @@ func (d *DB) CreateContract(ctx context.Context, customerID string, k *impact.Co
 	name := impact.ContractName(customerID, k.Service)
 	now := d.now()
 	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if err := d.claim(ctx, tx, "CreateContract", requestID, name, now, impact.CustomerName(customerID), k); err != nil {
 			return err
 		}
 		if err := d.customerExists(ctx, tx, customerID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, d.q(`INSERT INTO contracts (customer_id, service, monthly_fee, min_credit_amount,
+		_, err = tx.ExecContext(ctx, d.q(`INSERT INTO contracts (customer_id, service, monthly_fee, min_credit_amount,
 			billing_period, time_zone, terms, revision, create_time, update_time, labels)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`),
 			row.CustomerID, row.Service, row.MonthlyFee, row.MinCreditAmount, row.BillingPeriod, row.TimeZone,
@@ -55,7 +59,11 @@ func (d *DB) CreateContract(ctx context.Context, customerID string, k *impact.Co
 		if err != nil {
 			return exists(err, name)
 		}
-		return d.audit(ctx, tx, now, "CreateContract", name, "")
+		if err := d.audit(ctx, tx, now, "CreateContract", name, ""); err != nil {
+			return err
+		}
+		ch.customer(customerID, name)
+		return d.commitChanges(ctx, tx, ch)
 	})
 	if first, ok := retried(err); ok {
 		c, s := splitContractName(first)
@@ -135,6 +143,10 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 	name := impact.ContractName(customerID, k.Service)
 	now := d.now()
 	err := d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
 		var old contractRow
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id = ? AND service = ?`), customerID, k.Service); err != nil {
 			return noRows(err, name)
@@ -146,10 +158,18 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 		if err != nil {
 			return err
 		}
+		before, err := old.toDomain()
+		if err != nil {
+			return err
+		}
 		if err := contractMask.apply(&cur.Contract, k, mask); err != nil {
 			return err
 		}
 		row, err := contractToRow(customerID, &cur.Contract)
+		if err != nil {
+			return err
+		}
+		prev, err := contractToRow(customerID, &before.Contract)
 		if err != nil {
 			return err
 		}
@@ -164,7 +184,14 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 		if err := d.followContract(ctx, tx, customerID, &cur.Contract, now); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "UpdateContract", name, strings.Join(mask, ","))
+		if err := d.audit(ctx, tx, now, "UpdateContract", name, strings.Join(mask, ",")); err != nil {
+			return err
+		}
+		if sameRow(prev, row) {
+			return nil
+		}
+		ch.customer(customerID, name)
+		return d.commitChanges(ctx, tx, ch)
 	})
 	if err != nil {
 		return nil, err
@@ -183,12 +210,20 @@ func (d *DB) DeleteContract(ctx context.Context, customerID, service, tag string
 	name := impact.ContractName(customerID, service)
 	now := d.now()
 	return d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if err := d.checkRevision(ctx, tx, `SELECT revision, create_time FROM contracts WHERE customer_id = ? AND service = ?`, tag, name, customerID, service); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM contracts WHERE customer_id = ? AND service = ?`), customerID, service); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "DeleteContract", name, "")
+		if err := d.audit(ctx, tx, now, "DeleteContract", name, ""); err != nil {
+			return err
+		}
+		ch.customer(customerID, name)
+		return d.commitChanges(ctx, tx, ch)
 	})
 }

@@ -105,6 +105,10 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 	name := impact.CustomerName(c.ID)
 	now := d.now()
 	err := d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
 		var old customerRow
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+d.customerCols()+` FROM customers WHERE id = ?`), c.ID); err != nil {
 			return noRows(err, name)
@@ -116,10 +120,18 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 		if err != nil {
 			return err
 		}
+		before, err := old.toDomain()
+		if err != nil {
+			return err
+		}
 		if err := customerMask.apply(&cur.Customer, c, mask); err != nil {
 			return err
 		}
 		row, err := customerToRow(&cur.Customer)
+		if err != nil {
+			return err
+		}
+		prev, err := customerToRow(&before.Customer)
 		if err != nil {
 			return err
 		}
@@ -131,7 +143,14 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 		if err := oneRow(res, err, name); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "UpdateCustomer", name, strings.Join(mask, ","))
+		if err := d.audit(ctx, tx, now, "UpdateCustomer", name, strings.Join(mask, ",")); err != nil {
+			return err
+		}
+		if sameRow(prev, row) {
+			return nil
+		}
+		ch.customer(c.ID, name)
+		return d.commitChanges(ctx, tx, ch)
 	})
 	if err != nil {
 		return nil, err

@@ -156,9 +156,11 @@ func (d *DB) WindowsInRanges(ctx context.Context, ranges []impact.CustomerRange)
 
 const (
 	lockIncidentSQLite = `SELECT 1 FROM incidents WHERE id = ?`
-	// FOR UPDATE serialises concurrent saves of one incident, so that two
-	// cannot both pick the same next revision.
-	lockIncidentPostgres = `SELECT 1 FROM incidents WHERE id = ? FOR UPDATE`
+	// FOR NO KEY UPDATE serialises concurrent saves of one incident, so
+	// that two cannot both pick the same next revision; unlike FOR UPDATE
+	// it lets a writer's marks (rows referencing the incident, which take
+	// FOR KEY SHARE) through while the save waits for the change counter.
+	lockIncidentPostgres = `SELECT 1 FROM incidents WHERE id = ? FOR NO KEY UPDATE`
 )
 
 // Rows per multi-row INSERT: 500 estimates (10 parameters each) or 500
@@ -259,27 +261,65 @@ func (d *DB) SaveEstimate(ctx context.Context, e *impact.StoredEstimate, sts []i
 	}
 	ins.source, ins.actor = SourceEstimateIncident, impact.ActorFrom(ctx)
 	id := e.IncidentID
-	name := impact.EstimateName(id)
 	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
 		var one int
 		if err := tx.GetContext(ctx, &one, d.pick(lockIncidentSQLite, lockIncidentPostgres), id); err != nil {
 			return noRows(err, impact.IncidentName(id))
 		}
-		if err := tx.GetContext(ctx, &ins.rev, d.q(`SELECT COALESCE(MAX(revision), 0) + 1 FROM incident_estimates WHERE incident_id = ?`), id); err != nil {
-			return err
-		}
-		if err := d.insertEstimates(ctx, tx, []estimateInsert{ins}); err != nil {
-			return err
-		}
-		if err := d.upsertStatements(ctx, tx, ups, false); err != nil {
-			return err
-		}
-		return d.audit(ctx, tx, now, "EstimateIncident", name, "revision "+itoa(int(ins.rev)))
+		_, err = d.saveLocked(ctx, tx, &ins, ups, e.Deps, ch.g, now, "EstimateIncident")
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return d.GetEstimate(ctx, id, ins.rev)
+}
+
+// saveLocked stores one computed estimate of an incident locked by the
+// caller, in a transaction that took change sequence g: a new revision only when the model version or the inputs digest
+// moved from the latest revision (equal ones give equal figures: the engine
+// is deterministic), else ins.rev is set to the latest; then its statements
+// (upsertStatements, the one place statements are written), its freshness
+// (recordHead) and an audit row with action. It reports whether it wrote a
+// revision.
+func (d *DB) saveLocked(ctx context.Context, tx *sqlx.Tx, ins *estimateInsert, ups []statementUpsert, deps *impact.EstimateDeps, g int64, now time.Time, action string) (bool, error) {
+	id := ins.incidentID
+	var latest []struct {
+		Revision     int64  `db:"revision"`
+		ModelVersion string `db:"model_version"`
+		InputsDigest string `db:"inputs_digest"`
+	}
+	if err := tx.SelectContext(ctx, &latest, d.q(`SELECT revision, model_version, inputs_digest FROM incident_estimates
+		WHERE incident_id = ? ORDER BY revision DESC LIMIT 1`), id); err != nil {
+		return false, err
+	}
+	wrote := true
+	detail := ""
+	if len(latest) == 1 && latest[0].ModelVersion == ins.modelVersion && latest[0].InputsDigest == ins.inputsDigest && ins.inputsDigest != "" {
+		ins.rev, wrote = latest[0].Revision, false
+		detail = "revision " + itoa(int(ins.rev)) + " unchanged"
+	} else {
+		ins.rev = 1
+		if len(latest) == 1 {
+			ins.rev = latest[0].Revision + 1
+		}
+		if err := d.insertEstimates(ctx, tx, []estimateInsert{*ins}); err != nil {
+			return false, err
+		}
+		detail = "revision " + itoa(int(ins.rev))
+	}
+	// A statement whose body did not change keeps its revision.
+	if err := d.upsertStatements(ctx, tx, ups, true); err != nil {
+		return false, err
+	}
+	if err := d.recordHead(ctx, tx, id, deps, g); err != nil {
+		return false, err
+	}
+	return wrote, d.audit(ctx, tx, now, action, impact.EstimateName(id), detail)
 }
 
 // insertEstimates inserts revisions with multi-row INSERTs.
@@ -391,7 +431,50 @@ func (d *DB) GetEstimate(ctx context.Context, incidentID string, rev int64) (*im
 	if err != nil {
 		return nil, translate(noRows(err, impact.EstimateName(incidentID)))
 	}
-	return r.toDomain()
+	e, err := r.toDomain()
+	if err != nil {
+		return nil, err
+	}
+	if rev == 0 {
+		err = d.freshness(ctx, d.db, e, incidentID)
+	} else {
+		err = d.revisionFreshness(ctx, incidentID, []*impact.StoredEstimate{e})
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	return e, nil
+}
+
+// revisionFreshness fills in the freshness of revisions of one incident's
+// estimate: the latest revision's state for the latest and for any
+// revision computed by the same model version from the same inputs digest;
+// STALE naming the estimate for any other (a newer revision superseded it).
+func (d *DB) revisionFreshness(ctx context.Context, incidentID string, es []*impact.StoredEstimate) error {
+	if len(es) == 0 {
+		return nil
+	}
+	var latest struct {
+		Revision     int64  `db:"revision"`
+		ModelVersion string `db:"model_version"`
+		InputsDigest string `db:"inputs_digest"`
+	}
+	if err := d.db.GetContext(ctx, &latest, d.q(`SELECT revision, model_version, inputs_digest FROM incident_estimates
+		WHERE incident_id = ? ORDER BY revision DESC LIMIT 1`), incidentID); err != nil {
+		return err
+	}
+	var head impact.StoredEstimate
+	if err := d.freshness(ctx, d.db, &head, incidentID); err != nil {
+		return err
+	}
+	for _, e := range es {
+		if e.Revision == latest.Revision || (e.ModelVersion == latest.ModelVersion && e.InputsDigest == latest.InputsDigest && e.InputsDigest != "") {
+			e.State, e.StaleReasons, e.RefreshError = head.State, head.StaleReasons, head.RefreshError
+			continue
+		}
+		e.State, e.StaleReasons = impact.StateStale, []string{impact.EstimateName(incidentID)}
+	}
+	return nil
 }
 
 // ListEstimateRevisions implements impact.EstimateStore: newest revision
@@ -431,6 +514,13 @@ func (d *DB) ListEstimateRevisions(ctx context.Context, incidentID string, p imp
 			return nil, err
 		}
 		out.Items = append(out.Items, *e)
+	}
+	ptrs := make([]*impact.StoredEstimate, len(out.Items))
+	for i := range out.Items {
+		ptrs[i] = &out.Items[i]
+	}
+	if err := d.revisionFreshness(ctx, incidentID, ptrs); err != nil {
+		return nil, translate(err)
 	}
 	return out, nil
 }

@@ -177,8 +177,15 @@ func TestEstimateSaveAndRevisions(t *testing.T) {
 		if old := must[*impact.StoredEstimate](t)(db.GetEstimate(ctx, "i1", 1)); old.InputsDigest != est.InputsDigest {
 			t.Errorf("revision 1 lost: %q", old.InputsDigest)
 		}
-		if st := must[*impact.StoredStatement](t)(db.GetStatement(ctx, "c1", "api", "2025-07")); st.Revision != 2 || !st.ComputeTime.Equal(t0.Add(time.Minute)) {
-			t.Errorf("statement after recompute: rev %d time %v", st.Revision, st.ComputeTime)
+		// The statements' bodies did not change: they keep their revision.
+		if st := must[*impact.StoredStatement](t)(db.GetStatement(ctx, "c1", "api", "2025-07")); st.Revision != 1 || !st.ComputeTime.Equal(t0) {
+			t.Errorf("statement after an unchanged save: rev %d time %v", st.Revision, st.ComputeTime)
+		}
+		// The same model version and inputs digest again: no revision 3,
+		// and the response is revision 2.
+		rec.ComputeTime = t0.Add(2 * time.Minute)
+		if r := must[*impact.StoredEstimate](t)(db.SaveEstimate(ctx, rec, sts)); r.Revision != 2 || !r.ComputeTime.Equal(t0.Add(time.Minute)) {
+			t.Errorf("unchanged save: revision %d computed %v, want revision 2 as stored", r.Revision, r.ComputeTime)
 		}
 		if n := count(t, db, "sla_statements", ""); n != len(sts) {
 			t.Errorf("%d statements stored, want %d", n, len(sts))

@@ -134,6 +134,10 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 	name := impact.IncidentName(in.ID)
 	now := d.now()
 	err := d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
 		var old incidentRow
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), in.ID); err != nil {
 			return noRows(err, name)
@@ -145,10 +149,18 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 		if err != nil {
 			return err
 		}
+		before, err := old.toDomain()
+		if err != nil {
+			return err
+		}
 		if err := incidentMask.apply(&cur.Incident, in, mask); err != nil {
 			return err
 		}
 		row, err := incidentToRow(&cur.Incident)
+		if err != nil {
+			return err
+		}
+		prev, err := incidentToRow(&before.Incident)
 		if err != nil {
 			return err
 		}
@@ -159,7 +171,14 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 		if err := oneRow(res, err, name); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "UpdateIncident", name, strings.Join(mask, ","))
+		if err := d.audit(ctx, tx, now, "UpdateIncident", name, strings.Join(mask, ",")); err != nil {
+			return err
+		}
+		if sameRow(prev, row) {
+			return nil
+		}
+		ch.incident(in.ID, true, prev.Title != row.Title || prev.Cause != row.Cause || prev.Allocation != row.Allocation)
+		return d.commitChanges(ctx, tx, ch)
 	})
 	if err != nil {
 		return nil, err
@@ -175,6 +194,10 @@ func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) err
 	name := impact.IncidentName(id)
 	now := d.now()
 	return d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if err := d.checkRevision(ctx, tx, `SELECT revision, create_time FROM incidents WHERE id = ?`, tag, name, id); err != nil {
 			return err
 		}
@@ -187,8 +210,22 @@ func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) err
 				return impact.Errorf(impact.EFAILEDPRECOND, "%s has outage windows; delete them or set force", name)
 			}
 		}
+		// Its windows leave the estimates that read them.
+		var ws []windowRow
+		if err := tx.SelectContext(ctx, &ws, d.q(`SELECT `+d.windowCols()+` FROM windows WHERE incident_id = ?`), id); err != nil {
+			return err
+		}
+		for i := range ws {
+			ch.window(&ws[i])
+		}
 		// Windows and estimates go by ON DELETE CASCADE, in this statement.
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM incidents WHERE id = ?`), id); err != nil {
+			return err
+		}
+		// The other estimates that read this incident's windows (their
+		// dependency rows stay: they are the other estimates').
+		ch.incident(id, false, true)
+		if err := d.commitChanges(ctx, tx, ch); err != nil {
 			return err
 		}
 		detail := ""

@@ -645,6 +645,10 @@ func (d *DB) CompleteChunk(ctx context.Context, c *impact.Chunk, r *impact.Chunk
 	}
 	var job *impact.RecomputeJob
 	err := d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
 		jr, err := d.lockJob(ctx, tx, c.JobID)
 		if err != nil {
 			if impact.ErrorCode(err) == impact.ENOTFOUND {
@@ -671,6 +675,15 @@ func (d *DB) CompleteChunk(ctx context.Context, c *impact.Chunk, r *impact.Chunk
 		newRev, err := d.insertRevisions(ctx, tx, ins)
 		if err != nil {
 			return err
+		}
+		// The saves' freshness: what each computation read, in one final
+		// section (README "Fresh figures").
+		for _, s := range r.Saves {
+			if _, live := newRev[s.Estimate.IncidentID]; live {
+				if err := d.recordHead(ctx, tx, s.Estimate.IncidentID, s.Estimate.Deps, ch.g); err != nil {
+					return err
+				}
+			}
 		}
 		live, err := d.withContracts(ctx, tx, sts)
 		if err != nil {
@@ -813,7 +826,7 @@ func (d *DB) insertRevisions(ctx context.Context, tx *sqlx.Tx, ins []estimateIns
 		var found []string
 		if err := tx.SelectContext(ctx, &found, d.pick(
 			`SELECT id FROM incidents WHERE id IN (`+placeholders(len(part))+`) ORDER BY id`,
-			`SELECT id FROM incidents WHERE id IN (`+placeholders(len(part))+`) ORDER BY id FOR UPDATE`), args...); err != nil {
+			`SELECT id FROM incidents WHERE id IN (`+placeholders(len(part))+`) ORDER BY id FOR NO KEY UPDATE`), args...); err != nil {
 			return nil, err
 		}
 		for _, id := range found {

@@ -94,6 +94,10 @@ func (d *DB) BatchCreateWindows(ctx context.Context, incidentID string, ws []imp
 	name := impact.IncidentName(incidentID)
 	now := d.now()
 	err = d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if err := d.claim(ctx, tx, "BatchCreateWindows", requestID, string(result), now, impact.IncidentName(incidentID), ws); err != nil {
 			return err
 		}
@@ -111,7 +115,13 @@ func (d *DB) BatchCreateWindows(ctx context.Context, incidentID string, ws []imp
 				return err
 			}
 		}
-		return d.audit(ctx, tx, now, "BatchCreateWindows", name, itoa(len(rows))+" windows")
+		if err := d.audit(ctx, tx, now, "BatchCreateWindows", name, itoa(len(rows))+" windows"); err != nil {
+			return err
+		}
+		for i := range rows {
+			ch.window(&rows[i])
+		}
+		return d.commitChanges(ctx, tx, ch)
 	})
 	if first, ok := retried(err); ok {
 		var br batchResult
@@ -301,6 +311,14 @@ func (d *DB) DeleteWindow(ctx context.Context, incidentID, id string) error {
 	name := impact.WindowName(incidentID, id)
 	now := d.now()
 	return d.inTx(ctx, func(tx *sqlx.Tx) error {
+		ch, err := d.beginChanges(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var w windowRow
+		if err := tx.GetContext(ctx, &w, d.q(`SELECT `+d.windowCols()+` FROM windows WHERE incident_id = ? AND id = ?`), incidentID, id); err != nil {
+			return noRows(err, name)
+		}
 		res, err := tx.ExecContext(ctx, d.q(`DELETE FROM windows WHERE incident_id = ? AND id = ?`), incidentID, id)
 		if err != nil {
 			return err
@@ -311,7 +329,11 @@ func (d *DB) DeleteWindow(ctx context.Context, incidentID, id string) error {
 			}
 			return err
 		}
-		return d.audit(ctx, tx, now, "DeleteWindow", name, "")
+		if err := d.audit(ctx, tx, now, "DeleteWindow", name, ""); err != nil {
+			return err
+		}
+		ch.window(&w)
+		return d.commitChanges(ctx, tx, ch)
 	})
 }
 

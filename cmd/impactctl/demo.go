@@ -24,8 +24,13 @@ incident's estimate, so that every endpoint of impactd answers something
 real: customers, contracts, incidents, windows, incidents/…/estimate and the
 SLA statements.
 
-Running it again changes nothing but adds a new estimate revision: every
-write carries a fixed request id, which the store treats as a retry.
+The scenario's reporting currency and FX rates (USD, from EUR) become the
+stored reporting settings when those name no reporting currency yet; the
+estimate uses the stored settings.
+
+Running it again changes nothing, not even a new estimate revision: every
+write carries a fixed request id, which the store treats as a retry, and an
+estimate computed from the same inputs is the revision already stored.
 `
 
 func runDemo(c *cli, args []string) error {
@@ -64,6 +69,16 @@ func runDemo(c *cli, args []string) error {
 			}
 		}
 	}
+	settings, err := db.GetReportingSettings(ctx)
+	if err != nil {
+		return err
+	}
+	if settings.ReportingCurrency == "" {
+		if _, err := db.UpdateReportingSettings(ctx, &impact.ReportingSettings{ReportingCurrency: sc.ReportingCurrency,
+			FXRates: sc.FXRates}, nil, settings.Etag); err != nil {
+			return fmt.Errorf("reporting settings: %w", err)
+		}
+	}
 	for i := range sc.Incidents {
 		in := sc.Incidents[i]
 		windows := in.Windows
@@ -79,16 +94,12 @@ func runDemo(c *cli, args []string) error {
 			return fmt.Errorf("windows of incident %s: %w", in.ID, err)
 		}
 		// The stored estimate is computed exactly as POST
-		// /v1/incidents/…:estimate computes it, with the scenario's
-		// reporting currency and rates.
+		// /v1/incidents/…:estimate computes it without reporting options:
+		// with the stored reporting settings.
 		// Internal errors reach the caller as a bare "internal error";
 		// their detail is logged, so the log goes to stderr.
 		est, err := server.NewStored(slog.New(slog.NewTextHandler(c.stderr, nil)), db).EstimateIncident(ctx,
-			&impactv1.EstimateIncidentRequest{
-				Name:              impact.IncidentName(in.ID),
-				ReportingCurrency: req.GetScenario().GetReportingCurrency(),
-				FxRates:           req.GetScenario().GetFxRates(),
-			})
+			&impactv1.EstimateIncidentRequest{Name: impact.IncidentName(in.ID)})
 		if err != nil {
 			return fmt.Errorf("estimating incident %s: %w", in.ID, err)
 		}

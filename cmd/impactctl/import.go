@@ -25,6 +25,7 @@ import (
 
 const importUsage = `Usage: impactctl import customers|contracts|windows [flags] FILE.csv
        impactctl import customers|contracts --update [flags] FILE.csv
+       impactctl import fx-rates [flags] FILE.csv
 
 Imports the rows of FILE.csv ("-" reads stdin) into --db, or through
 impactd's API with --server HOST:PORT (the token from --token or
@@ -49,6 +50,10 @@ others may be left out or left empty (empty takes the API's default).
              overrides its customer's for the same key
   windows:   incident_id*, window_id, customer_id*, service*, start_time*,
              end_time*, impact_fraction      (times in RFC 3339)
+  fx-rates:  from_currency*, to_currency*, rate*: into the stored reporting
+             settings, replacing the rate of the same pair (see impactctl
+             settings --help); the reporting currency becomes the rates'
+             one when none is set and they all go into one currency
 
 Every row is validated first, with the rules of the estimate engine (in
 impactctl, the same code on both paths) and against the database or the API
@@ -112,6 +117,9 @@ func runImport(c *cli, args []string) error {
 		return err
 	}
 	kind, file := pos[0], pos[1]
+	if kind == "fx-rates" {
+		return importFXRates(c, file, *dsn, *addr, *token, *caFile)
+	}
 	var imp importer
 	switch kind {
 	case "customers":
@@ -121,7 +129,7 @@ func runImport(c *cli, args []string) error {
 	case "windows":
 		imp = &windowImport{}
 	default:
-		return usagef("import", "unknown import %q: want customers, contracts or windows", kind)
+		return usagef("import", "unknown import %q: want customers, contracts, windows or fx-rates", kind)
 	}
 
 	// The whole file is read first: its digest names the writes (request

@@ -75,7 +75,7 @@ type command struct {
 
 // commands are listed in --help in this order.
 var commands = []command{
-	{"import", "import customers|contracts|windows [flags] FILE.csv",
+	{"import", "import customers|contracts|windows|fx-rates [flags] FILE.csv",
 		"validate a CSV file and import all of its rows into --db (or --server), or none", runImport},
 	{"export", "export customers|contracts|windows|estimates|credit-notes [flags]",
 		"stream stored resources (as import reads them) or estimates as CSV or JSON", runExport},
@@ -89,6 +89,8 @@ var commands = []command{
 		"what a hypothetical outage of the selected contracts would cost; nothing is written", runSimulate},
 	{"demo", "demo [flags]",
 		"load a demo dataset (three customers, one outage) into --db", runDemo},
+	{"settings", "settings get|set [flags]",
+		"show or change the stored reporting currency and FX rates", runSettings},
 }
 
 const overview = `impactctl is the operator's command line of impact.

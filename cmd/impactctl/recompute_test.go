@@ -100,9 +100,14 @@ func TestRecomputeEqualsEstimate(t *testing.T) {
 				if _, err := st.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: impact.IncidentName(id)}); err != nil {
 					t.Fatal(err)
 				}
-				est, err := db.GetEstimate(ctx, id, 2)
+				// Same model version, same inputs digest: no empty
+				// revision 2 (README "Fresh figures").
+				est, err := db.GetEstimate(ctx, id, 0)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if est.Revision != 1 {
+					t.Errorf("%s: :estimate after the recompute wrote revision %d, want none", id, est.Revision)
 				}
 				if rec.InputsDigest != est.InputsDigest {
 					t.Errorf("%s: recompute digest %s, :estimate %s", id, rec.InputsDigest, est.InputsDigest)
@@ -192,7 +197,10 @@ func TestRecomputeDryRunReportsDifferences(t *testing.T) {
 		}
 	}
 	// A new display name changes the inputs digest of both incidents of
-	// the bank but no figure: compared, nothing changes, no revision.
+	// the bank but no figure: compared, nothing changes for the job, but
+	// the estimate gets a revision with the inputs it reflects (README
+	// "Fresh figures": a revision when a figure, the model version or the
+	// inputs digest moved), and is CURRENT again.
 	if _, err := db.UpdateCustomer(ctx, &impact.Customer{ID: "bank", DisplayName: "Bank of Tests"}, impact.FieldMask{"display_name"}, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -200,8 +208,13 @@ func TestRecomputeDryRunReportsDifferences(t *testing.T) {
 	if !strings.Contains(out, "2 total, 2 done, 0 changed, 0 failed") {
 		t.Errorf("after a display name change:\n%s", out)
 	}
-	if b, err := db.GetEstimate(ctx, "b", 0); err != nil || b.Revision != 1 {
-		t.Fatalf("b got a revision for a display name: %v %v", b, err)
+	if b, err := db.GetEstimate(ctx, "b", 0); err != nil || b.Revision != 2 || b.State != impact.StateCurrent {
+		t.Fatalf("b after a display name: %v %v", b, err)
+	}
+	// Nothing moved since: no revision 3.
+	mustRun(t, nil, "recompute", "--db", dsn)
+	if b, err := db.GetEstimate(ctx, "b", 0); err != nil || b.Revision != 2 {
+		t.Fatalf("b after a recompute of nothing: %v %v", b, err)
 	}
 }
 

@@ -72,6 +72,10 @@ type config struct {
 	clockFile        string       // --clock-file, for testing only (clock.go)
 	ledgerZone       string       // zone of accounting periods
 	limits           limitsConfig // connections, streams, bytes, pool (limits.go)
+	// refresh makes the recompute workers refresh stale estimates after
+	// refreshDelay without writes to them (README "Fresh figures").
+	refresh      bool
+	refreshDelay time.Duration
 }
 
 // parseFlags reads the flags; each defaults to its environment variable,
@@ -130,6 +134,28 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.DurationVar(&c.recomputeLease, "recompute-lease", recomputeLease,
 		"how long a worker holds a chunk of a recompute job without renewing it; a crashed replica's\n"+
 			"chunk goes to another worker after this (env IMPACTD_RECOMPUTE_LEASE)")
+	refresh := true
+	if v := getenv("IMPACTD_REFRESH"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("IMPACTD_REFRESH: %w", err)
+		}
+		refresh = b
+	}
+	fs.BoolVar(&c.refresh, "refresh", refresh,
+		"refresh stale stored estimates with this replica's recompute workers; false leaves them STALE\n"+
+			"until recomputed (env IMPACTD_REFRESH)")
+	refreshDelay := server.DefaultRefreshDelay
+	if v := getenv("IMPACTD_REFRESH_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("IMPACTD_REFRESH_DELAY: %w", err)
+		}
+		refreshDelay = d
+	}
+	fs.DurationVar(&c.refreshDelay, "refresh-delay", refreshDelay,
+		"how long a stale estimate waits without further writes to it before the refresh recomputes it\n"+
+			"(env IMPACTD_REFRESH_DELAY)")
 	fs.StringVar(&c.logFormat, "log-format", envOr("IMPACTD_LOG_FORMAT", "json"),
 		"log format on stderr: text or json (env IMPACTD_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("IMPACTD_LOG_LEVEL", "info"),
@@ -170,6 +196,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	if c.recomputeLease < time.Second {
 		return c, fmt.Errorf("--recompute-lease %s: want at least 1s", c.recomputeLease)
+	}
+	if c.refreshDelay < 0 {
+		return c, fmt.Errorf("--refresh-delay %s: want 0 or more", c.refreshDelay)
 	}
 	return c, nil
 }
@@ -305,6 +334,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			Now:      clock,
 			Logger:   log,
 			OnChunk:  server.RecomputeChunkDone,
+			// Refresh of stale estimates (README "Fresh figures").
+			Refresh:      cfg.refresh,
+			RefreshDelay: cfg.refreshDelay,
+			OnRefresh:    server.RefreshDone,
 		})
 		go func() {
 			defer close(workDone)
@@ -318,7 +351,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer reloadOnHUP(log, cfg.tokens, sec.Tokens)()
 	addrs := Addrs{GRPC: grpcLn.Addr().String(), HTTP: httpLn.Addr().String()}
 	log.Info("impactd serving", "grpc_addr", addrs.GRPC, "http_addr", addrs.HTTP,
-		"auth", sec.Tokens != nil, "tls", sec.TLS != nil, "recompute_workers", cfg.recomputeWorkers)
+		"auth", sec.Tokens != nil, "tls", sec.TLS != nil, "recompute_workers", cfg.recomputeWorkers, "refresh", cfg.refresh && cfg.recomputeWorkers > 0)
 	if ready != nil {
 		ready(addrs)
 	}

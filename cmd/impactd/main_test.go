@@ -428,7 +428,8 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		"IMPACTD_DB": "postgres://impact@db.internal/impact", "IMPACTD_AUTH_TOKENS": "/etc/impact/tokens",
 		"IMPACTD_TLS_CERT": "/etc/impact/cert.pem", "IMPACTD_TLS_KEY": "/etc/impact/key.pem",
 		"IMPACTD_CALL_TIMEOUT": "45s", "IMPACTD_LOG_FORMAT": "text", "IMPACTD_LOG_LEVEL": "debug",
-		"IMPACTD_RECOMPUTE_WORKERS": "0", "IMPACTD_RECOMPUTE_LEASE": "2m"}
+		"IMPACTD_RECOMPUTE_WORKERS": "0", "IMPACTD_RECOMPUTE_LEASE": "2m",
+		"IMPACTD_REFRESH": "false", "IMPACTD_REFRESH_DELAY": "1s"}
 	getenv := func(k string) string { return env[k] }
 	for _, tc := range []struct {
 		name   string
@@ -439,18 +440,18 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		{"defaults", nil, func(string) string { return "" },
 			config{grpcAddr: "127.0.0.1:9090", httpAddr: "127.0.0.1:8080", db: "sqlite:impact.db",
 				callTimeout: server.DefaultCallTimeout, logFormat: "json", logLevel: "info",
-				recomputeWorkers: 1, recomputeLease: 30 * time.Second}},
+				recomputeWorkers: 1, recomputeLease: 30 * time.Second, refresh: true, refreshDelay: 5 * time.Second}},
 		{"environment", nil, getenv, config{grpcAddr: "127.0.0.1:7000", httpAddr: "127.0.0.1:7001",
 			db: "postgres://impact@db.internal/impact", tokens: "/etc/impact/tokens",
 			tlsCert: "/etc/impact/cert.pem", tlsKey: "/etc/impact/key.pem",
 			callTimeout: 45 * time.Second, logFormat: "text", logLevel: "debug",
-			recomputeWorkers: 0, recomputeLease: 2 * time.Minute}},
+			recomputeWorkers: 0, recomputeLease: 2 * time.Minute, refresh: false, refreshDelay: time.Second}},
 		{"flag wins", []string{"--http-addr", "[::1]:1", "--db", "sqlite:/tmp/x.db", "--auth-tokens", "t",
 			"--tls-cert", "c", "--tls-key", "k", "--call-timeout", "5s", "--log-format", "json", "--log-level", "warn",
-			"--recompute-workers", "4", "--recompute-lease", "10s"}, getenv,
+			"--recompute-workers", "4", "--recompute-lease", "10s", "--refresh=true", "--refresh-delay", "250ms"}, getenv,
 			config{grpcAddr: "127.0.0.1:7000", httpAddr: "[::1]:1", db: "sqlite:/tmp/x.db", tokens: "t",
 				tlsCert: "c", tlsKey: "k", callTimeout: 5 * time.Second, logFormat: "json", logLevel: "warn",
-				recomputeWorkers: 4, recomputeLease: 10 * time.Second}},
+				recomputeWorkers: 4, recomputeLease: 10 * time.Second, refresh: true, refreshDelay: 250 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseFlags(tc.args, tc.getenv, io.Discard)

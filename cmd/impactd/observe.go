@@ -54,7 +54,7 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 // one, and it reveals call counts, not data.
 func withMetrics(h http.Handler, db *store.DB) http.Handler {
 	reg := server.NewMetricsRegistry(collectors.NewDBStatsCollector(db.SQL().DB, string(db.Engine())),
-		server.NewRecomputeCollector(db))
+		server.NewRecomputeCollector(db), server.NewFreshCollector(db, nil))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", server.MetricsHandler(reg))
 	mux.Handle("/", h)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -421,4 +422,89 @@ func TestBadLogFlags(t *testing.T) {
 				c.args, c.env, err, errors.As(err, &ue), ready, c.want)
 		}
 	}
+}
+
+// The refresh through the real wiring: a write makes the stored estimate
+// STALE on the next read and in /metrics; the workers refresh it after
+// --refresh-delay, with a log line per lease, and it reads CURRENT.
+func TestRefreshServed(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan Addrs, 1)
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	go func() {
+		done <- run(ctx, []string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+			"--db", "sqlite:" + filepath.Join(t.TempDir(), "impact.db"), "--refresh-delay", "300ms"},
+			func(string) string { return "" }, logs, func(a Addrs) { ready <- a })
+	}()
+	var d *impactd
+	select {
+	case a := <-ready:
+		d = &impactd{addrs: a}
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	for _, c := range []struct{ path, body string }{
+		{"/v1/customers?customerId=acme", `{"displayName": "Acme", "currencyCode": "USD", "baseline": {"hourlyAmount": "1200.00"}}`},
+		{"/v1/incidents?incidentId=inc-1", `{"cause": "POWER_FAILURE"}`},
+		{"/v1/incidents/inc-1/windows:batchCreate", `{"requests": [{"outageWindow": {"customerId": "acme", "service": "api",
+			"startTime": "2025-07-14T13:00:00Z", "endTime": "2025-07-14T14:00:00Z"}}]}`},
+		{"/v1/incidents/inc-1:estimate", `{}`},
+	} {
+		if code, body := post(t, d.url(c.path), c.body); code != http.StatusOK {
+			t.Fatalf("POST %s: HTTP %d: %s", c.path, code, body)
+		}
+	}
+	code, v := call(t, "PATCH", d.url("/v1/customers/acme"), `{"baseline": {"hourlyAmount": "1500.00"}}`)
+	if code != http.StatusOK {
+		t.Fatalf("PATCH: %d %v", code, v)
+	}
+	e := must(t, "GET", d.url("/v1/incidents/inc-1/estimate"), "")
+	if e["state"] != "STALE" || fmt.Sprint(e["staleReasons"]) != "[customers/acme]" {
+		t.Errorf("right after the write: %v %v", e["state"], e["staleReasons"])
+	}
+	if got := gaugeValue(scrape(t, d), "impact_stale_estimates"); got != 1 {
+		t.Errorf("impact_stale_estimates = %v, want 1", got)
+	}
+	for deadline := time.Now().Add(10 * time.Second); e["state"] != "CURRENT" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		e = must(t, "GET", d.url("/v1/incidents/inc-1/estimate"), "")
+	}
+	// 1500 × 1 h = 1500.00.
+	if e["state"] != "CURRENT" || e["revision"] != "2" || e["source"] != "REFRESH" ||
+		dig(t, e, "customers", 0).(map[string]any)["lostRevenue"].(map[string]any)["gross"].(map[string]any)["amount"] != "1500.00" {
+		t.Errorf("after the refresh: %v", e)
+	}
+	mfs := scrape(t, d)
+	if got := gaugeValue(mfs, "impact_stale_estimates"); got != 0 {
+		t.Errorf("impact_stale_estimates = %v after the refresh, want 0", got)
+	}
+	if got := counter(mfs, "impact_refresh_estimates_total", map[string]string{"result": "revision"}); got < 1 {
+		t.Errorf("impact_refresh_estimates_total{result=\"revision\"} = %v", got)
+	}
+	if mfs["impact_refresh_lag_seconds"] == nil {
+		t.Error("no impact_refresh_lag_seconds")
+	}
+	found := false
+	for _, l := range logLines(t, logs.String()) {
+		if l["msg"] == "refreshed stale estimates" && l["revisions"] == float64(1) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no refresh log line in:\n%s", logs)
+	}
+}
+
+func gaugeValue(mfs map[string]*dto.MetricFamily, name string) float64 {
+	if m := sample(mfs, name, nil); m != nil {
+		return m.GetGauge().GetValue()
+	}
+	return -1
 }

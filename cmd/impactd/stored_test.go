@@ -211,8 +211,11 @@ func TestStoredEstimateEqualsStateless(t *testing.T) {
 				t.Errorf("inputsDigest: stored %v, stateless %v", stored["inputsDigest"], stateless["inputsDigest"])
 			}
 			want := without(dig(t, stateless, "incidents", i).(map[string]any), "computeTime")
+			// The freshness and reporting fields are the stored estimate's
+			// own; the stateless response has them empty.
+			want = without(want, "state", "staleReasons", "reportingCurrency", "fxRates", "refreshError")
 			if diff := cmp.Diff(want, without(stored, "name", "modelVersion", "inputsDigest", "computeTime", "revision",
-				"source", "actor")); diff != "" {
+				"source", "actor", "state", "staleReasons", "reportingCurrency", "fxRates", "refreshError")); diff != "" {
 				t.Errorf("%s: stored estimate differs from the stateless one (-stateless +stored):\n%s", id, diff)
 			}
 			if got := must(t, "GET", d.url("/v1/incidents/"+id+"/estimate"), ""); !cmp.Equal(got, stored) {
@@ -252,9 +255,25 @@ func TestStoredEstimateEqualsStateless(t *testing.T) {
 		if n := len(dig(t, must(t, "GET", d.url("/v1/customers/bank-northwind/contracts/payments-api/statements/2025-07"), ""), "incidents").([]any)); n != 2 {
 			t.Errorf("bank July statement has %d incidents, want 2", n)
 		}
-		code, v := call(t, "GET", d.url("/v1/customers/bank-northwind/contracts/payments-api/statements/2025-05"), "")
-		wantError(t, "statement of a period without windows", code, v, http.StatusNotFound, 5)
-		code, v = call(t, "GET", d.url("/v1/customers/bank-northwind/contracts/payments-api/statements/2025-Q3"), "")
+		// A period without windows inside the contract's active range (it
+		// has none: always active) is quiet: downtime 0, uptime 100.
+		quiet := must(t, "GET", d.url("/v1/customers/bank-northwind/contracts/payments-api/statements/2025-05"), "")
+		if quiet["downtimeSeconds"] != "0" || quiet["uptimePercent"] != "100.000000" || quiet["creditPercent"] != "0" ||
+			len(quiet["incidents"].([]any)) != 0 || quiet["periodStart"] != "2025-05-01T00:00:00Z" {
+			t.Errorf("statement of a period without windows: %v", quiet)
+		}
+		// ListSlaStatements: the periods with a window, newest first, paged.
+		list := must(t, "GET", d.url("/v1/customers/bank-northwind/contracts/payments-api/statements?pageSize=1"), "")
+		sts := list["slaStatements"].([]any)
+		if len(sts) != 1 || sts[0].(map[string]any)["name"] != "customers/bank-northwind/contracts/payments-api/statements/2025-08" ||
+			list["nextPageToken"] != "2025-08" {
+			t.Errorf("first page of statements: %v", list)
+		}
+		next := must(t, "GET", d.url("/v1/customers/bank-northwind/contracts/payments-api/statements?pageSize=5&pageToken=2025-08"), "")
+		if sts := next["slaStatements"].([]any); len(sts) != 1 || sts[0].(map[string]any)["name"] != "customers/bank-northwind/contracts/payments-api/statements/2025-07" || next["nextPageToken"] != "" {
+			t.Errorf("second page of statements: %v", next)
+		}
+		code, v := call(t, "GET", d.url("/v1/customers/bank-northwind/contracts/payments-api/statements/2025-Q3"), "")
 		wantError(t, "quarter of a monthly contract", code, v, http.StatusBadRequest, 3)
 	})
 }

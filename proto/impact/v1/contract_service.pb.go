@@ -24,6 +24,125 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Request of ContractService.ListSlaStatements.
+type ListSlaStatementsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The contract, "customers/{customer}/contracts/{contract}".
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Most statements to return: default 50, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// `next_page_token` of the previous page of the same contract.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSlaStatementsRequest) Reset() {
+	*x = ListSlaStatementsRequest{}
+	mi := &file_impact_v1_contract_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSlaStatementsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSlaStatementsRequest) ProtoMessage() {}
+
+func (x *ListSlaStatementsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_impact_v1_contract_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSlaStatementsRequest.ProtoReflect.Descriptor instead.
+func (*ListSlaStatementsRequest) Descriptor() ([]byte, []int) {
+	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListSlaStatementsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListSlaStatementsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSlaStatementsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ContractService.ListSlaStatements.
+type ListSlaStatementsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The statements of this page, newest period first.
+	SlaStatements []*SlaStatement `protobuf:"bytes,1,rep,name=sla_statements,json=slaStatements,proto3" json:"sla_statements,omitempty"`
+	// Token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSlaStatementsResponse) Reset() {
+	*x = ListSlaStatementsResponse{}
+	mi := &file_impact_v1_contract_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSlaStatementsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSlaStatementsResponse) ProtoMessage() {}
+
+func (x *ListSlaStatementsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_impact_v1_contract_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSlaStatementsResponse.ProtoReflect.Descriptor instead.
+func (*ListSlaStatementsResponse) Descriptor() ([]byte, []int) {
+	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListSlaStatementsResponse) GetSlaStatements() []*SlaStatement {
+	if x != nil {
+		return x.SlaStatements
+	}
+	return nil
+}
+
+func (x *ListSlaStatementsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // Request of ContractService.CreateContract.
 type CreateContractRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -43,7 +162,7 @@ type CreateContractRequest struct {
 
 func (x *CreateContractRequest) Reset() {
 	*x = CreateContractRequest{}
-	mi := &file_impact_v1_contract_service_proto_msgTypes[0]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -55,7 +174,7 @@ func (x *CreateContractRequest) String() string {
 func (*CreateContractRequest) ProtoMessage() {}
 
 func (x *CreateContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_contract_service_proto_msgTypes[0]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -68,7 +187,7 @@ func (x *CreateContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContractRequest.ProtoReflect.Descriptor instead.
 func (*CreateContractRequest) Descriptor() ([]byte, []int) {
-	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{0}
+	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateContractRequest) GetParent() string {
@@ -110,7 +229,7 @@ type GetContractRequest struct {
 
 func (x *GetContractRequest) Reset() {
 	*x = GetContractRequest{}
-	mi := &file_impact_v1_contract_service_proto_msgTypes[1]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -122,7 +241,7 @@ func (x *GetContractRequest) String() string {
 func (*GetContractRequest) ProtoMessage() {}
 
 func (x *GetContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_contract_service_proto_msgTypes[1]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -135,7 +254,7 @@ func (x *GetContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContractRequest.ProtoReflect.Descriptor instead.
 func (*GetContractRequest) Descriptor() ([]byte, []int) {
-	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{1}
+	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetContractRequest) GetName() string {
@@ -160,7 +279,7 @@ type ListContractsRequest struct {
 
 func (x *ListContractsRequest) Reset() {
 	*x = ListContractsRequest{}
-	mi := &file_impact_v1_contract_service_proto_msgTypes[2]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -172,7 +291,7 @@ func (x *ListContractsRequest) String() string {
 func (*ListContractsRequest) ProtoMessage() {}
 
 func (x *ListContractsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_contract_service_proto_msgTypes[2]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -185,7 +304,7 @@ func (x *ListContractsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContractsRequest.ProtoReflect.Descriptor instead.
 func (*ListContractsRequest) Descriptor() ([]byte, []int) {
-	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{2}
+	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListContractsRequest) GetParent() string {
@@ -222,7 +341,7 @@ type ListContractsResponse struct {
 
 func (x *ListContractsResponse) Reset() {
 	*x = ListContractsResponse{}
-	mi := &file_impact_v1_contract_service_proto_msgTypes[3]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -234,7 +353,7 @@ func (x *ListContractsResponse) String() string {
 func (*ListContractsResponse) ProtoMessage() {}
 
 func (x *ListContractsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_contract_service_proto_msgTypes[3]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -247,7 +366,7 @@ func (x *ListContractsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContractsResponse.ProtoReflect.Descriptor instead.
 func (*ListContractsResponse) Descriptor() ([]byte, []int) {
-	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{3}
+	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListContractsResponse) GetContracts() []*Contract {
@@ -279,7 +398,7 @@ type UpdateContractRequest struct {
 
 func (x *UpdateContractRequest) Reset() {
 	*x = UpdateContractRequest{}
-	mi := &file_impact_v1_contract_service_proto_msgTypes[4]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +410,7 @@ func (x *UpdateContractRequest) String() string {
 func (*UpdateContractRequest) ProtoMessage() {}
 
 func (x *UpdateContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_contract_service_proto_msgTypes[4]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +423,7 @@ func (x *UpdateContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateContractRequest.ProtoReflect.Descriptor instead.
 func (*UpdateContractRequest) Descriptor() ([]byte, []int) {
-	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{4}
+	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateContractRequest) GetContract() *Contract {
@@ -334,7 +453,7 @@ type DeleteContractRequest struct {
 
 func (x *DeleteContractRequest) Reset() {
 	*x = DeleteContractRequest{}
-	mi := &file_impact_v1_contract_service_proto_msgTypes[5]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -346,7 +465,7 @@ func (x *DeleteContractRequest) String() string {
 func (*DeleteContractRequest) ProtoMessage() {}
 
 func (x *DeleteContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_contract_service_proto_msgTypes[5]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -359,7 +478,7 @@ func (x *DeleteContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteContractRequest.ProtoReflect.Descriptor instead.
 func (*DeleteContractRequest) Descriptor() ([]byte, []int) {
-	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{5}
+	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeleteContractRequest) GetName() string {
@@ -389,7 +508,7 @@ type GetSlaStatementRequest struct {
 
 func (x *GetSlaStatementRequest) Reset() {
 	*x = GetSlaStatementRequest{}
-	mi := &file_impact_v1_contract_service_proto_msgTypes[6]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -401,7 +520,7 @@ func (x *GetSlaStatementRequest) String() string {
 func (*GetSlaStatementRequest) ProtoMessage() {}
 
 func (x *GetSlaStatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_contract_service_proto_msgTypes[6]
+	mi := &file_impact_v1_contract_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -414,7 +533,7 @@ func (x *GetSlaStatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSlaStatementRequest.ProtoReflect.Descriptor instead.
 func (*GetSlaStatementRequest) Descriptor() ([]byte, []int) {
-	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{6}
+	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetSlaStatementRequest) GetName() string {
@@ -428,7 +547,16 @@ var File_impact_v1_contract_service_proto protoreflect.FileDescriptor
 
 const file_impact_v1_contract_service_proto_rawDesc = "" +
 	"\n" +
-	" impact/v1/contract_service.proto\x12\timpact.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x18impact/v1/estimate.proto\x1a\x18impact/v1/scenario.proto\"\xcb\x01\n" +
+	" impact/v1/contract_service.proto\x12\timpact.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x18impact/v1/estimate.proto\x1a\x18impact/v1/scenario.proto\"\x94\x01\n" +
+	"\x18ListSlaStatementsRequest\x122\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
+	"\x12impact.v1/ContractR\x06parent\x12 \n" +
+	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\x83\x01\n" +
+	"\x19ListSlaStatementsResponse\x12>\n" +
+	"\x0esla_statements\x18\x01 \x03(\v2\x17.impact.v1.SlaStatementR\rslaStatements\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcb\x01\n" +
 	"\x15CreateContractRequest\x122\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
 	"\x12impact.v1/CustomerR\x06parent\x12$\n" +
@@ -459,14 +587,15 @@ const file_impact_v1_contract_service_proto_rawDesc = "" +
 	"\x04etag\x18\x02 \x01(\tB\x03\xe0A\x01R\x04etag\"L\n" +
 	"\x16GetSlaStatementRequest\x122\n" +
 	"\x04name\x18\x01 \x01(\tB\x1e\xe0A\x02\xfaA\x18\n" +
-	"\x16impact.v1/SlaStatementR\x04name2\x89\x06\n" +
+	"\x16impact.v1/SlaStatementR\x04name2\xa3\a\n" +
 	"\x0fContractService\x12}\n" +
 	"\x0eCreateContract\x12 .impact.v1.CreateContractRequest\x1a\x13.impact.v1.Contract\"4\x82\xd3\xe4\x93\x02.:\bcontract\"\"/v1/{parent=customers/*}/contracts\x12m\n" +
 	"\vGetContract\x12\x1d.impact.v1.GetContractRequest\x1a\x13.impact.v1.Contract\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=customers/*/contracts/*}\x12~\n" +
 	"\rListContracts\x12\x1f.impact.v1.ListContractsRequest\x1a .impact.v1.ListContractsResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=customers/*}/contracts\x12\x86\x01\n" +
 	"\x0eUpdateContract\x12 .impact.v1.UpdateContractRequest\x1a\x13.impact.v1.Contract\"=\x82\xd3\xe4\x93\x027:\bcontract2+/v1/{contract.name=customers/*/contracts/*}\x12v\n" +
 	"\x0eDeleteContract\x12 .impact.v1.DeleteContractRequest\x1a\x16.google.protobuf.Empty\"*\x82\xd3\xe4\x93\x02$*\"/v1/{name=customers/*/contracts/*}\x12\x86\x01\n" +
-	"\x0fGetSlaStatement\x12!.impact.v1.GetSlaStatementRequest\x1a\x17.impact.v1.SlaStatement\"7\x82\xd3\xe4\x93\x021\x12//v1/{name=customers/*/contracts/*/statements/*}B7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
+	"\x0fGetSlaStatement\x12!.impact.v1.GetSlaStatementRequest\x1a\x17.impact.v1.SlaStatement\"7\x82\xd3\xe4\x93\x021\x12//v1/{name=customers/*/contracts/*/statements/*}\x12\x97\x01\n" +
+	"\x11ListSlaStatements\x12#.impact.v1.ListSlaStatementsRequest\x1a$.impact.v1.ListSlaStatementsResponse\"7\x82\xd3\xe4\x93\x021\x12//v1/{parent=customers/*/contracts/*}/statementsB7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
 
 var (
 	file_impact_v1_contract_service_proto_rawDescOnce sync.Once
@@ -480,42 +609,47 @@ func file_impact_v1_contract_service_proto_rawDescGZIP() []byte {
 	return file_impact_v1_contract_service_proto_rawDescData
 }
 
-var file_impact_v1_contract_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_impact_v1_contract_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_impact_v1_contract_service_proto_goTypes = []any{
-	(*CreateContractRequest)(nil),  // 0: impact.v1.CreateContractRequest
-	(*GetContractRequest)(nil),     // 1: impact.v1.GetContractRequest
-	(*ListContractsRequest)(nil),   // 2: impact.v1.ListContractsRequest
-	(*ListContractsResponse)(nil),  // 3: impact.v1.ListContractsResponse
-	(*UpdateContractRequest)(nil),  // 4: impact.v1.UpdateContractRequest
-	(*DeleteContractRequest)(nil),  // 5: impact.v1.DeleteContractRequest
-	(*GetSlaStatementRequest)(nil), // 6: impact.v1.GetSlaStatementRequest
-	(*Contract)(nil),               // 7: impact.v1.Contract
-	(*fieldmaskpb.FieldMask)(nil),  // 8: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),          // 9: google.protobuf.Empty
-	(*SlaStatement)(nil),           // 10: impact.v1.SlaStatement
+	(*ListSlaStatementsRequest)(nil),  // 0: impact.v1.ListSlaStatementsRequest
+	(*ListSlaStatementsResponse)(nil), // 1: impact.v1.ListSlaStatementsResponse
+	(*CreateContractRequest)(nil),     // 2: impact.v1.CreateContractRequest
+	(*GetContractRequest)(nil),        // 3: impact.v1.GetContractRequest
+	(*ListContractsRequest)(nil),      // 4: impact.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),     // 5: impact.v1.ListContractsResponse
+	(*UpdateContractRequest)(nil),     // 6: impact.v1.UpdateContractRequest
+	(*DeleteContractRequest)(nil),     // 7: impact.v1.DeleteContractRequest
+	(*GetSlaStatementRequest)(nil),    // 8: impact.v1.GetSlaStatementRequest
+	(*SlaStatement)(nil),              // 9: impact.v1.SlaStatement
+	(*Contract)(nil),                  // 10: impact.v1.Contract
+	(*fieldmaskpb.FieldMask)(nil),     // 11: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 12: google.protobuf.Empty
 }
 var file_impact_v1_contract_service_proto_depIdxs = []int32{
-	7,  // 0: impact.v1.CreateContractRequest.contract:type_name -> impact.v1.Contract
-	7,  // 1: impact.v1.ListContractsResponse.contracts:type_name -> impact.v1.Contract
-	7,  // 2: impact.v1.UpdateContractRequest.contract:type_name -> impact.v1.Contract
-	8,  // 3: impact.v1.UpdateContractRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 4: impact.v1.ContractService.CreateContract:input_type -> impact.v1.CreateContractRequest
-	1,  // 5: impact.v1.ContractService.GetContract:input_type -> impact.v1.GetContractRequest
-	2,  // 6: impact.v1.ContractService.ListContracts:input_type -> impact.v1.ListContractsRequest
-	4,  // 7: impact.v1.ContractService.UpdateContract:input_type -> impact.v1.UpdateContractRequest
-	5,  // 8: impact.v1.ContractService.DeleteContract:input_type -> impact.v1.DeleteContractRequest
-	6,  // 9: impact.v1.ContractService.GetSlaStatement:input_type -> impact.v1.GetSlaStatementRequest
-	7,  // 10: impact.v1.ContractService.CreateContract:output_type -> impact.v1.Contract
-	7,  // 11: impact.v1.ContractService.GetContract:output_type -> impact.v1.Contract
-	3,  // 12: impact.v1.ContractService.ListContracts:output_type -> impact.v1.ListContractsResponse
-	7,  // 13: impact.v1.ContractService.UpdateContract:output_type -> impact.v1.Contract
-	9,  // 14: impact.v1.ContractService.DeleteContract:output_type -> google.protobuf.Empty
-	10, // 15: impact.v1.ContractService.GetSlaStatement:output_type -> impact.v1.SlaStatement
-	10, // [10:16] is the sub-list for method output_type
-	4,  // [4:10] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	9,  // 0: impact.v1.ListSlaStatementsResponse.sla_statements:type_name -> impact.v1.SlaStatement
+	10, // 1: impact.v1.CreateContractRequest.contract:type_name -> impact.v1.Contract
+	10, // 2: impact.v1.ListContractsResponse.contracts:type_name -> impact.v1.Contract
+	10, // 3: impact.v1.UpdateContractRequest.contract:type_name -> impact.v1.Contract
+	11, // 4: impact.v1.UpdateContractRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 5: impact.v1.ContractService.CreateContract:input_type -> impact.v1.CreateContractRequest
+	3,  // 6: impact.v1.ContractService.GetContract:input_type -> impact.v1.GetContractRequest
+	4,  // 7: impact.v1.ContractService.ListContracts:input_type -> impact.v1.ListContractsRequest
+	6,  // 8: impact.v1.ContractService.UpdateContract:input_type -> impact.v1.UpdateContractRequest
+	7,  // 9: impact.v1.ContractService.DeleteContract:input_type -> impact.v1.DeleteContractRequest
+	8,  // 10: impact.v1.ContractService.GetSlaStatement:input_type -> impact.v1.GetSlaStatementRequest
+	0,  // 11: impact.v1.ContractService.ListSlaStatements:input_type -> impact.v1.ListSlaStatementsRequest
+	10, // 12: impact.v1.ContractService.CreateContract:output_type -> impact.v1.Contract
+	10, // 13: impact.v1.ContractService.GetContract:output_type -> impact.v1.Contract
+	5,  // 14: impact.v1.ContractService.ListContracts:output_type -> impact.v1.ListContractsResponse
+	10, // 15: impact.v1.ContractService.UpdateContract:output_type -> impact.v1.Contract
+	12, // 16: impact.v1.ContractService.DeleteContract:output_type -> google.protobuf.Empty
+	9,  // 17: impact.v1.ContractService.GetSlaStatement:output_type -> impact.v1.SlaStatement
+	1,  // 18: impact.v1.ContractService.ListSlaStatements:output_type -> impact.v1.ListSlaStatementsResponse
+	12, // [12:19] is the sub-list for method output_type
+	5,  // [5:12] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_impact_v1_contract_service_proto_init() }
@@ -531,7 +665,7 @@ func file_impact_v1_contract_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_impact_v1_contract_service_proto_rawDesc), len(file_impact_v1_contract_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,12 +20,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ContractService_CreateContract_FullMethodName  = "/impact.v1.ContractService/CreateContract"
-	ContractService_GetContract_FullMethodName     = "/impact.v1.ContractService/GetContract"
-	ContractService_ListContracts_FullMethodName   = "/impact.v1.ContractService/ListContracts"
-	ContractService_UpdateContract_FullMethodName  = "/impact.v1.ContractService/UpdateContract"
-	ContractService_DeleteContract_FullMethodName  = "/impact.v1.ContractService/DeleteContract"
-	ContractService_GetSlaStatement_FullMethodName = "/impact.v1.ContractService/GetSlaStatement"
+	ContractService_CreateContract_FullMethodName    = "/impact.v1.ContractService/CreateContract"
+	ContractService_GetContract_FullMethodName       = "/impact.v1.ContractService/GetContract"
+	ContractService_ListContracts_FullMethodName     = "/impact.v1.ContractService/ListContracts"
+	ContractService_UpdateContract_FullMethodName    = "/impact.v1.ContractService/UpdateContract"
+	ContractService_DeleteContract_FullMethodName    = "/impact.v1.ContractService/DeleteContract"
+	ContractService_GetSlaStatement_FullMethodName   = "/impact.v1.ContractService/GetSlaStatement"
+	ContractService_ListSlaStatements_FullMethodName = "/impact.v1.ContractService/ListSlaStatements"
 )
 
 // ContractServiceClient is the client API for ContractService service.
@@ -53,6 +54,10 @@ type ContractServiceClient interface {
 	// window overlaps it: a statement exists only for periods an outage
 	// touched.
 	GetSlaStatement(ctx context.Context, in *GetSlaStatementRequest, opts ...grpc.CallOption) (*SlaStatement, error)
+	// Lists the statements of a contract: one per billing period any stored
+	// window of the customer and service overlaps, newest period first,
+	// each computed as GetSlaStatement computes it.
+	ListSlaStatements(ctx context.Context, in *ListSlaStatementsRequest, opts ...grpc.CallOption) (*ListSlaStatementsResponse, error)
 }
 
 type contractServiceClient struct {
@@ -123,6 +128,16 @@ func (c *contractServiceClient) GetSlaStatement(ctx context.Context, in *GetSlaS
 	return out, nil
 }
 
+func (c *contractServiceClient) ListSlaStatements(ctx context.Context, in *ListSlaStatementsRequest, opts ...grpc.CallOption) (*ListSlaStatementsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSlaStatementsResponse)
+	err := c.cc.Invoke(ctx, ContractService_ListSlaStatements_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ContractServiceServer is the server API for ContractService service.
 // All implementations must embed UnimplementedContractServiceServer
 // for forward compatibility.
@@ -148,6 +163,10 @@ type ContractServiceServer interface {
 	// window overlaps it: a statement exists only for periods an outage
 	// touched.
 	GetSlaStatement(context.Context, *GetSlaStatementRequest) (*SlaStatement, error)
+	// Lists the statements of a contract: one per billing period any stored
+	// window of the customer and service overlaps, newest period first,
+	// each computed as GetSlaStatement computes it.
+	ListSlaStatements(context.Context, *ListSlaStatementsRequest) (*ListSlaStatementsResponse, error)
 	mustEmbedUnimplementedContractServiceServer()
 }
 
@@ -175,6 +194,9 @@ func (UnimplementedContractServiceServer) DeleteContract(context.Context, *Delet
 }
 func (UnimplementedContractServiceServer) GetSlaStatement(context.Context, *GetSlaStatementRequest) (*SlaStatement, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSlaStatement not implemented")
+}
+func (UnimplementedContractServiceServer) ListSlaStatements(context.Context, *ListSlaStatementsRequest) (*ListSlaStatementsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSlaStatements not implemented")
 }
 func (UnimplementedContractServiceServer) mustEmbedUnimplementedContractServiceServer() {}
 func (UnimplementedContractServiceServer) testEmbeddedByValue()                         {}
@@ -305,6 +327,24 @@ func _ContractService_GetSlaStatement_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ContractService_ListSlaStatements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSlaStatementsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ContractServiceServer).ListSlaStatements(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ContractService_ListSlaStatements_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ContractServiceServer).ListSlaStatements(ctx, req.(*ListSlaStatementsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ContractService_ServiceDesc is the grpc.ServiceDesc for ContractService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -335,6 +375,10 @@ var ContractService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSlaStatement",
 			Handler:    _ContractService_GetSlaStatement_Handler,
+		},
+		{
+			MethodName: "ListSlaStatements",
+			Handler:    _ContractService_ListSlaStatements_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

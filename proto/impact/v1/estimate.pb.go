@@ -23,6 +23,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Whether a stored estimate reflects the stored data (README "Fresh
+// figures").
+type IncidentEstimate_State int32
+
+const (
+	// Not a stored estimate (a stateless EstimateResponse).
+	IncidentEstimate_STATE_UNSPECIFIED IncidentEstimate_State = 0
+	// No committed write has changed anything the estimate depends on
+	// since it was computed.
+	IncidentEstimate_CURRENT IncidentEstimate_State = 1
+	// Some write has; `stale_reasons` names what changed. The figures are
+	// those last computed; the refresh recomputes them.
+	IncidentEstimate_STALE IncidentEstimate_State = 2
+)
+
+// Enum value maps for IncidentEstimate_State.
+var (
+	IncidentEstimate_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "CURRENT",
+		2: "STALE",
+	}
+	IncidentEstimate_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"CURRENT":           1,
+		"STALE":             2,
+	}
+)
+
+func (x IncidentEstimate_State) Enum() *IncidentEstimate_State {
+	p := new(IncidentEstimate_State)
+	*p = x
+	return p
+}
+
+func (x IncidentEstimate_State) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (IncidentEstimate_State) Descriptor() protoreflect.EnumDescriptor {
+	return file_impact_v1_estimate_proto_enumTypes[0].Descriptor()
+}
+
+func (IncidentEstimate_State) Type() protoreflect.EnumType {
+	return &file_impact_v1_estimate_proto_enumTypes[0]
+}
+
+func (x IncidentEstimate_State) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use IncidentEstimate_State.Descriptor instead.
+func (IncidentEstimate_State) EnumDescriptor() ([]byte, []int) {
+	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{0, 0}
+}
+
 // What one incident cost. Figures stay in their own currency: lost revenue,
 // credits and churn in the customer's, recovery cost in the incident's
 // recovery currency. Every money amount is rounded once to its currency's
@@ -64,7 +120,24 @@ type IncidentEstimate struct {
 	// Who it was written for: the caller of EstimateIncident (its token
 	// name, or "anonymous"), or the creator of the recompute job. Empty on
 	// revisions stored before actors were recorded.
-	Actor         *string `protobuf:"bytes,11,opt,name=actor,proto3,oneof" json:"actor,omitempty"`
+	Actor *string `protobuf:"bytes,11,opt,name=actor,proto3,oneof" json:"actor,omitempty"`
+	// CURRENT or STALE on every read of a stored estimate; for an older
+	// revision, STALE (naming the estimate) unless it was computed from the
+	// same inputs as the latest revision, whose state it then has.
+	State *IncidentEstimate_State `protobuf:"varint,12,opt,name=state,proto3,enum=impact.v1.IncidentEstimate_State,oneof" json:"state,omitempty"`
+	// When STALE, the resource names of what changed (at least one), e.g.
+	// "customers/helios", "incidents/i1/windows/w2", "reportingSettings".
+	StaleReasons []string `protobuf:"bytes,13,rep,name=stale_reasons,json=staleReasons,proto3" json:"stale_reasons,omitempty"`
+	// The reporting currency this revision was computed with (from the
+	// request's options, or from the stored reportingSettings); empty for
+	// none.
+	ReportingCurrency *string `protobuf:"bytes,14,opt,name=reporting_currency,json=reportingCurrency,proto3,oneof" json:"reporting_currency,omitempty"`
+	// The FX rates this revision used: the direct rates into
+	// `reporting_currency` of the currencies its figures are in.
+	FxRates []*FxRate `protobuf:"bytes,15,rep,name=fx_rates,json=fxRates,proto3" json:"fx_rates,omitempty"`
+	// When STALE because the refresh could not compute the estimate from
+	// the stored data: why. Absent otherwise.
+	RefreshError  *RefreshError `protobuf:"bytes,16,opt,name=refresh_error,json=refreshError,proto3" json:"refresh_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -176,6 +249,98 @@ func (x *IncidentEstimate) GetActor() string {
 	return ""
 }
 
+func (x *IncidentEstimate) GetState() IncidentEstimate_State {
+	if x != nil && x.State != nil {
+		return *x.State
+	}
+	return IncidentEstimate_STATE_UNSPECIFIED
+}
+
+func (x *IncidentEstimate) GetStaleReasons() []string {
+	if x != nil {
+		return x.StaleReasons
+	}
+	return nil
+}
+
+func (x *IncidentEstimate) GetReportingCurrency() string {
+	if x != nil && x.ReportingCurrency != nil {
+		return *x.ReportingCurrency
+	}
+	return ""
+}
+
+func (x *IncidentEstimate) GetFxRates() []*FxRate {
+	if x != nil {
+		return x.FxRates
+	}
+	return nil
+}
+
+func (x *IncidentEstimate) GetRefreshError() *RefreshError {
+	if x != nil {
+		return x.RefreshError
+	}
+	return nil
+}
+
+// Why the refresh could not recompute a stored estimate.
+type RefreshError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The status code the computation failed with: "FAILED_PRECONDITION"
+	// (the stored data cannot be estimated together) or "INVALID_ARGUMENT"
+	// (the reporting settings lack a rate the figures need).
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// What is wrong, naming the stored resources at fault.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefreshError) Reset() {
+	*x = RefreshError{}
+	mi := &file_impact_v1_estimate_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefreshError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefreshError) ProtoMessage() {}
+
+func (x *RefreshError) ProtoReflect() protoreflect.Message {
+	mi := &file_impact_v1_estimate_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefreshError.ProtoReflect.Descriptor instead.
+func (*RefreshError) Descriptor() ([]byte, []int) {
+	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RefreshError) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *RefreshError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // What one incident cost one customer.
 type CustomerEstimate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -201,7 +366,7 @@ type CustomerEstimate struct {
 
 func (x *CustomerEstimate) Reset() {
 	*x = CustomerEstimate{}
-	mi := &file_impact_v1_estimate_proto_msgTypes[1]
+	mi := &file_impact_v1_estimate_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -213,7 +378,7 @@ func (x *CustomerEstimate) String() string {
 func (*CustomerEstimate) ProtoMessage() {}
 
 func (x *CustomerEstimate) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_estimate_proto_msgTypes[1]
+	mi := &file_impact_v1_estimate_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -226,7 +391,7 @@ func (x *CustomerEstimate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomerEstimate.ProtoReflect.Descriptor instead.
 func (*CustomerEstimate) Descriptor() ([]byte, []int) {
-	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{1}
+	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CustomerEstimate) GetCustomerId() string {
@@ -286,7 +451,7 @@ type LostRevenue struct {
 
 func (x *LostRevenue) Reset() {
 	*x = LostRevenue{}
-	mi := &file_impact_v1_estimate_proto_msgTypes[2]
+	mi := &file_impact_v1_estimate_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -298,7 +463,7 @@ func (x *LostRevenue) String() string {
 func (*LostRevenue) ProtoMessage() {}
 
 func (x *LostRevenue) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_estimate_proto_msgTypes[2]
+	mi := &file_impact_v1_estimate_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -311,7 +476,7 @@ func (x *LostRevenue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LostRevenue.ProtoReflect.Descriptor instead.
 func (*LostRevenue) Descriptor() ([]byte, []int) {
-	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{2}
+	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LostRevenue) GetGross() *Money {
@@ -350,7 +515,7 @@ type AttributedCredit struct {
 
 func (x *AttributedCredit) Reset() {
 	*x = AttributedCredit{}
-	mi := &file_impact_v1_estimate_proto_msgTypes[3]
+	mi := &file_impact_v1_estimate_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -362,7 +527,7 @@ func (x *AttributedCredit) String() string {
 func (*AttributedCredit) ProtoMessage() {}
 
 func (x *AttributedCredit) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_estimate_proto_msgTypes[3]
+	mi := &file_impact_v1_estimate_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -375,7 +540,7 @@ func (x *AttributedCredit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttributedCredit.ProtoReflect.Descriptor instead.
 func (*AttributedCredit) Descriptor() ([]byte, []int) {
-	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{3}
+	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AttributedCredit) GetService() string {
@@ -421,7 +586,7 @@ type CurrencyTotals struct {
 
 func (x *CurrencyTotals) Reset() {
 	*x = CurrencyTotals{}
-	mi := &file_impact_v1_estimate_proto_msgTypes[4]
+	mi := &file_impact_v1_estimate_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -433,7 +598,7 @@ func (x *CurrencyTotals) String() string {
 func (*CurrencyTotals) ProtoMessage() {}
 
 func (x *CurrencyTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_estimate_proto_msgTypes[4]
+	mi := &file_impact_v1_estimate_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -446,7 +611,7 @@ func (x *CurrencyTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CurrencyTotals.ProtoReflect.Descriptor instead.
 func (*CurrencyTotals) Descriptor() ([]byte, []int) {
-	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{4}
+	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CurrencyTotals) GetCurrencyCode() string {
@@ -537,7 +702,7 @@ type SlaStatement struct {
 
 func (x *SlaStatement) Reset() {
 	*x = SlaStatement{}
-	mi := &file_impact_v1_estimate_proto_msgTypes[5]
+	mi := &file_impact_v1_estimate_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -549,7 +714,7 @@ func (x *SlaStatement) String() string {
 func (*SlaStatement) ProtoMessage() {}
 
 func (x *SlaStatement) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_estimate_proto_msgTypes[5]
+	mi := &file_impact_v1_estimate_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -562,7 +727,7 @@ func (x *SlaStatement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlaStatement.ProtoReflect.Descriptor instead.
 func (*SlaStatement) Descriptor() ([]byte, []int) {
-	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{5}
+	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SlaStatement) GetCustomerId() string {
@@ -679,7 +844,7 @@ type IncidentShare struct {
 
 func (x *IncidentShare) Reset() {
 	*x = IncidentShare{}
-	mi := &file_impact_v1_estimate_proto_msgTypes[6]
+	mi := &file_impact_v1_estimate_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -691,7 +856,7 @@ func (x *IncidentShare) String() string {
 func (*IncidentShare) ProtoMessage() {}
 
 func (x *IncidentShare) ProtoReflect() protoreflect.Message {
-	mi := &file_impact_v1_estimate_proto_msgTypes[6]
+	mi := &file_impact_v1_estimate_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -704,7 +869,7 @@ func (x *IncidentShare) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IncidentShare.ProtoReflect.Descriptor instead.
 func (*IncidentShare) Descriptor() ([]byte, []int) {
-	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{6}
+	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *IncidentShare) GetIncidentId() string {
@@ -732,7 +897,7 @@ var File_impact_v1_estimate_proto protoreflect.FileDescriptor
 
 const file_impact_v1_estimate_proto_rawDesc = "" +
 	"\n" +
-	"\x18impact/v1/estimate.proto\x12\timpact.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15impact/v1/money.proto\"\xd7\x05\n" +
+	"\x18impact/v1/estimate.proto\x12\timpact.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15impact/v1/money.proto\x1a\x18impact/v1/scenario.proto\"\xcc\b\n" +
 	"\x10IncidentEstimate\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
 	"incidentId\x12>\n" +
@@ -746,14 +911,28 @@ const file_impact_v1_estimate_proto_rawDesc = "" +
 	"\brevision\x18\t \x01(\x03B\x03\xe0A\x03H\x03R\brevision\x88\x01\x01\x12 \n" +
 	"\x06source\x18\n" +
 	" \x01(\tB\x03\xe0A\x03H\x04R\x06source\x88\x01\x01\x12\x1e\n" +
-	"\x05actor\x18\v \x01(\tB\x03\xe0A\x03H\x05R\x05actor\x88\x01\x01:c\xeaA`\n" +
+	"\x05actor\x18\v \x01(\tB\x03\xe0A\x03H\x05R\x05actor\x88\x01\x01\x12A\n" +
+	"\x05state\x18\f \x01(\x0e2!.impact.v1.IncidentEstimate.StateB\x03\xe0A\x03H\x06R\x05state\x88\x01\x01\x12(\n" +
+	"\rstale_reasons\x18\r \x03(\tB\x03\xe0A\x03R\fstaleReasons\x127\n" +
+	"\x12reporting_currency\x18\x0e \x01(\tB\x03\xe0A\x03H\aR\x11reportingCurrency\x88\x01\x01\x121\n" +
+	"\bfx_rates\x18\x0f \x03(\v2\x11.impact.v1.FxRateB\x03\xe0A\x03R\afxRates\x12A\n" +
+	"\rrefresh_error\x18\x10 \x01(\v2\x17.impact.v1.RefreshErrorB\x03\xe0A\x03R\frefreshError\"6\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aCURRENT\x10\x01\x12\t\n" +
+	"\x05STALE\x10\x02:c\xeaA`\n" +
 	"\x1aimpact.v1/IncidentEstimate\x12\x1dincidents/{incident}/estimate*\x11incidentEstimates2\x10incidentEstimateB\a\n" +
 	"\x05_nameB\x10\n" +
 	"\x0e_model_versionB\x10\n" +
 	"\x0e_inputs_digestB\v\n" +
 	"\t_revisionB\t\n" +
 	"\a_sourceB\b\n" +
-	"\x06_actor\"\xe1\x02\n" +
+	"\x06_actorB\b\n" +
+	"\x06_stateB\x15\n" +
+	"\x13_reporting_currency\"F\n" +
+	"\fRefreshError\x12\x17\n" +
+	"\x04code\x18\x01 \x01(\tB\x03\xe0A\x03R\x04code\x12\x1d\n" +
+	"\amessage\x18\x02 \x01(\tB\x03\xe0A\x03R\amessage\"\xe1\x02\n" +
 	"\x10CustomerEstimate\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
 	"customerId\x12*\n" +
@@ -819,44 +998,51 @@ func file_impact_v1_estimate_proto_rawDescGZIP() []byte {
 	return file_impact_v1_estimate_proto_rawDescData
 }
 
-var file_impact_v1_estimate_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_impact_v1_estimate_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_impact_v1_estimate_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_impact_v1_estimate_proto_goTypes = []any{
-	(*IncidentEstimate)(nil),      // 0: impact.v1.IncidentEstimate
-	(*CustomerEstimate)(nil),      // 1: impact.v1.CustomerEstimate
-	(*LostRevenue)(nil),           // 2: impact.v1.LostRevenue
-	(*AttributedCredit)(nil),      // 3: impact.v1.AttributedCredit
-	(*CurrencyTotals)(nil),        // 4: impact.v1.CurrencyTotals
-	(*SlaStatement)(nil),          // 5: impact.v1.SlaStatement
-	(*IncidentShare)(nil),         // 6: impact.v1.IncidentShare
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*Money)(nil),                 // 8: impact.v1.Money
+	(IncidentEstimate_State)(0),   // 0: impact.v1.IncidentEstimate.State
+	(*IncidentEstimate)(nil),      // 1: impact.v1.IncidentEstimate
+	(*RefreshError)(nil),          // 2: impact.v1.RefreshError
+	(*CustomerEstimate)(nil),      // 3: impact.v1.CustomerEstimate
+	(*LostRevenue)(nil),           // 4: impact.v1.LostRevenue
+	(*AttributedCredit)(nil),      // 5: impact.v1.AttributedCredit
+	(*CurrencyTotals)(nil),        // 6: impact.v1.CurrencyTotals
+	(*SlaStatement)(nil),          // 7: impact.v1.SlaStatement
+	(*IncidentShare)(nil),         // 8: impact.v1.IncidentShare
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*FxRate)(nil),                // 10: impact.v1.FxRate
+	(*Money)(nil),                 // 11: impact.v1.Money
 }
 var file_impact_v1_estimate_proto_depIdxs = []int32{
-	1,  // 0: impact.v1.IncidentEstimate.customers:type_name -> impact.v1.CustomerEstimate
-	4,  // 1: impact.v1.IncidentEstimate.totals:type_name -> impact.v1.CurrencyTotals
-	4,  // 2: impact.v1.IncidentEstimate.reporting_totals:type_name -> impact.v1.CurrencyTotals
-	7,  // 3: impact.v1.IncidentEstimate.compute_time:type_name -> google.protobuf.Timestamp
-	2,  // 4: impact.v1.CustomerEstimate.lost_revenue:type_name -> impact.v1.LostRevenue
-	8,  // 5: impact.v1.CustomerEstimate.recovery_cost:type_name -> impact.v1.Money
-	3,  // 6: impact.v1.CustomerEstimate.sla_credits:type_name -> impact.v1.AttributedCredit
-	8,  // 7: impact.v1.CustomerEstimate.churn_exposure:type_name -> impact.v1.Money
-	8,  // 8: impact.v1.LostRevenue.gross:type_name -> impact.v1.Money
-	8,  // 9: impact.v1.LostRevenue.net:type_name -> impact.v1.Money
-	8,  // 10: impact.v1.LostRevenue.recaptured:type_name -> impact.v1.Money
-	7,  // 11: impact.v1.AttributedCredit.period_start:type_name -> google.protobuf.Timestamp
-	8,  // 12: impact.v1.AttributedCredit.credit:type_name -> impact.v1.Money
-	7,  // 13: impact.v1.SlaStatement.period_start:type_name -> google.protobuf.Timestamp
-	7,  // 14: impact.v1.SlaStatement.period_end:type_name -> google.protobuf.Timestamp
-	8,  // 15: impact.v1.SlaStatement.fee:type_name -> impact.v1.Money
-	8,  // 16: impact.v1.SlaStatement.computed_credit:type_name -> impact.v1.Money
-	8,  // 17: impact.v1.SlaStatement.credit_amount:type_name -> impact.v1.Money
-	6,  // 18: impact.v1.SlaStatement.incidents:type_name -> impact.v1.IncidentShare
-	8,  // 19: impact.v1.IncidentShare.credit:type_name -> impact.v1.Money
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	3,  // 0: impact.v1.IncidentEstimate.customers:type_name -> impact.v1.CustomerEstimate
+	6,  // 1: impact.v1.IncidentEstimate.totals:type_name -> impact.v1.CurrencyTotals
+	6,  // 2: impact.v1.IncidentEstimate.reporting_totals:type_name -> impact.v1.CurrencyTotals
+	9,  // 3: impact.v1.IncidentEstimate.compute_time:type_name -> google.protobuf.Timestamp
+	0,  // 4: impact.v1.IncidentEstimate.state:type_name -> impact.v1.IncidentEstimate.State
+	10, // 5: impact.v1.IncidentEstimate.fx_rates:type_name -> impact.v1.FxRate
+	2,  // 6: impact.v1.IncidentEstimate.refresh_error:type_name -> impact.v1.RefreshError
+	4,  // 7: impact.v1.CustomerEstimate.lost_revenue:type_name -> impact.v1.LostRevenue
+	11, // 8: impact.v1.CustomerEstimate.recovery_cost:type_name -> impact.v1.Money
+	5,  // 9: impact.v1.CustomerEstimate.sla_credits:type_name -> impact.v1.AttributedCredit
+	11, // 10: impact.v1.CustomerEstimate.churn_exposure:type_name -> impact.v1.Money
+	11, // 11: impact.v1.LostRevenue.gross:type_name -> impact.v1.Money
+	11, // 12: impact.v1.LostRevenue.net:type_name -> impact.v1.Money
+	11, // 13: impact.v1.LostRevenue.recaptured:type_name -> impact.v1.Money
+	9,  // 14: impact.v1.AttributedCredit.period_start:type_name -> google.protobuf.Timestamp
+	11, // 15: impact.v1.AttributedCredit.credit:type_name -> impact.v1.Money
+	9,  // 16: impact.v1.SlaStatement.period_start:type_name -> google.protobuf.Timestamp
+	9,  // 17: impact.v1.SlaStatement.period_end:type_name -> google.protobuf.Timestamp
+	11, // 18: impact.v1.SlaStatement.fee:type_name -> impact.v1.Money
+	11, // 19: impact.v1.SlaStatement.computed_credit:type_name -> impact.v1.Money
+	11, // 20: impact.v1.SlaStatement.credit_amount:type_name -> impact.v1.Money
+	8,  // 21: impact.v1.SlaStatement.incidents:type_name -> impact.v1.IncidentShare
+	11, // 22: impact.v1.IncidentShare.credit:type_name -> impact.v1.Money
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_impact_v1_estimate_proto_init() }
@@ -865,20 +1051,22 @@ func file_impact_v1_estimate_proto_init() {
 		return
 	}
 	file_impact_v1_money_proto_init()
+	file_impact_v1_scenario_proto_init()
 	file_impact_v1_estimate_proto_msgTypes[0].OneofWrappers = []any{}
-	file_impact_v1_estimate_proto_msgTypes[5].OneofWrappers = []any{}
+	file_impact_v1_estimate_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_impact_v1_estimate_proto_rawDesc), len(file_impact_v1_estimate_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   7,
+			NumEnums:      1,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_impact_v1_estimate_proto_goTypes,
 		DependencyIndexes: file_impact_v1_estimate_proto_depIdxs,
+		EnumInfos:         file_impact_v1_estimate_proto_enumTypes,
 		MessageInfos:      file_impact_v1_estimate_proto_msgTypes,
 	}.Build()
 	File_impact_v1_estimate_proto = out.File
