@@ -374,6 +374,29 @@ func RefreshDone(r RefreshReport) {
 type freshCollector struct {
 	fresh impact.FreshStore
 	now   func() time.Time
+
+	// The read is shared like the recompute collector's: one in flight,
+	// its result kept for recomputeScrapeCache, so scrapes cannot take a
+	// database connection each.
+	mu     sync.Mutex
+	readAt time.Time
+	stale  int64
+	oldest time.Time
+	err    error
+}
+
+// read returns the stale count and oldest mark, read at most
+// recomputeScrapeCache ago; concurrent scrapes wait for the one in flight.
+func (c *freshCollector) read() (int64, time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.readAt.IsZero() || time.Since(c.readAt) >= recomputeScrapeCache {
+		ctx, cancel := context.WithTimeout(context.Background(), recomputeScrapeTimeout)
+		c.stale, c.oldest, c.err = c.fresh.FreshnessStats(ctx)
+		cancel()
+		c.readAt = time.Now()
+	}
+	return c.stale, c.oldest, c.err
 }
 
 // NewFreshCollector returns a collector of impact_stale_estimates,
@@ -396,9 +419,7 @@ func (c *freshCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *freshCollector) Collect(ch chan<- prometheus.Metric) {
 	refreshEstimates.Collect(ch)
-	ctx, cancel := context.WithTimeout(context.Background(), recomputeScrapeTimeout)
-	defer cancel()
-	n, oldest, err := c.fresh.FreshnessStats(ctx)
+	n, oldest, err := c.read()
 	if err != nil {
 		ch <- prometheus.MustNewConstMetric(freshScrapeOKDesc, prometheus.GaugeValue, 0)
 		return

@@ -16,9 +16,9 @@ func TestLatestRevisionAndSpan(t *testing.T) {
 		if _, err := db.LatestEstimateRevision(ctx, "i1"); impact.ErrorCode(err) != impact.ENOTFOUND {
 			t.Errorf("no estimate yet: %v, want ENOTFOUND", err)
 		}
-		for range 2 {
+		for _, digest := range []string{"d1", "d2"} { // two computations: a same one writes no revision
 			if _, err := db.SaveEstimate(ctx, &impact.StoredEstimate{IncidentEstimate: impact.IncidentEstimate{IncidentID: "i1"},
-				ModelVersion: "m", InputsDigest: "d", ComputeTime: t0}, nil); err != nil {
+				ModelVersion: "m", InputsDigest: digest, ComputeTime: t0}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
