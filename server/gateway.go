@@ -30,11 +30,12 @@ var JSONOptions = struct {
 	Marshal   protojson.MarshalOptions
 	Unmarshal protojson.UnmarshalOptions
 }{
-	// EmitUnpopulated: api.md promises amounts are always present (a zero
+	// EmitDefaultValues: api.md promises amounts are always present (a zero
 	// amount is "0.00", not absent) and belowMinimum false must show; unset
 	// messages (recoveryCost without a recovery currency, reportingTotals
-	// without a reporting currency) appear as null.
-	Marshal: protojson.MarshalOptions{EmitUnpopulated: true, UseProtoNames: false},
+	// without a reporting currency) are omitted, never null, which the
+	// OpenAPI document does not allow.
+	Marshal: protojson.MarshalOptions{EmitDefaultValues: true, UseProtoNames: false},
 	// Unknown fields are a client bug (a typo silently dropped would change
 	// a figure), so they are rejected with 400.
 	Unmarshal: protojson.UnmarshalOptions{DiscardUnknown: false},

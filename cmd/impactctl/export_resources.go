@@ -187,6 +187,8 @@ func (k *resourceKind) uncovered(m proto.Message) []string {
 			path := prefix + string(fd.Name())
 			switch {
 			case covered[path]:
+			case path == "denominator" && v.Enum() == protoreflect.EnumNumber(impactv1.Contract_PERIOD):
+				// The default in force, which an empty file gives too.
 			case fd.Kind() == protoreflect.MessageKind && fd.Cardinality() != protoreflect.Repeated &&
 				fd.Message().ParentFile().Package() == "impact.v1":
 				walk(v.Message(), path+".") // the baseline: some of its fields are columns
@@ -218,8 +220,34 @@ func (k *resourceKind) record(cells map[string]string) ([]string, error) {
 	return rec, nil
 }
 
+// Stored resources come with the defaults in force filled in; a CSV cell
+// holding a default is written empty, as import reads an empty cell as
+// that default, so the file states only what was chosen and an export of
+// data imported from a file gives that file back.
+var defaultCells = map[string]string{
+	"time_zone":          "UTC",
+	"recapture_rate":     "0",
+	"monthly_fee":        "0",
+	"billing_period":     "MONTHLY",
+	"credit_cap_percent": "100",
+	"min_credit_amount":  "0",
+	"degradation":        "THRESHOLD",
+	"downtime_threshold": "1",
+	"granularity":        "SECONDS",
+	"rounding":           "HALF_EVEN",
+}
+
+func blankDefaults(cells map[string]string) map[string]string {
+	for k, def := range defaultCells {
+		if v, ok := cells[k]; ok && v == def {
+			cells[k] = ""
+		}
+	}
+	return cells
+}
+
 func customerCells(p *impactv1.Customer) map[string]string {
-	return map[string]string{
+	return blankDefaults(map[string]string{
 		"customer_id":       p.GetCustomerId(),
 		"display_name":      p.GetDisplayName(),
 		"currency_code":     p.GetCurrencyCode(),
@@ -228,7 +256,7 @@ func customerCells(p *impactv1.Customer) map[string]string {
 		"recapture_rate":    p.GetBaseline().GetRecaptureRate(),
 		"lifetime_value":    p.GetLifetimeValue(),
 		"churn_probability": p.GetChurnProbability(),
-	}
+	})
 }
 
 // enumCell is an enum by its API name, as import reads it; the unspecified
@@ -249,7 +277,7 @@ func contractCells(customerID string, p *impactv1.Contract) map[string]string {
 	if n := p.GetMinDowntimeSeconds(); n != 0 {
 		minDown = strconv.FormatInt(n, 10)
 	}
-	return map[string]string{
+	return blankDefaults(map[string]string{
 		"customer_id":          customerID,
 		"service":              p.GetService(),
 		"monthly_fee":          p.GetMonthlyFee(),
@@ -263,7 +291,7 @@ func contractCells(customerID string, p *impactv1.Contract) map[string]string {
 		"granularity":          enumCell(p.GetGranularity()),
 		"min_downtime_seconds": minDown,
 		"rounding":             enumCell(p.GetRounding()),
-	}
+	})
 }
 
 // timeCell is an instant in RFC 3339, UTC, with as many fractional digits
