@@ -229,7 +229,7 @@ func (ts *Tokens) authorize(ctx context.Context, log *slog.Logger, fullMethod st
 	}
 	t, ok := ts.Lookup(token)
 	if !ok {
-		return nil, toStatus(ctx, log, impact.Errorf(impact.EUNAUTHENTICATED, "invalid bearer token"), "")
+		return nil, toStatus(ctx, log, impact.Errorf(impact.EUNAUTHENTICATED, "invalid bearer token").WithReason(impact.ReasonInvalidToken), "")
 	}
 	if t.Role < need {
 		return nil, toStatus(ctx, log, impact.Errorf(impact.EFORBIDDEN,
@@ -245,7 +245,8 @@ func bearer(ctx context.Context) (string, error) {
 	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
 	switch len(vals) {
 	case 0:
-		return "", impact.Errorf(impact.EUNAUTHENTICATED, "missing credentials: send \"authorization: Bearer <token>\"")
+		return "", impact.Errorf(impact.EUNAUTHENTICATED, "missing credentials: send \"authorization: Bearer <token>\"").
+			WithReason(impact.ReasonMissingCredentials)
 	case 1:
 	default:
 		return "", impact.Errorf(impact.EUNAUTHENTICATED, "more than one authorization value")

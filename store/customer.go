@@ -158,7 +158,8 @@ func (d *DB) DeleteCustomer(ctx context.Context, id, tag string) error {
 			return err
 		}
 		if has {
-			return impact.Errorf(impact.EFAILEDPRECOND, "%s still has outage windows; delete them first", name)
+			return impact.Errorf(impact.EFAILEDPRECOND, "%s still has outage windows; delete them first", name).
+				WithReason(impact.ReasonCustomerHasWindows)
 		}
 		// A window inserted after the check fails this DELETE on its
 		// foreign key, which translate reports as EFAILEDPRECOND too.
@@ -211,7 +212,7 @@ func oneRow(res interface{ RowsAffected() (int64, error) }, err error, name stri
 		return err
 	}
 	if n != 1 {
-		return impact.Errorf(impact.EABORTED, "%s was modified concurrently; retry", name)
+		return impact.Errorf(impact.EABORTED, "%s was modified concurrently; retry", name).WithReason(impact.ReasonConcurrentUpdate)
 	}
 	return nil
 }

@@ -209,7 +209,7 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		case d.writers <- struct{}{}:
 			defer func() { <-d.writers }()
 		case <-ctx.Done():
-			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry")
+			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry").WithReason(impact.ReasonDatabaseBusy)
 		}
 	}
 	tx, err := d.db.BeginTxx(ctx, nil)
@@ -281,9 +281,9 @@ func translate(err error) error {
 		case "23505": // unique_violation
 			return impact.Errorf(impact.ECONFLICT, "already exists")
 		case "23503": // foreign_key_violation
-			return impact.Errorf(impact.EFAILEDPRECOND, "a referenced resource does not exist or is still referenced")
+			return impact.Errorf(impact.EFAILEDPRECOND, "a referenced resource does not exist or is still referenced").WithReason(impact.ReasonReference)
 		case "40001", "40P01": // serialization failure, deadlock
-			return impact.Errorf(impact.EABORTED, "concurrent update, retry")
+			return impact.Errorf(impact.EABORTED, "concurrent update, retry").WithReason(impact.ReasonConcurrentUpdate)
 		}
 		if connLost(err) {
 			return unavailable()
@@ -296,9 +296,9 @@ func translate(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 			return impact.Errorf(impact.ECONFLICT, "already exists")
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return impact.Errorf(impact.EFAILEDPRECOND, "a referenced resource does not exist or is still referenced")
+			return impact.Errorf(impact.EFAILEDPRECOND, "a referenced resource does not exist or is still referenced").WithReason(impact.ReasonReference)
 		case sqlite3.SQLITE_BUSY:
-			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry")
+			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry").WithReason(impact.ReasonDatabaseBusy)
 		}
 		if err := sqliteUnwritable(se); err != nil {
 			return err
@@ -346,7 +346,7 @@ func etag(rev int64) string { return fmt.Sprintf(`"r%d"`, rev) }
 // current one.
 func checkEtag(given string, rev int64, name string) error {
 	if given != "" && given != etag(rev) {
-		return impact.Errorf(impact.EABORTED, "%s was modified: etag %s is stale", name, given)
+		return impact.Errorf(impact.EABORTED, "%s was modified: etag %s is stale", name, given).WithReason(impact.ReasonEtagMismatch)
 	}
 	return nil
 }

@@ -184,7 +184,8 @@ func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) err
 				return err
 			}
 			if has {
-				return impact.Errorf(impact.EFAILEDPRECOND, "%s has outage windows; delete them or set force", name)
+				return impact.Errorf(impact.EFAILEDPRECOND, "%s has outage windows; delete them or set force", name).
+					WithReason(impact.ReasonIncidentHasWindows)
 			}
 		}
 		// Windows and estimates go by ON DELETE CASCADE, in this statement.

@@ -244,7 +244,8 @@ func (d *DB) createJob(ctx context.Context, f *impact.RecomputeFilter, fdoc []by
 		}
 		if len(open) > 0 {
 			if !join {
-				return impact.Errorf(impact.ECONFLICT, "%s is still running with the same filter", impact.JobName(open[0]))
+				return impact.Errorf(impact.ECONFLICT, "%s is still running with the same filter", impact.JobName(open[0])).
+					WithReason(impact.ReasonJobRunning)
 			}
 			joined = open[0]
 			if requestID != "" {
@@ -492,7 +493,8 @@ func (d *DB) CancelJob(ctx context.Context, id string) (*impact.RecomputeJob, er
 		case stCancelled:
 			return nil
 		case stSucceeded, stFailed:
-			return impact.Errorf(impact.EFAILEDPRECOND, "%s has already ended (%s)", name, impact.JobState(r.State))
+			return impact.Errorf(impact.EFAILEDPRECOND, "%s has already ended (%s)", name, impact.JobState(r.State)).
+				WithReason(impact.ReasonJobEnded)
 		}
 		if _, err := tx.ExecContext(ctx, d.q(`UPDATE recompute_jobs SET state = ?, end_time = ?, update_time = ? WHERE id = ?`),
 			stCancelled, d.ts(now), d.ts(now), id); err != nil {

@@ -234,7 +234,7 @@ func grpcOutcome(t *testing.T, err error) string {
 	}
 	switch st.Code() {
 	case codes.Unauthenticated:
-		if reason != "impact.v1/UNAUTHENTICATED" {
+		if reason != "impact.v1/MISSING_CREDENTIALS" && reason != "impact.v1/INVALID_TOKEN" {
 			t.Errorf("UNAUTHENTICATED with ErrorInfo %q", reason)
 		}
 		return wantUnauthenticated
@@ -257,6 +257,7 @@ func httpOutcome(t *testing.T, code int, v map[string]any) string {
 		if v["code"] != float64(codes.Unauthenticated) {
 			t.Errorf("401 with body %v", v)
 		}
+		// The RFC 6750 challenge is checked in TestBearerChallenge.
 		return wantUnauthenticated
 	case http.StatusForbidden:
 		if v["code"] != float64(codes.PermissionDenied) {

@@ -243,7 +243,7 @@ func TestRecomputeJobs(t *testing.T) {
 		code, v = call(t, "POST", d.url("/v1/recomputeJobs"), `{"filter": {"since": "2025-08-01T00:00:00Z",
 			"until": "2025-07-01T00:00:00Z", "customerIds": ["acme", "acme"]}}`)
 		wantError(t, "a bad filter", code, v, http.StatusBadRequest, int(codes.InvalidArgument))
-		if fs := badRequestFields(t, v); !cmp.Equal(fs, []string{"filter.until", "filter.customer_ids[1]"}) {
+		if fs := badRequestFields(t, v); !cmp.Equal(fs, []string{"filter.until", "filter.customerIds[1]"}) {
 			t.Errorf("bad filter violations %q", fs)
 		}
 
