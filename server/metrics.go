@@ -132,11 +132,17 @@ const otherRoute = "other"
 func gatewayMetrics(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		route := otherRoute
+		// HTTPAccessLog, outside, may have put the route's place already.
+		route, ok := r.Context().Value(routeKey{}).(*string)
+		if !ok {
+			route = new(string)
+			r = r.WithContext(context.WithValue(r.Context(), routeKey{}, route))
+		}
+		*route = otherRoute
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
-		gatewayRequests.WithLabelValues(r.Method, route, strconv.Itoa(sw.code)).Inc()
-		gatewayDuration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+		h.ServeHTTP(sw, r)
+		gatewayRequests.WithLabelValues(r.Method, *route, strconv.Itoa(sw.code)).Inc()
+		gatewayDuration.WithLabelValues(r.Method, *route).Observe(time.Since(start).Seconds())
 	})
 }
 

@@ -222,7 +222,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	httpSrv := &http.Server{
-		Handler:           withMetrics(handler, db),
+		Handler:           server.HTTPAccessLog(log, withMetrics(handler, db)),
 		ReadHeaderTimeout: 10 * time.Second,
 		// The gRPC deadline starts only once the gateway has read the body:
 		// this bounds a client trickling one (64 MiB at 0.5 MB/s still fits).
