@@ -73,6 +73,11 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 	}
 	unary = append(unary, recordActorUnary)
 	stream = append(stream, recordActorStream)
+	if d := drainerOf(more); d != nil {
+		// Inside logging, so a stream ended by shutdown is logged UNAVAILABLE.
+		unary = append(unary, d.unaryInterceptor)
+		stream = append(stream, d.streamInterceptor)
+	}
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.ChainUnaryInterceptor(unary...),

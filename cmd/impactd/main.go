@@ -208,8 +208,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// Closed when run returns, which is after both servers have drained.
 	defer db.Close()
 
+	drainer := server.NewDrainer()
 	grpcSrv, health := server.NewGRPCServer(log, sec, server.NewEstimator(log), server.NewStored(log, db),
-		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.CallTimeout(cfg.callTimeout))
+		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.CallTimeout(cfg.callTimeout), drainer)
 	conn, err := server.DialGateway(gatewayTarget(grpcLn), gatewayDial...)
 	if err != nil {
 		return fmt.Errorf("dialing gRPC for the gateway: %w", err)
@@ -290,6 +291,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			log.Warn("recompute workers did not stop in time")
 		}
 	}()
+	// Open streams (watches) end once the unary calls in flight are done,
+	// instead of holding both servers until the grace period runs out.
+	go drainer.Drain(sctx)
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		log.Warn("HTTP shutdown cut in-flight requests", "err", err)
 	}
