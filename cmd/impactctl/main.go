@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/impact-svc/impact/server"
 )
 
 func main() {
@@ -92,6 +94,7 @@ const overview = `impactctl is the operator's command line of impact.
 Usage:
   impactctl COMMAND [flags] [arguments]
   impactctl COMMAND --help
+  impactctl --version
 
 Commands:
 %s
@@ -122,6 +125,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	name, rest := args[0], args[1:]
 	switch name {
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, server.Version("impactctl"))
+		return exitOK
 	case "-h", "-help", "--help", "help":
 		if name == "help" && len(rest) > 0 {
 			// "impactctl help estimate" is "impactctl estimate --help".

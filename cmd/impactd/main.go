@@ -129,8 +129,13 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		"log format on stderr: text or json (env IMPACTD_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("IMPACTD_LOG_LEVEL", "info"),
 		"lowest level logged: debug, info, warn or error (env IMPACTD_LOG_LEVEL)")
+	version := fs.Bool("version", false, "print the version (from the build information) and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if *version {
+		fmt.Fprintln(out, server.Version("impactd"))
+		return c, flag.ErrHelp // exit 0 without serving, as for --help
 	}
 	if _, err := newLogger(c.logFormat, c.logLevel, io.Discard); err != nil {
 		return c, err
