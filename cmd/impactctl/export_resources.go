@@ -362,7 +362,7 @@ func (x *resourceWriter) write(what string, m proto.Message, cells map[string]st
 	if err != nil {
 		return err
 	}
-	return x.csv.Write(rec)
+	return x.csv.Write(guardRecord(rec))
 }
 
 // flush ends a page: the rows written so far leave the process, and a
