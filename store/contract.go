@@ -55,7 +55,7 @@ func (d *DB) CreateContract(ctx context.Context, customerID string, k *impact.Co
 		if err != nil {
 			return exists(err, name)
 		}
-		return d.audit(ctx, tx, now, "CreateContract", name, "")
+		return d.audit(ctx, tx, now, "CreateContract", name, "", "", ref("contracts", "customer_id = ? AND service = ?", customerID, k.Service))
 	})
 	if first, ok := retried(err); ok {
 		c, s := splitContractName(first)
@@ -136,6 +136,10 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 	now := d.now()
 	err := d.inTx(ctx, func(tx *sqlx.Tx) error {
 		var old contractRow
+		before, err := d.rowJSON(ctx, tx, ref("contracts", "customer_id = ? AND service = ?", customerID, k.Service))
+		if err != nil {
+			return err
+		}
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id = ? AND service = ?`), customerID, k.Service); err != nil {
 			return noRows(err, name)
 		}
@@ -161,7 +165,8 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 		if err := oneRow(res, err, name); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "UpdateContract", name, strings.Join(mask, ","))
+		return d.audit(ctx, tx, now, "UpdateContract", name, strings.Join(mask, ","), before,
+			ref("contracts", "customer_id = ? AND service = ?", customerID, k.Service))
 	})
 	if err != nil {
 		return nil, err
@@ -183,9 +188,13 @@ func (d *DB) DeleteContract(ctx context.Context, customerID, service, tag string
 		if err := d.checkRevision(ctx, tx, `SELECT revision FROM contracts WHERE customer_id = ? AND service = ?`, tag, name, customerID, service); err != nil {
 			return err
 		}
+		before, err := d.rowJSON(ctx, tx, ref("contracts", "customer_id = ? AND service = ?", customerID, service))
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM contracts WHERE customer_id = ? AND service = ?`), customerID, service); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "DeleteContract", name, "")
+		return d.audit(ctx, tx, now, "DeleteContract", name, "", before, nil)
 	})
 }

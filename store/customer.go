@@ -47,7 +47,7 @@ func (d *DB) CreateCustomer(ctx context.Context, c *impact.Customer, requestID s
 		if err != nil {
 			return exists(err, name)
 		}
-		return d.audit(ctx, tx, now, "CreateCustomer", name, "")
+		return d.audit(ctx, tx, now, "CreateCustomer", name, "", "", ref("customers", "id = ?", c.ID))
 	})
 	if first, ok := retried(err); ok {
 		return d.GetCustomer(ctx, strings.TrimPrefix(first, "customers/"))
@@ -109,6 +109,10 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+d.customerCols()+` FROM customers WHERE id = ?`), c.ID); err != nil {
 			return noRows(err, name)
 		}
+		before, err := d.rowJSON(ctx, tx, ref("customers", "id = ?", c.ID))
+		if err != nil {
+			return err
+		}
 		if err := checkEtag(tag, old.Revision, name); err != nil {
 			return err
 		}
@@ -131,7 +135,7 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 		if err := oneRow(res, err, name); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "UpdateCustomer", name, strings.Join(mask, ","))
+		return d.audit(ctx, tx, now, "UpdateCustomer", name, strings.Join(mask, ","), before, ref("customers", "id = ?", c.ID))
 	})
 	if err != nil {
 		return nil, err
@@ -161,12 +165,16 @@ func (d *DB) DeleteCustomer(ctx context.Context, id, tag string) error {
 			return impact.Errorf(impact.EFAILEDPRECOND, "%s still has outage windows; delete them first", name).
 				WithReason(impact.ReasonCustomerHasWindows)
 		}
+		before, err := d.rowJSON(ctx, tx, ref("customers", "id = ?", id))
+		if err != nil {
+			return err
+		}
 		// A window inserted after the check fails this DELETE on its
 		// foreign key, which translate reports as EFAILEDPRECOND too.
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM customers WHERE id = ?`), id); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "DeleteCustomer", name, "")
+		return d.audit(ctx, tx, now, "DeleteCustomer", name, "", before, nil)
 	})
 }
 

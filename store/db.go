@@ -223,10 +223,17 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return translate(tx.Commit())
 }
 
-// audit writes the audit row of a mutation.
-func (d *DB) audit(ctx context.Context, tx *sqlx.Tx, now time.Time, action, resource, detail string) error {
-	_, err := tx.ExecContext(ctx, d.q(`INSERT INTO audit_log (actor, action, resource, detail, time) VALUES (?, ?, ?, ?, ?)`),
-		impact.ActorFrom(ctx), action, resource, detail, d.ts(now))
+// audit writes the audit row of a mutation: before is the resource's row
+// as rowJSON read it before the write ("" for a create), after names the
+// row(s) to read now (nil for a delete). See audit.go.
+func (d *DB) audit(ctx context.Context, tx *sqlx.Tx, now time.Time, action, resource, detail, before string, after *rowRef) error {
+	afterJSON, err := d.rowJSON(ctx, tx, after)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, d.q(`INSERT INTO audit_log (actor, action, resource, detail, time, before_value, after_value)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		impact.ActorFrom(ctx), action, resource, detail, d.ts(now), before, afterJSON)
 	return err
 }
 

@@ -274,7 +274,9 @@ func (d *DB) SaveEstimate(ctx context.Context, e *impact.StoredEstimate, sts []i
 		if err := d.upsertStatements(ctx, tx, ups, false); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "EstimateIncident", name, "revision "+itoa(int(ins.rev)))
+		// No before/after: every revision of an estimate is kept in full,
+		// named by the detail.
+		return d.audit(ctx, tx, now, "EstimateIncident", name, "revision "+itoa(int(ins.rev)), "", nil)
 	})
 	if err != nil {
 		return nil, err

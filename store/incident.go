@@ -42,7 +42,7 @@ func (d *DB) CreateIncident(ctx context.Context, in *impact.Incident, requestID 
 		if err != nil {
 			return exists(err, name)
 		}
-		return d.audit(ctx, tx, now, "CreateIncident", name, "")
+		return d.audit(ctx, tx, now, "CreateIncident", name, "", "", ref("incidents", "id = ?", in.ID))
 	})
 	if first, ok := retried(err); ok {
 		return d.GetIncident(ctx, strings.TrimPrefix(first, "incidents/"))
@@ -135,6 +135,10 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 	now := d.now()
 	err := d.inTx(ctx, func(tx *sqlx.Tx) error {
 		var old incidentRow
+		before, err := d.rowJSON(ctx, tx, ref("incidents", "id = ?", in.ID))
+		if err != nil {
+			return err
+		}
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), in.ID); err != nil {
 			return noRows(err, name)
 		}
@@ -159,7 +163,7 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 		if err := oneRow(res, err, name); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "UpdateIncident", name, strings.Join(mask, ","))
+		return d.audit(ctx, tx, now, "UpdateIncident", name, strings.Join(mask, ","), before, ref("incidents", "id = ?", in.ID))
 	})
 	if err != nil {
 		return nil, err
@@ -188,6 +192,10 @@ func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) err
 					WithReason(impact.ReasonIncidentHasWindows)
 			}
 		}
+		before, err := d.rowJSON(ctx, tx, ref("incidents", "id = ?", id))
+		if err != nil {
+			return err
+		}
 		// Windows and estimates go by ON DELETE CASCADE, in this statement.
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM incidents WHERE id = ?`), id); err != nil {
 			return err
@@ -196,6 +204,6 @@ func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) err
 		if force {
 			detail = "force"
 		}
-		return d.audit(ctx, tx, now, "DeleteIncident", name, detail)
+		return d.audit(ctx, tx, now, "DeleteIncident", name, detail, before, nil)
 	})
 }

@@ -282,7 +282,7 @@ func (d *DB) createJob(ctx context.Context, f *impact.RecomputeFilter, fdoc []by
 		if dryRun {
 			detail += ", dry run"
 		}
-		return d.audit(ctx, tx, now, "CreateRecomputeJob", name, detail)
+		return d.audit(ctx, tx, now, "CreateRecomputeJob", name, detail, "", ref("recompute_jobs", "id = ?", id))
 	})
 	if first, ok := retried(err); ok {
 		first, wasJoin := strings.CutSuffix(first, joinedSuffix)
@@ -496,11 +496,15 @@ func (d *DB) CancelJob(ctx context.Context, id string) (*impact.RecomputeJob, er
 			return impact.Errorf(impact.EFAILEDPRECOND, "%s has already ended (%s)", name, impact.JobState(r.State)).
 				WithReason(impact.ReasonJobEnded)
 		}
+		before, err := d.rowJSON(ctx, tx, ref("recompute_jobs", "id = ?", id))
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, d.q(`UPDATE recompute_jobs SET state = ?, end_time = ?, update_time = ? WHERE id = ?`),
 			stCancelled, d.ts(now), d.ts(now), id); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "CancelRecomputeJob", name, "")
+		return d.audit(ctx, tx, now, "CancelRecomputeJob", name, "", before, ref("recompute_jobs", "id = ?", id))
 	})
 	if err != nil {
 		return nil, err

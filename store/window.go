@@ -109,7 +109,7 @@ func (d *DB) BatchCreateWindows(ctx context.Context, incidentID string, ws []imp
 				return err
 			}
 		}
-		return d.audit(ctx, tx, now, "BatchCreateWindows", name, itoa(len(rows))+" windows")
+		return d.audit(ctx, tx, now, "BatchCreateWindows", name, itoa(len(rows))+" windows", "", windowsRef(incidentID, ids))
 	})
 	if first, ok := retried(err); ok {
 		var br batchResult
@@ -299,6 +299,10 @@ func (d *DB) DeleteWindow(ctx context.Context, incidentID, id string) error {
 	name := impact.WindowName(incidentID, id)
 	now := d.now()
 	return d.inTx(ctx, func(tx *sqlx.Tx) error {
+		before, err := d.rowJSON(ctx, tx, ref("windows", "incident_id = ? AND id = ?", incidentID, id))
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, d.q(`DELETE FROM windows WHERE incident_id = ? AND id = ?`), incidentID, id)
 		if err != nil {
 			return err
@@ -309,7 +313,7 @@ func (d *DB) DeleteWindow(ctx context.Context, incidentID, id string) error {
 			}
 			return err
 		}
-		return d.audit(ctx, tx, now, "DeleteWindow", name, "")
+		return d.audit(ctx, tx, now, "DeleteWindow", name, "", before, nil)
 	})
 }
 
