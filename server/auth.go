@@ -109,6 +109,9 @@ var MethodRoles = map[string]Role{
 	impactv1.RecomputeService_ListRecomputeChanges_FullMethodName: Viewer,
 	impactv1.RecomputeService_WatchRecomputeJob_FullMethodName:    Viewer,
 
+	// The audit log shows every write's values and who made it: admin only.
+	impactv1.AuditService_ListAuditRecords_FullMethodName: Admin,
+
 	healthpb.Health_Check_FullMethodName:                                   Open,
 	healthpb.Health_List_FullMethodName:                                    Open,
 	healthpb.Health_Watch_FullMethodName:                                   Open,

@@ -29,7 +29,8 @@ func digest(token string) string {
 // rather than falling back to the admin-only default unnoticed.
 func TestEveryMethodHasAPolicy(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	srv, _ := NewGRPCServer(log, Security{}, NewEstimator(log), NewStored(log, nil), NewRecomputeService(log, nil, 0))
+	srv, _ := NewGRPCServer(log, Security{}, NewEstimator(log), NewStored(log, nil), NewRecomputeService(log, nil, 0),
+		NewAuditService(log, nil))
 	var n int
 	for svc, info := range srv.GetServiceInfo() {
 		for _, m := range info.Methods {

@@ -84,6 +84,7 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 		{"contract", impactv1.RegisterContractServiceHandler},
 		{"incident", impactv1.RegisterIncidentServiceHandler},
 		{"recompute", impactv1.RegisterRecomputeServiceHandler},
+		{"audit", impactv1.RegisterAuditServiceHandler},
 	} {
 		if err := h.register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("registering %s gateway: %w", h.name, err)

@@ -85,6 +85,8 @@ var commands = []command{
 		"estimate a scenario file offline (or with --server over gRPC)", runEstimate},
 	{"recompute", "recompute [flags]",
 		"recompute stored estimates on --db: parallel, resumable, shared across machines", runRecompute},
+	{"audit", "audit [flags]",
+		"list the audit log (who wrote what, before and after) from --db or --server", runAudit},
 	{"demo", "demo [flags]",
 		"load a demo dataset (three customers, one outage) into --db", runDemo},
 }

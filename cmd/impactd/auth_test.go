@@ -113,6 +113,8 @@ var rpcCases = []rpcCase{
 	{"/impact.v1.RecomputeService/CancelRecomputeJob", "POST", "/v1/recomputeJobs/j:cancel", "admin"},
 	{"/impact.v1.RecomputeService/ListRecomputeChanges", "GET", "/v1/recomputeJobs/j/changes", "viewer"},
 	{"/impact.v1.RecomputeService/WatchRecomputeJob", "GET", "/v1/recomputeJobs/j:watch", "viewer"},
+
+	{"/impact.v1.AuditService/ListAuditRecords", "GET", "/v1/auditRecords", "admin"},
 }
 
 // impactMethods lists every method of every impact.v1 service in the proto

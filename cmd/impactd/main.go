@@ -215,7 +215,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	drainer := server.NewDrainer()
 	grpcSrv, health := server.NewGRPCServer(log, sec, server.NewEstimator(log), server.NewStored(log, db),
-		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.CallTimeout(cfg.callTimeout), drainer)
+		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.CallTimeout(cfg.callTimeout), drainer,
+		server.NewAuditService(log, db))
 	conn, err := server.DialGateway(gatewayTarget(grpcLn), gatewayDial...)
 	if err != nil {
 		return fmt.Errorf("dialing gRPC for the gateway: %w", err)
