@@ -75,6 +75,9 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 		runtime.WithOutgoingTrailerMatcher(outgoingHeaderMatcher),
 		runtime.WithMiddlewares(recordRoute),
 	)
+	if err := registerExplicitRoutes(gw, conn); err != nil { // gateway_routes.go; first on purpose
+		return nil, err
+	}
 	for _, h := range []struct {
 		name     string
 		register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error

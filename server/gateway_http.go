@@ -61,6 +61,7 @@ func gatewayRoutes() []httpRoute {
 			}
 			return true
 		})
+		routes = append(routes, explicitRoutes()...)
 	})
 	return routes
 }
