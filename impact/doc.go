@@ -161,6 +161,18 @@
 // Decision: ModelVersion must move with every change of a rule that can
 // change a figure; a recompute relies on it (below).
 //
+// # Defaults on read (stored resources)
+//
+// Decision: a stored customer, contract or incident is returned with the
+// defaults in force filled in for its unset fields (Customer.WithDefaults,
+// Contract.WithDefaults, Incident.WithDefaults): time zone UTC, recapture
+// 0, MONTHLY, THRESHOLD with threshold 1 (PROPORTIONAL keeps no
+// threshold), SECONDS, PERIOD, HALF_EVEN, cap 100, minimum credit 0,
+// monthly fee 0, cause UNKNOWN, allocation EVEN. What is stored is left as
+// written; since the engine applies the same defaults and the inputs
+// digest encodes them, no figure or digest depends on whether a default was
+// spelled out.
+//
 // # Recompute jobs (stored estimates)
 //
 // The model is silent on recomputation; these are the decisions

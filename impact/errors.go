@@ -25,6 +25,34 @@ type Error struct {
 	Code       string
 	Message    string
 	Violations []FieldViolation
+	// Reason is a specific, stable UPPER_SNAKE_CASE reason a client can
+	// branch on (the ErrorInfo reason); "" takes the code's own. The
+	// transport's error table lists them all.
+	Reason string
+}
+
+// Specific reasons (Error.Reason).
+const (
+	ReasonEtagMismatch       = "ETAG_MISMATCH"        // EABORTED: the etag sent is not the current one
+	ReasonConcurrentUpdate   = "CONCURRENT_UPDATE"    // EABORTED: another write won; retry
+	ReasonCustomerHasWindows = "CUSTOMER_HAS_WINDOWS" // EFAILEDPRECOND: delete its windows first
+	ReasonIncidentHasWindows = "INCIDENT_HAS_WINDOWS" // EFAILEDPRECOND: delete them or set force
+	ReasonReference          = "REFERENCE_VIOLATION"  // EFAILEDPRECOND: a referenced resource is missing, or a resource is still referenced
+	ReasonJobEnded           = "JOB_ENDED"            // EFAILEDPRECOND: the recompute job has already ended
+	ReasonJobRunning         = "JOB_ALREADY_RUNNING"  // ECONFLICT: an open job has the same filter
+	ReasonFXRateMissing      = "FX_RATE_MISSING"      // EINVALID: a currency has no rate to the reporting currency
+	ReasonStoredDataInvalid  = "STORED_DATA_INVALID"  // EFAILEDPRECOND: the stored data cannot be estimated together
+	ReasonDatabaseBusy       = "DATABASE_BUSY"        // EUNAVAILABLE: retry
+	ReasonDatabaseReadOnly   = "DATABASE_READ_ONLY"   // EUNAVAILABLE: writes are refused
+	ReasonDatabaseFull       = "DATABASE_FULL"        // EUNAVAILABLE: writes are refused
+	ReasonMissingCredentials = "MISSING_CREDENTIALS"  // EUNAUTHENTICATED: no bearer token
+	ReasonInvalidToken       = "INVALID_TOKEN"        // EUNAUTHENTICATED: the token is not known
+)
+
+// WithReason sets e's Reason and returns e.
+func (e *Error) WithReason(reason string) *Error {
+	e.Reason = reason
+	return e
 }
 
 // FieldViolation names one problem with one input field. Field is a path

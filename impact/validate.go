@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -71,7 +72,23 @@ func (v *violations) err() error {
 	if len(v.list) == 0 {
 		return nil
 	}
-	return &Error{Code: EINVALID, Message: "the scenario is invalid", Violations: v.list}
+	e := &Error{Code: EINVALID, Message: "the scenario is invalid", Violations: v.list}
+	if fxRatesMissingOnly(v.list) {
+		e.Reason = ReasonFXRateMissing
+	}
+	return e
+}
+
+const fxMissing = "needs a direct rate from "
+
+// fxRatesMissingOnly reports whether every violation is a missing FX rate.
+func fxRatesMissingOnly(list []FieldViolation) bool {
+	for _, v := range list {
+		if v.Field != "fx_rates" || !strings.HasPrefix(v.Description, fxMissing) {
+			return false
+		}
+	}
+	return len(list) > 0
 }
 
 // decRule is the range a decimal input must lie in.
@@ -794,6 +811,6 @@ func compileFX(v *violations, m *model, s *Scenario) {
 	}
 	sort.Strings(missing)
 	for _, cur := range missing {
-		v.add(root("fx_rates"), fmt.Sprintf("needs a direct rate from %s to the reporting currency %s", cur, s.ReportingCurrency))
+		v.add(root("fx_rates"), fmt.Sprintf(fxMissing+"%s to the reporting currency %s", cur, s.ReportingCurrency))
 	}
 }

@@ -133,6 +133,8 @@ var MethodRoles = map[string]Role{
 	// Reporting settings move every estimate that uses them: admin only.
 	impactv1.SettingsService_GetReportingSettings_FullMethodName:    Viewer,
 	impactv1.SettingsService_UpdateReportingSettings_FullMethodName: Admin,
+	// The audit log shows every write's values and who made it: admin only.
+	impactv1.AuditService_ListAuditRecords_FullMethodName: Admin,
 
 	healthpb.Health_Check_FullMethodName:                                   Open,
 	healthpb.Health_List_FullMethodName:                                    Open,
@@ -271,7 +273,7 @@ func (ts *Tokens) authorize(ctx context.Context, log *slog.Logger, fullMethod st
 	}
 	t, ok := ts.Lookup(token)
 	if !ok {
-		return nil, toStatus(ctx, log, impact.Errorf(impact.EUNAUTHENTICATED, "invalid bearer token"), "")
+		return nil, toStatus(ctx, log, impact.Errorf(impact.EUNAUTHENTICATED, "invalid bearer token").WithReason(impact.ReasonInvalidToken), "")
 	}
 	if t.Role < need {
 		return nil, toStatus(ctx, log, impact.Errorf(impact.EFORBIDDEN,
@@ -291,7 +293,8 @@ func bearer(ctx context.Context) (string, error) {
 func bearerOf(vals []string) (string, error) {
 	switch len(vals) {
 	case 0:
-		return "", impact.Errorf(impact.EUNAUTHENTICATED, "missing credentials: send \"authorization: Bearer <token>\"")
+		return "", impact.Errorf(impact.EUNAUTHENTICATED, "missing credentials: send \"authorization: Bearer <token>\"").
+			WithReason(impact.ReasonMissingCredentials)
 	case 1:
 	default:
 		return "", impact.Errorf(impact.EUNAUTHENTICATED, "more than one authorization value")

@@ -30,7 +30,7 @@ func digest(token string) string {
 func TestEveryMethodHasAPolicy(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	srv, _ := NewGRPCServer(log, Security{}, NewEstimator(log), NewStored(log, nil), NewRecomputeService(log, nil, 0),
-		NewExposure(log, nil, nil), NewLedger(log, nil), NewImpactStatements(log, nil))
+		NewExposure(log, nil, nil), NewLedger(log, nil), NewImpactStatements(log, nil), NewAuditService(log, nil))
 	var n int
 	for svc, info := range srv.GetServiceInfo() {
 		for _, m := range info.Methods {

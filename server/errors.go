@@ -27,12 +27,34 @@ type errorStatus struct {
 // gateway turns those into HTTP statuses (INVALID_ARGUMENT 400, NOT_FOUND
 // 404, ALREADY_EXISTS 409, …). EINTERNAL is deliberately absent: internal
 // errors never show their message.
+//
+// The reason here is the ErrorInfo reason of an error without a specific
+// one. Every reason a client may see (README "Errors"):
+//
+//	code                 HTTP  reasons
+//	INVALID_ARGUMENT     400   INVALID_ARGUMENT (BadRequest lists the fields), FX_RATE_MISSING;
+//	                           gateway: MALFORMED_BODY, UNKNOWN_FIELD, INVALID_FIELD_VALUE,
+//	                           UNKNOWN_QUERY_PARAMETER, INVALID_QUERY_PARAMETER
+//	NOT_FOUND            404   NOT_FOUND; gateway: NO_ROUTE
+//	ALREADY_EXISTS       409   ALREADY_EXISTS, JOB_ALREADY_RUNNING
+//	ABORTED              409   ETAG_MISMATCH, CONCURRENT_UPDATE, ABORTED
+//	FAILED_PRECONDITION  400   CUSTOMER_HAS_WINDOWS, INCIDENT_HAS_WINDOWS, REFERENCE_VIOLATION,
+//	                           JOB_ENDED, STORED_DATA_INVALID, FAILED_PRECONDITION
+//	UNAUTHENTICATED      401   MISSING_CREDENTIALS, INVALID_TOKEN
+//	PERMISSION_DENIED    403   PERMISSION_DENIED
+//	UNAVAILABLE          503   DATABASE_BUSY, DATABASE_READ_ONLY, DATABASE_FULL, UNAVAILABLE,
+//	                           SHUTTING_DOWN (a stream ended by shutdown, drain.go)
+//	RESOURCE_EXHAUSTED   413   REQUEST_TOO_LARGE (gateway)
+//	UNIMPLEMENTED        405   METHOD_NOT_ALLOWED (gateway)
+//	DEADLINE_EXCEEDED    504   DEADLINE_EXCEEDED
+//	CANCELLED            499   CANCELED
+//	INTERNAL             500   INTERNAL
 var errorTable = map[string]errorStatus{
 	impact.EINVALID:  {codes.InvalidArgument, "INVALID_ARGUMENT"},
 	impact.ENOTFOUND: {codes.NotFound, "NOT_FOUND"},
 	// ECONFLICT is "already exists"; a stale etag is EABORTED. Both are
 	// HTTP 409 through the gateway.
-	impact.ECONFLICT:        {codes.AlreadyExists, "CONFLICT"},
+	impact.ECONFLICT:        {codes.AlreadyExists, "ALREADY_EXISTS"},
 	impact.EABORTED:         {codes.Aborted, "ABORTED"},
 	impact.EFAILEDPRECOND:   {codes.FailedPrecondition, "FAILED_PRECONDITION"},
 	impact.EUNAUTHENTICATED: {codes.Unauthenticated, "UNAUTHENTICATED"},
@@ -95,7 +117,11 @@ func toStatus(ctx context.Context, log *slog.Logger, err error, prefix string) e
 		}
 	}
 	st := status.New(row.code, msg)
-	details := []*errdetails.ErrorInfo{{Reason: row.reason, Domain: ErrorDomain}}
+	reason := row.reason
+	if e.Reason != "" {
+		reason = e.Reason
+	}
+	details := []*errdetails.ErrorInfo{{Reason: reason, Domain: ErrorDomain}}
 	var withDetails *status.Status
 	if len(e.Violations) > 0 {
 		br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, len(e.Violations))}

@@ -26,7 +26,7 @@ func TestToStatusCodes(t *testing.T) {
 	}{
 		{impact.EINVALID, codes.InvalidArgument, "INVALID_ARGUMENT"},
 		{impact.ENOTFOUND, codes.NotFound, "NOT_FOUND"},
-		{impact.ECONFLICT, codes.AlreadyExists, "CONFLICT"},
+		{impact.ECONFLICT, codes.AlreadyExists, "ALREADY_EXISTS"},
 		{impact.EFAILEDPRECOND, codes.FailedPrecondition, "FAILED_PRECONDITION"},
 		{impact.EUNAUTHENTICATED, codes.Unauthenticated, "UNAUTHENTICATED"},
 		{impact.EFORBIDDEN, codes.PermissionDenied, "PERMISSION_DENIED"},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -30,11 +31,12 @@ var JSONOptions = struct {
 	Marshal   protojson.MarshalOptions
 	Unmarshal protojson.UnmarshalOptions
 }{
-	// EmitUnpopulated: api.md promises amounts are always present (a zero
+	// EmitDefaultValues: api.md promises amounts are always present (a zero
 	// amount is "0.00", not absent) and belowMinimum false must show; unset
 	// messages (recoveryCost without a recovery currency, reportingTotals
-	// without a reporting currency) appear as null.
-	Marshal: protojson.MarshalOptions{EmitUnpopulated: true, UseProtoNames: false},
+	// without a reporting currency) are omitted, never null, which the
+	// OpenAPI document does not allow.
+	Marshal: protojson.MarshalOptions{EmitDefaultValues: true, UseProtoNames: false},
 	// Unknown fields are a client bug (a typo silently dropped would change
 	// a figure), so they are rejected with 400.
 	Unmarshal: protojson.UnmarshalOptions{DiscardUnknown: false},
@@ -60,17 +62,22 @@ func DialGateway(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error)
 // SERVING, 503 otherwise) and GET /openapi.json.
 func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
 	gw := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &strictJSON{&runtime.JSONPb{
 			MarshalOptions:   JSONOptions.Marshal,
 			UnmarshalOptions: JSONOptions.Unmarshal,
-		}),
+		}}),
+		runtime.SetQueryParameterParser(&strictQuery{}),
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithStreamErrorHandler(streamErrorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithIncomingHeaderMatcher(incomingHeaderMatcher),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
+		runtime.WithOutgoingTrailerMatcher(outgoingHeaderMatcher),
 		runtime.WithMiddlewares(recordRoute),
 	)
+	if err := registerExplicitRoutes(gw, conn); err != nil { // gateway_routes.go; first on purpose
+		return nil, err
+	}
 	for _, h := range []struct {
 		name     string
 		register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
@@ -84,6 +91,7 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 		{"ledger", impactv1.RegisterLedgerServiceHandler},
 		{"impactStatement", impactv1.RegisterImpactStatementServiceHandler},
 		{"settings", impactv1.RegisterSettingsServiceHandler},
+		{"audit", impactv1.RegisterAuditServiceHandler},
 	} {
 		if err := h.register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("registering %s gateway: %w", h.name, err)
@@ -109,7 +117,7 @@ func NewHTTPHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openapi.JSON)
 	})
-	mux.Handle("/", httpRequestID(gatewayMetrics(limitBody(gw))))
+	mux.Handle("/", httpRequestID(gatewayMetrics(limitBody(rejectQueryOnBodyRoutes(gw)))))
 	return mux, nil
 }
 
@@ -128,6 +136,9 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, _ runtime.Marshale
 		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: errBodyTooLarge}
 	} else {
 		err = withErrorInfo(err)
+	}
+	if st := status.Convert(err); st.Code() == codes.Unauthenticated {
+		w = &challengeWriter{ResponseWriter: w, challenge: bearerChallenge(st)}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, errorMarshaler, w, r, err)
 }
@@ -187,7 +198,10 @@ func withErrorInfo(err error) error {
 	}
 	st := status.Convert(err)
 	if hasErrorInfo(st.Details()) {
-		return err
+		return withCamelPaths(st).Err()
+	}
+	if pe, ok := parseErrorFrom(st.Message()); ok {
+		return pe.status()
 	}
 	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: rpccode.Code(st.Code()).String(), Domain: ErrorDomain}}
 	if st.Code() == codes.InvalidArgument {
@@ -218,11 +232,18 @@ func hasErrorInfo(details []any) bool {
 // routingErrorHandler answers a known path with the wrong method with 405
 // Method Not Allowed; the gateway's default maps it to UNIMPLEMENTED, 501.
 func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
-	if httpStatus == http.StatusMethodNotAllowed {
+	switch httpStatus {
+	case http.StatusMethodNotAllowed:
+		allow := strings.Join(allowedMethods(r.URL.Path), ", ")
+		w.Header().Set("Allow", allow)
 		errorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{
 			HTTPStatus: http.StatusMethodNotAllowed,
-			Err:        status.Error(codes.Unimplemented, "method "+r.Method+" not allowed on "+r.URL.Path),
+			Err: mustWithInfo(codes.Unimplemented, "method "+r.Method+" not allowed on "+r.URL.Path+"; allowed: "+allow,
+				reasonMethodNotAllowed),
 		})
+		return
+	case http.StatusNotFound:
+		errorHandler(ctx, mux, m, w, r, mustWithInfo(codes.NotFound, "no route for "+r.Method+" "+r.URL.Path, reasonNoRoute))
 		return
 	}
 	runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)

@@ -83,6 +83,11 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 	}
 	unary = append(unary, nulUnary) // after authentication: see nul.go
 	stream = append(stream, nulStream)
+	if d := drainerOf(more); d != nil {
+		// Inside logging, so a stream ended by shutdown is logged UNAVAILABLE.
+		unary = append(unary, d.unaryInterceptor)
+		stream = append(stream, d.streamInterceptor)
+	}
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.ChainUnaryInterceptor(unary...),

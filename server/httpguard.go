@@ -131,8 +131,8 @@ func (ts *Tokens) checkRole(auth []string, need Role) error {
 	return nil
 }
 
-// httpRoute is one HTTP binding of a gRPC method.
-type httpRoute struct {
+// guardRoute is one HTTP binding of a gRPC method.
+type guardRoute struct {
 	method string // HTTP
 	path   *regexp.Regexp
 	role   Role
@@ -141,8 +141,8 @@ type httpRoute struct {
 // httpRoutes are the bindings of every impact.v1 method, from the
 // google.api.http options of the registered descriptors, so they follow
 // the protos.
-var httpRoutes = func() []httpRoute {
-	var routes []httpRoute
+var httpRoutes = func() []guardRoute {
+	var routes []guardRoute
 	protoregistry.GlobalFiles.RangeFilesByPackage("impact.v1", func(f protoreflect.FileDescriptor) bool {
 		for i := 0; i < f.Services().Len(); i++ {
 			s := f.Services().Get(i)
@@ -154,8 +154,8 @@ var httpRoutes = func() []httpRoute {
 				}
 				full := "/" + string(s.FullName()) + "/" + string(m.Name())
 				for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
-					if method, tmpl := httpRuleOf(r); tmpl != "" {
-						routes = append(routes, httpRoute{method: method, path: templateRegexp(tmpl), role: RequiredRole(full)})
+					if method, tmpl := guardRuleOf(r); tmpl != "" {
+						routes = append(routes, guardRoute{method: method, path: guardTemplateRegexp(tmpl), role: RequiredRole(full)})
 					}
 				}
 			}
@@ -165,7 +165,7 @@ var httpRoutes = func() []httpRoute {
 	return routes
 }()
 
-func httpRuleOf(r *annotations.HttpRule) (method, template string) {
+func guardRuleOf(r *annotations.HttpRule) (method, template string) {
 	switch p := r.GetPattern().(type) {
 	case *annotations.HttpRule_Get:
 		return http.MethodGet, p.Get
@@ -183,13 +183,13 @@ func httpRuleOf(r *annotations.HttpRule) (method, template string) {
 	return "", ""
 }
 
-var templateVar = regexp.MustCompile(`\{[^}=]+(?:=([^}]*))?\}`)
+var guardTemplateVar = regexp.MustCompile(`\{[^}=]+(?:=([^}]*))?\}`)
 
-// templateRegexp matches the paths of an http rule template such as
+// guardTemplateRegexp matches the paths of an http rule template such as
 // "/v1/{name=incidents/*}:estimate".
-func templateRegexp(tmpl string) *regexp.Regexp {
-	tmpl = templateVar.ReplaceAllStringFunc(tmpl, func(v string) string {
-		if m := templateVar.FindStringSubmatch(v); m[1] != "" {
+func guardTemplateRegexp(tmpl string) *regexp.Regexp {
+	tmpl = guardTemplateVar.ReplaceAllStringFunc(tmpl, func(v string) string {
+		if m := guardTemplateVar.FindStringSubmatch(v); m[1] != "" {
 			return m[1]
 		}
 		return "*"

@@ -60,11 +60,16 @@ func TestGatewayErrorsHaveErrorInfo(t *testing.T) {
 		http             int
 		reason, field    string
 	}{
-		{"malformed JSON", "/v1/scenarios:estimate", `{"scenario":`, 400, "INVALID_ARGUMENT", ""},
-		{"unknown field", "/v1/scenarios:estimate", `{"scenario":{"nope":1}}`, 400, "INVALID_ARGUMENT", "nope"},
-		{"bad enum", "/v1/scenarios:estimate", `{"scenario":{"incidents":[{"cause":"NOT_A_CAUSE"}]}}`, 400, "INVALID_ARGUMENT", "cause"},
+		{"malformed JSON", "/v1/scenarios:estimate", `{"scenario":`, 400, "MALFORMED_BODY", ""},
+		{"trailing data", "/v1/scenarios:estimate", `{"scenario":{}} {}`, 400, "MALFORMED_BODY", ""},
+		{"unknown field", "/v1/scenarios:estimate", `{"scenario":{"nope":1}}`, 400, "UNKNOWN_FIELD", "scenario.nope"},
+		{"bad enum", "/v1/scenarios:estimate", `{"scenario":{"incidents":[{"cause":"NOT_A_CAUSE"}]}}`, 400, "INVALID_FIELD_VALUE", "scenario.incidents[0].cause"},
+		{"bad timestamp", "/v1/scenarios:estimate", `{"scenario":{"incidents":[{"windows":[{},{"start_time":"2025-07-01 10:00"}]}]}}`, 400, "INVALID_FIELD_VALUE", "scenario.incidents[0].windows[1].start_time"},
+		{"bad integer", "/v1/customers/a/contracts", `{"minDowntimeSeconds":"1.5"}`, 400, "INVALID_FIELD_VALUE", "minDowntimeSeconds"},
+		{"wrong type", "/v1/scenarios:estimate", `{"scenario":{"customers":{}}}`, 400, "INVALID_FIELD_VALUE", "scenario.customers"},
+		{"unknown query parameter", "/v1/scenarios:estimate?pagesize=1", `{}`, 400, "UNKNOWN_QUERY_PARAMETER", "pagesize"},
 		{"from the server", "/v1/scenarios:estimate", `{}`, 400, "INVALID_ARGUMENT", "scenario"},
-		{"unknown path", "/v1/nowhere", `{}`, 404, "NOT_FOUND", ""},
+		{"unknown path", "/v1/nowhere", `{}`, 404, "NO_ROUTE", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, st := postGateway(t, h, tc.path, strings.NewReader(tc.body), int64(len(tc.body)))

@@ -134,11 +134,17 @@ const otherRoute = "other"
 func gatewayMetrics(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		route := otherRoute
+		// HTTPAccessLog, outside, may have put the route's place already.
+		route, ok := r.Context().Value(routeKey{}).(*string)
+		if !ok {
+			route = new(string)
+			r = r.WithContext(context.WithValue(r.Context(), routeKey{}, route))
+		}
+		*route = otherRoute
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
-		gatewayRequests.WithLabelValues(r.Method, route, strconv.Itoa(sw.code)).Inc()
-		gatewayDuration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+		h.ServeHTTP(sw, r)
+		gatewayRequests.WithLabelValues(r.Method, *route, strconv.Itoa(sw.code)).Inc()
+		gatewayDuration.WithLabelValues(r.Method, *route).Observe(time.Since(start).Seconds())
 	})
 }
 
@@ -234,14 +240,33 @@ func RecomputeChunkDone(job *impact.RecomputeJob, r *impact.ChunkResult) {
 // database must not hang /metrics, which also reports the process.
 const recomputeScrapeTimeout = 2 * time.Second
 
+// The open jobs' progress: one gauge per meaning, each by recompute_job
+// (the job id). The label is not "job": Prometheus sets that to the scrape
+// job, and would rename ours exported_job.
+func jobGauge(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, []string{"recompute_job"}, nil)
+}
+
 var (
-	recomputeJobEstimatesDesc = prometheus.NewDesc("impact_recompute_job_estimates",
-		"Incident estimates of each open (QUEUED or RUNNING) recompute job, by kind: "+
-			"total, done (failed included), changed (would change, in a dry run), failed.",
-		[]string{"job", "kind"}, nil)
-	recomputeJobCustomerEstimatesDesc = prometheus.NewDesc("impact_recompute_job_customer_estimates",
-		"(incident, customer) estimates of each open recompute job, by kind: total, done, changed.",
-		[]string{"job", "kind"}, nil)
+	recomputeJobDescs = struct {
+		planned, done, changed, failed                 *prometheus.Desc
+		customersPlanned, customersDone, customersChgd *prometheus.Desc
+	}{
+		planned: jobGauge("impact_recompute_job_planned_estimates",
+			"Incident estimates an open (QUEUED or RUNNING) recompute job selected."),
+		done: jobGauge("impact_recompute_job_done_estimates",
+			"Incident estimates an open recompute job has done, failed ones included."),
+		changed: jobGauge("impact_recompute_job_changed_estimates",
+			"Incident estimates an open recompute job changed (would change, in a dry run)."),
+		failed: jobGauge("impact_recompute_job_failed_estimates",
+			"Incident estimates an open recompute job could not compute."),
+		customersPlanned: jobGauge("impact_recompute_job_planned_customer_estimates",
+			"(incident, customer) estimates an open recompute job selected."),
+		customersDone: jobGauge("impact_recompute_job_done_customer_estimates",
+			"(incident, customer) estimates an open recompute job has done."),
+		customersChgd: jobGauge("impact_recompute_job_changed_customer_estimates",
+			"(incident, customer) estimates an open recompute job changed (would change, in a dry run)."),
+	}
 	recomputeJobsDesc = prometheus.NewDesc("impact_recompute_jobs",
 		"Open recompute jobs by state (QUEUED, RUNNING) among the newest 1000 jobs.",
 		[]string{"state"}, nil)
@@ -270,8 +295,9 @@ type recomputeCollector struct {
 const recomputeScrapeCache = time.Second
 
 // NewRecomputeCollector returns a collector of the open recompute jobs of
-// jobs: impact_recompute_jobs{state}, impact_recompute_job_estimates
-// {job,kind} and impact_recompute_job_customer_estimates{job,kind}, read on
+// jobs: impact_recompute_jobs{state}, the impact_recompute_job_*_estimates
+// gauges by recompute_job (planned, done, changed, failed; and of
+// (incident, customer) estimates planned, done, changed), read on
 // each scrape from the newest page of jobs (impact.MaxPageSize), and
 // impact_recompute_scrape_ok. Terminal jobs have no series: a finished job's
 // numbers are in its resource, and series per finished job would grow
@@ -281,8 +307,10 @@ func NewRecomputeCollector(jobs impact.JobStore) prometheus.Collector {
 }
 
 func (c *recomputeCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- recomputeJobEstimatesDesc
-	ch <- recomputeJobCustomerEstimatesDesc
+	d := &recomputeJobDescs
+	for _, desc := range []*prometheus.Desc{d.planned, d.done, d.changed, d.failed, d.customersPlanned, d.customersDone, d.customersChgd} {
+		ch <- desc
+	}
 	ch <- recomputeJobsDesc
 	ch <- recomputeScrapeOKDesc
 }
@@ -317,18 +345,15 @@ func (c *recomputeCollector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		states[j.State]++
-		k := &j.Counts
+		k, d := &j.Counts, &recomputeJobDescs
 		for _, v := range []struct {
-			kind string
+			desc *prometheus.Desc
 			n    int64
-		}{{"total", k.Total}, {"done", k.Done}, {"changed", k.Changed}, {"failed", k.Failed}} {
-			ch <- prometheus.MustNewConstMetric(recomputeJobEstimatesDesc, prometheus.GaugeValue, float64(v.n), j.ID, v.kind)
-		}
-		for _, v := range []struct {
-			kind string
-			n    int64
-		}{{"total", k.CustomersTotal}, {"done", k.CustomersDone}, {"changed", k.CustomersChanged}} {
-			ch <- prometheus.MustNewConstMetric(recomputeJobCustomerEstimatesDesc, prometheus.GaugeValue, float64(v.n), j.ID, v.kind)
+		}{
+			{d.planned, k.Total}, {d.done, k.Done}, {d.changed, k.Changed}, {d.failed, k.Failed},
+			{d.customersPlanned, k.CustomersTotal}, {d.customersDone, k.CustomersDone}, {d.customersChgd, k.CustomersChanged},
+		} {
+			ch <- prometheus.MustNewConstMetric(v.desc, prometheus.GaugeValue, float64(v.n), j.ID)
 		}
 	}
 	for st, n := range states {

@@ -558,21 +558,21 @@ func TestRecomputeMetrics(t *testing.T) {
 		{"impact_recompute_scrape_ok", map[string]string{}, 1},
 		{"impact_recompute_jobs", map[string]string{"state": "RUNNING"}, 1},
 		{"impact_recompute_jobs", map[string]string{"state": "QUEUED"}, 1},
-		{"impact_recompute_job_estimates", map[string]string{"job": "run", "kind": "total"}, 10},
-		{"impact_recompute_job_estimates", map[string]string{"job": "run", "kind": "done"}, 4},
-		{"impact_recompute_job_estimates", map[string]string{"job": "run", "kind": "changed"}, 3},
-		{"impact_recompute_job_estimates", map[string]string{"job": "run", "kind": "failed"}, 1},
-		{"impact_recompute_job_estimates", map[string]string{"job": "new", "kind": "total"}, 2},
-		{"impact_recompute_job_estimates", map[string]string{"job": "new", "kind": "done"}, 0},
-		{"impact_recompute_job_customer_estimates", map[string]string{"job": "run", "kind": "total"}, 40},
-		{"impact_recompute_job_customer_estimates", map[string]string{"job": "run", "kind": "done"}, 17},
-		{"impact_recompute_job_customer_estimates", map[string]string{"job": "run", "kind": "changed"}, 5},
+		{"impact_recompute_job_planned_estimates", map[string]string{"recompute_job": "run"}, 10},
+		{"impact_recompute_job_done_estimates", map[string]string{"recompute_job": "run"}, 4},
+		{"impact_recompute_job_changed_estimates", map[string]string{"recompute_job": "run"}, 3},
+		{"impact_recompute_job_failed_estimates", map[string]string{"recompute_job": "run"}, 1},
+		{"impact_recompute_job_planned_estimates", map[string]string{"recompute_job": "new"}, 2},
+		{"impact_recompute_job_done_estimates", map[string]string{"recompute_job": "new"}, 0},
+		{"impact_recompute_job_planned_customer_estimates", map[string]string{"recompute_job": "run"}, 40},
+		{"impact_recompute_job_done_customer_estimates", map[string]string{"recompute_job": "run"}, 17},
+		{"impact_recompute_job_changed_customer_estimates", map[string]string{"recompute_job": "run"}, 5},
 	} {
 		if got, ok := metricValue(mfs, c.name, c.labels); !ok || got != c.want {
 			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, got, ok, c.want)
 		}
 	}
-	if _, ok := metricValue(mfs, "impact_recompute_job_estimates", map[string]string{"job": "old", "kind": "total"}); ok {
+	if _, ok := metricValue(mfs, "impact_recompute_job_planned_estimates", map[string]string{"recompute_job": "old"}); ok {
 		t.Error("a finished job has series")
 	}
 
@@ -621,7 +621,7 @@ func TestRecomputeMetrics(t *testing.T) {
 	if got, ok := metricValue(mfs, "impact_recompute_scrape_ok", map[string]string{}); !ok || got != 0 {
 		t.Errorf("impact_recompute_scrape_ok = %v (present %v) with the database down, want 0", got, ok)
 	}
-	if _, ok := mfs["impact_recompute_job_estimates"]; ok {
+	if _, ok := mfs["impact_recompute_job_planned_estimates"]; ok {
 		t.Error("job series without a database")
 	}
 	if _, ok := mfs["go_goroutines"]; !ok {

@@ -170,12 +170,10 @@ func incomingHeaderMatcher(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// outgoingHeaderMatcher drops the x-request-id response metadata, which
-// httpRequestID already answered as X-Request-Id, and keeps the gateway's
-// default for everything else (a Grpc-Metadata- prefix).
-func outgoingHeaderMatcher(key string) (string, bool) {
-	if key == RequestIDHeader {
-		return "", false
-	}
-	return runtime.MetadataHeaderPrefix + key, true
+// outgoingHeaderMatcher drops every response metadata: x-request-id is
+// answered by httpRequestID as X-Request-Id, and the rest (content-type,
+// trailers) is gRPC plumbing, not part of the HTTP API (no Grpc-Metadata-*
+// headers).
+func outgoingHeaderMatcher(string) (string, bool) {
+	return "", false
 }

@@ -73,8 +73,11 @@ func TestHeaderMatchers(t *testing.T) {
 	if _, ok := outgoingHeaderMatcher(RequestIDHeader); ok {
 		t.Error("x-request-id response metadata forwarded: the HTTP answer would carry it twice")
 	}
-	if k, ok := outgoingHeaderMatcher("other"); !ok || k != "Grpc-Metadata-other" {
-		t.Errorf("outgoing other -> %q, %v", k, ok)
+	// No gRPC metadata becomes an HTTP header (Grpc-Metadata-*).
+	for _, k := range []string{"content-type", "other", "grpc-status"} {
+		if h, ok := outgoingHeaderMatcher(k); ok {
+			t.Errorf("outgoing %s -> %q: gRPC plumbing leaks into HTTP", k, h)
+		}
 	}
 }
 

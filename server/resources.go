@@ -151,6 +151,7 @@ func updateMask(m *fieldmaskpb.FieldMask, res proto.Message, idField, id string)
 	}
 	out := make(impact.FieldMask, 0, len(paths))
 	for _, p := range paths {
+		p = protoPath(res.ProtoReflect().Descriptor(), p)
 		switch {
 		case outputFields[p]:
 		case p == idField:
@@ -166,6 +167,29 @@ func updateMask(m *fieldmaskpb.FieldMask, res proto.Message, idField, id string)
 		return nil, invalidField("update_mask", "names no field to update")
 	}
 	return out, nil
+}
+
+// protoPath spells a mask path in proto field names: a client may write
+// it in the JSON names ("displayName", "baseline.hourlyAmount") or in
+// snake_case, as protojson accepts both in bodies. Unknown segments are
+// kept, for the store to reject by name.
+func protoPath(md protoreflect.MessageDescriptor, p string) string {
+	segs := strings.Split(p, ".")
+	for i, s := range segs {
+		if md == nil {
+			break
+		}
+		fd := md.Fields().ByName(protoreflect.Name(s))
+		if fd == nil {
+			fd = md.Fields().ByJSONName(s)
+		}
+		if fd == nil {
+			break
+		}
+		segs[i] = string(fd.Name())
+		md = fd.Message() // nil for a scalar
+	}
+	return strings.Join(segs, ".")
 }
 
 // applyMask copies the fields of mask from src into dst, both the same
@@ -230,7 +254,9 @@ func (s *Stored) validate(ctx context.Context, sc *impact.Scenario, from, to str
 	if err == nil || !errors.As(err, &e) || e.Code != impact.EINVALID {
 		return err
 	}
-	out := &impact.Error{Code: impact.EINVALID, Message: e.Message}
+	// The message names the resource the caller wrote, not the scenario
+	// built around it.
+	out := &impact.Error{Code: impact.EINVALID, Message: "the " + to + " is invalid"}
 	for _, v := range e.Violations {
 		if slices.ContainsFunc(skip, func(p string) bool { return strings.HasPrefix(v.Field, p) }) {
 			continue

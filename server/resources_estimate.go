@@ -421,12 +421,17 @@ func estimateError(sc *impact.Scenario, err error) error {
 		data = append(data, field+": "+v.Description)
 	}
 	if len(data) == 0 {
-		return &impact.Error{Code: impact.EINVALID, Message: e.Message, Violations: req}
+		out := &impact.Error{Code: impact.EINVALID, Message: e.Message, Violations: req}
+		if len(req) == len(e.Violations) {
+			out.Reason = e.Reason // FX_RATE_MISSING
+		}
+		return out
 	}
 	if len(data) > 5 {
 		data = append(data[:5], fmt.Sprintf("and %d more", len(data)-5))
 	}
-	return impact.Errorf(impact.EFAILEDPRECOND, "the stored data cannot be estimated: %s", strings.Join(data, "; "))
+	return impact.Errorf(impact.EFAILEDPRECOND, "the stored data cannot be estimated: %s", strings.Join(data, "; ")).
+		WithReason(impact.ReasonStoredDataInvalid)
 }
 
 func (s *Stored) EstimateIncident(ctx context.Context, req *impactv1.EstimateIncidentRequest) (*impactv1.IncidentEstimate, error) {

@@ -28,13 +28,17 @@ func enumToProto[P, D ~int32](t enumTable[P, D], d D) P {
 	return p
 }
 
+// Stored resources are returned with the defaults in force filled in
+// (impact's WithDefaults; "Defaults on read" in impact/doc.go).
+
 func customerToProto(c *impact.StoredCustomer) *impactv1.Customer {
-	b := &c.Baseline
+	eff := c.Customer.WithDefaults()
+	b := &eff.Baseline
 	p := &impactv1.Customer{
 		CustomerId:   c.ID,
 		DisplayName:  c.DisplayName,
 		CurrencyCode: c.Currency,
-		TimeZone:     c.TimeZone,
+		TimeZone:     eff.TimeZone,
 		Baseline: &impactv1.RevenueBaseline{
 			HourlyAmount:  b.HourlyAmount,
 			WeeklyProfile: b.WeeklyProfile,
@@ -61,7 +65,10 @@ func customerToProto(c *impact.StoredCustomer) *impactv1.Customer {
 	return p
 }
 
-func contractToProto(k *impact.StoredContract) *impactv1.Contract {
+func contractToProto(sk *impact.StoredContract) *impactv1.Contract {
+	eff := *sk
+	eff.Contract = sk.Contract.WithDefaults()
+	k := &eff
 	p := &impactv1.Contract{
 		Service:            k.Service,
 		MonthlyFee:         k.MonthlyFee,
@@ -105,12 +112,13 @@ func contractToProto(k *impact.StoredContract) *impactv1.Contract {
 }
 
 func incidentToProto(in *impact.StoredIncident) *impactv1.Incident {
+	eff := in.Incident.WithDefaults() // a shallow copy
 	p := &impactv1.Incident{
 		IncidentId:       in.ID,
 		Title:            in.Title,
-		Cause:            enumToProto(causes, in.Cause),
+		Cause:            enumToProto(causes, eff.Cause),
 		RecoveryCurrency: in.RecoveryCurrency,
-		Allocation:       enumToProto(allocations, in.Allocation),
+		Allocation:       enumToProto(allocations, eff.Allocation),
 		Name:             in.Name,
 		CreateTime:       tsOrNil(in.CreateTime),
 		UpdateTime:       tsOrNil(in.UpdateTime),

@@ -59,7 +59,7 @@ func (d *DB) CreateContract(ctx context.Context, customerID string, k *impact.Co
 		if err != nil {
 			return exists(err, name)
 		}
-		if err := d.audit(ctx, tx, now, "CreateContract", name, ""); err != nil {
+		if err := d.audit(ctx, tx, now, "CreateContract", name, "", "", ref("contracts", "customer_id = ? AND service = ?", customerID, k.Service)); err != nil {
 			return err
 		}
 		ch.customer(customerID, name)
@@ -148,6 +148,10 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 			return err
 		}
 		var old contractRow
+		before, err := d.rowJSON(ctx, tx, ref("contracts", "customer_id = ? AND service = ?", customerID, k.Service))
+		if err != nil {
+			return err
+		}
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id = ? AND service = ?`), customerID, k.Service); err != nil {
 			return noRows(err, name)
 		}
@@ -158,7 +162,7 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 		if err != nil {
 			return err
 		}
-		before, err := old.toDomain()
+		orig, err := old.toDomain()
 		if err != nil {
 			return err
 		}
@@ -169,7 +173,7 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 		if err != nil {
 			return err
 		}
-		prev, err := contractToRow(customerID, &before.Contract)
+		prev, err := contractToRow(customerID, &orig.Contract)
 		if err != nil {
 			return err
 		}
@@ -184,7 +188,8 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 		if err := d.followContract(ctx, tx, customerID, &cur.Contract, now); err != nil {
 			return err
 		}
-		if err := d.audit(ctx, tx, now, "UpdateContract", name, strings.Join(mask, ",")); err != nil {
+		if err := d.audit(ctx, tx, now, "UpdateContract", name, strings.Join(mask, ","), before,
+			ref("contracts", "customer_id = ? AND service = ?", customerID, k.Service)); err != nil {
 			return err
 		}
 		if sameRow(prev, row) {
@@ -217,10 +222,14 @@ func (d *DB) DeleteContract(ctx context.Context, customerID, service, tag string
 		if err := d.checkRevision(ctx, tx, `SELECT revision, create_time FROM contracts WHERE customer_id = ? AND service = ?`, tag, name, customerID, service); err != nil {
 			return err
 		}
+		before, err := d.rowJSON(ctx, tx, ref("contracts", "customer_id = ? AND service = ?", customerID, service))
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM contracts WHERE customer_id = ? AND service = ?`), customerID, service); err != nil {
 			return err
 		}
-		if err := d.audit(ctx, tx, now, "DeleteContract", name, ""); err != nil {
+		if err := d.audit(ctx, tx, now, "DeleteContract", name, "", before, nil); err != nil {
 			return err
 		}
 		ch.customer(customerID, name)

@@ -47,7 +47,7 @@ func (d *DB) CreateCustomer(ctx context.Context, c *impact.Customer, requestID s
 		if err != nil {
 			return exists(err, name)
 		}
-		return d.audit(ctx, tx, now, "CreateCustomer", name, "")
+		return d.audit(ctx, tx, now, "CreateCustomer", name, "", "", ref("customers", "id = ?", c.ID))
 	})
 	if first, ok := retried(err); ok {
 		return d.GetCustomer(ctx, strings.TrimPrefix(first, "customers/"))
@@ -113,6 +113,10 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+d.customerCols()+` FROM customers WHERE id = ?`), c.ID); err != nil {
 			return noRows(err, name)
 		}
+		before, err := d.rowJSON(ctx, tx, ref("customers", "id = ?", c.ID))
+		if err != nil {
+			return err
+		}
 		if err := checkEtag(tag, name, old.CreateTime.Time, old.Revision); err != nil {
 			return err
 		}
@@ -120,7 +124,7 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 		if err != nil {
 			return err
 		}
-		before, err := old.toDomain()
+		orig, err := old.toDomain()
 		if err != nil {
 			return err
 		}
@@ -131,7 +135,7 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 		if err != nil {
 			return err
 		}
-		prev, err := customerToRow(&before.Customer)
+		prev, err := customerToRow(&orig.Customer)
 		if err != nil {
 			return err
 		}
@@ -143,7 +147,7 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 		if err := oneRow(res, err, name); err != nil {
 			return err
 		}
-		if err := d.audit(ctx, tx, now, "UpdateCustomer", name, strings.Join(mask, ",")); err != nil {
+		if err := d.audit(ctx, tx, now, "UpdateCustomer", name, strings.Join(mask, ","), before, ref("customers", "id = ?", c.ID)); err != nil {
 			return err
 		}
 		if sameRow(prev, row) {
@@ -177,14 +181,19 @@ func (d *DB) DeleteCustomer(ctx context.Context, id, tag string) error {
 			return err
 		}
 		if has {
-			return impact.Errorf(impact.EFAILEDPRECOND, "%s still has outage windows; delete them first", name)
+			return impact.Errorf(impact.EFAILEDPRECOND, "%s still has outage windows; delete them first", name).
+				WithReason(impact.ReasonCustomerHasWindows)
+		}
+		before, err := d.rowJSON(ctx, tx, ref("customers", "id = ?", id))
+		if err != nil {
+			return err
 		}
 		// A window inserted after the check fails this DELETE on its
 		// foreign key, which translate reports as EFAILEDPRECOND too.
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM customers WHERE id = ?`), id); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "DeleteCustomer", name, "")
+		return d.audit(ctx, tx, now, "DeleteCustomer", name, "", before, nil)
 	})
 }
 
@@ -238,7 +247,7 @@ func oneRow(res interface{ RowsAffected() (int64, error) }, err error, name stri
 		return err
 	}
 	if n != 1 {
-		return impact.Errorf(impact.EABORTED, "%s was modified concurrently; retry", name)
+		return impact.Errorf(impact.EABORTED, "%s was modified concurrently; retry", name).WithReason(impact.ReasonConcurrentUpdate)
 	}
 	return nil
 }

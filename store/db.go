@@ -219,7 +219,7 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		case d.writers <- struct{}{}:
 			defer func() { <-d.writers }()
 		case <-ctx.Done():
-			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry")
+			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry").WithReason(impact.ReasonDatabaseBusy)
 		}
 	}
 	tx, done, err := d.db.begin(ctx)
@@ -234,10 +234,17 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return translate(tx.Commit())
 }
 
-// audit writes the audit row of a mutation.
-func (d *DB) audit(ctx context.Context, tx *sqlx.Tx, now time.Time, action, resource, detail string) error {
-	_, err := tx.ExecContext(ctx, d.q(`INSERT INTO audit_log (actor, action, resource, detail, time) VALUES (?, ?, ?, ?, ?)`),
-		impact.ActorFrom(ctx), action, resource, detail, d.ts(now))
+// audit writes the audit row of a mutation: before is the resource's row
+// as rowJSON read it before the write ("" for a create), after names the
+// row(s) to read now (nil for a delete). See audit.go.
+func (d *DB) audit(ctx context.Context, tx *sqlx.Tx, now time.Time, action, resource, detail, before string, after *rowRef) error {
+	afterJSON, err := d.rowJSON(ctx, tx, after)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, d.q(`INSERT INTO audit_log (actor, action, resource, detail, time, before_value, after_value)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		impact.ActorFrom(ctx), action, resource, detail, d.ts(now), before, afterJSON)
 	return err
 }
 
@@ -331,9 +338,9 @@ func translate(err error) error {
 		case "23505": // unique_violation
 			return impact.Errorf(impact.ECONFLICT, "already exists")
 		case "23503": // foreign_key_violation
-			return impact.Errorf(impact.EFAILEDPRECOND, "a referenced resource does not exist or is still referenced")
+			return impact.Errorf(impact.EFAILEDPRECOND, "a referenced resource does not exist or is still referenced").WithReason(impact.ReasonReference)
 		case "40001", "40P01": // serialization failure, deadlock
-			return impact.Errorf(impact.EABORTED, "concurrent update, retry")
+			return impact.Errorf(impact.EABORTED, "concurrent update, retry").WithReason(impact.ReasonConcurrentUpdate)
 		}
 		if pgOverloaded(pe) {
 			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry")
@@ -349,9 +356,9 @@ func translate(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 			return impact.Errorf(impact.ECONFLICT, "already exists")
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return impact.Errorf(impact.EFAILEDPRECOND, "a referenced resource does not exist or is still referenced")
+			return impact.Errorf(impact.EFAILEDPRECOND, "a referenced resource does not exist or is still referenced").WithReason(impact.ReasonReference)
 		case sqlite3.SQLITE_BUSY:
-			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry")
+			return impact.Errorf(impact.EUNAVAILABLE, "database busy, retry").WithReason(impact.ReasonDatabaseBusy)
 		}
 		if err := sqliteUnwritable(se); err != nil {
 			return err
@@ -431,5 +438,5 @@ func checkEtag(given, name string, created time.Time, rev int64) error {
 	case !etagSyntax.MatchString(given) && !legacyEtag.MatchString(given):
 		return invalid("etag", `is not an etag of this service (a quoted string as read from the resource, e.g. "0123456789abcdef")`)
 	}
-	return impact.Errorf(impact.EABORTED, "%s was modified: etag %s is stale", name, given)
+	return impact.Errorf(impact.EABORTED, "%s was modified: etag %s is stale", name, given).WithReason(impact.ReasonEtagMismatch)
 }

@@ -319,7 +319,9 @@ func (d *DB) saveLocked(ctx context.Context, tx *sqlx.Tx, ins *estimateInsert, u
 	if err := d.recordHead(ctx, tx, id, deps, g); err != nil {
 		return false, err
 	}
-	return wrote, d.audit(ctx, tx, now, action, impact.EstimateName(id), detail)
+	// No before/after: every revision of an estimate is kept in full,
+	// named by the detail.
+	return wrote, d.audit(ctx, tx, now, action, impact.EstimateName(id), detail, "", nil)
 }
 
 // insertEstimates inserts revisions with multi-row INSERTs.

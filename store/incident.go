@@ -42,7 +42,7 @@ func (d *DB) CreateIncident(ctx context.Context, in *impact.Incident, requestID 
 		if err != nil {
 			return exists(err, name)
 		}
-		return d.audit(ctx, tx, now, "CreateIncident", name, "")
+		return d.audit(ctx, tx, now, "CreateIncident", name, "", "", ref("incidents", "id = ?", in.ID))
 	})
 	if first, ok := retried(err); ok {
 		return d.GetIncident(ctx, strings.TrimPrefix(first, "incidents/"))
@@ -139,6 +139,10 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 			return err
 		}
 		var old incidentRow
+		before, err := d.rowJSON(ctx, tx, ref("incidents", "id = ?", in.ID))
+		if err != nil {
+			return err
+		}
 		if err := tx.GetContext(ctx, &old, d.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), in.ID); err != nil {
 			return noRows(err, name)
 		}
@@ -149,7 +153,7 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 		if err != nil {
 			return err
 		}
-		before, err := old.toDomain()
+		orig, err := old.toDomain()
 		if err != nil {
 			return err
 		}
@@ -160,7 +164,7 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 		if err != nil {
 			return err
 		}
-		prev, err := incidentToRow(&before.Incident)
+		prev, err := incidentToRow(&orig.Incident)
 		if err != nil {
 			return err
 		}
@@ -171,7 +175,7 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 		if err := oneRow(res, err, name); err != nil {
 			return err
 		}
-		if err := d.audit(ctx, tx, now, "UpdateIncident", name, strings.Join(mask, ",")); err != nil {
+		if err := d.audit(ctx, tx, now, "UpdateIncident", name, strings.Join(mask, ","), before, ref("incidents", "id = ?", in.ID)); err != nil {
 			return err
 		}
 		if sameRow(prev, row) {
@@ -207,7 +211,8 @@ func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) err
 				return err
 			}
 			if has {
-				return impact.Errorf(impact.EFAILEDPRECOND, "%s has outage windows; delete them or set force", name)
+				return impact.Errorf(impact.EFAILEDPRECOND, "%s has outage windows; delete them or set force", name).
+					WithReason(impact.ReasonIncidentHasWindows)
 			}
 		}
 		// Its windows leave the estimates that read them.
@@ -217,6 +222,10 @@ func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) err
 		}
 		for i := range ws {
 			ch.window(&ws[i])
+		}
+		before, err := d.rowJSON(ctx, tx, ref("incidents", "id = ?", id))
+		if err != nil {
+			return err
 		}
 		// Windows and estimates go by ON DELETE CASCADE, in this statement.
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM incidents WHERE id = ?`), id); err != nil {
@@ -232,6 +241,6 @@ func (d *DB) DeleteIncident(ctx context.Context, id, tag string, force bool) err
 		if force {
 			detail = "force"
 		}
-		return d.audit(ctx, tx, now, "DeleteIncident", name, detail)
+		return d.audit(ctx, tx, now, "DeleteIncident", name, detail, before, nil)
 	})
 }

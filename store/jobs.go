@@ -247,7 +247,8 @@ func (d *DB) createJob(ctx context.Context, f *impact.RecomputeFilter, fdoc []by
 		}
 		if len(open) > 0 {
 			if !join {
-				return impact.Errorf(impact.ECONFLICT, "%s is still running with the same filter", impact.JobName(open[0]))
+				return impact.Errorf(impact.ECONFLICT, "%s is still running with the same filter", impact.JobName(open[0])).
+					WithReason(impact.ReasonJobRunning)
 			}
 			joined = open[0]
 			if requestID != "" {
@@ -284,7 +285,7 @@ func (d *DB) createJob(ctx context.Context, f *impact.RecomputeFilter, fdoc []by
 		if dryRun {
 			detail += ", dry run"
 		}
-		return d.audit(ctx, tx, now, "CreateRecomputeJob", name, detail)
+		return d.audit(ctx, tx, now, "CreateRecomputeJob", name, detail, "", ref("recompute_jobs", "id = ?", id))
 	})
 	if first, ok := retried(err); ok {
 		first, wasJoin := strings.CutSuffix(first, joinedSuffix)
@@ -495,13 +496,18 @@ func (d *DB) CancelJob(ctx context.Context, id string) (*impact.RecomputeJob, er
 		case stCancelled:
 			return nil
 		case stSucceeded, stFailed:
-			return impact.Errorf(impact.EFAILEDPRECOND, "%s has already ended (%s)", name, impact.JobState(r.State))
+			return impact.Errorf(impact.EFAILEDPRECOND, "%s has already ended (%s)", name, impact.JobState(r.State)).
+				WithReason(impact.ReasonJobEnded)
+		}
+		before, err := d.rowJSON(ctx, tx, ref("recompute_jobs", "id = ?", id))
+		if err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, d.q(`UPDATE recompute_jobs SET state = ?, end_time = ?, update_time = ? WHERE id = ?`),
 			stCancelled, d.ts(now), d.ts(now), id); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "CancelRecomputeJob", name, "")
+		return d.audit(ctx, tx, now, "CancelRecomputeJob", name, "", before, ref("recompute_jobs", "id = ?", id))
 	})
 	if err != nil {
 		return nil, err

@@ -858,7 +858,10 @@ func (d *DB) TransitionCreditLine(ctx context.Context, customerID, service, peri
 		if err := d.book(ctx, tx, l, l.StateAt(now), now, closed); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, method, name, detail)
+		// The line's state history is on the line itself (actor and time of
+		// each transition) and its journal; the audit row keeps the line after.
+		return d.audit(ctx, tx, now, method, name, detail, "",
+			ref("credit_lines", "customer_id = ? AND service = ? AND period = ?", customerID, service, period))
 	})
 	if _, ok := retried(err); ok {
 		return d.getLine(ctx, customerID, service, period, now)
@@ -958,7 +961,7 @@ func (d *DB) CloseLedgerPeriod(ctx context.Context, id, requestID string) (*impa
 			id, d.ts(now), impact.ActorFrom(ctx)); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, now, "CloseLedgerPeriod", name, "")
+		return d.audit(ctx, tx, now, "CloseLedgerPeriod", name, "", "", nil)
 	})
 	if _, ok := retried(err); !ok && err != nil {
 		return nil, err

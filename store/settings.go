@@ -154,12 +154,17 @@ func (d *DB) UpdateReportingSettings(ctx context.Context, s *impact.ReportingSet
 		if err != nil {
 			return err
 		}
+		before, err := d.rowJSON(ctx, tx, ref("reporting_settings", "id = 1"))
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, d.q(`UPDATE reporting_settings SET reporting_currency = ?, fx_rates = ?, revision = ?,
 			update_time = ? WHERE id = 1`), valid.ReportingCurrency, fx, old.Revision+1, d.ts(now)); err != nil {
 			return err
 		}
 		detail := "reporting_currency=" + valid.ReportingCurrency + ", " + itoa(len(valid.FXRates)) + " rates"
-		if err := d.audit(ctx, tx, now, "UpdateReportingSettings", impact.SettingsName, detail); err != nil {
+		if err := d.audit(ctx, tx, now, "UpdateReportingSettings", impact.SettingsName, detail, before,
+			ref("reporting_settings", "id = 1")); err != nil {
 			return err
 		}
 		return d.markSettingsUsers(ctx, tx, valid, ch.g)

@@ -65,9 +65,9 @@ func sqliteUnwritable(se *sqlite.Error) error {
 	// in their low byte.
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_READONLY:
-		return impact.Errorf(impact.EUNAVAILABLE, "database is read-only: writes are refused")
+		return impact.Errorf(impact.EUNAVAILABLE, "database is read-only: writes are refused").WithReason(impact.ReasonDatabaseReadOnly)
 	case sqlite3.SQLITE_FULL:
-		return impact.Errorf(impact.EUNAVAILABLE, "database or disk is full: writes are refused")
+		return impact.Errorf(impact.EUNAVAILABLE, "database or disk is full: writes are refused").WithReason(impact.ReasonDatabaseFull)
 	}
 	return nil
 }

@@ -115,7 +115,7 @@ func (d *DB) BatchCreateWindows(ctx context.Context, incidentID string, ws []imp
 				return err
 			}
 		}
-		if err := d.audit(ctx, tx, now, "BatchCreateWindows", name, itoa(len(rows))+" windows"); err != nil {
+		if err := d.audit(ctx, tx, now, "BatchCreateWindows", name, itoa(len(rows))+" windows", "", windowsRef(incidentID, ids)); err != nil {
 			return err
 		}
 		for i := range rows {
@@ -319,6 +319,10 @@ func (d *DB) DeleteWindow(ctx context.Context, incidentID, id string) error {
 		if err := tx.GetContext(ctx, &w, d.q(`SELECT `+d.windowCols()+` FROM windows WHERE incident_id = ? AND id = ?`), incidentID, id); err != nil {
 			return noRows(err, name)
 		}
+		before, err := d.rowJSON(ctx, tx, ref("windows", "incident_id = ? AND id = ?", incidentID, id))
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, d.q(`DELETE FROM windows WHERE incident_id = ? AND id = ?`), incidentID, id)
 		if err != nil {
 			return err
@@ -329,7 +333,7 @@ func (d *DB) DeleteWindow(ctx context.Context, incidentID, id string) error {
 			}
 			return err
 		}
-		if err := d.audit(ctx, tx, now, "DeleteWindow", name, ""); err != nil {
+		if err := d.audit(ctx, tx, now, "DeleteWindow", name, "", before, nil); err != nil {
 			return err
 		}
 		ch.window(&w)

@@ -21,7 +21,7 @@ import (
 const estimateUsage = `Usage: impactctl estimate [flags] FILE.json
 
 Estimates the scenario in FILE.json ("-" reads stdin): the proto3 JSON of
-impact.v1.EstimateRequest, as POST /v1:estimate takes it (see
+impact.v1.EstimateRequest, as POST /v1/scenarios:estimate takes it (see
 examples/seed-outage.json). Unknown fields are errors, as in the API.
 
 Without --server the scenario is estimated offline by the same engine and

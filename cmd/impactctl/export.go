@@ -32,7 +32,10 @@ viewer's token from --token or IMPACTCTL_TOKEN; --tls-ca for TLS):
   header and columns (see "impactctl import --help"), amounts as the exact
   decimal strings stored, instants in RFC 3339 UTC, tiers as
   "99.99:10;99:30;95:100:inclusive", enums by their API names, and an empty
-  cell for a value left to its default. Customers by id, contracts by
+  cell for a value left to its default. A cell a spreadsheet would run as
+  a formula (starting with =, +, -, @, a tab or CR; plain numbers aside)
+  or that starts with ' gets a leading ', which import removes again.
+  Customers by id, contracts by
   customer and service, windows by incident and window id (--incident ID
   keeps one incident's). A resource with fields that have no column (a
   customer's weekly profile, a contract's maintenance windows, …) is still
@@ -252,11 +255,11 @@ func (x *csvEstimates) write(e *impact.StoredEstimate) error {
 		if ce.RecoveryCost != nil {
 			recovery, recoveryCur = ce.RecoveryCost.String(), ce.RecoveryCost.Currency
 		}
-		if err := x.w.Write([]string{e.IncidentID, strconv.FormatInt(e.Revision, 10),
+		if err := x.w.Write(guardRecord([]string{e.IncidentID, strconv.FormatInt(e.Revision, 10),
 			e.ComputeTime.UTC().Format(time.RFC3339Nano), e.ModelVersion, e.InputsDigest,
 			ce.CustomerID, cur, impact.FormatDecimal(ce.ImpactSeconds),
 			ce.LostRevenue.Gross.String(), ce.LostRevenue.Net.String(), ce.LostRevenue.Recaptured.String(),
-			recovery, recoveryCur, impact.FormatAmount(cur, credits), ce.ChurnExposure.String()}); err != nil {
+			recovery, recoveryCur, impact.FormatAmount(cur, credits), ce.ChurnExposure.String()})); err != nil {
 			return err
 		}
 	}

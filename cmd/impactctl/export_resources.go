@@ -190,6 +190,8 @@ func (k *resourceKind) uncovered(m proto.Message) []string {
 			path := prefix + string(fd.Name())
 			switch {
 			case covered[path]:
+			case path == "denominator" && v.Enum() == protoreflect.EnumNumber(impactv1.Contract_PERIOD):
+				// The default in force, which an empty file gives too.
 			case fd.Kind() == protoreflect.MessageKind && fd.Cardinality() != protoreflect.Repeated &&
 				fd.Message().ParentFile().Package() == "impact.v1":
 				walk(v.Message(), path+".") // the baseline: some of its fields are columns
@@ -221,8 +223,34 @@ func (k *resourceKind) record(cells map[string]string) ([]string, error) {
 	return rec, nil
 }
 
+// Stored resources come with the defaults in force filled in; a CSV cell
+// holding a default is written empty, as import reads an empty cell as
+// that default, so the file states only what was chosen and an export of
+// data imported from a file gives that file back.
+var defaultCells = map[string]string{
+	"time_zone":          "UTC",
+	"recapture_rate":     "0",
+	"monthly_fee":        "0",
+	"billing_period":     "MONTHLY",
+	"credit_cap_percent": "100",
+	"min_credit_amount":  "0",
+	"degradation":        "THRESHOLD",
+	"downtime_threshold": "1",
+	"granularity":        "SECONDS",
+	"rounding":           "HALF_EVEN",
+}
+
+func blankDefaults(cells map[string]string) map[string]string {
+	for k, def := range defaultCells {
+		if v, ok := cells[k]; ok && v == def {
+			cells[k] = ""
+		}
+	}
+	return cells
+}
+
 func customerCells(p *impactv1.Customer) map[string]string {
-	return map[string]string{
+	return blankDefaults(map[string]string{
 		"customer_id":       p.GetCustomerId(),
 		"display_name":      p.GetDisplayName(),
 		"currency_code":     p.GetCurrencyCode(),
@@ -232,7 +260,7 @@ func customerCells(p *impactv1.Customer) map[string]string {
 		"lifetime_value":    p.GetLifetimeValue(),
 		"churn_probability": p.GetChurnProbability(),
 		"labels":            formatLabels(p.GetLabels()),
-	}
+	})
 }
 
 // enumCell is an enum by its API name, as import reads it; the unspecified
@@ -253,7 +281,7 @@ func contractCells(customerID string, p *impactv1.Contract) map[string]string {
 	if n := p.GetMinDowntimeSeconds(); n != 0 {
 		minDown = strconv.FormatInt(n, 10)
 	}
-	return map[string]string{
+	return blankDefaults(map[string]string{
 		"customer_id":                    customerID,
 		"service":                        p.GetService(),
 		"monthly_fee":                    p.GetMonthlyFee(),
@@ -271,7 +299,7 @@ func contractCells(customerID string, p *impactv1.Contract) map[string]string {
 		"claim_mode":                     enumCell(p.GetClaimPolicy().GetMode()),
 		"claim_deadline_days":            intCell(p.GetClaimPolicy().GetDeadlineDays()),
 		"claim_deadline_billing_periods": intCell(p.GetClaimPolicy().GetDeadlineBillingPeriods()),
-	}
+	})
 }
 
 // intCell is a count, empty when 0 (unset).
@@ -350,7 +378,7 @@ func (x *resourceWriter) write(what string, m proto.Message, cells map[string]st
 	if err != nil {
 		return err
 	}
-	return x.csv.Write(rec)
+	return x.csv.Write(guardRecord(rec))
 }
 
 // flush ends a page: the rows written so far leave the process, and a

@@ -37,7 +37,9 @@ const (
 )
 
 // The canonical form: export's column order, amounts as stored, times in
-// UTC, enums by their API names, defaults as empty cells.
+// UTC, enums by their API names, defaults as empty cells (a default the
+// file spelled out, THRESHOLD or MONTHLY, too: the API returns it filled
+// in either way).
 const (
 	wantCustomers = "customer_id,display_name,currency_code,time_zone,hourly_amount,recapture_rate,lifetime_value,churn_probability,labels\n" +
 		`acme,"Acme, Inc. ""EU""",EUR,Europe/Berlin,12345678901234567890.123456789012,0.25,,0.010,region=eu-west-1;tier=gold` + "\n" +
@@ -45,9 +47,9 @@ const (
 (second line)",JPY,Asia/Tokyo,1500,,99999999999999999999,,` + "\n" +
 		"zed,Zed — naïve café,USD,,0.01,,,,empty=\n"
 	wantContracts = "customer_id,service,monthly_fee,tiers,billing_period,time_zone,credit_cap_percent,min_credit_amount,degradation,downtime_threshold,granularity,min_downtime_seconds,rounding,labels,claim_mode,claim_deadline_days,claim_deadline_billing_periods\n" +
-		`acme,api,1234567890123.45,99.999:5;99.9:10:inclusive;95:100,QUARTERLY,America/New_York,50,0.01,THRESHOLD,0.5,MINUTES_FULL,120,HALF_EVEN,region=us-east-1,ON_REQUEST,30,` + "\n" +
+		`acme,api,1234567890123.45,99.999:5;99.9:10:inclusive;95:100,QUARTERLY,America/New_York,50,0.01,,0.5,MINUTES_FULL,120,,region=us-east-1,ON_REQUEST,30,` + "\n" +
 		`acme,batch.nightly,10.00,99:10,,,,,,,,,,,,,` + "\n" +
-		`kaisha,web,300000,99.95:10:inclusive,MONTHLY,,,,PROPORTIONAL,,SECONDS,,HALF_UP,,ON_REQUEST,,2` + "\n"
+		`kaisha,web,300000,99.95:10:inclusive,,,,,PROPORTIONAL,,,,HALF_UP,,ON_REQUEST,,2` + "\n"
 	wantWindows = "incident_id,window_id,customer_id,service,start_time,end_time,impact_fraction\n" +
 		"inc-a,w-10,zed,\"batch, nightly\",2025-12-31T23:59:59Z,2026-01-01T00:00:01Z,1\n" +
 		"inc-a,w-9,kaisha,web,2025-07-14T13:00:00Z,2025-07-14T14:00:00Z,\n" +

@@ -369,6 +369,11 @@ func readTable(in io.Reader, required, optional []string) (*table, error) {
 	if err != nil {
 		return nil, csvProblem(err)
 	}
+	if d := otherDelimiter(header); d != "" {
+		return nil, &invalidInput{problems: []string{fmt.Sprintf(
+			"row 1: the header %q looks %s-separated; impactctl reads comma-separated CSV "+
+				"(save the file as CSV with commas, or replace the %s)", strings.Join(header, ","), d, d)}}
+	}
 	t := &table{col: map[string]int{}}
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) // spreadsheets write a BOM
@@ -407,7 +412,7 @@ func readTable(in io.Reader, required, optional []string) (*table, error) {
 			continue
 		}
 		for i := range rec {
-			rec[i] = strings.TrimSpace(rec[i])
+			rec[i] = unguardCell(strings.TrimSpace(rec[i])) // csvguard.go
 		}
 		t.rows = append(t.rows, row{line: line, fields: rec})
 	}
@@ -415,6 +420,21 @@ func readTable(in io.Reader, required, optional []string) (*table, error) {
 		return nil, problemsError(ps)
 	}
 	return t, nil
+}
+
+// otherDelimiter names the delimiter a header seems to use instead of
+// commas (a spreadsheet in a locale with decimal commas writes
+// semicolons): "semicolon" or "tab" when a header cell holds one, else "".
+func otherDelimiter(header []string) string {
+	for _, h := range header {
+		switch {
+		case strings.Contains(h, ";"):
+			return "semicolon"
+		case strings.Contains(h, "\t"):
+			return "tab"
+		}
+	}
+	return ""
 }
 
 func csvProblem(err error) error {

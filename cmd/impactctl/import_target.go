@@ -315,7 +315,11 @@ func sameDecimal(a, b string) bool {
 	return okx && oky && x.Cmp(y) == 0
 }
 
+// Both sides are compared with the defaults in force filled in: the API
+// returns them filled, a file leaves them empty.
 func sameCustomer(a, b *impact.Customer) bool {
+	x, y := a.WithDefaults(), b.WithDefaults()
+	a, b = &x, &y
 	return a.ID == b.ID && a.DisplayName == b.DisplayName && a.Currency == b.Currency &&
 		a.TimeZone == b.TimeZone &&
 		sameDecimal(a.Baseline.HourlyAmount, b.Baseline.HourlyAmount) &&
@@ -326,6 +330,8 @@ func sameCustomer(a, b *impact.Customer) bool {
 
 // sameContract compares the columns a contracts file can set.
 func sameContract(a, b *impact.Contract) bool {
+	x, y := a.WithDefaults(), b.WithDefaults()
+	a, b = &x, &y
 	if a.Service != b.Service || !sameDecimal(a.MonthlyFee, b.MonthlyFee) || a.BillingPeriod != b.BillingPeriod ||
 		a.TimeZone != b.TimeZone || !sameDecimal(a.CreditCapPercent, b.CreditCapPercent) ||
 		!sameDecimal(a.MinCreditAmount, b.MinCreditAmount) || a.Degradation != b.Degradation ||

@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/impact-svc/impact/server"
 )
 
 func main() {
@@ -87,6 +89,8 @@ var commands = []command{
 		"recompute stored estimates on --db: parallel, resumable, shared across machines", runRecompute},
 	{"simulate", "simulate [flags]",
 		"what a hypothetical outage of the selected contracts would cost; nothing is written", runSimulate},
+	{"audit", "audit [flags]",
+		"list the audit log (who wrote what, before and after) from --db or --server", runAudit},
 	{"demo", "demo [flags]",
 		"load a demo dataset (three customers, one outage) into --db", runDemo},
 	{"settings", "settings get|set [flags]",
@@ -98,6 +102,7 @@ const overview = `impactctl is the operator's command line of impact.
 Usage:
   impactctl COMMAND [flags] [arguments]
   impactctl COMMAND --help
+  impactctl --version
 
 Commands:
 %s
@@ -128,6 +133,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	name, rest := args[0], args[1:]
 	switch name {
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, server.Version("impactctl"))
+		return exitOK
 	case "-h", "-help", "--help", "help":
 		if name == "help" && len(rest) > 0 {
 			// "impactctl help estimate" is "impactctl estimate --help".

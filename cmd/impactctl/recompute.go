@@ -125,6 +125,26 @@ func runRecompute(c *cli, args []string) error {
 		return err
 	}
 	defer db.Close()
+	// A typo in --customer or --incident would select nothing and
+	// "succeed"; an id that is not stored is invalid input instead.
+	var unknown []string
+	for _, id := range customers {
+		if _, err := db.GetCustomer(c.ctx, id); impact.ErrorCode(err) == impact.ENOTFOUND {
+			unknown = append(unknown, fmt.Sprintf("--customer %s: no such customer", id))
+		} else if err != nil {
+			return err
+		}
+	}
+	for _, id := range incidents {
+		if _, err := db.GetIncident(c.ctx, id); impact.ErrorCode(err) == impact.ENOTFOUND {
+			unknown = append(unknown, fmt.Sprintf("--incident %s: no such incident", id))
+		} else if err != nil {
+			return err
+		}
+	}
+	if len(unknown) > 0 {
+		return &invalidInput{problems: unknown}
+	}
 	job, created, err := db.CreateJob(c.ctx, fl, *dry, size, "", true)
 	if err != nil {
 		return err

@@ -277,6 +277,9 @@ func TestRecomputeSelection(t *testing.T) {
 		{[]string{"--since", "2025-08-01T00:00:00Z", "--until", "2025-07-01T00:00:00Z"}, exitInvalid, "filter.until: must be after filter.since"},
 		{[]string{"--customer", "a/b"}, exitInvalid, "filter.customer_ids[0]"},
 		{[]string{"--incident", "x", "--incident", "x"}, exitInvalid, "duplicate id x"},
+		// A typo selects nothing: an error, not a job over 0 incidents.
+		{[]string{"--customer", "bnak"}, exitInvalid, "--customer bnak: no such customer"},
+		{[]string{"--incident", "a", "--incident", "zz"}, exitInvalid, "--incident zz: no such incident"},
 	} {
 		r := impactctl(t, nil, append([]string{"recompute", "--db", dsn}, tc.args...)...)
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {

@@ -132,6 +132,7 @@ var rpcCases = []rpcCase{
 	{"/impact.v1.ContractService/ListSlaStatements", "GET", "/v1/customers/c/contracts/s/statements", "viewer"},
 	{"/impact.v1.SettingsService/GetReportingSettings", "GET", "/v1/reportingSettings", "viewer"},
 	{"/impact.v1.SettingsService/UpdateReportingSettings", "PATCH", "/v1/reportingSettings", "admin"},
+	{"/impact.v1.AuditService/ListAuditRecords", "GET", "/v1/auditRecords", "admin"},
 }
 
 // impactMethods lists every method of every impact.v1 service in the proto
@@ -253,7 +254,7 @@ func grpcOutcome(t *testing.T, err error) string {
 	}
 	switch st.Code() {
 	case codes.Unauthenticated:
-		if reason != "impact.v1/UNAUTHENTICATED" {
+		if reason != "impact.v1/MISSING_CREDENTIALS" && reason != "impact.v1/INVALID_TOKEN" {
 			t.Errorf("UNAUTHENTICATED with ErrorInfo %q", reason)
 		}
 		return wantUnauthenticated
@@ -276,6 +277,7 @@ func httpOutcome(t *testing.T, code int, v map[string]any) string {
 		if v["code"] != float64(codes.Unauthenticated) {
 			t.Errorf("401 with body %v", v)
 		}
+		// The RFC 6750 challenge is checked in TestBearerChallenge.
 		return wantUnauthenticated
 	case http.StatusForbidden:
 		if v["code"] != float64(codes.PermissionDenied) {

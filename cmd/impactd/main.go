@@ -32,6 +32,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) == 2 && (os.Args[1] == "--version" || os.Args[1] == "-version") {
+		fmt.Println(server.Version("impactd")) // on stdout, for scripts; run prints it on stderr
+		return
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -170,8 +174,13 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if err := limitFlags(fs, getenv, &c.limits); err != nil {
 		return c, err
 	}
+	version := fs.Bool("version", false, "print the version (from the build information) and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if *version {
+		fmt.Fprintln(out, server.Version("impactd"))
+		return c, flag.ErrHelp // exit 0 without serving, as for --help
 	}
 	if err := c.limits.check(); err != nil {
 		return c, err
@@ -278,11 +287,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	est, stored := server.NewEstimator(log), server.NewStored(log, db)
 	stored.SetClock(clock)
+	// Ends open streams once unary calls have drained at shutdown, on both
+	// servers.
+	drainer := server.NewDrainer()
 	// One set of service values, served by the public gRPC server and by
 	// the gateway's link.
 	services := slices.Clip([]server.Registrar{stored,
 		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.NewLedger(log, db),
-		server.NewExposure(log, db, clock), server.NewImpactStatements(log, db), server.CallTimeout(cfg.callTimeout)})
+		server.NewExposure(log, db, clock), server.NewImpactStatements(log, db), server.NewAuditService(log, db),
+		server.CallTimeout(cfg.callTimeout), drainer})
 	grpcSrv, health := server.NewGRPCServer(log, sec, est, append(services, transport)...)
 	// The gateway calls the same services on a server of its own, over an
 	// in-process pipe (gatewaylink.go).
@@ -300,9 +313,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	httpSrv := &http.Server{
 		// The console is outermost: its session cookie becomes the bearer
-		// token that every handler inside sees, the guard included.
+		// token that every handler inside sees, the guard included. The
+		// access log sees every request, those the guard refuses too.
 		Handler: console.New(console.Options{Tokens: sec.Tokens, Secure: sec.TLS != nil}).Wrap(
-			withMetrics(server.GuardHTTP(handler, log, sec.Tokens, budget), db)),
+			server.HTTPAccessLog(log, withMetrics(server.GuardHTTP(handler, log, sec.Tokens, budget), db))),
 		ReadHeaderTimeout: lc.readHeaderTimeout,
 		MaxHeaderBytes:    lc.maxHeaderBytes,
 		// The gRPC deadline starts only once the gateway has read the body:
@@ -379,6 +393,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			log.Warn("recompute workers did not stop in time")
 		}
 	}()
+	// Open streams (watches) end once the unary calls in flight are done,
+	// instead of holding both servers until the grace period runs out.
+	go drainer.Drain(sctx)
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		log.Warn("HTTP shutdown cut in-flight requests", "err", err)
 	}

@@ -211,7 +211,12 @@ const badScenario = `{"scenario": {
   "incidents": [{"incidentId": "i", "windows": [{"customerId": "a", "service": "s",
     "startTime": "2025-01-01T10:00:00Z", "endTime": "2025-01-01T09:00:00Z"}]}]}}`
 
-const badField = "scenario.incidents[0].windows[0].end_time"
+// badField is the violation's path on gRPC (proto names); over HTTP it is
+// in the JSON names, badFieldHTTP.
+const (
+	badField     = "scenario.incidents[0].windows[0].end_time"
+	badFieldHTTP = "scenario.incidents[0].windows[0].endTime"
+)
 
 func TestInvalidScenario(t *testing.T) {
 	d := start(t)
@@ -237,7 +242,7 @@ func TestInvalidScenario(t *testing.T) {
 			reasons = append(reasons, dig(t, det, "domain").(string)+"/"+dig(t, det, "reason").(string))
 		}
 	}
-	if diff := cmp.Diff([]any{badField}, fields); diff != "" {
+	if diff := cmp.Diff([]any{badFieldHTTP}, fields); diff != "" {
 		t.Errorf("HTTP field violations (-want +got):\n%s\n%s", diff, body)
 	}
 	if diff := cmp.Diff([]any{"impact.v1/INVALID_ARGUMENT"}, reasons); diff != "" {

@@ -243,7 +243,7 @@ func TestRecomputeJobs(t *testing.T) {
 		code, v = call(t, "POST", d.url("/v1/recomputeJobs"), `{"filter": {"since": "2025-08-01T00:00:00Z",
 			"until": "2025-07-01T00:00:00Z", "customerIds": ["acme", "acme"]}}`)
 		wantError(t, "a bad filter", code, v, http.StatusBadRequest, int(codes.InvalidArgument))
-		if fs := badRequestFields(t, v); !cmp.Equal(fs, []string{"filter.until", "filter.customer_ids[1]"}) {
+		if fs := badRequestFields(t, v); !cmp.Equal(fs, []string{"filter.until", "filter.customerIds[1]"}) {
 			t.Errorf("bad filter violations %q", fs)
 		}
 
@@ -352,8 +352,8 @@ func TestRecomputeJobsAPIOnlyWithAuth(t *testing.T) {
 		t.Errorf("impact_recompute_jobs{state=QUEUED} = %v, want 1", g)
 	}
 	id := strings.TrimPrefix(j.GetName(), "recomputeJobs/")
-	if g := sample(mfs, "impact_recompute_job_estimates", map[string]string{"job": id, "kind": "total"}); g == nil {
-		t.Errorf("no impact_recompute_job_estimates for job %s", id)
+	if g := sample(mfs, "impact_recompute_job_planned_estimates", map[string]string{"recompute_job": id}); g == nil {
+		t.Errorf("no impact_recompute_job_planned_estimates for job %s", id)
 	}
 	if _, err := client.CancelRecomputeJob(as("viewer"), &impactv1.CancelRecomputeJobRequest{Name: j.GetName()}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("viewer cancels: %v, want PERMISSION_DENIED", err)

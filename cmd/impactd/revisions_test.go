@@ -89,13 +89,13 @@ func TestEstimateRevisions(t *testing.T) {
 		wantError(t, "@1 of no incident", code, v, http.StatusNotFound, 5)
 		code, v = call(t, "GET", d.url("/v1/incidents/nope/estimate:listRevisions"), "")
 		wantError(t, "revisions of no incident", code, v, http.StatusNotFound, 5)
-		// The revision binding takes any third segment: the other routes
-		// keep theirs, and an unknown one is a bad name.
+		// The revision route takes any third segment: the other routes
+		// keep theirs, and an unknown one is no route.
 		if ws := must(t, "GET", d.url("/v1/incidents/inc-acme/windows"), ""); len(ws["outageWindows"].([]any)) != 1 {
 			t.Errorf("windows: %v", ws)
 		}
 		code, v = call(t, "GET", d.url("/v1/incidents/inc-acme/estimates"), "")
-		wantError(t, "estimates", code, v, http.StatusBadRequest, 3)
+		wantError(t, "estimates", code, v, http.StatusNotFound, 5)
 
 		// An incident without an estimate has no revisions.
 		must(t, "POST", d.url("/v1/incidents?incidentId=inc-new"), `{"title": "outage", "cause": "HARDWARE_FAILURE"}`)

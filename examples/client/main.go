@@ -9,12 +9,15 @@
 //
 // A token (for an impactd started with --auth-tokens) is read from
 // --token or IMPACT_TOKEN and sent as "authorization: Bearer …" metadata.
-// The connection is plaintext: a client of a TLS impactd would use
-// credentials.NewClientTLSFromCert instead of insecure.NewCredentials.
+// The connection is plaintext unless --tls-ca names the PEM certificate
+// (or CA) to trust, for an impactd started with --tls-cert/--tls-key:
+//
+//	go run ./examples/client --server impact.internal:9090 --tls-ca ca.pem examples/seed-outage.json
 package main
 
 import (
 	"context"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"log"
@@ -22,6 +25,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -32,17 +36,34 @@ import (
 func main() {
 	addr := flag.String("server", "127.0.0.1:9090", "impactd gRPC address")
 	token := flag.String("token", os.Getenv("IMPACT_TOKEN"), "bearer token (default $IMPACT_TOKEN)")
+	caFile := flag.String("tls-ca", "", "PEM certificate or CA to trust: use TLS (default plaintext)")
 	flag.Parse()
 	file := "examples/seed-outage.json"
 	if flag.NArg() > 0 {
 		file = flag.Arg(0)
 	}
-	if err := run(*addr, *token, file); err != nil {
+	if err := run(*addr, *token, *caFile, file); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(addr, token, file string) error {
+// transport is TLS trusting caFile, or plaintext without one.
+func transport(caFile string) (credentials.TransportCredentials, error) {
+	if caFile == "" {
+		return insecure.NewCredentials(), nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--tls-ca %s: no PEM certificate found", caFile)
+	}
+	return credentials.NewClientTLSFromCert(pool, ""), nil
+}
+
+func run(addr, token, caFile, file string) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -52,7 +73,11 @@ func run(addr, token, file string) error {
 		return fmt.Errorf("%s: %w", file, err)
 	}
 
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds, err := transport(caFile)
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return err
 	}

@@ -506,6 +506,9 @@ type AttributedCredit struct {
 	// The contract's service.
 	Service string `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
 	// First instant of the statement's billing period.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: a billing period's bounds, named as published. --)
 	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
 	// The incident's share of the statement's `credit_amount`.
 	Credit        *Money `protobuf:"bytes,3,opt,name=credit,proto3" json:"credit,omitempty"`
@@ -659,6 +662,9 @@ func (x *CurrencyTotals) GetChurnExposure() string {
 // The SLA outcome of one contract for one billing period. There is one for
 // every (customer, service, period) any window overlaps, even when its
 // windows were excluded and its credit is 0.
+// (-- api-linter: core::0123::resource-pattern-plural=disabled
+//
+//	aip.dev/not-precedent: the published API fixes the path /statements/{period}; under a contract, "statements" is unambiguous. --)
 type SlaStatement struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The customer's `customer_id`.
@@ -666,8 +672,14 @@ type SlaStatement struct {
 	// The contract's service.
 	Service string `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
 	// First instant of the billing period (contract time zone).
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: a billing period's bounds, named as published. --)
 	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
 	// First instant after the billing period.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: a billing period's bounds, named as published. --)
 	PeriodEnd *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
 	// Integer denominator T in seconds: the period length, or with DEPLOYED
 	// its deployed part.

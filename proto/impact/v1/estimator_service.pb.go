@@ -158,9 +158,26 @@ const file_impact_v1_estimator_service_proto_rawDesc = "" +
 	"\tincidents\x18\x03 \x03(\v2\x1b.impact.v1.IncidentEstimateB\x03\xe0A\x03R\tincidents\x12C\n" +
 	"\x0esla_statements\x18\x04 \x03(\v2\x17.impact.v1.SlaStatementB\x03\xe0A\x03R\rslaStatements2z\n" +
 	"\x10EstimatorService\x12f\n" +
-	"\bEstimate\x12\x1a.impact.v1.EstimateRequest\x1a\x1b.impact.v1.EstimateResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/scenarios:estimateB\xa5\x03\x92A\xea\x02\x12\xe7\x02\n" +
+	"\bEstimate\x12\x1a.impact.v1.EstimateRequest\x1a\x1b.impact.v1.EstimateResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/scenarios:estimateB\x9c\b\x92A\xe1\a\x12\xe7\x02\n" +
 	"\n" +
-	"impact API\x12\xd4\x02What an outage cost a service provider: lost revenue, recovery cost, SLA credits and churn exposure per customer and incident. JSON is the proto3 JSON mapping: lowerCamelCase names, decimals and int64 as strings, timestamps in RFC 3339, enums by name. Unknown fields are rejected with 400. Errors are google.rpc.Status objects with details.2\x02v1Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
+	"impact API\x12\xd4\x02What an outage cost a service provider: lost revenue, recovery cost, SLA credits and churn exposure per customer and incident. JSON is the proto3 JSON mapping: lowerCamelCase names, decimals and int64 as strings, timestamps in RFC 3339, enums by name. Unknown fields are rejected with 400. Errors are google.rpc.Status objects with details.2\x02v1R\x9f\x01\n" +
+	"\x03400\x12\x97\x01\n" +
+	"}INVALID_ARGUMENT or FAILED_PRECONDITION: a google.rpc.Status with a BadRequest naming each bad field and an ErrorInfo reason.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusRj\n" +
+	"\x03401\x12c\n" +
+	"IUNAUTHENTICATED: no bearer token, or an unknown one (with --auth-tokens).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR`\n" +
+	"\x03403\x12Y\n" +
+	"?PERMISSION_DENIED: the token's role is too weak for the method.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusRN\n" +
+	"\x03404\x12G\n" +
+	"-NOT_FOUND: the named resource does not exist.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusZ\xa6\x01\n" +
+	"\xa3\x01\n" +
+	"\x06bearer\x12\x98\x01\b\x02\x12\x82\x01A bearer token of impactd's --auth-tokens file, sent as \"Authorization: Bearer <token>\". Without --auth-tokens impactd needs none.\x1a\rAuthorization \x02b\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
 
 var (
 	file_impact_v1_estimator_service_proto_rawDescOnce sync.Once

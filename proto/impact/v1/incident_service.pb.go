@@ -1070,9 +1070,9 @@ const file_impact_v1_incident_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\x8a\x01\n" +
 	"%ListIncidentEstimateRevisionsResponse\x129\n" +
 	"\testimates\x18\x01 \x03(\v2\x1b.impact.v1.IncidentEstimateR\testimates\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc0\f\n" +
-	"\x0fIncidentService\x12\x9e\x01\n" +
-	"\x13GetIncidentEstimate\x12%.impact.v1.GetIncidentEstimateRequest\x1a\x1b.impact.v1.IncidentEstimate\"C\x82\xd3\xe4\x93\x02=Z\x1a\x12\x18/v1/{name=incidents/*/*}\x12\x1f/v1/{name=incidents/*/estimate}\x12h\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xa4\f\n" +
+	"\x0fIncidentService\x12\x82\x01\n" +
+	"\x13GetIncidentEstimate\x12%.impact.v1.GetIncidentEstimateRequest\x1a\x1b.impact.v1.IncidentEstimate\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=incidents/*/estimate}\x12h\n" +
 	"\x0eCreateIncident\x12 .impact.v1.CreateIncidentRequest\x1a\x13.impact.v1.Incident\"\x1f\x82\xd3\xe4\x93\x02\x19:\bincident\"\r/v1/incidents\x12a\n" +
 	"\vGetIncident\x12\x1d.impact.v1.GetIncidentRequest\x1a\x13.impact.v1.Incident\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=incidents/*}\x12i\n" +
 	"\rListIncidents\x12\x1f.impact.v1.ListIncidentsRequest\x1a .impact.v1.ListIncidentsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/incidents\x12z\n" +

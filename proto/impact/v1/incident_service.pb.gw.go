@@ -74,45 +74,6 @@ func local_request_IncidentService_GetIncidentEstimate_0(ctx context.Context, ma
 	return msg, metadata, err
 }
 
-func request_IncidentService_GetIncidentEstimate_1(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq GetIncidentEstimateRequest
-		metadata runtime.ServerMetadata
-		err      error
-	)
-	val, ok := pathParams["name"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
-	}
-	protoReq.Name, err = runtime.String(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
-	}
-	if req.Body != nil {
-		_, _ = io.Copy(io.Discard, req.Body)
-	}
-	msg, err := client.GetIncidentEstimate(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
-	return msg, metadata, err
-}
-
-func local_request_IncidentService_GetIncidentEstimate_1(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq GetIncidentEstimateRequest
-		metadata runtime.ServerMetadata
-		err      error
-	)
-	val, ok := pathParams["name"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
-	}
-	protoReq.Name, err = runtime.String(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
-	}
-	msg, err := server.GetIncidentEstimate(ctx, &protoReq)
-	return msg, metadata, err
-}
-
 var filter_IncidentService_CreateIncident_0 = &utilities.DoubleArray{Encoding: map[string]int{"incident": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
 func request_IncidentService_CreateIncident_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -662,26 +623,6 @@ func RegisterIncidentServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		}
 		forward_IncidentService_GetIncidentEstimate_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_IncidentService_GetIncidentEstimate_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
-		ctx, cancel := context.WithCancel(req.Context())
-		defer cancel()
-		var stream runtime.ServerTransportStream
-		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
-		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/GetIncidentEstimate", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/*}"))
-		if err != nil {
-			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
-			return
-		}
-		resp, md, err := local_request_IncidentService_GetIncidentEstimate_1(annotatedContext, inboundMarshaler, server, req, pathParams)
-		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
-		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
-		if err != nil {
-			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
-			return
-		}
-		forward_IncidentService_GetIncidentEstimate_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
-	})
 	mux.Handle(http.MethodPost, pattern_IncidentService_CreateIncident_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -959,23 +900,6 @@ func RegisterIncidentServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_IncidentService_GetIncidentEstimate_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_IncidentService_GetIncidentEstimate_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
-		ctx, cancel := context.WithCancel(req.Context())
-		defer cancel()
-		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/GetIncidentEstimate", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/*}"))
-		if err != nil {
-			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
-			return
-		}
-		resp, md, err := request_IncidentService_GetIncidentEstimate_1(annotatedContext, inboundMarshaler, client, req, pathParams)
-		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
-		if err != nil {
-			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
-			return
-		}
-		forward_IncidentService_GetIncidentEstimate_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
-	})
 	mux.Handle(http.MethodPost, pattern_IncidentService_CreateIncident_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1168,7 +1092,6 @@ func RegisterIncidentServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 
 var (
 	pattern_IncidentService_GetIncidentEstimate_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 4, 3, 5, 3}, []string{"v1", "incidents", "estimate", "name"}, ""))
-	pattern_IncidentService_GetIncidentEstimate_1           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 1, 0, 4, 3, 5, 2}, []string{"v1", "incidents", "name"}, ""))
 	pattern_IncidentService_CreateIncident_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "incidents"}, ""))
 	pattern_IncidentService_GetIncident_0                   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "name"}, ""))
 	pattern_IncidentService_ListIncidents_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "incidents"}, ""))
@@ -1184,7 +1107,6 @@ var (
 
 var (
 	forward_IncidentService_GetIncidentEstimate_0           = runtime.ForwardResponseMessage
-	forward_IncidentService_GetIncidentEstimate_1           = runtime.ForwardResponseMessage
 	forward_IncidentService_CreateIncident_0                = runtime.ForwardResponseMessage
 	forward_IncidentService_GetIncident_0                   = runtime.ForwardResponseMessage
 	forward_IncidentService_ListIncidents_0                 = runtime.ForwardResponseMessage

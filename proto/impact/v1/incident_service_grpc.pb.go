@@ -48,11 +48,10 @@ type IncidentServiceClient interface {
 	//
 	// Over HTTP a revision is GET /v1/incidents/{incident}/estimate@{revision}.
 	// A path template cannot match "estimate@…" (a literal matches a whole
-	// segment), so the second binding takes any third segment and the server
-	// rejects other names. It is declared first on purpose: the gateway tries
-	// the bindings of later methods first, so every other
-	// GET /v1/incidents/*/… route (outageWindows, estimate:listRevisions)
-	// keeps precedence over it.
+	// segment), so GET /v1/incidents/{incident}/estimate@{revision} is an
+	// explicit route of the gateway (server/gateway_routes.go) calling this
+	// method, not a binding: a binding "incidents/*/*" would be a path of the
+	// OpenAPI document that only differs from others by parameter name.
 	GetIncidentEstimate(ctx context.Context, in *GetIncidentEstimateRequest, opts ...grpc.CallOption) (*IncidentEstimate, error)
 	// Creates an incident; `windows` must be empty (they are their own
 	// resources). ALREADY_EXISTS if the id is taken.
@@ -232,11 +231,10 @@ type IncidentServiceServer interface {
 	//
 	// Over HTTP a revision is GET /v1/incidents/{incident}/estimate@{revision}.
 	// A path template cannot match "estimate@…" (a literal matches a whole
-	// segment), so the second binding takes any third segment and the server
-	// rejects other names. It is declared first on purpose: the gateway tries
-	// the bindings of later methods first, so every other
-	// GET /v1/incidents/*/… route (outageWindows, estimate:listRevisions)
-	// keeps precedence over it.
+	// segment), so GET /v1/incidents/{incident}/estimate@{revision} is an
+	// explicit route of the gateway (server/gateway_routes.go) calling this
+	// method, not a binding: a binding "incidents/*/*" would be a path of the
+	// OpenAPI document that only differs from others by parameter name.
 	GetIncidentEstimate(context.Context, *GetIncidentEstimateRequest) (*IncidentEstimate, error)
 	// Creates an incident; `windows` must be empty (they are their own
 	// resources). ALREADY_EXISTS if the id is taken.

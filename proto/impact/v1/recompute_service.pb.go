@@ -250,9 +250,15 @@ func (x *RecomputeJob) GetUpdateTime() *timestamppb.Timestamp {
 type RecomputeFilter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The incident has a window ending after this instant.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: since/until bound a half-open range as the API and impactctl --since/--until name it; since_time would read as when the filter was made. --)
 	Since *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=since,proto3" json:"since,omitempty"`
 	// The incident has a window starting before this instant; must be after
 	// `since` when both are set.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: see since. --)
 	Until *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=until,proto3" json:"until,omitempty"`
 	// The incident has a window of one of these customers (at most 1000, no
 	// duplicates). The whole incident is recomputed.
@@ -517,6 +523,9 @@ func (x *FigureDifferences) GetChurnExposure() string {
 
 // One incident estimate a job changed (or would change, in a dry run) or
 // failed to compute.
+// (-- api-linter: core::0123::resource-pattern-plural=disabled
+//
+//	aip.dev/not-precedent: the published API fixes the path /recomputeJobs/{job}/changes; within a job, "changes" is unambiguous. --)
 type RecomputeChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name, "recomputeJobs/{job}/changes/{incident}".

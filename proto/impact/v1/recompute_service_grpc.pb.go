@@ -40,6 +40,13 @@ type RecomputeServiceClient interface {
 	// Creates a QUEUED job over the incidents `filter` selects now.
 	// ALREADY_EXISTS while a job with the same filter and dry run is still
 	// QUEUED or RUNNING; INVALID_ARGUMENT for a bad filter.
+	// (-- api-linter: core::0133::request-resource-field=disabled
+	//
+	//	aip.dev/not-precedent: a job is made from a filter and a dry-run flag; its state, counts and differences are the server's, so the request carries no RecomputeJob. --)
+	//
+	// (-- api-linter: core::0133::http-body=disabled
+	//
+	//	aip.dev/not-precedent: the body is the whole request (filter, dry_run, request_id), there being no resource field. --)
 	CreateRecomputeJob(ctx context.Context, in *CreateRecomputeJobRequest, opts ...grpc.CallOption) (*RecomputeJob, error)
 	// Returns a job; NOT_FOUND if it does not exist.
 	GetRecomputeJob(ctx context.Context, in *GetRecomputeJobRequest, opts ...grpc.CallOption) (*RecomputeJob, error)
@@ -153,6 +160,13 @@ type RecomputeServiceServer interface {
 	// Creates a QUEUED job over the incidents `filter` selects now.
 	// ALREADY_EXISTS while a job with the same filter and dry run is still
 	// QUEUED or RUNNING; INVALID_ARGUMENT for a bad filter.
+	// (-- api-linter: core::0133::request-resource-field=disabled
+	//
+	//	aip.dev/not-precedent: a job is made from a filter and a dry-run flag; its state, counts and differences are the server's, so the request carries no RecomputeJob. --)
+	//
+	// (-- api-linter: core::0133::http-body=disabled
+	//
+	//	aip.dev/not-precedent: the body is the whole request (filter, dry_run, request_id), there being no resource field. --)
 	CreateRecomputeJob(context.Context, *CreateRecomputeJobRequest) (*RecomputeJob, error)
 	// Returns a job; NOT_FOUND if it does not exist.
 	GetRecomputeJob(context.Context, *GetRecomputeJobRequest) (*RecomputeJob, error)

@@ -649,6 +649,9 @@ type Customer struct {
 	// lifetime_value per affected incident, reported apart from other figures.
 	ChurnProbability string `protobuf:"bytes,7,opt,name=churn_probability,json=churnProbability,proto3" json:"churn_probability,omitempty"`
 	// SLA contracts, one per service.
+	// (-- api-linter: core::0122::embedded-resource=disabled
+	//
+	//	aip.dev/not-precedent: a scenario for the stateless estimate carries each customer's contracts inline; stored customers return it empty (contracts are their own resources). --)
 	Contracts []*Contract `protobuf:"bytes,8,rep,name=contracts,proto3" json:"contracts,omitempty"`
 	// Resource name, "customers/{customer_id}". Output only: set by
 	// CustomerService and ignored by the stateless estimate.
@@ -1042,8 +1045,14 @@ type Contract struct {
 	// Uptime denominator. Default PERIOD.
 	Denominator Contract_Denominator `protobuf:"varint,16,opt,name=denominator,proto3,enum=impact.v1.Contract_Denominator" json:"denominator,omitempty"`
 	// With DEPLOYED: start of the deployment; unset means since always.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: active_from/active_until are the contract terms' published names (a deployment range), not event times. --)
 	ActiveFrom *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=active_from,json=activeFrom,proto3" json:"active_from,omitempty"`
 	// With DEPLOYED: end of the deployment (exclusive); unset means still active.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: active_from/active_until are the contract terms' published names (a deployment range), not event times. --)
 	ActiveUntil *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=active_until,json=activeUntil,proto3" json:"active_until,omitempty"`
 	// Rounding of computed credits. Default HALF_EVEN.
 	Rounding Contract_Rounding `protobuf:"varint,19,opt,name=rounding,proto3,enum=impact.v1.Contract_Rounding" json:"rounding,omitempty"`
@@ -1346,6 +1355,9 @@ func (x *ClaimPolicy) GetDeadlineBillingPeriods() int32 {
 type PeriodFee struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// First instant of the billing period (in the contract's time zone).
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: period_start names a billing period by its first instant, as the published API does. --)
 	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
 	// Decimal fee of that period.
 	Fee           string `protobuf:"bytes,2,opt,name=fee,proto3" json:"fee,omitempty"`
@@ -1529,6 +1541,9 @@ type Incident struct {
 	Cause Incident_Cause `protobuf:"varint,3,opt,name=cause,proto3,enum=impact.v1.Incident_Cause" json:"cause,omitempty"`
 	// Periods of impact per customer and service. Overlapping windows are never
 	// double counted: at any instant the impact is their maximum fraction.
+	// (-- api-linter: core::0122::embedded-resource=disabled
+	//
+	//	aip.dev/not-precedent: a scenario carries each incident's windows inline; stored incidents return it empty (windows are their own resources). --)
 	Windows []*OutageWindow `protobuf:"bytes,4,rep,name=windows,proto3" json:"windows,omitempty"`
 	// ISO 4217 code of all recovery items; required when there are items.
 	RecoveryCurrency string `protobuf:"bytes,5,opt,name=recovery_currency,json=recoveryCurrency,proto3" json:"recovery_currency,omitempty"`
@@ -1661,6 +1676,9 @@ func (x *Incident) GetEtag() string {
 
 // A period [start_time, end_time) during which `service` was impaired for
 // one customer at `impact_fraction`.
+// (-- api-linter: core::0123::resource-pattern-plural=disabled
+//
+//	aip.dev/not-precedent: the published API fixes the path /incidents/{incident}/windows; under an incident, "windows" is unambiguous. --)
 type OutageWindow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The affected customer; must be one of the scenario's customers.
