@@ -412,6 +412,21 @@ func (q *strictQuery) Parse(msg proto.Message, values url.Values, filter *utilit
 func queryField(md protoreflect.MessageDescriptor, key string) (fd protoreflect.FieldDescriptor, ok bool) {
 	parts := strings.Split(key, ".")
 	for i, p := range parts {
+		// A map entry is field[key] (labels[region]=eu-west-1).
+		name, entry, isEntry := strings.Cut(p, "[")
+		if isEntry {
+			if !strings.HasSuffix(entry, "]") || i != len(parts)-1 {
+				return nil, false
+			}
+			fd = md.Fields().ByJSONName(name)
+			if fd == nil {
+				fd = md.Fields().ByTextName(name)
+			}
+			if fd == nil || !fd.IsMap() {
+				return nil, false
+			}
+			return fd.MapValue(), true
+		}
 		fd = md.Fields().ByJSONName(p)
 		if fd == nil {
 			fd = md.Fields().ByTextName(p)

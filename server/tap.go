@@ -88,7 +88,7 @@ func (ts *Tokens) check(fullMethod string, md metadata.MD) error {
 	}
 	t, ok := ts.Lookup(token)
 	if !ok {
-		return impact.Errorf(impact.EUNAUTHENTICATED, "invalid bearer token")
+		return impact.Errorf(impact.EUNAUTHENTICATED, "invalid bearer token").WithReason(impact.ReasonInvalidToken)
 	}
 	if t.Role < need {
 		return impact.Errorf(impact.EFORBIDDEN, "%s needs role %s; %q has role %s", fullMethod, need, t.Name, t.Role)

@@ -170,13 +170,14 @@ func TestUpdateMaskStarReplaces(t *testing.T) {
 		if err != nil || got.GetCurrencyCode() != "USD" || got.GetDisplayName() != "Acme" || got.GetEtag() != c.GetEtag() {
 			t.Fatalf("after a refused update: %v %v", got, err)
 		}
-		// A full body: fields it omits (time zone, baseline) are cleared.
+		// A full body: fields it omits (time zone, baseline) are cleared; the
+		// time zone then reads as the default in force.
 		got, err = cli.UpdateCustomer(ctx, &impactv1.UpdateCustomerRequest{UpdateMask: star,
 			Customer: &impactv1.Customer{Name: "customers/acme", DisplayName: "Acme 2", CurrencyCode: "EUR"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.GetCurrencyCode() != "EUR" || got.GetDisplayName() != "Acme 2" || got.GetTimeZone() != "" || got.GetBaseline().GetHourlyAmount() != "" {
+		if got.GetCurrencyCode() != "EUR" || got.GetDisplayName() != "Acme 2" || got.GetTimeZone() != "UTC" || got.GetBaseline().GetHourlyAmount() != "" {
 			t.Fatalf("full *: stored %v", got)
 		}
 	})

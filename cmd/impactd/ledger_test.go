@@ -25,7 +25,7 @@ func TestLedgerEndToEnd(t *testing.T) {
 		code, v := call(t, "POST", base+"/customers/acme/contracts", `{"service": "bad", "claimPolicy":
 			{"mode": "ON_REQUEST", "deadlineDays": 30, "deadlineBillingPeriods": 2}}`)
 		wantError(t, "both deadline rules", code, v, http.StatusBadRequest, 3)
-		if !strings.Contains(marshalAny(v), "contract.claim_policy.deadline_billing_periods") {
+		if !strings.Contains(marshalAny(v), "contract.claimPolicy.deadlineBillingPeriods") {
 			t.Errorf("violations %v", v)
 		}
 		k := must(t, "POST", base+"/customers/acme/contracts", `{"service": "api", "monthlyFee": "1000.00",
@@ -84,9 +84,9 @@ func TestLedgerEndToEnd(t *testing.T) {
 		}
 
 		for _, bad := range []struct{ body, field string }{
-			{`{"issuedAmount": {"currencyCode": "EUR", "amount": "200.00"}, "billingReference": "CN-1"}`, "issued_amount.currency_code"},
-			{`{"issuedAmount": {"currencyCode": "USD", "amount": "100.001"}, "billingReference": "CN-1"}`, "issued_amount.amount"},
-			{`{"issuedAmount": {"currencyCode": "USD", "amount": "100.00"}}`, "billing_reference"},
+			{`{"issuedAmount": {"currencyCode": "EUR", "amount": "200.00"}, "billingReference": "CN-1"}`, "issuedAmount.currencyCode"},
+			{`{"issuedAmount": {"currencyCode": "USD", "amount": "100.001"}, "billingReference": "CN-1"}`, "issuedAmount.amount"},
+			{`{"issuedAmount": {"currencyCode": "USD", "amount": "100.00"}}`, "billingReference"},
 		} {
 			code, v := call(t, "POST", line+":issue", bad.body)
 			wantError(t, bad.field, code, v, http.StatusBadRequest, 3)
