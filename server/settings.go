@@ -28,7 +28,7 @@ func (s *Stored) settingsStore() (impact.SettingsStore, error) {
 
 // GetReportingSettings returns "reportingSettings".
 func (s *Stored) GetReportingSettings(ctx context.Context, req *impactv1.GetReportingSettingsRequest) (*impactv1.ReportingSettings, error) {
-	if req.GetName() != impact.SettingsName {
+	if name := req.GetName(); name != "" && name != impact.SettingsName { // "" over HTTP: the singleton
 		return nil, s.fail(ctx, invalidField("name", "must be %s, got %q", impact.SettingsName, req.GetName()))
 	}
 	st, err := s.settingsStore()

@@ -228,10 +228,10 @@ const file_impact_v1_settings_service_proto_rawDesc = "" +
 	"\x1eUpdateReportingSettingsRequest\x12=\n" +
 	"\bsettings\x18\x01 \x01(\v2\x1c.impact.v1.ReportingSettingsB\x03\xe0A\x02R\bsettings\x12@\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
-	"updateMask2\xb4\x02\n" +
-	"\x0fSettingsService\x12\x82\x01\n" +
-	"\x14GetReportingSettings\x12&.impact.v1.GetReportingSettingsRequest\x1a\x1c.impact.v1.ReportingSettings\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{name=reportingSettings}\x12\x9b\x01\n" +
-	"\x17UpdateReportingSettings\x12).impact.v1.UpdateReportingSettingsRequest\x1a\x1c.impact.v1.ReportingSettings\"7\x82\xd3\xe4\x93\x021:\bsettings2%/v1/{settings.name=reportingSettings}B7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
+	"updateMask2\x9c\x02\n" +
+	"\x0fSettingsService\x12{\n" +
+	"\x14GetReportingSettings\x12&.impact.v1.GetReportingSettingsRequest\x1a\x1c.impact.v1.ReportingSettings\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/reportingSettings\x12\x8b\x01\n" +
+	"\x17UpdateReportingSettings\x12).impact.v1.UpdateReportingSettingsRequest\x1a\x1c.impact.v1.ReportingSettings\"'\x82\xd3\xe4\x93\x02!:\bsettings2\x15/v1/reportingSettingsB7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
 
 var (
 	file_impact_v1_settings_service_proto_rawDescOnce sync.Once

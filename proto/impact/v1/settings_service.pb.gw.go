@@ -35,19 +35,18 @@ var (
 	_ = metadata.Join
 )
 
+var filter_SettingsService_GetReportingSettings_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
 func request_SettingsService_GetReportingSettings_0(ctx context.Context, marshaler runtime.Marshaler, client SettingsServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq GetReportingSettingsRequest
 		metadata runtime.ServerMetadata
-		err      error
 	)
-	val, ok := pathParams["name"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	protoReq.Name, err = runtime.String(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SettingsService_GetReportingSettings_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -60,27 +59,23 @@ func local_request_SettingsService_GetReportingSettings_0(ctx context.Context, m
 	var (
 		protoReq GetReportingSettingsRequest
 		metadata runtime.ServerMetadata
-		err      error
 	)
-	val, ok := pathParams["name"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	protoReq.Name, err = runtime.String(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SettingsService_GetReportingSettings_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.GetReportingSettings(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-var filter_SettingsService_UpdateReportingSettings_0 = &utilities.DoubleArray{Encoding: map[string]int{"settings": 0, "name": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 2, 2, 3}}
+var filter_SettingsService_UpdateReportingSettings_0 = &utilities.DoubleArray{Encoding: map[string]int{"settings": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
 func request_SettingsService_UpdateReportingSettings_0(ctx context.Context, marshaler runtime.Marshaler, client SettingsServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq UpdateReportingSettingsRequest
 		metadata runtime.ServerMetadata
-		err      error
 	)
 	newReader, berr := utilities.IOReaderFactory(req.Body)
 	if berr != nil {
@@ -95,14 +90,6 @@ func request_SettingsService_UpdateReportingSettings_0(ctx context.Context, mars
 		} else {
 			protoReq.UpdateMask = fieldMask
 		}
-	}
-	val, ok := pathParams["settings.name"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "settings.name")
-	}
-	err = runtime.PopulateFieldFromPath(&protoReq, "settings.name", val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "settings.name", err)
 	}
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
@@ -121,7 +108,6 @@ func local_request_SettingsService_UpdateReportingSettings_0(ctx context.Context
 	var (
 		protoReq UpdateReportingSettingsRequest
 		metadata runtime.ServerMetadata
-		err      error
 	)
 	newReader, berr := utilities.IOReaderFactory(req.Body)
 	if berr != nil {
@@ -136,14 +122,6 @@ func local_request_SettingsService_UpdateReportingSettings_0(ctx context.Context
 		} else {
 			protoReq.UpdateMask = fieldMask
 		}
-	}
-	val, ok := pathParams["settings.name"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "settings.name")
-	}
-	err = runtime.PopulateFieldFromPath(&protoReq, "settings.name", val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "settings.name", err)
 	}
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
@@ -167,7 +145,7 @@ func RegisterSettingsServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.SettingsService/GetReportingSettings", runtime.WithHTTPPathPattern("/v1/{name=reportingSettings}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.SettingsService/GetReportingSettings", runtime.WithHTTPPathPattern("/v1/reportingSettings"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -187,7 +165,7 @@ func RegisterSettingsServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.SettingsService/UpdateReportingSettings", runtime.WithHTTPPathPattern("/v1/{settings.name=reportingSettings}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.SettingsService/UpdateReportingSettings", runtime.WithHTTPPathPattern("/v1/reportingSettings"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -245,7 +223,7 @@ func RegisterSettingsServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.SettingsService/GetReportingSettings", runtime.WithHTTPPathPattern("/v1/{name=reportingSettings}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.SettingsService/GetReportingSettings", runtime.WithHTTPPathPattern("/v1/reportingSettings"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -262,7 +240,7 @@ func RegisterSettingsServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.SettingsService/UpdateReportingSettings", runtime.WithHTTPPathPattern("/v1/{settings.name=reportingSettings}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.SettingsService/UpdateReportingSettings", runtime.WithHTTPPathPattern("/v1/reportingSettings"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -279,8 +257,8 @@ func RegisterSettingsServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 }
 
 var (
-	pattern_SettingsService_GetReportingSettings_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 4, 1, 5, 2}, []string{"v1", "reportingSettings", "name"}, ""))
-	pattern_SettingsService_UpdateReportingSettings_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 4, 1, 5, 2}, []string{"v1", "reportingSettings", "settings.name"}, ""))
+	pattern_SettingsService_GetReportingSettings_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "reportingSettings"}, ""))
+	pattern_SettingsService_UpdateReportingSettings_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "reportingSettings"}, ""))
 )
 
 var (
