@@ -256,9 +256,23 @@ func (x *Exposure) SimulateOutage(ctx context.Context, req *impactv1.SimulateOut
 	if err != nil {
 		return nil, x.fail(ctx, err)
 	}
-	// The stored reporting settings (when this build has them) are the
-	// default of reporting_currency and fx_rates; the request's win.
+	// The stored reporting settings are the default of reporting_currency
+	// and fx_rates; the request's win (as on :estimate).
+	fromSettings := false
+	if sim.ReportingCurrency == "" && len(sim.FXRates) == 0 {
+		st, err := storedSettings(ctx, x.store)
+		if err != nil {
+			return nil, x.fail(ctx, err)
+		}
+		if st != nil && st.ReportingCurrency != "" {
+			sim.ReportingCurrency, sim.FXRates, fromSettings = st.ReportingCurrency, st.FXRates, true
+		}
+	}
 	results, err := Simulate(ctx, x.store, sim, x.limits, nil)
+	if fromSettings && impact.ErrorCode(err) == impact.EINVALID {
+		// A rate the settings lack: the stored settings are at fault.
+		err = impact.Errorf(impact.EFAILEDPRECOND, "%s cannot report this simulation: %v", impact.SettingsName, err)
+	}
 	if err != nil {
 		return nil, x.fail(ctx, err)
 	}

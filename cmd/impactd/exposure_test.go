@@ -49,6 +49,19 @@ func TestExposureOverHTTP(t *testing.T) {
 		if dig(t, r, "results", 1, "top", 0, "marginalCredits", 0, "marginal", "amount") != "73.00" {
 			t.Errorf("simulate 4h: %v", r)
 		}
+		// The stored reporting settings report the simulation when the
+		// request names no currency: 360.00 USD at 0.9 is EUR 324.00; without
+		// a rate for USD they cannot, which is the settings' fault.
+		must(t, "PATCH", d.url("/v1/reportingSettings"), `{"reportingCurrency":"EUR","fxRates":[{"fromCurrency":"USD","toCurrency":"EUR","rate":"0.9"}]}`)
+		r = must(t, "POST", d.url("/v1/exposure:simulate"),
+			`{"selector":{"labels":{"region":"eu-west-1"}},"startTime":"2025-06-10T00:00:00Z","durations":["3600s"]}`)
+		if dig(t, r, "results", 0, "reportingTotals", "currencyCode") != "EUR" || dig(t, r, "results", 0, "reportingTotals", "lostRevenueGross") != "324.00" {
+			t.Errorf("simulate with the stored settings: %v", r)
+		}
+		must(t, "PATCH", d.url("/v1/reportingSettings"), `{"reportingCurrency":"JPY","fxRates":[]}`)
+		code, v = call(t, "POST", d.url("/v1/exposure:simulate"),
+			`{"selector":{"labels":{"region":"eu-west-1"}},"startTime":"2025-06-10T00:00:00Z","durations":["3600s"]}`)
+		wantError(t, "settings without the rate", code, v, http.StatusBadRequest, 9)
 		code, v = call(t, "POST", d.url("/v1/exposure:simulate"), `{"startTime":"2025-06-10T00:00:00Z","durations":["-5s"]}`)
 		wantError(t, "negative duration", code, v, http.StatusBadRequest, 3)
 	})
