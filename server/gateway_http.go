@@ -32,6 +32,7 @@ type httpRoute struct {
 	method  string
 	path    *regexp.Regexp
 	bodyAll bool // body: "*": the gateway reads no query parameter
+	role    Role // of the method (RequiredRole), for the HTTP guard
 }
 
 var (
@@ -46,15 +47,17 @@ func gatewayRoutes() []httpRoute {
 	routesOnce.Do(func() {
 		protoregistry.GlobalFiles.RangeFilesByPackage("impact.v1", func(fd protoreflect.FileDescriptor) bool {
 			for i := 0; i < fd.Services().Len(); i++ {
-				ms := fd.Services().Get(i).Methods()
+				svc := fd.Services().Get(i)
+				ms := svc.Methods()
 				for j := 0; j < ms.Len(); j++ {
+					role := RequiredRole("/" + string(svc.FullName()) + "/" + string(ms.Get(j).Name()))
 					rule, _ := proto.GetExtension(ms.Get(j).Options(), annotations.E_Http).(*annotations.HttpRule)
 					if rule == nil {
 						continue
 					}
 					for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
 						if m, p := ruleMethod(r); m != "" {
-							routes = append(routes, httpRoute{m, templateRegexp(p), r.GetBody() == "*"})
+							routes = append(routes, httpRoute{m, templateRegexp(p), r.GetBody() == "*", role})
 						}
 					}
 				}

@@ -19,7 +19,8 @@ import (
 // its own. It calls GetIncidentEstimate like the generated handlers do.
 const revisionPath = "/v1/incidents/{incident}/{estimate_revision}"
 
-var revisionRoute = httpRoute{method: http.MethodGet, path: regexp.MustCompile(`^/v1/incidents/[^/:]+/estimate@[^/:]+$`)}
+var revisionRoute = httpRoute{method: http.MethodGet, path: regexp.MustCompile(`^/v1/incidents/[^/:]+/estimate@[^/:]+$`),
+	role: RequiredRole(impactv1.IncidentService_GetIncidentEstimate_FullMethodName)}
 
 // registerExplicitRoutes adds the routes above to gw. Called before the
 // generated handlers are registered: the gateway tries the latest

@@ -6,15 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 
 	_ "github.com/impact-svc/impact/proto/impact/v1" // registers the services' descriptors
 )
@@ -131,93 +126,12 @@ func (ts *Tokens) checkRole(auth []string, need Role) error {
 	return nil
 }
 
-// guardRoute is one HTTP binding of a gRPC method.
-type guardRoute struct {
-	method string // HTTP
-	path   *regexp.Regexp
-	role   Role
-}
-
-// httpRoutes are the bindings of every impact.v1 method, from the
-// google.api.http options of the registered descriptors, so they follow
-// the protos.
-var httpRoutes = func() []guardRoute {
-	var routes []guardRoute
-	protoregistry.GlobalFiles.RangeFilesByPackage("impact.v1", func(f protoreflect.FileDescriptor) bool {
-		for i := 0; i < f.Services().Len(); i++ {
-			s := f.Services().Get(i)
-			for j := 0; j < s.Methods().Len(); j++ {
-				m := s.Methods().Get(j)
-				rule, ok := proto.GetExtension(m.Options(), annotations.E_Http).(*annotations.HttpRule)
-				if !ok || rule == nil {
-					continue
-				}
-				full := "/" + string(s.FullName()) + "/" + string(m.Name())
-				for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
-					if method, tmpl := guardRuleOf(r); tmpl != "" {
-						routes = append(routes, guardRoute{method: method, path: guardTemplateRegexp(tmpl), role: RequiredRole(full)})
-					}
-				}
-			}
-		}
-		return true
-	})
-	return routes
-}()
-
-func guardRuleOf(r *annotations.HttpRule) (method, template string) {
-	switch p := r.GetPattern().(type) {
-	case *annotations.HttpRule_Get:
-		return http.MethodGet, p.Get
-	case *annotations.HttpRule_Post:
-		return http.MethodPost, p.Post
-	case *annotations.HttpRule_Put:
-		return http.MethodPut, p.Put
-	case *annotations.HttpRule_Patch:
-		return http.MethodPatch, p.Patch
-	case *annotations.HttpRule_Delete:
-		return http.MethodDelete, p.Delete
-	case *annotations.HttpRule_Custom:
-		return p.Custom.GetKind(), p.Custom.GetPath()
-	}
-	return "", ""
-}
-
-var guardTemplateVar = regexp.MustCompile(`\{[^}=]+(?:=([^}]*))?\}`)
-
-// guardTemplateRegexp matches the paths of an http rule template such as
-// "/v1/{name=incidents/*}:estimate".
-func guardTemplateRegexp(tmpl string) *regexp.Regexp {
-	tmpl = guardTemplateVar.ReplaceAllStringFunc(tmpl, func(v string) string {
-		if m := guardTemplateVar.FindStringSubmatch(v); m[1] != "" {
-			return m[1]
-		}
-		return "*"
-	})
-	verb := ""
-	if i := strings.LastIndex(tmpl, ":"); i > strings.LastIndex(tmpl, "/") {
-		tmpl, verb = tmpl[:i], tmpl[i:]
-	}
-	segs := strings.Split(tmpl, "/")
-	for i, s := range segs {
-		switch s {
-		case "*":
-			segs[i] = `[^/]+`
-		case "**":
-			segs[i] = `.+`
-		default:
-			segs[i] = regexp.QuoteMeta(s)
-		}
-	}
-	return regexp.MustCompile("^" + strings.Join(segs, "/") + regexp.QuoteMeta(verb) + "$")
-}
-
 // httpRouteRole is the weakest role of the routes that path matches for
 // method, and Viewer (a valid token) when none does: the tap decides the
 // exact role, so this check only ever refuses what the tap would.
 func httpRouteRole(method, path string) Role {
 	need, found := Admin, false
-	for _, rt := range httpRoutes {
+	for _, rt := range gatewayRoutes() { // the gateway's own route table (gateway_http.go)
 		if rt.method == method && rt.path.MatchString(path) {
 			need, found = min(need, rt.role), true
 		}

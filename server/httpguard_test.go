@@ -6,13 +6,13 @@ import (
 	"testing"
 )
 
-// Every HTTP binding of the protos is in httpRoutes, and a path of each
+// Every HTTP binding of the protos is in the gateway's route table, and a path of each
 // gets the weakest role among the methods it may be (the tap checks the
 // exact one): a viewer's GET is never refused by the guard, an editor's
 // write needs at least an editor.
 func TestHTTPRouteRoles(t *testing.T) {
-	if len(httpRoutes) < 30 {
-		t.Fatalf("%d HTTP routes from the protos, want every binding (31)", len(httpRoutes))
+	if len(gatewayRoutes()) < 30 {
+		t.Fatalf("%d HTTP routes from the protos, want every binding (31)", len(gatewayRoutes()))
 	}
 	for _, tc := range []struct {
 		method, path string
@@ -40,7 +40,7 @@ func TestHTTPRouteRoles(t *testing.T) {
 	}
 	// Every route's role is its method's, so none is weaker than the tap's.
 	found := map[string]bool{}
-	for _, rt := range httpRoutes {
+	for _, rt := range gatewayRoutes() {
 		found[rt.path.String()] = true
 	}
 	if !found[`^/v1/scenarios:estimate$`] {
