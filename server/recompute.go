@@ -169,6 +169,29 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
+// keepLease renews a lease every third of its TTL while the returned
+// context lives; a failed renewal cancels that context with lost as the
+// cause, so the work under the lease stops.
+func (r *Recomputer) keepLease(ctx context.Context, renew func(context.Context) error, lost string) (context.Context, context.CancelCauseFunc) {
+	cctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		t := time.NewTicker(r.o.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-cctx.Done():
+				return
+			case <-t.C:
+				if err := renew(cctx); err != nil && cctx.Err() == nil {
+					cancel(fmt.Errorf("%s: %w", lost, err))
+					return
+				}
+			}
+		}
+	}()
+	return cctx, cancel
+}
+
 // step leases one chunk of jobID (of any job when "") and does it. It
 // reports whether there was a chunk.
 func (r *Recomputer) step(ctx context.Context, jobID string) (bool, error) {
@@ -179,23 +202,9 @@ func (r *Recomputer) step(ctx context.Context, jobID string) (bool, error) {
 	// Keep the lease while the chunk runs; losing it (the job cancelled,
 	// or this process stalled past the TTL and another took the chunk)
 	// abandons the chunk.
-	cctx, cancel := context.WithCancelCause(ctx)
+	cctx, cancel := r.keepLease(ctx, func(ctx context.Context) error { return r.jobs.RenewLease(ctx, c, r.o.LeaseTTL) },
+		fmt.Sprintf("lease of chunk %d lost", c.Seq))
 	defer cancel(nil)
-	go func() {
-		t := time.NewTicker(r.o.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-cctx.Done():
-				return
-			case <-t.C:
-				if err := r.jobs.RenewLease(cctx, c, r.o.LeaseTTL); err != nil && cctx.Err() == nil {
-					cancel(fmt.Errorf("lease of chunk %d lost: %w", c.Seq, err))
-					return
-				}
-			}
-		}
-	}()
 	res, err := r.recompute(cctx, c)
 	if err != nil {
 		if cause := context.Cause(cctx); cause != nil && ctx.Err() == nil {

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/impact-svc/impact/impact"
@@ -47,23 +46,9 @@ func (r *Recomputer) refreshStep(ctx context.Context) (*RefreshReport, error) {
 	if err != nil || l == nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithCancelCause(ctx)
+	cctx, cancel := r.keepLease(ctx, func(ctx context.Context) error { return f.RenewRefresh(ctx, l, r.o.LeaseTTL) },
+		"refresh lease lost")
 	defer cancel(nil)
-	go func() {
-		t := time.NewTicker(r.o.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-cctx.Done():
-				return
-			case <-t.C:
-				if err := f.RenewRefresh(cctx, l, r.o.LeaseTTL); err != nil && cctx.Err() == nil {
-					cancel(fmt.Errorf("refresh lease lost: %w", err))
-					return
-				}
-			}
-		}
-	}()
 	res, err := r.refresh(impact.WithActor(cctx, RefreshActor), f, l)
 	if err != nil {
 		if cause := context.Cause(cctx); cause != nil && ctx.Err() == nil {
