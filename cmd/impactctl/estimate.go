@@ -135,6 +135,13 @@ func estimateRemote(c *cli, addr, token, caFile string, req *impactv1.EstimateRe
 	if err == nil {
 		return resp, nil
 	}
+	return nil, remoteError(addr, err)
+}
+
+// remoteError is err of a call to --server addr: INVALID_ARGUMENT as the
+// usage problems it names (one per field violation), anything else with
+// its code.
+func remoteError(addr string, err error) error {
 	st := status.Convert(err)
 	if st.Code() == codes.InvalidArgument {
 		ii := &invalidInput{}
@@ -148,9 +155,9 @@ func estimateRemote(c *cli, addr, token, caFile string, req *impactv1.EstimateRe
 		if len(ii.problems) == 0 {
 			ii.problems = []string{st.Message()}
 		}
-		return nil, ii
+		return ii
 	}
-	return nil, fmt.Errorf("--server %s: %s: %s", addr, st.Code(), st.Message())
+	return fmt.Errorf("--server %s: %s: %s", addr, st.Code(), st.Message())
 }
 
 // money spells an amount with its currency first ("USD 1234.57"), so that

@@ -9,9 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -198,22 +195,7 @@ func simulateRemote(c *cli, addr, token, caFile string, req *impactv1.SimulateOu
 	if err == nil {
 		return resp, nil
 	}
-	st := status.Convert(err)
-	if st.Code() == codes.InvalidArgument {
-		ii := &invalidInput{}
-		for _, d := range st.Details() {
-			if br, ok := d.(*errdetails.BadRequest); ok {
-				for _, v := range br.GetFieldViolations() {
-					ii.problems = append(ii.problems, v.GetField()+": "+v.GetDescription())
-				}
-			}
-		}
-		if len(ii.problems) == 0 {
-			ii.problems = []string{st.Message()}
-		}
-		return nil, ii
-	}
-	return nil, fmt.Errorf("--server %s: %s: %s", addr, st.Code(), st.Message())
+	return nil, remoteError(addr, err)
 }
 
 // simulatedRow is one CSV row; marginal_credits lists
