@@ -17,6 +17,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/impact"
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 )
@@ -52,7 +53,7 @@ func NewExposure(log *slog.Logger, st ExposureStore, now func() time.Time) *Expo
 	if now == nil {
 		now = time.Now
 	}
-	return &Exposure{log: log, store: st, limits: StoredLimits(), now: now}
+	return &Exposure{log: log, store: st, limits: estimating.StoredLimits(), now: now}
 }
 
 // Register registers ExposureService on r.
@@ -70,34 +71,6 @@ func storedData(err error) error {
 	return err
 }
 
-// knownIncidents fetches the incidents ids (their causes); one deleted
-// since its windows were read is left out.
-func knownIncidents(ctx context.Context, st impact.Store, ids []string) (map[string]*impact.Incident, error) {
-	known := make(map[string]*impact.Incident, len(ids))
-	for lo := 0; lo < len(ids); lo += impact.MaxPageSize {
-		part := ids[lo:min(lo+impact.MaxPageSize, len(ids))]
-		incs, err := st.BatchGetIncidents(ctx, part)
-		if impact.ErrorCode(err) == impact.ENOTFOUND {
-			incs = incs[:0]
-			for _, id := range part {
-				in, err := st.GetIncident(ctx, id)
-				if impact.ErrorCode(err) == impact.ENOTFOUND {
-					continue
-				} else if err != nil {
-					return nil, err
-				}
-				incs = append(incs, *in)
-			}
-		} else if err != nil {
-			return nil, err
-		}
-		for i := range incs {
-			known[incs[i].ID] = &incs[i].Incident
-		}
-	}
-	return known, nil
-}
-
 // chunkData is the stored windows that count for a chunk's selected
 // contracts, by customer, and the incidents they belong to.
 type chunkData struct {
@@ -112,9 +85,9 @@ type chunkData struct {
 func loadChunk(ctx context.Context, st impact.Store, custs []impact.Customer, from, to time.Time) (*chunkData, error) {
 	ranges := make([]impact.CustomerRange, len(custs))
 	for i := range custs {
-		ranges[i] = spanRange(&impact.AffectedCustomer{Customer: custs[i], FirstStart: from, LastEnd: to})
+		ranges[i] = impact.CreditRange(&impact.AffectedCustomer{Customer: custs[i], FirstStart: from, LastEnd: to})
 	}
-	ws, err := windowsCovering(ctx, st, ranges)
+	ws, err := estimating.WindowsCovering(ctx, st, ranges)
 	if err != nil {
 		return nil, err
 	}
@@ -136,20 +109,18 @@ func loadChunk(ctx context.Context, st impact.Store, custs []impact.Customer, fr
 			ids = append(ids, w.IncidentID)
 		}
 	}
-	d.known, err = knownIncidents(ctx, st, ids)
+	d.known, err = estimating.Incidents(ctx, st, ids)
 	return d, err
 }
 
 // incidents returns the stored incidents holding the windows of the
 // customers ids, each with those windows and without recovery items.
 func (d *chunkData) incidents(ids ...string) []impact.Incident {
-	g := newIncidentWindows("")
+	var ws []impact.StoredWindow
 	for _, id := range ids {
-		for i := range d.windows[id] {
-			g.add(&d.windows[id][i])
-		}
+		ws = append(ws, d.windows[id]...)
 	}
-	return g.incidents(d.known)
+	return estimating.IncidentsWithWindows(ws, d.known)
 }
 
 // eachChunk calls fn with every chunk of the customers sel selects, in id
@@ -260,7 +231,7 @@ func (x *Exposure) SimulateOutage(ctx context.Context, req *impactv1.SimulateOut
 	// and fx_rates; the request's win (as on :estimate).
 	fromSettings := false
 	if sim.ReportingCurrency == "" && len(sim.FXRates) == 0 {
-		st, err := storedSettings(ctx, x.store)
+		st, err := estimating.StoredSettings(ctx, x.store)
 		if err != nil {
 			return nil, x.fail(ctx, err)
 		}
@@ -290,20 +261,9 @@ func periodInstant(field, period string, bp impact.BillingPeriod, lenient bool, 
 	if period == "" {
 		return now, nil
 	}
-	m := statementPeriod.FindStringSubmatch(period)
-	month := 0
-	if m != nil && m[2] != "" {
-		month, _ = strconv.Atoi(m[2])
-	} else if m != nil {
-		q, _ := strconv.Atoi(m[3])
-		month = 3*q - 2
-	}
-	year := 0
-	if m != nil {
-		year, _ = strconv.Atoi(m[1])
-	}
+	year, month, q, ok := impact.ParsePeriodName(period)
 	quarterly := bp == impact.Quarterly
-	if m == nil || month < 1 || month > 12 || year < 1970 || year > 2199 || (!lenient && (m[3] != "") != quarterly) {
+	if !ok || year < 1970 || year > 2199 || (!lenient && q != quarterly) {
 		want := "YYYY-MM (the contract bills monthly)"
 		switch {
 		case lenient:

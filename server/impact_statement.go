@@ -11,13 +11,14 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/impact"
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 )
 
 // ImpactStatements serves ImpactStatementService: one customer's account of
 // one incident, assembled from stored data exactly as the incident's stored
-// estimate is (loadBatch, then the engine), so that every figure in it
+// estimate is (estimating.Service.Assemble, then the engine), so that every figure in it
 // equals the estimate's and the SLA statements'.
 type ImpactStatements struct {
 	impactv1.UnimplementedImpactStatementServiceServer
@@ -25,12 +26,15 @@ type ImpactStatements struct {
 	log    *slog.Logger
 	store  impact.Store
 	limits impact.Limits
+	app    *estimating.Service
 	cache  estimateCache // ListEstimateCustomers
 }
 
 // NewImpactStatements returns the impact statement service over st.
 func NewImpactStatements(log *slog.Logger, st impact.Store) *ImpactStatements {
-	return &ImpactStatements{log: log, store: st, limits: StoredLimits()}
+	l := estimating.StoredLimits()
+	return &ImpactStatements{log: log, store: st, limits: l,
+		app: estimating.New(st, estimating.Options{Limits: l, Observe: ObserveEstimate})}
 }
 
 // Register registers ImpactStatementService on r.
@@ -51,17 +55,14 @@ func (s *ImpactStatements) GetImpactStatement(ctx context.Context, req *impactv1
 }
 
 func (s *ImpactStatements) statement(ctx context.Context, incID, custID string) (*impactv1.ImpactStatement, error) {
-	b, err := loadBatch(ctx, s.store, []string{incID})
+	a, err := s.app.Assemble(ctx, incID)
 	if err != nil {
 		return nil, err
 	}
-	inc, ok := b.incidents[incID]
-	if !ok {
-		return nil, impact.Errorf(impact.ENOTFOUND, "%s not found", impact.IncidentName(incID))
-	}
+	inc := a.Incident
 	var cust *impact.AffectedCustomer
-	for i := range b.affected[incID] {
-		if a := &b.affected[incID][i]; a.ID == custID {
+	for i := range a.Affected {
+		if a := &a.Affected[i]; a.ID == custID {
 			cust = a
 		}
 	}
@@ -71,16 +72,16 @@ func (s *ImpactStatements) statement(ctx context.Context, incID, custID string) 
 		}
 		return nil, impact.Errorf(impact.ENOTFOUND, "%s has no outage window in %s", impact.CustomerName(custID), impact.IncidentName(incID))
 	}
-	sc, _ := b.scenario(incID)
-	est, err := timeEstimate(estimateStatement, func() (*impact.Estimate, error) { return impact.EstimateScenario(sc, s.limits) })
+	sc := a.Scenario
+	est, err := s.app.Run(ctx, estimating.CallStatement, sc)
 	if err != nil {
-		return nil, estimateError(sc, err)
+		return nil, estimating.EstimateError(sc, err)
 	}
 	exclusions, err := impact.Exclusions(sc, incID, custID, s.limits)
 	if err != nil {
-		return nil, estimateError(sc, err)
+		return nil, estimating.EstimateError(sc, err)
 	}
-	sts, err := incidentStatements(est.Statements, sc, incID)
+	sts, err := impact.IncidentStatements(est.Statements, sc, incID)
 	if err != nil {
 		return nil, err
 	}

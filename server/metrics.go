@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/impact"
 )
 
@@ -71,8 +72,8 @@ var (
 // The values of estimateDuration's "call" label.
 const (
 	estimateStateless = "stateless"
-	estimateIncident  = "incident"
-	estimateStatement = "statement"
+	estimateIncident  = estimating.CallIncident
+	estimateStatement = estimating.CallStatement
 )
 
 func init() {
@@ -112,6 +113,12 @@ func MetricsHandler(reg *prometheus.Registry) http.Handler {
 	// Registry in the options adds promhttp_metric_handler_errors_total to
 	// reg, so a failing collector shows up in the scrape itself.
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}
+
+// ObserveEstimate records that one run of the engine under call took d: an
+// estimating.Options.Observe.
+func ObserveEstimate(call string, d time.Duration) {
+	estimateDuration.WithLabelValues(call).Observe(d.Seconds())
 }
 
 // timeEstimate runs estimate (impact.EstimateScenario on some scenario)
@@ -389,7 +396,7 @@ func init() {
 
 // RefreshDone records a refresh lease in the metrics; it is a
 // RecomputeOptions.OnRefresh.
-func RefreshDone(r RefreshReport) {
+func RefreshDone(r estimating.RefreshReport) {
 	refreshEstimates.WithLabelValues("revision").Add(float64(r.Revisions))
 	refreshEstimates.WithLabelValues("unchanged").Add(float64(r.Unchanged))
 	refreshEstimates.WithLabelValues("failed").Add(float64(r.Failed))

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/impact"
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 )
@@ -35,25 +36,15 @@ type Stored struct {
 	store  impact.Store
 	limits impact.Limits
 	now    func() time.Time
-}
-
-// StoredLimits bound one estimate of stored data. They are those of the
-// stateless API except for the counts that grow with the stored history an
-// incident's billing periods pull in (customers of a wide incident, other
-// incidents and windows in the same periods).
-func StoredLimits() impact.Limits {
-	l := impact.DefaultLimits()
-	l.MaxCustomers *= 10
-	l.MaxIncidents *= 10
-	l.MaxWindows *= 10
-	l.MaxWindowHours *= 10
-	l.MaxCost *= 10
-	return l
+	app    *estimating.Service // stored estimates and statements
 }
 
 // NewStored returns the stored-resource services over st.
 func NewStored(log *slog.Logger, st impact.Store) *Stored {
-	return &Stored{log: log, store: st, limits: StoredLimits(), now: time.Now}
+	s := &Stored{log: log, store: st, limits: estimating.StoredLimits(), now: time.Now}
+	s.app = estimating.New(st, estimating.Options{Limits: s.limits, Now: func() time.Time { return s.now() },
+		Observe: ObserveEstimate})
+	return s
 }
 
 // Register registers the three services on r.

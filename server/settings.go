@@ -19,7 +19,7 @@ func settingsToProto(s *impact.ReportingSettings) *impactv1.ReportingSettings {
 }
 
 func (s *Stored) settingsStore() (impact.SettingsStore, error) {
-	st := settingsStore(s.store)
+	st, _ := s.store.(impact.SettingsStore)
 	if st == nil {
 		return nil, impact.Errorf(impact.EFAILEDPRECOND, "this store keeps no reporting settings")
 	}

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/examples"
 	"github.com/impact-svc/impact/impact"
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
@@ -95,15 +95,12 @@ func runDemo(c *cli, args []string) error {
 		}
 		// The stored estimate is computed exactly as POST
 		// /v1/incidents/…:estimate computes it without reporting options:
-		// with the stored reporting settings.
-		// Internal errors reach the caller as a bare "internal error";
-		// their detail is logged, so the log goes to stderr.
-		est, err := server.NewStored(slog.New(slog.NewTextHandler(c.stderr, nil)), db).EstimateIncident(ctx,
-			&impactv1.EstimateIncidentRequest{Name: impact.IncidentName(in.ID)})
+		// by the application, with the stored reporting settings.
+		est, _, err := estimating.New(db, estimating.Options{}).Estimate(ctx, in.ID, estimating.Reporting{})
 		if err != nil {
 			return fmt.Errorf("estimating incident %s: %w", in.ID, err)
 		}
-		fmt.Fprintf(c.stdout, "incident %s: %d window(s), estimate revision %d\n", in.ID, len(ws), est.GetRevision())
+		fmt.Fprintf(c.stdout, "incident %s: %d window(s), estimate revision %d\n", in.ID, len(ws), est.Revision)
 	}
 	// The DSN is not echoed: a postgres:// URL may hold a password.
 	fmt.Fprintf(c.stdout, "loaded %d customers and %d incident(s); try: impactctl export estimates --format csv\n",

@@ -17,8 +17,8 @@ import (
 	"github.com/shopspring/decimal"
 	"golang.org/x/term"
 
+	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/impact"
-	"github.com/impact-svc/impact/server"
 	"github.com/impact-svc/impact/store"
 )
 
@@ -72,7 +72,7 @@ func runRecompute(c *cli, args []string) error {
 	f.list(&customers, "customer", "incidents with a window of this customer id (repeatable; env: comma-separated)")
 	f.list(&incidents, "incident", "this incident id (repeatable; env: comma-separated)")
 	dry := f.bool("dry-run", "compute and report the differences, write no estimate")
-	chunk := f.string("chunk-size", strconv.Itoa(server.DefaultChunkSize), "(incident, customer) estimates per chunk, for a new job")
+	chunk := f.string("chunk-size", strconv.Itoa(estimating.DefaultChunkSize), "(incident, customer) estimates per chunk, for a new job")
 	leaseS := f.string("lease", "30s", "how long a chunk stays leased to a worker that stops answering")
 	everyS := f.string("progress-every", "5s", "interval of the plain progress lines (when stderr is not a terminal)")
 	show := f.string("show", "20", "changed or failed estimates listed in the summary")
@@ -162,7 +162,7 @@ func runRecompute(c *cli, args []string) error {
 	ctx, stopProgress := context.WithCancel(c.ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { prog.watch(ctx, db, job.ID) })
-	r := server.NewRecomputer(db, db, server.RecomputeOptions{
+	r := estimating.NewRecomputer(db, db, estimating.RecomputeOptions{
 		Workers:  n,
 		LeaseTTL: lease,
 		Poll:     min(lease/3, time.Second),

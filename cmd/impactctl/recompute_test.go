@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/impact"
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 	"github.com/impact-svc/impact/server"
@@ -83,7 +84,7 @@ func TestRecomputeEqualsEstimate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := server.NewRecomputer(db, db, server.RecomputeOptions{Workers: 3, Poll: 10 * time.Millisecond})
+			r := estimating.NewRecomputer(db, db, estimating.RecomputeOptions{Workers: 3, Poll: 10 * time.Millisecond})
 			final, err := r.Run(ctx, job.ID)
 			if err != nil {
 				t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/impact"
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 	"github.com/impact-svc/impact/server"
@@ -178,7 +179,7 @@ func simulateDB(c *cli, dsn string, req *impactv1.SimulateOutageRequest, out *cs
 			return out.Error()
 		}
 	}
-	rs, err := server.Simulate(c.ctx, db, sim, server.StoredLimits(), each)
+	rs, err := server.Simulate(c.ctx, db, sim, estimating.StoredLimits(), each)
 	if err != nil {
 		return nil, problems(err, "")
 	}

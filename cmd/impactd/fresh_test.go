@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/impact"
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 	"github.com/impact-svc/impact/server"
@@ -58,7 +59,7 @@ type freshWorld struct {
 	ctx context.Context
 	db  *store.DB
 	st  *server.Stored
-	rc  *server.Recomputer
+	rc  *estimating.Recomputer
 	rng *rand.Rand
 	n   int // ids made so far
 }
@@ -265,7 +266,7 @@ func (w *freshWorld) checkStates(after string) {
 		if err != nil {
 			w.t.Fatalf("after %s: %v", after, err)
 		}
-		dry, _, err := w.st.DryEstimate(w.ctx, in.ID)
+		dry, _, err := estimating.New(w.db, estimating.Options{}).Compute(w.ctx, in.ID, estimating.Reporting{})
 		// Its last window gone, an incident's shared recovery items have
 		// no one to go to: the stored data cannot be estimated, which
 		// surely moved from what was.
@@ -326,7 +327,7 @@ func (w *freshWorld) checkConverged() {
 		t.Fatal(err)
 	}
 	sc.ReportingCurrency, sc.FXRates = settings.ReportingCurrency, settings.FXRates
-	est, err := impact.EstimateScenario(sc, server.StoredLimits())
+	est, err := impact.EstimateScenario(sc, estimating.StoredLimits())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +368,7 @@ func TestFreshProperty(t *testing.T) {
 		for _, seed := range seeds {
 			ctx := impact.WithActor(context.Background(), "test")
 			w := &freshWorld{t: t, ctx: ctx, db: db, st: server.NewStored(slog.New(slog.DiscardHandler), db),
-				rc:  server.NewRecomputer(db, db, server.RecomputeOptions{Refresh: true, RefreshDelay: 0}),
+				rc:  estimating.NewRecomputer(db, db, estimating.RecomputeOptions{Refresh: true, RefreshDelay: 0}),
 				rng: rand.New(rand.NewPCG(seed, 13))}
 			if _, err := db.UpdateReportingSettings(ctx, &impact.ReportingSettings{ReportingCurrency: "USD",
 				FXRates: []impact.FXRate{{From: "EUR", To: "USD", Rate: "1.1"}}}, nil, ""); err != nil {
@@ -438,7 +439,7 @@ func TestFreshStories(t *testing.T) {
 	eachStore(t, func(t *testing.T, db *store.DB) {
 		ctx := impact.WithActor(context.Background(), "test")
 		st := server.NewStored(slog.New(slog.DiscardHandler), db)
-		rc := server.NewRecomputer(db, db, server.RecomputeOptions{Refresh: true})
+		rc := estimating.NewRecomputer(db, db, estimating.RecomputeOptions{Refresh: true})
 		must := func(err error) {
 			t.Helper()
 			if err != nil {
@@ -502,7 +503,7 @@ func TestFreshStories(t *testing.T) {
 		must(err)
 
 		// A quiet delay not yet over refreshes nothing.
-		slow := server.NewRecomputer(db, db, server.RecomputeOptions{Refresh: true, RefreshDelay: time.Hour})
+		slow := estimating.NewRecomputer(db, db, estimating.RecomputeOptions{Refresh: true, RefreshDelay: time.Hour})
 		if rep, err := slow.RefreshPending(ctx); err != nil || rep.Estimates != 0 {
 			t.Errorf("refresh within the quiet delay: %+v %v", rep, err)
 		}
@@ -668,12 +669,12 @@ func TestRefreshLeases(t *testing.T) {
 		if l, err := db.LeaseRefresh(ctx, "other", 10, 0, time.Minute); err != nil || l != nil {
 			t.Fatalf("a leased estimate was leased again: %+v %v", l, err)
 		}
-		dry, sts, err := st.DryEstimate(ctx, "i") // what the dead worker had computed
+		dry, sts, err := estimating.New(db, estimating.Options{}).Compute(ctx, "i", estimating.Reporting{}) // what the dead worker had computed
 		if err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(80 * time.Millisecond)
-		rc := server.NewRecomputer(db, db, server.RecomputeOptions{Refresh: true})
+		rc := estimating.NewRecomputer(db, db, estimating.RecomputeOptions{Refresh: true})
 		if rep, err := rc.RefreshPending(ctx); err != nil || rep.Revisions != 1 {
 			t.Fatalf("refresh after the lease expired: %+v %v", rep, err)
 		}
@@ -702,7 +703,7 @@ func TestFreshConcurrent(t *testing.T) {
 	eachStore(t, func(t *testing.T, db *store.DB) {
 		ctx := impact.WithActor(context.Background(), "test")
 		w := &freshWorld{t: t, ctx: ctx, db: db, st: server.NewStored(slog.New(slog.DiscardHandler), db),
-			rc: server.NewRecomputer(db, db, server.RecomputeOptions{Refresh: true}), rng: rand.New(rand.NewPCG(7, 7))}
+			rc: estimating.NewRecomputer(db, db, estimating.RecomputeOptions{Refresh: true}), rng: rand.New(rand.NewPCG(7, 7))}
 		if _, err := db.UpdateReportingSettings(ctx, &impact.ReportingSettings{ReportingCurrency: "USD",
 			FXRates: []impact.FXRate{{From: "EUR", To: "USD", Rate: "1.1"}}}, nil, ""); err != nil {
 			t.Fatal(err)
@@ -724,7 +725,7 @@ func TestFreshConcurrent(t *testing.T) {
 		sctx, stop := context.WithCancel(ctx)
 		var done []chan struct{}
 		for r := range 2 {
-			rc := server.NewRecomputer(db, db, server.RecomputeOptions{Worker: fmt.Sprint("replica-", r), Workers: 2,
+			rc := estimating.NewRecomputer(db, db, estimating.RecomputeOptions{Worker: fmt.Sprint("replica-", r), Workers: 2,
 				Refresh: true, Poll: 5 * time.Millisecond})
 			ch := make(chan struct{})
 			done = append(done, ch)

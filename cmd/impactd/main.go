@@ -24,6 +24,7 @@ import (
 
 	"google.golang.org/grpc/credentials"
 
+	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/server"
 	"github.com/impact-svc/impact/server/console"
 	"github.com/impact-svc/impact/store"
@@ -149,7 +150,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.BoolVar(&c.refresh, "refresh", refresh,
 		"refresh stale stored estimates with this replica's recompute workers; false leaves them STALE\n"+
 			"until recomputed (env IMPACTD_REFRESH)")
-	refreshDelay := server.DefaultRefreshDelay
+	refreshDelay := estimating.DefaultRefreshDelay
 	if v := getenv("IMPACTD_REFRESH_DELAY"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -293,7 +294,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// One set of service values, served by the public gRPC server and by
 	// the gateway's link.
 	services := slices.Clip([]server.Registrar{stored,
-		server.NewRecomputeService(log, db, server.DefaultChunkSize), server.NewLedger(log, db),
+		server.NewRecomputeService(log, db, estimating.DefaultChunkSize), server.NewLedger(log, db),
 		server.NewExposure(log, db, clock), server.NewImpactStatements(log, db), server.NewAuditService(log, db),
 		server.CallTimeout(cfg.callTimeout), drainer})
 	grpcSrv, health := server.NewGRPCServer(log, sec, est, append(services, transport)...)
@@ -342,12 +343,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer stopWork()
 	workDone := make(chan struct{})
 	if cfg.recomputeWorkers > 0 {
-		rc := server.NewRecomputer(db, db, server.RecomputeOptions{
+		rc := estimating.NewRecomputer(db, db, estimating.RecomputeOptions{
 			Workers:  cfg.recomputeWorkers,
 			LeaseTTL: cfg.recomputeLease,
 			Now:      clock,
 			Logger:   log,
 			OnChunk:  server.RecomputeChunkDone,
+			Observe:  server.ObserveEstimate,
 			// Refresh of stale estimates (README "Fresh figures").
 			Refresh:      cfg.refresh,
 			RefreshDelay: cfg.refreshDelay,

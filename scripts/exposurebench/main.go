@@ -39,6 +39,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/impact"
 	"github.com/impact-svc/impact/server"
 	"github.com/impact-svc/impact/store"
@@ -106,7 +107,7 @@ func main() {
 		}()
 		cpu0 := cpuTime()
 		t := time.Now()
-		rs, err := server.Simulate(ctx, db, sim, server.StoredLimits(), nil)
+		rs, err := server.Simulate(ctx, db, sim, estimating.StoredLimits(), nil)
 		d := time.Since(t)
 		cpu := cpuTime() - cpu0
 		close(stop)

@@ -1,9 +1,8 @@
-package server
+package estimating
 
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -47,7 +46,7 @@ func TestWindowsCoveringChainFetchesLogarithmically(t *testing.T) {
 	m.ws = append(m.ws, impact.StoredWindow{ID: "far", IncidentID: "other",
 		OutageWindow: impact.OutageWindow{CustomerID: "c", Service: "api", Start: far, End: far.Add(time.Hour)}})
 	ranges := []impact.CustomerRange{{CustomerID: "c", From: base.Add(-24 * time.Hour), To: base.Add(48 * time.Hour)}}
-	got, err := windowsCovering(context.Background(), m, ranges)
+	got, err := WindowsCovering(context.Background(), m, ranges)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,40 +60,5 @@ func TestWindowsCoveringChainFetchesLogarithmically(t *testing.T) {
 	}
 	if want := base.Add(4000 * time.Hour); !ranges[0].To.Equal(want) {
 		t.Fatalf("range ends %v, want %v", ranges[0].To, want)
-	}
-}
-
-// closedRange equals the fixed point of widening by every touching window,
-// on random windows.
-func TestClosedRangeIsTheFixedPoint(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(m int64) time.Time { return base.Add(time.Duration(m) * time.Minute) }
-	for trial := 0; trial < 2000; trial++ {
-		var ws []impact.StoredWindow
-		for i := r.IntN(12); i >= 0; i-- {
-			s := r.Int64N(200)
-			ws = append(ws, impact.StoredWindow{OutageWindow: impact.OutageWindow{Start: at(s), End: at(s + 1 + r.Int64N(20))}})
-		}
-		s := r.Int64N(200)
-		rg := impact.CustomerRange{From: at(s), To: at(s + r.Int64N(20))}
-		want := rg
-		for grew := true; grew; {
-			grew = false
-			for _, w := range ws {
-				if w.End.Before(want.From) || w.Start.After(want.To) {
-					continue
-				}
-				if w.Start.Before(want.From) {
-					want.From, grew = w.Start, true
-				}
-				if w.End.After(want.To) {
-					want.To, grew = w.End, true
-				}
-			}
-		}
-		if got := closedRange(rg, ws); !got.From.Equal(want.From) || !got.To.Equal(want.To) {
-			t.Fatalf("trial %d: closedRange = [%v, %v], want [%v, %v]", trial, got.From, got.To, want.From, want.To)
-		}
 	}
 }

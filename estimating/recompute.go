@@ -1,4 +1,4 @@
-package server
+package estimating
 
 import (
 	"context"
@@ -26,6 +26,9 @@ type RecomputeOptions struct {
 	Poll     time.Duration // wait when no chunk is free; default 1s
 	Limits   impact.Limits // default StoredLimits()
 	Logger   *slog.Logger
+	// Observe, when set, is told how long each run of the engine took
+	// (Options.Observe).
+	Observe func(call string, took time.Duration)
 	// OnChunk is called after each chunk this process completes, with the
 	// job as it is then and what the chunk did. It may be nil.
 	OnChunk func(job *impact.RecomputeJob, r *impact.ChunkResult)
@@ -41,12 +44,13 @@ type RecomputeOptions struct {
 }
 
 // Recomputer runs recompute jobs: it leases chunks in the database,
-// recomputes their incidents with the same code as :estimate (loadBatch,
-// incidentBatch.estimate), and completes each chunk in one transaction.
+// recomputes their incidents with the same code as :estimate
+// (Service.Compute), and completes each chunk in one transaction.
 // Several Recomputers, in this process or others, share a job safely.
 type Recomputer struct {
 	store impact.Store
 	jobs  impact.JobStore
+	svc   *Service
 	o     RecomputeOptions
 }
 
@@ -75,7 +79,8 @@ func NewRecomputer(st impact.Store, jobs impact.JobStore, o RecomputeOptions) *R
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Recomputer{store: st, jobs: jobs, o: o}
+	svc := New(st, Options{Limits: o.Limits, Now: o.Now, Observe: o.Observe})
+	return &Recomputer{store: st, jobs: jobs, svc: svc, o: o}
 }
 
 // Serve leases chunks of any open job, with Workers goroutines, until ctx
@@ -257,11 +262,11 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 	}
 	// The change sequence before any input is read, and the reporting
 	// settings (README "Fresh figures").
-	seq, err := readSeq(ctx, r.store)
+	seq, err := ReadSeq(ctx, r.store)
 	if err != nil {
 		return nil, err
 	}
-	settings, err := storedSettings(ctx, r.store)
+	settings, err := StoredSettings(ctx, r.store)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +293,7 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 		if head != nil {
 			reporting, fx = head.ReportingCurrency, head.FXRates
 		}
-		e, sts, err := b.estimateWith(ctx, id, refreshOptions(settings, reporting, fx, false), seq, r.o.Limits, now)
+		e, sts, err := r.svc.estimate(ctx, b, id, refreshOptions(settings, reporting, fx, false), seq, now)
 		var ie *impact.Error
 		switch {
 		case errors.As(err, &ie) && ie.Code == impact.ENOTFOUND:
@@ -345,18 +350,4 @@ func (r *Recomputer) recompute(ctx context.Context, c *impact.Chunk) (*impact.Ch
 		}
 	}
 	return res, nil
-}
-
-// failureText is an estimate's failure as one line: the message and its
-// field violations.
-func failureText(e *impact.Error) string {
-	s := e.Message
-	for i, v := range e.Violations {
-		if i == 5 {
-			s += fmt.Sprintf("; and %d more", len(e.Violations)-5)
-			break
-		}
-		s += "; " + v.Field + ": " + v.Description
-	}
-	return s
 }

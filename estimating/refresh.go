@@ -1,4 +1,4 @@
-package server
+package estimating
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 // The refresh (README "Fresh figures"): the recompute workers, when no job
 // chunk is free, lease stale estimates whose newest mark is older than the
 // quiet delay and recompute them with the code of :estimate
-// (loadBatch, incidentBatch.estimateWith), storing each as a revision with
+// (Service.Compute), storing each as a revision with
 // source REFRESH only when something moved. Leases are rows in the database
 // as for job chunks: replicas share the work, and a killed worker's
 // estimates are taken again when its lease expires.
@@ -77,11 +77,11 @@ func (r *Recomputer) refreshStep(ctx context.Context) (*RefreshReport, error) {
 // and stays STALE; the others go on. Any other error fails the lease,
 // which is then retried.
 func (r *Recomputer) refresh(ctx context.Context, f impact.FreshStore, l *impact.RefreshLease) (*impact.RefreshResult, error) {
-	seq, err := readSeq(ctx, r.store)
+	seq, err := ReadSeq(ctx, r.store)
 	if err != nil {
 		return nil, err
 	}
-	settings, err := storedSettings(ctx, r.store)
+	settings, err := StoredSettings(ctx, r.store)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (r *Recomputer) refresh(ctx context.Context, f impact.FreshStore, l *impact
 			return nil, err
 		}
 		opt := refreshOptions(settings, it.ReportingCurrency, it.FXRates, it.UsesSettings)
-		e, sts, err := b.estimateWith(ctx, it.IncidentID, opt, seq, r.o.Limits, now)
+		e, sts, err := r.svc.estimate(ctx, b, it.IncidentID, opt, seq, now)
 		var ie *impact.Error
 		switch {
 		case errors.As(err, &ie) && ie.Code == impact.ENOTFOUND:
