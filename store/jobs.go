@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,10 +19,12 @@ import (
 	"github.com/impact-svc/impact/impact"
 )
 
-// Recompute jobs (impact.JobStore). A job's chunks are rows leased with a
-// random token and an expiry: a worker that dies loses its chunk when the
-// lease expires, and its late CompleteChunk finds another token and writes
-// nothing. On PostgreSQL, SELECT … FOR UPDATE SKIP LOCKED hands a free
+// Recompute jobs (impact.JobStore): a job, its filter, and its chunks as
+// planned by impact.ChunkPlan. Chunks are leased and completed in
+// leases.go; what they found is in changes.go. A job's chunks are rows
+// leased with a random token and an expiry: a worker that dies loses its
+// chunk when the lease expires, and its late CompleteChunk finds another
+// token and writes nothing. On PostgreSQL, SELECT … FOR UPDATE SKIP LOCKED hands a free
 // chunk to one transaction only; on SQLite the writer queue and BEGIN
 // IMMEDIATE serialise leasing already.
 
@@ -192,12 +193,6 @@ func newJobID() string {
 	return "rj-" + hex.EncodeToString(b[:])
 }
 
-func newToken() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // errOpenJobRace: another creator inserted an open job with the same key
 // between our check and our insert. PostgreSQL has aborted the transaction
 // by then, so CreateJob starts over and finds that job.
@@ -305,7 +300,7 @@ func (d *DB) createJob(ctx context.Context, f *impact.RecomputeFilter, fdoc []by
 
 // planChunks writes the chunks of job id: the incidents f selects, by id,
 // read planBatch at a time with their affected customers, cut into chunks
-// as JobStore.CreateJob says, written chunkRowsPerInsert at a time.
+// by impact.ChunkPlan, written chunkRowsPerInsert at a time.
 func (d *DB) planChunks(ctx context.Context, tx *sqlx.Tx, id string, f *impact.RecomputeFilter, chunkSize int) (total, customers, chunks int64, err error) {
 	var where []string
 	var fargs []any
@@ -347,13 +342,9 @@ func (d *DB) planChunks(ctx context.Context, tx *sqlx.Tx, id string, f *impact.R
 		ID        string `db:"id"`
 		Customers int64  `db:"customers"`
 	}
-	type chunkRow struct {
-		ids       []string
-		customers int64
-	}
 	var (
-		cur     chunkRow
-		pending []chunkRow
+		plan    = impact.ChunkPlan{Size: chunkSize}
+		pending []impact.PlannedChunk
 	)
 	flush := func() error {
 		if len(pending) == 0 {
@@ -367,17 +358,16 @@ func (d *DB) planChunks(ctx context.Context, tx *sqlx.Tx, id string, f *impact.R
 				b.WriteString(", ")
 			}
 			b.WriteString("(?, ?, ?, ?)")
-			ids, _ := json.Marshal(c.ids)
+			ids, _ := json.Marshal(c.IncidentIDs)
 			chunks++
-			args = append(args, id, chunks, ids, c.customers)
+			args = append(args, id, chunks, ids, c.Customers)
 		}
 		pending = pending[:0]
 		_, err := tx.ExecContext(ctx, d.q(b.String()), args...)
 		return err
 	}
-	closeChunk := func() error {
-		pending = append(pending, cur)
-		cur = chunkRow{}
+	closeChunk := func(c impact.PlannedChunk) error {
+		pending = append(pending, c)
 		if len(pending) == chunkRowsPerInsert {
 			return flush()
 		}
@@ -390,12 +380,8 @@ func (d *DB) planChunks(ctx context.Context, tx *sqlx.Tx, id string, f *impact.R
 			return 0, 0, 0, err
 		}
 		for _, r := range rows {
-			total++
-			customers += r.Customers
-			cur.ids = append(cur.ids, r.ID)
-			cur.customers += r.Customers
-			if cur.customers >= int64(chunkSize) || len(cur.ids) == impact.MaxPageSize {
-				if err := closeChunk(); err != nil {
+			if c, ok := plan.Add(r.ID, r.Customers); ok {
+				if err := closeChunk(c); err != nil {
 					return 0, 0, 0, err
 				}
 			}
@@ -405,12 +391,12 @@ func (d *DB) planChunks(ctx context.Context, tx *sqlx.Tx, id string, f *impact.R
 		}
 		after = rows[len(rows)-1].ID
 	}
-	if len(cur.ids) > 0 {
-		if err := closeChunk(); err != nil {
+	if c, ok := plan.End(); ok {
+		if err := closeChunk(c); err != nil {
 			return 0, 0, 0, err
 		}
 	}
-	return total, customers, chunks, flush()
+	return plan.Incidents, plan.Customers, chunks, flush()
 }
 
 func placeholders(n int) string {
@@ -513,469 +499,4 @@ func (d *DB) CancelJob(ctx context.Context, id string) (*impact.RecomputeJob, er
 		return nil, err
 	}
 	return d.GetJob(ctx, id)
-}
-
-// errNoChunk rolls back a lease attempt that found nothing to lease.
-var errNoChunk = errors.New("store: no chunk to lease")
-
-// LeaseChunk implements impact.JobStore. An unknown jobID is ENOTFOUND.
-func (d *DB) LeaseChunk(ctx context.Context, jobID, worker string, ttl time.Duration) (*impact.Chunk, error) {
-	if jobID != "" {
-		if err := checkID("name", jobID); err != nil {
-			return nil, err
-		}
-		var one int
-		if err := d.db.GetContext(ctx, &one, d.q(`SELECT 1 FROM recompute_jobs WHERE id = ?`), jobID); err != nil {
-			return nil, translate(noRows(err, impact.JobName(jobID)))
-		}
-		return d.leaseFrom(ctx, jobID, worker, ttl)
-	}
-	// Oldest open job first; a job whose chunks are all taken is skipped.
-	var open []string
-	if err := d.db.SelectContext(ctx, &open, d.q(`SELECT id FROM recompute_jobs WHERE state IN (1, 2)
-		ORDER BY create_time, id LIMIT 100`)); err != nil {
-		return nil, translate(err)
-	}
-	for _, id := range open {
-		c, err := d.leaseFrom(ctx, id, worker, ttl)
-		if c != nil || err != nil {
-			return c, err
-		}
-	}
-	return nil, nil
-}
-
-const (
-	freeChunkSQL = `SELECT c.seq, c.incident_ids, j.dry_run, j.state FROM recompute_chunks c JOIN recompute_jobs j ON j.id = c.job_id
-		WHERE c.job_id = ? AND NOT c.done AND (c.lease_expires IS NULL OR c.lease_expires < ?) AND j.state IN (1, 2)
-		ORDER BY c.seq LIMIT 1`
-	// SKIP LOCKED: a chunk another transaction is leasing is passed over,
-	// not waited for, and never handed out twice. The row is re-checked
-	// against the WHERE once locked, so an expiry renewed meanwhile counts.
-	freeChunkPostgres = freeChunkSQL + ` FOR UPDATE OF c SKIP LOCKED`
-)
-
-func (d *DB) leaseFrom(ctx context.Context, jobID, worker string, ttl time.Duration) (*impact.Chunk, error) {
-	now := d.now()
-	var c *impact.Chunk
-	err := d.inTx(ctx, func(tx *sqlx.Tx) error {
-		var r struct {
-			Seq         int64  `db:"seq"`
-			IncidentIDs []byte `db:"incident_ids"`
-			DryRun      bool   `db:"dry_run"`
-			State       int    `db:"state"`
-		}
-		if err := tx.GetContext(ctx, &r, d.pick(freeChunkSQL, freeChunkPostgres), jobID, d.ts(now)); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return errNoChunk
-			}
-			return err
-		}
-		c = &impact.Chunk{JobID: jobID, Seq: r.Seq, DryRun: r.DryRun, Token: newToken(),
-			Expires: now.Add(ttl).UTC().Truncate(time.Microsecond)}
-		if err := json.Unmarshal(r.IncidentIDs, &c.IncidentIDs); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, d.q(`UPDATE recompute_chunks SET lease_token = ?, lease_worker = ?, lease_expires = ?
-			WHERE job_id = ? AND seq = ?`), c.Token, worker, d.ts(c.Expires), jobID, r.Seq); err != nil {
-			return err
-		}
-		if r.State == stQueued {
-			// Only the first lease touches the job row, so that workers do
-			// not queue on it for every chunk.
-			_, err := tx.ExecContext(ctx, d.q(`UPDATE recompute_jobs SET state = ?, start_time = ?, update_time = ?
-				WHERE id = ? AND state = ?`), stRunning, d.ts(now), d.ts(now), jobID, stQueued)
-			return err
-		}
-		return nil
-	})
-	if errors.Is(err, errNoChunk) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// RenewLease implements impact.JobStore; c.Expires is updated.
-func (d *DB) RenewLease(ctx context.Context, c *impact.Chunk, ttl time.Duration) error {
-	exp := d.now().Add(ttl).UTC().Truncate(time.Microsecond)
-	res, err := d.db.ExecContext(ctx, d.q(`UPDATE recompute_chunks SET lease_expires = ?
-		WHERE job_id = ? AND seq = ? AND lease_token = ? AND NOT done
-		AND EXISTS (SELECT 1 FROM recompute_jobs j WHERE j.id = recompute_chunks.job_id AND j.state = ?)`),
-		d.ts(exp), c.JobID, c.Seq, c.Token, stRunning)
-	if err != nil {
-		return translate(err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return translate(err)
-	} else if n != 1 {
-		return lostLease(c)
-	}
-	c.Expires = exp
-	return nil
-}
-
-func lostLease(c *impact.Chunk) error {
-	return impact.Errorf(impact.EABORTED, "chunk %d of %s: the lease was lost or the job is no longer running",
-		c.Seq, impact.JobName(c.JobID))
-}
-
-// CompleteChunk implements impact.JobStore. A save of an incident deleted
-// since the chunk was planned is dropped (its change keeps NewRevision 0):
-// failing the chunk would only make every retry fail the same way.
-func (d *DB) CompleteChunk(ctx context.Context, c *impact.Chunk, r *impact.ChunkResult) (*impact.RecomputeJob, error) {
-	now := d.now()
-	ins := make([]estimateInsert, len(r.Saves))
-	// Statements are keyed across saves: two incidents of a chunk write the
-	// same statement of a shared customer; the last save's body is kept.
-	type skey struct{ c, s, p string }
-	stIdx := map[skey]int{}
-	var sts []statementUpsert
-	for i, s := range r.Saves {
-		e, ups, err := d.encodeSave(s.Estimate, s.Statements, now)
-		if err != nil {
-			return nil, err
-		}
-		ins[i] = e
-		for _, u := range ups {
-			k := skey{u.s.CustomerID, u.s.Service, u.s.Period}
-			if j, ok := stIdx[k]; ok {
-				sts[j] = u
-			} else {
-				stIdx[k] = len(sts)
-				sts = append(sts, u)
-			}
-		}
-	}
-	var job *impact.RecomputeJob
-	err := d.inTx(ctx, func(tx *sqlx.Tx) error {
-		ch, err := d.beginChanges(ctx, tx)
-		if err != nil {
-			return err
-		}
-		jr, err := d.lockJob(ctx, tx, c.JobID)
-		if err != nil {
-			if impact.ErrorCode(err) == impact.ENOTFOUND {
-				return lostLease(c)
-			}
-			return err
-		}
-		var one int
-		err = tx.GetContext(ctx, &one, d.pick(
-			`SELECT 1 FROM recompute_chunks WHERE job_id = ? AND seq = ? AND lease_token = ? AND NOT done`,
-			`SELECT 1 FROM recompute_chunks WHERE job_id = ? AND seq = ? AND lease_token = ? AND NOT done FOR UPDATE`),
-			c.JobID, c.Seq, c.Token)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && jr.State != stRunning) {
-			return lostLease(c)
-		}
-		if err != nil {
-			return err
-		}
-		// The revisions record the job as their source and its creator
-		// as their actor, not the worker that leased the chunk.
-		for i := range ins {
-			ins[i].source, ins[i].actor = impact.JobName(c.JobID), jr.Creator
-		}
-		newRev, err := d.insertRevisions(ctx, tx, ins)
-		if err != nil {
-			return err
-		}
-		// The saves' freshness: what each computation read, in one final
-		// section (README "Fresh figures").
-		for _, s := range r.Saves {
-			if _, live := newRev[s.Estimate.IncidentID]; live {
-				if err := d.recordHead(ctx, tx, s.Estimate.IncidentID, s.Estimate.Deps, ch.g); err != nil {
-					return err
-				}
-			}
-		}
-		live, err := d.withContracts(ctx, tx, sts)
-		if err != nil {
-			return err
-		}
-		if err := d.upsertStatements(ctx, tx, live, true); err != nil {
-			return err
-		}
-		for i := range r.Changes {
-			r.Changes[i].NewRevision = newRev[r.Changes[i].IncidentID]
-		}
-		if err := d.insertChanges(ctx, tx, c.JobID, r.Changes); err != nil {
-			return err
-		}
-		// The job's sums: read under the row lock above (PostgreSQL) or the
-		// write lock (SQLite), so concurrent chunks add up.
-		counts := impact.JobCounts{Done: jr.Done, Changed: jr.Changed, Failed: jr.Failed, CustomersDone: jr.CustomersDone,
-			CustomersChanged: jr.CustomersChanged}
-		add := r.Counts
-		add.Total, add.CustomersTotal = 0, 0
-		counts.Add(add)
-		diffs, err := decodeDiffs(jr.Differences)
-		if err != nil {
-			return err
-		}
-		diffs = impact.AddDifferences(diffs, r.Differences)
-		state, end, msg := stRunning, any(nil), ""
-		if jr.ChunksDone+1 >= jr.ChunksTotal {
-			state, end = stSucceeded, d.ts(now)
-			if counts.Failed > 0 {
-				state = stFailed
-				var first struct {
-					IncidentID string `db:"incident_id"`
-					Error      string `db:"error"`
-				}
-				err := tx.GetContext(ctx, &first, d.q(`SELECT incident_id, error FROM recompute_changes
-					WHERE job_id = ? AND error <> '' ORDER BY incident_id LIMIT 1`), c.JobID)
-				switch {
-				case err == nil:
-					msg = fmt.Sprintf("%d estimates failed; first: %s: %s", counts.Failed, first.IncidentID, first.Error)
-				case errors.Is(err, sql.ErrNoRows):
-					msg = fmt.Sprintf("%d estimates failed", counts.Failed)
-				default:
-					return err
-				}
-			}
-		}
-		mv := jr.ModelVersion
-		if r.ModelVersion != "" {
-			mv = r.ModelVersion
-		}
-		if _, err := tx.ExecContext(ctx, d.q(`UPDATE recompute_jobs SET done = ?, changed = ?, failed = ?, customers_done = ?,
-			customers_changed = ?, differences = ?, model_version = ?, chunks_done = chunks_done + 1, state = ?, error = ?,
-			end_time = COALESCE(end_time, ?), update_time = ? WHERE id = ?`),
-			counts.Done, counts.Changed, counts.Failed, counts.CustomersDone, counts.CustomersChanged, encodeDiffs(diffs),
-			mv, state, msg, end, d.ts(now), c.JobID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, d.q(`UPDATE recompute_chunks SET done = TRUE, lease_token = '', lease_worker = '',
-			lease_expires = NULL WHERE job_id = ? AND seq = ?`), c.JobID, c.Seq); err != nil {
-			return err
-		}
-		job, err = d.getJob(ctx, tx, c.JobID)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return job, nil
-}
-
-// withContracts drops the statements whose contract was deleted after the
-// chunk was computed: the statement went with its contract, and writing it
-// would fail the chunk on every retry. (A deleted incident's save is
-// dropped the same way, in insertRevisions.)
-func (d *DB) withContracts(ctx context.Context, tx *sqlx.Tx, sts []statementUpsert) ([]statementUpsert, error) {
-	if len(sts) == 0 {
-		return sts, nil
-	}
-	type key struct{ c, s string }
-	var ids []string
-	seen := map[string]bool{}
-	for _, u := range sts {
-		if !seen[u.s.CustomerID] {
-			seen[u.s.CustomerID] = true
-			ids = append(ids, u.s.CustomerID)
-		}
-	}
-	exists := map[key]bool{}
-	for lo := 0; lo < len(ids); lo += impact.MaxPageSize {
-		q, args, err := sqlx.In(`SELECT customer_id, service FROM contracts WHERE customer_id IN (?)`, ids[lo:min(lo+impact.MaxPageSize, len(ids))])
-		if err != nil {
-			return nil, err
-		}
-		var rows []struct {
-			CustomerID string `db:"customer_id"`
-			Service    string `db:"service"`
-		}
-		if err := tx.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			exists[key{r.CustomerID, r.Service}] = true
-		}
-	}
-	live := sts[:0:0]
-	for _, u := range sts {
-		if exists[key{u.s.CustomerID, u.s.Service}] {
-			live = append(live, u)
-		}
-	}
-	return live, nil
-}
-
-// insertRevisions stores each estimate as its incident's next revision and
-// returns the revision written by incident id. On PostgreSQL the incidents
-// are locked in id order first, as SaveEstimate locks one, so that a
-// concurrent :estimate cannot take the same revision, and two chunks
-// locking overlapping incidents cannot deadlock.
-func (d *DB) insertRevisions(ctx context.Context, tx *sqlx.Tx, ins []estimateInsert) (map[string]int64, error) {
-	revs := map[string]int64{}
-	if len(ins) == 0 {
-		return revs, nil
-	}
-	var ids []string
-	for _, e := range ins {
-		if _, ok := revs[e.incidentID]; !ok {
-			revs[e.incidentID] = 0
-			ids = append(ids, e.incidentID)
-		}
-	}
-	sort.Strings(ids)
-	live := map[string]bool{}
-	for lo := 0; lo < len(ids); lo += impact.MaxPageSize {
-		part := ids[lo:min(lo+impact.MaxPageSize, len(ids))]
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		var found []string
-		if err := tx.SelectContext(ctx, &found, d.pick(
-			`SELECT id FROM incidents WHERE id IN (`+placeholders(len(part))+`) ORDER BY id`,
-			`SELECT id FROM incidents WHERE id IN (`+placeholders(len(part))+`) ORDER BY id FOR NO KEY UPDATE`), args...); err != nil {
-			return nil, err
-		}
-		for _, id := range found {
-			live[id] = true
-		}
-		var maxes []struct {
-			ID  string `db:"incident_id"`
-			Rev int64  `db:"rev"`
-		}
-		if err := tx.SelectContext(ctx, &maxes, d.q(`SELECT incident_id, MAX(revision) AS rev FROM incident_estimates
-			WHERE incident_id IN (`+placeholders(len(part))+`) GROUP BY incident_id`), args...); err != nil {
-			return nil, err
-		}
-		for _, m := range maxes {
-			revs[m.ID] = m.Rev
-		}
-	}
-	rows := make([]estimateInsert, 0, len(ins))
-	for _, e := range ins {
-		if !live[e.incidentID] {
-			continue
-		}
-		revs[e.incidentID]++
-		e.rev = revs[e.incidentID]
-		rows = append(rows, e)
-	}
-	for id := range revs {
-		if !live[id] {
-			delete(revs, id)
-		}
-	}
-	return revs, d.insertEstimates(ctx, tx, rows)
-}
-
-func (d *DB) insertChanges(ctx context.Context, tx *sqlx.Tx, jobID string, chs []impact.RecomputeChange) error {
-	for lo := 0; lo < len(chs); lo += changeRowsPerInsert {
-		part := chs[lo:min(lo+changeRowsPerInsert, len(chs))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO recompute_changes (job_id, ` + changeCols + `) VALUES `)
-		args := make([]any, 0, 10*len(part))
-		for i := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			ch := &part[i]
-			args = append(args, jobID, ch.IncidentID, ch.OldRevision, ch.NewRevision, ch.OldModelVersion, ch.OldInputsDigest,
-				ch.NewInputsDigest, ch.CustomersChanged, encodeDiffs(ch.Differences), ch.Error)
-		}
-		if _, err := tx.ExecContext(ctx, d.q(b.String()), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-type changeRow struct {
-	IncidentID       string `db:"incident_id"`
-	OldRevision      int64  `db:"old_revision"`
-	NewRevision      int64  `db:"new_revision"`
-	OldModelVersion  string `db:"old_model_version"`
-	OldInputsDigest  string `db:"old_inputs_digest"`
-	NewInputsDigest  string `db:"new_inputs_digest"`
-	CustomersChanged int64  `db:"customers_changed"`
-	Differences      []byte `db:"differences"`
-	Error            string `db:"error"`
-}
-
-// ListChanges implements impact.JobStore.
-func (d *DB) ListChanges(ctx context.Context, jobID string, p impact.PageRequest) (*impact.Page[impact.RecomputeChange], error) {
-	if err := checkID("parent", jobID); err != nil {
-		return nil, err
-	}
-	pg, err := parsePage(p, 1, "ListRecomputeChanges", jobID)
-	if err != nil {
-		return nil, err
-	}
-	var one int
-	if err := d.db.GetContext(ctx, &one, d.q(`SELECT 1 FROM recompute_jobs WHERE id = ?`), jobID); err != nil {
-		return nil, translate(noRows(err, impact.JobName(jobID)))
-	}
-	q, args := `SELECT `+changeCols+` FROM recompute_changes WHERE job_id = ?`, []any{jobID}
-	if pg.after != nil {
-		q, args = q+` AND incident_id > ?`, append(args, pg.after[0])
-	}
-	var rows []changeRow
-	if err := d.db.SelectContext(ctx, &rows, d.q(q+` ORDER BY incident_id LIMIT ?`), append(args, pg.size+1)...); err != nil {
-		return nil, translate(err)
-	}
-	rows, next := trim(pg, rows, func(r *changeRow) []string { return []string{r.IncidentID} })
-	out := &impact.Page[impact.RecomputeChange]{Items: make([]impact.RecomputeChange, 0, len(rows)), NextPageToken: next}
-	for _, r := range rows {
-		ds, err := decodeDiffs(r.Differences)
-		if err != nil {
-			return nil, err
-		}
-		out.Items = append(out.Items, impact.RecomputeChange{IncidentID: r.IncidentID, OldRevision: r.OldRevision,
-			NewRevision: r.NewRevision, OldModelVersion: r.OldModelVersion, OldInputsDigest: r.OldInputsDigest,
-			NewInputsDigest: r.NewInputsDigest, CustomersChanged: r.CustomersChanged, Differences: ds, Error: r.Error})
-	}
-	return out, nil
-}
-
-// LatestEstimates implements impact.JobStore: one query; each incident's
-// latest revision is found through the primary key (incident_id, revision).
-func (d *DB) LatestEstimates(ctx context.Context, incidentIDs []string) (map[string]*impact.StoredEstimate, error) {
-	return d.latestEstimates(ctx, incidentIDs, estimateCols)
-}
-
-// estimateHeadCols are estimateCols with an empty body: the figures are
-// most of a row, and decoding them is most of its cost.
-const estimateHeadCols = `incident_id, revision, model_version, inputs_digest, compute_time, '{}' AS body,
-	reporting_currency, fx_rates, source, actor`
-
-// LatestEstimateHeads implements impact.JobStore.
-func (d *DB) LatestEstimateHeads(ctx context.Context, incidentIDs []string) (map[string]*impact.StoredEstimate, error) {
-	return d.latestEstimates(ctx, incidentIDs, estimateHeadCols)
-}
-
-func (d *DB) latestEstimates(ctx context.Context, incidentIDs []string, cols string) (map[string]*impact.StoredEstimate, error) {
-	out := make(map[string]*impact.StoredEstimate, len(incidentIDs))
-	if len(incidentIDs) == 0 {
-		return out, nil
-	}
-	if len(incidentIDs) > impact.MaxPageSize {
-		return nil, invalid("incident_ids", "at most 1000 ids per call")
-	}
-	args := make([]any, len(incidentIDs))
-	for i, id := range incidentIDs {
-		args[i] = id
-	}
-	var rows []estimateRow
-	if err := d.db.SelectContext(ctx, &rows, d.q(`SELECT `+cols+` FROM incident_estimates e
-		WHERE incident_id IN (`+placeholders(len(incidentIDs))+`)
-		AND revision = (SELECT MAX(revision) FROM incident_estimates m WHERE m.incident_id = e.incident_id)`), args...); err != nil {
-		return nil, translate(err)
-	}
-	for i := range rows {
-		e, err := rows[i].toDomain()
-		if err != nil {
-			return nil, err
-		}
-		out[rows[i].IncidentID] = e
-	}
-	return out, nil
 }
