@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ type Options struct {
 	// Observe, when set, is told how long each run of the engine took,
 	// failed or not, by call (CallIncident, CallStatement).
 	Observe func(call string, took time.Duration)
+	Logger  *slog.Logger // default: discard
 }
 
 // StoredLimits bound one estimate of stored data. They are those of the
@@ -46,6 +48,7 @@ func StoredLimits() impact.Limits {
 type Service struct {
 	store impact.Store
 	o     Options
+	cache estimateCache // EstimateCustomers
 }
 
 // New returns the service over st.
@@ -55,6 +58,9 @@ func New(st impact.Store, o Options) *Service {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: st, o: o}
 }

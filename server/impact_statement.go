@@ -27,14 +27,13 @@ type ImpactStatements struct {
 	store  impact.Store
 	limits impact.Limits
 	app    *estimating.Service
-	cache  estimateCache // ListEstimateCustomers
 }
 
 // NewImpactStatements returns the impact statement service over st.
 func NewImpactStatements(log *slog.Logger, st impact.Store) *ImpactStatements {
 	l := estimating.StoredLimits()
 	return &ImpactStatements{log: log, store: st, limits: l,
-		app: estimating.New(st, estimating.Options{Limits: l, Observe: ObserveEstimate})}
+		app: estimating.New(st, estimating.Options{Limits: l, Observe: ObserveEstimate, Logger: log})}
 }
 
 // Register registers ImpactStatementService on r.

@@ -1,4 +1,4 @@
-package server
+package estimating
 
 import (
 	"strings"
@@ -13,14 +13,14 @@ import (
 // integer keys), d USD -0.01, e EUR 90.91 (100.001, just above a).
 func TestSortCustomers(t *testing.T) {
 	e := &impact.StoredEstimate{ReportingCurrency: "USD", FXRates: []impact.FXRate{{From: "EUR", To: "USD", Rate: "1.1"}}}
-	net := func(id, cur, amt string) leanCustomer {
-		var c leanCustomer
+	net := func(id, cur, amt string) LeanCustomer {
+		var c LeanCustomer
 		c.CustomerID = id
-		c.LostRevenue.Net = leanMoney{cur, amt}
+		c.LostRevenue.Net = LeanMoney{cur, amt}
 		c.ImpactSeconds = amt
 		return c
 	}
-	cs := []leanCustomer{net("a", "USD", "100.00"), net("b", "EUR", "95.00"), net("c", "USD", "1000000000000.00"),
+	cs := []LeanCustomer{net("a", "USD", "100.00"), net("b", "EUR", "95.00"), net("c", "USD", "1000000000000.00"),
 		net("d", "USD", "-0.01"), net("e", "EUR", "90.91")}
 	ids := func(o []int32) string {
 		var out []string

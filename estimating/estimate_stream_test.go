@@ -1,4 +1,4 @@
-package server
+package estimating
 
 import (
 	"encoding/json"
