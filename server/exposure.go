@@ -23,33 +23,21 @@ import (
 )
 
 // Exposure implements impact.v1.ExposureService: headroom and what-if
-// questions answered from the stored book by the estimate engine. Nothing
-// is written. Every selection is read in chunks of ExposureChunk customers
-// and folded into bounded state (the top N, one page of headroom, totals),
-// so memory does not grow with the book and time grows linearly with it.
+// questions answered from the stored book by the application
+// (estimating.Simulate, estimating.Headroom, estimating.EachHeadroom).
+// This maps requests, keeps one page of headroom and its token.
 type Exposure struct {
 	impactv1.UnimplementedExposureServiceServer
 
 	log    *slog.Logger
-	store  ExposureStore
+	store  estimating.ExposureStore
 	limits impact.Limits
 	now    func() time.Time
 }
 
-// ExposureStore is what Exposure reads: the stored resources and the
-// selection of the book.
-type ExposureStore interface {
-	impact.Store
-	impact.BookStore
-}
-
-// ExposureChunk is the customers read and priced together: a few queries
-// and one engine run per chunk and duration.
-const ExposureChunk = 500
-
 // NewExposure returns the service over st; now is the process clock (the
 // default billing period of headroom). A nil now is time.Now.
-func NewExposure(log *slog.Logger, st ExposureStore, now func() time.Time) *Exposure {
+func NewExposure(log *slog.Logger, st estimating.ExposureStore, now func() time.Time) *Exposure {
 	if now == nil {
 		now = time.Now
 	}
@@ -61,165 +49,9 @@ func (x *Exposure) Register(r grpc.ServiceRegistrar) { impactv1.RegisterExposure
 
 func (x *Exposure) fail(ctx context.Context, err error) error { return toStatus(ctx, x.log, err, "") }
 
-// storedData sorts the engine's verdict on stored data: a violation there
-// is not the request's fault but the data's.
-func storedData(err error) error {
-	var e *impact.Error
-	if errors.As(err, &e) && e.Code == impact.EINVALID && !strings.HasPrefix(e.Message, "invalid simulation") {
-		return impact.Errorf(impact.EFAILEDPRECOND, "the stored data cannot be estimated: %s", e.Error())
-	}
-	return err
-}
-
-// chunkData is the stored windows that count for a chunk's selected
-// contracts, by customer, and the incidents they belong to.
-type chunkData struct {
-	windows map[string][]impact.StoredWindow
-	known   map[string]*impact.Incident
-}
-
-// loadChunk reads, for each customer of custs (with its selected
-// contracts), every stored window of those services that the billing
-// periods of [from, to] need (closed under overlap like :estimate's), and
-// their incidents.
-func loadChunk(ctx context.Context, st impact.Store, custs []impact.Customer, from, to time.Time) (*chunkData, error) {
-	ranges := make([]impact.CustomerRange, len(custs))
-	for i := range custs {
-		ranges[i] = impact.CreditRange(&impact.AffectedCustomer{Customer: custs[i], FirstStart: from, LastEnd: to})
-	}
-	ws, err := estimating.WindowsCovering(ctx, st, ranges)
-	if err != nil {
-		return nil, err
-	}
-	selected := make(map[string][]impact.Contract, len(custs))
-	for i := range custs {
-		selected[custs[i].ID] = custs[i].Contracts
-	}
-	d := &chunkData{windows: map[string][]impact.StoredWindow{}}
-	seen := map[string]bool{}
-	var ids []string
-	for i := range ws {
-		w := &ws[i]
-		if !slices.ContainsFunc(selected[w.CustomerID], func(k impact.Contract) bool { return k.Service == w.Service }) {
-			continue
-		}
-		d.windows[w.CustomerID] = append(d.windows[w.CustomerID], *w)
-		if !seen[w.IncidentID] {
-			seen[w.IncidentID] = true
-			ids = append(ids, w.IncidentID)
-		}
-	}
-	d.known, err = estimating.Incidents(ctx, st, ids)
-	return d, err
-}
-
-// incidents returns the stored incidents holding the windows of the
-// customers ids, each with those windows and without recovery items.
-func (d *chunkData) incidents(ids ...string) []impact.Incident {
-	var ws []impact.StoredWindow
-	for _, id := range ids {
-		ws = append(ws, d.windows[id]...)
-	}
-	return estimating.IncidentsWithWindows(ws, d.known)
-}
-
-// eachChunk calls fn with every chunk of the customers sel selects, in id
-// order, until fn fails or the selection ends.
-func eachChunk(ctx context.Context, st impact.BookStore, sel *impact.ContractSelector, fn func([]impact.Customer) error) error {
-	for after := ""; ; {
-		custs, err := st.SelectCustomers(ctx, sel, after, ExposureChunk)
-		if err != nil {
-			return err
-		}
-		if len(custs) > 0 {
-			if err := fn(custs); err != nil {
-				return err
-			}
-		}
-		if len(custs) < ExposureChunk {
-			return nil
-		}
-		after = custs[len(custs)-1].ID
-	}
-}
-
-// Simulate runs sim (validated) over the stored book: chunk by chunk, the
-// selected customers with their selected contracts and the stored windows
-// that count for those contracts go through impact.SimulateChunk, and each
-// chunk's customers are folded into the totals and top N. each, when not
-// nil, also sees every simulated customer (impactctl's CSV). Nothing is
-// written.
-func Simulate(ctx context.Context, st ExposureStore, sim *impact.Simulation, limits impact.Limits,
-	each func(duration int, cs []impact.SimulatedCustomer) error) ([]impact.SimulationResult, error) {
-	acc := impact.NewSimulationAccumulator(sim)
-	longest := slices.Max(sim.Durations)
-	err := prefetched(ctx, st, &sim.Selector, sim.Start, sim.Start.Add(longest), func(custs []impact.Customer, data *chunkData) error {
-		ids := make([]string, len(custs))
-		for i := range custs {
-			ids[i] = custs[i].ID
-		}
-		byDuration, err := timed("simulation", func() ([][]impact.SimulatedCustomer, error) {
-			return impact.SimulateChunk(custs, data.incidents(ids...), sim, limits)
-		})
-		if err != nil {
-			return storedData(err)
-		}
-		for i, cs := range byDuration {
-			if err := acc.Add(i, cs); err != nil {
-				return err
-			}
-			if each != nil {
-				if err := each(i, cs); err != nil {
-					return err
-				}
-			}
-		}
-		return ctx.Err()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return acc.Results()
-}
-
-// prefetched is eachChunk with each chunk's stored data loaded (for
-// [from, to]) while the previous chunk is computed: reading and pricing
-// overlap on two cores. fn sees the chunks in order.
-func prefetched(ctx context.Context, st ExposureStore, sel *impact.ContractSelector, from, to time.Time,
-	fn func([]impact.Customer, *chunkData) error) error {
-	type chunk struct {
-		custs []impact.Customer
-		data  *chunkData
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	chunks := make(chan chunk, 1)
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(chunks)
-		readErr <- eachChunk(ctx, st, sel, func(custs []impact.Customer) error {
-			data, err := loadChunk(ctx, st, custs, from, to)
-			if err != nil {
-				return err
-			}
-			select {
-			case chunks <- chunk{custs, data}:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}()
-	for c := range chunks {
-		if err := fn(c.custs, c.data); err != nil {
-			cancel()
-			for range chunks { // let the reader finish
-			}
-			<-readErr
-			return err
-		}
-	}
-	return <-readErr
+// options are the application's options of one exposure call.
+func (x *Exposure) options() estimating.Options {
+	return estimating.Options{Limits: x.limits, Observe: ObserveEstimate}
 }
 
 func (x *Exposure) SimulateOutage(ctx context.Context, req *impactv1.SimulateOutageRequest) (*impactv1.SimulateOutageResponse, error) {
@@ -239,7 +71,7 @@ func (x *Exposure) SimulateOutage(ctx context.Context, req *impactv1.SimulateOut
 			sim.ReportingCurrency, sim.FXRates, fromSettings = st.ReportingCurrency, st.FXRates, true
 		}
 	}
-	results, err := Simulate(ctx, x.store, sim, x.limits, nil)
+	results, err := estimating.Simulate(ctx, x.store, sim, x.options(), nil)
 	if fromSettings && impact.ErrorCode(err) == impact.EINVALID {
 		// A rate the settings lack: the stored settings are at fault.
 		err = impact.Errorf(impact.EFAILEDPRECOND, "%s cannot report this simulation: %v", impact.SettingsName, err)
@@ -277,22 +109,6 @@ func periodInstant(field, period string, bp impact.BillingPeriod, lenient bool, 
 	return time.Date(year, time.Month(month), 1, 12, 0, 0, 0, time.UTC), nil
 }
 
-// contractHeadroom computes the headroom of contract k of customer c at
-// instant at, from data (which holds the customer's windows).
-func contractHeadroom(c *impact.Customer, k *impact.Contract, data *chunkData, at time.Time, limits impact.Limits) (*impact.ContractHeadroom, string, error) {
-	one := *c
-	one.Contracts = []impact.Contract{*k}
-	sc := &impact.Scenario{Customers: []impact.Customer{one}, Incidents: data.incidents(c.ID)}
-	h, err := timed("headroom", func() (*impact.ContractHeadroom, error) {
-		return impact.Headroom(sc, c.ID, k.Service, at, limits)
-	})
-	if err != nil {
-		return nil, "", storedData(err)
-	}
-	period, err := impact.StatementPeriod(h.PeriodStart, k.TimeZone, k.BillingPeriod)
-	return h, period, err
-}
-
 func (x *Exposure) GetContractHeadroom(ctx context.Context, req *impactv1.GetContractHeadroomRequest) (*impactv1.ContractHeadroom, error) {
 	ids, err := parseName("contract", req.GetContract(), "customers", "contracts")
 	if err != nil {
@@ -317,11 +133,7 @@ func (x *Exposure) GetContractHeadroom(ctx context.Context, req *impactv1.GetCon
 	}
 	c := cust.Customer
 	c.Contracts = []impact.Contract{k.Contract}
-	data, err := loadChunk(ctx, x.store, []impact.Customer{c}, at, at)
-	if err != nil {
-		return nil, x.fail(ctx, err)
-	}
-	h, period, err := contractHeadroom(&c, &k.Contract, data, at, x.limits)
+	h, period, err := estimating.Headroom(ctx, x.store, &c, at, x.options())
 	if err != nil {
 		return nil, x.fail(ctx, err)
 	}
@@ -435,33 +247,18 @@ func (x *Exposure) ListContractHeadroom(ctx context.Context, req *impactv1.ListC
 		return nil, x.fail(ctx, &impact.Error{Code: impact.EINVALID, Message: "invalid request", Violations: vs})
 	}
 	page := &pageHeap{}
-	err = eachChunk(ctx, x.store, &sel, func(custs []impact.Customer) error {
-		data, err := loadChunk(ctx, x.store, custs, at, at)
-		if err != nil {
-			return err
+	err = estimating.EachHeadroom(ctx, x.store, &sel, at, x.options(), func(h *impact.ContractHeadroom, period string) error {
+		e := headroomEntry{key: keyOf(h), h: h, period: period}
+		if after != nil && !after.less(e.key) {
+			return nil
 		}
-		for i := range custs {
-			c := &custs[i]
-			for j := range c.Contracts {
-				h, period, err := contractHeadroom(c, &c.Contracts[j], data, at, x.limits)
-				if impact.ErrorCode(err) == impact.EFAILEDPRECOND && h == nil && strings.Contains(err.Error(), "not deployed") {
-					continue // no statement in this period, no headroom
-				} else if err != nil {
-					return err
-				}
-				e := headroomEntry{key: keyOf(h), h: h, period: period}
-				if after != nil && !after.less(e.key) {
-					continue
-				}
-				if page.Len() <= size {
-					heap.Push(page, e)
-				} else if e.key.less((*page)[0].key) {
-					(*page)[0] = e
-					heap.Fix(page, 0)
-				}
-			}
+		if page.Len() <= size {
+			heap.Push(page, e)
+		} else if e.key.less((*page)[0].key) {
+			(*page)[0] = e
+			heap.Fix(page, 0)
 		}
-		return ctx.Err()
+		return nil
 	})
 	if err != nil {
 		return nil, x.fail(ctx, err)
@@ -534,12 +331,4 @@ func simulationFromProto(req *impactv1.SimulateOutageRequest) (*impact.Simulatio
 		return nil, d.err()
 	}
 	return sim, err
-}
-
-// timed observes the engine time of an exposure call in
-// impact_estimate_duration_seconds{call}.
-func timed[T any](call string, f func() (T, error)) (T, error) {
-	start := time.Now()
-	defer func() { estimateDuration.WithLabelValues(call).Observe(time.Since(start).Seconds()) }()
-	return f()
 }

@@ -179,7 +179,7 @@ func simulateDB(c *cli, dsn string, req *impactv1.SimulateOutageRequest, out *cs
 			return out.Error()
 		}
 	}
-	rs, err := server.Simulate(c.ctx, db, sim, estimating.StoredLimits(), each)
+	rs, err := estimating.Simulate(c.ctx, db, sim, estimating.Options{}, each)
 	if err != nil {
 		return nil, problems(err, "")
 	}

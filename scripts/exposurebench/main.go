@@ -12,7 +12,7 @@
 // incidents and windows go through the store.
 //
 // Then, in this process: the median of 2,000 stateless Estimates of one
-// customer (one contract, one window); and server.Simulate with the
+// customer (one contract, one window); and estimating.Simulate with the
 // selector region=eu-west-1, three durations (30m, 2h, 4h) and top 100,
 // with /proc/self/status VmRSS sampled every 5 ms and the process's CPU
 // time (getrusage) around it.
@@ -41,7 +41,6 @@ import (
 
 	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/impact"
-	"github.com/impact-svc/impact/server"
 	"github.com/impact-svc/impact/store"
 )
 
@@ -107,7 +106,7 @@ func main() {
 		}()
 		cpu0 := cpuTime()
 		t := time.Now()
-		rs, err := server.Simulate(ctx, db, sim, estimating.StoredLimits(), nil)
+		rs, err := estimating.Simulate(ctx, db, sim, estimating.Options{}, nil)
 		d := time.Since(t)
 		cpu := cpuTime() - cpu0
 		close(stop)
