@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	mrand "math/rand/v2"
 	"strings"
 	"testing"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/impact-svc/impact/estimating"
 	"github.com/impact-svc/impact/impact"
-	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
-	"github.com/impact-svc/impact/server"
 	"github.com/impact-svc/impact/store"
 )
 
@@ -92,13 +89,13 @@ func TestRecomputeEqualsEstimate(t *testing.T) {
 			if final.State != impact.JobSucceeded || final.Counts.Done != int64(len(ids)) || final.Counts.Changed != int64(len(ids)) {
 				t.Fatalf("job: %s %+v %s", final.State, final.Counts, final.Error)
 			}
-			st := server.NewStored(slog.New(slog.DiscardHandler), db)
+			app := estimating.New(db, estimating.Options{})
 			for _, id := range ids {
 				rec, err := db.GetEstimate(ctx, id, 1)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := st.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: impact.IncidentName(id)}); err != nil {
+				if _, _, err := app.Estimate(ctx, id, estimating.Reporting{}); err != nil {
 					t.Fatal(err)
 				}
 				// Same model version, same inputs digest: no empty
@@ -312,9 +309,8 @@ func TestRecomputeKeepsReportingOptions(t *testing.T) {
 	}
 	t0 := time.Date(2025, 7, 14, 9, 0, 0, 0, time.UTC)
 	mustWindows(t, db, "a", impact.OutageWindow{CustomerID: "shop", Service: "web", Start: t0, End: t0.Add(2 * time.Hour)})
-	st := server.NewStored(slog.New(slog.DiscardHandler), db)
-	if _, err := st.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: "incidents/a", ReportingCurrency: "USD",
-		FxRates: []*impactv1.FxRate{{FromCurrency: "EUR", ToCurrency: "USD", Rate: "1.1"}}}); err != nil {
+	if _, _, err := estimating.New(db, estimating.Options{}).Estimate(ctx, "a", estimating.Reporting{Currency: "USD",
+		FXRates: []impact.FXRate{{From: "EUR", To: "USD", Rate: "1.1"}}}); err != nil {
 		t.Fatal(err)
 	}
 	// Nothing changed: same inputs digest (it covers the reporting
