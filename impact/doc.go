@@ -207,6 +207,11 @@
 //     everything else written. A database error instead fails the chunk,
 //     which is retried. An incident deleted after planning is done,
 //     unchanged.
+//   - Decision: every computation from stored data (an estimate, a
+//     statement, a simulation, headroom) reads the incidents of the windows
+//     it read the same way: one deleted in between is left out with its
+//     windows, rather than failing the call (a retry would read without it
+//     anyway).
 //   - A chunk is done exactly once: its writes, its changes and its counts
 //     are one transaction with its "done" mark, under a lease that a worker
 //     must still hold to commit. A statement rewritten by a recompute gets a
