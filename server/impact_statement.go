@@ -17,23 +17,21 @@ import (
 )
 
 // ImpactStatements serves ImpactStatementService: one customer's account of
-// one incident, assembled from stored data exactly as the incident's stored
-// estimate is (estimating.Service.Assemble, then the engine), so that every figure in it
-// equals the estimate's and the SLA statements'.
+// one incident, computed by the application (estimating.Service.ImpactStatement)
+// exactly as the incident's stored estimate is, so that every figure in it
+// equals the estimate's and the SLA statements'. This maps it.
 type ImpactStatements struct {
 	impactv1.UnimplementedImpactStatementServiceServer
 
-	log    *slog.Logger
-	store  impact.Store
-	limits impact.Limits
-	app    *estimating.Service
+	log   *slog.Logger
+	store impact.Store
+	app   *estimating.Service
 }
 
 // NewImpactStatements returns the impact statement service over st.
 func NewImpactStatements(log *slog.Logger, st impact.Store) *ImpactStatements {
-	l := estimating.StoredLimits()
-	return &ImpactStatements{log: log, store: st, limits: l,
-		app: estimating.New(st, estimating.Options{Limits: l, Observe: ObserveEstimate, Logger: log})}
+	return &ImpactStatements{log: log, store: st,
+		app: estimating.New(st, estimating.Options{Observe: ObserveEstimate, Logger: log})}
 }
 
 // Register registers ImpactStatementService on r.
@@ -54,36 +52,11 @@ func (s *ImpactStatements) GetImpactStatement(ctx context.Context, req *impactv1
 }
 
 func (s *ImpactStatements) statement(ctx context.Context, incID, custID string) (*impactv1.ImpactStatement, error) {
-	a, err := s.app.Assemble(ctx, incID)
+	is, err := s.app.ImpactStatement(ctx, incID, custID)
 	if err != nil {
 		return nil, err
 	}
-	inc := a.Incident
-	var cust *impact.AffectedCustomer
-	for i := range a.Affected {
-		if a := &a.Affected[i]; a.ID == custID {
-			cust = a
-		}
-	}
-	if cust == nil {
-		if _, err := s.store.GetCustomer(ctx, custID); err != nil {
-			return nil, err
-		}
-		return nil, impact.Errorf(impact.ENOTFOUND, "%s has no outage window in %s", impact.CustomerName(custID), impact.IncidentName(incID))
-	}
-	sc := a.Scenario
-	est, err := s.app.Run(ctx, estimating.CallStatement, sc)
-	if err != nil {
-		return nil, estimating.EstimateError(sc, err)
-	}
-	exclusions, err := impact.Exclusions(sc, incID, custID, s.limits)
-	if err != nil {
-		return nil, estimating.EstimateError(sc, err)
-	}
-	sts, err := impact.IncidentStatements(est.Statements, sc, incID)
-	if err != nil {
-		return nil, err
-	}
+	inc, cust, sc, est, exclusions, sts := is.Incident, is.Customer, is.Scenario, is.Estimate, is.Exclusions, is.Statements
 
 	zone := cust.TimeZone
 	if zone == "" {
