@@ -62,3 +62,57 @@ func TestWindowsCoveringChainFetchesLogarithmically(t *testing.T) {
 		t.Fatalf("range ends %v, want %v", ranges[0].To, want)
 	}
 }
+
+// incidentsInMemory answers the incident reads from a map, as the store
+// does: BatchGetIncidents fails with ENOTFOUND when one is missing.
+type incidentsInMemory struct {
+	impact.IncidentStore
+	have map[string]impact.Incident
+}
+
+func (m *incidentsInMemory) BatchGetIncidents(_ context.Context, ids []string) ([]impact.StoredIncident, error) {
+	var out []impact.StoredIncident
+	for _, id := range ids {
+		in, ok := m.have[id]
+		if !ok {
+			return nil, impact.Errorf(impact.ENOTFOUND, "%s not found", impact.IncidentName(id))
+		}
+		out = append(out, impact.StoredIncident{Incident: in})
+	}
+	return out, nil
+}
+
+func (m *incidentsInMemory) GetIncident(_ context.Context, id string) (*impact.StoredIncident, error) {
+	in, ok := m.have[id]
+	if !ok {
+		return nil, impact.Errorf(impact.ENOTFOUND, "%s not found", impact.IncidentName(id))
+	}
+	return &impact.StoredIncident{Incident: in}, nil
+}
+
+// Every scenario assembled from stored data reads incidents one way: an
+// incident deleted since its windows were read is left out with its
+// windows; the target keeps its recovery items, the others lose theirs.
+func TestScenarioLeavesOutDeletedIncidents(t *testing.T) {
+	t0 := time.Date(2025, 7, 14, 13, 0, 0, 0, time.UTC)
+	st := &incidentsInMemory{have: map[string]impact.Incident{
+		"a": {ID: "a", Cause: impact.PowerFailure, RecoveryCurrency: "EUR"},
+		"b": {ID: "b", Cause: impact.NetworkFailure, RecoveryCurrency: "EUR"},
+	}}
+	w := func(inc string, h int) impact.StoredWindow {
+		return impact.StoredWindow{IncidentID: inc, OutageWindow: impact.OutageWindow{CustomerID: "c", Service: "api",
+			Start: t0.Add(time.Duration(h) * time.Hour), End: t0.Add(time.Duration(h+1) * time.Hour)}}
+	}
+	sc, err := Scenario(context.Background(), st, "a", []impact.Customer{{ID: "c"}},
+		[]impact.StoredWindow{w("b", 0), w("gone", 1), w("a", 2), w("b", 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range sc.Incidents {
+		got = append(got, fmt.Sprintf("%s:%d:%s", in.ID, len(in.Windows), in.RecoveryCurrency))
+	}
+	if want := "[a:1:EUR b:2:]"; fmt.Sprint(got) != want {
+		t.Errorf("incidents %v, want %s", got, want)
+	}
+}
