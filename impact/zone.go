@@ -20,11 +20,15 @@ var (
 const maxWindowSeconds = 366 * 86400
 
 // TZDataVersion is the release of the IANA time zone database the engine
-// computes with: zoneinfo.zip, a copy of Go's lib/time/zoneinfo.zip of that
-// release, embedded, so that no figure depends on the host's database
-// (impact/doc.go, "Time zones"). Updating the file means moving this
-// constant with it; the inputs digest of a zoned scenario names it.
-const TZDataVersion = "2025c"
+// computes with: zoneinfo.zip, embedded, so that no figure depends on the
+// host's database (impact/doc.go, "Time zones"). The file holds the zones
+// of Go's lib/time/zoneinfo.zip, built "fat" (explicit transitions up to
+// 2037) from that release's zone files with Go's lib/time/mkzip.go. Fat,
+// because Go's own slim zip leaves the years after its last transition to
+// the POSIX rule string, whose zone spans can end at the very instant asked
+// for (America/Santiago, December 2024), on which the period scan would not
+// advance. Replacing the file means moving this constant with it.
+const TZDataVersion = "2025b"
 
 // tzRelease is the release the inputs digest names: TZDataVersion, but a
 // variable so that a test can show the digest moving with it.
