@@ -100,7 +100,9 @@ func mapList[A, B any](in []A, f func(*A) B) []B {
 
 func toMoneyDoc(m *impact.Money) moneyDoc { return moneyDoc{Currency: m.Currency, Amount: m.Amount} }
 
-func (d *moneyDoc) toDomain() impact.Money { return impact.Money{Currency: d.Currency, Amount: d.Amount} }
+func (d *moneyDoc) toDomain() impact.Money {
+	return impact.Money{Currency: d.Currency, Amount: d.Amount}
+}
 
 func toTotalsDoc(t *impact.CurrencyTotals) currencyTotalsDoc {
 	return currencyTotalsDoc{Currency: t.Currency, LostRevenueGross: t.LostRevenueGross, LostRevenueNet: t.LostRevenueNet,
@@ -179,7 +181,9 @@ func (d *statementDoc) toDomain() impact.SLAStatement {
 		})}
 }
 
-func encodeEstimateBody(e *impact.IncidentEstimate) ([]byte, error) { return json.Marshal(toEstimateDoc(e)) }
+func encodeEstimateBody(e *impact.IncidentEstimate) ([]byte, error) {
+	return json.Marshal(toEstimateDoc(e))
+}
 
 func decodeEstimateBody(b []byte) (impact.IncidentEstimate, error) {
 	var d estimateDoc
@@ -189,7 +193,9 @@ func decodeEstimateBody(b []byte) (impact.IncidentEstimate, error) {
 	return d.toDomain(), nil
 }
 
-func encodeStatementBody(s *impact.SLAStatement) ([]byte, error) { return json.Marshal(toStatementDoc(s)) }
+func encodeStatementBody(s *impact.SLAStatement) ([]byte, error) {
+	return json.Marshal(toStatementDoc(s))
+}
 
 func decodeStatementBody(b []byte) (impact.SLAStatement, error) {
 	var d statementDoc
