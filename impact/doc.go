@@ -280,7 +280,15 @@
 //   - Decision: update_mask "*" is a full replacement (AIP-134): every
 //     mutable field the body omits is cleared; the id and output-only
 //     fields (name, etag, create and update times) are kept. The resource
-//     validated is the one stored.
+//     validated is the one stored: the transport and the store apply the
+//     same table (CustomerMask, ContractMask, IncidentMask) to the same
+//     stored value.
+//   - Decision: a customer, contract, incident or batch of windows written
+//     on its own is checked by the engine's own checks of that resource
+//     (ValidateCustomer, ValidateContract, ValidateIncident,
+//     ValidateWindows), with paths relative to it; the checks between
+//     resources (a window's customer, a recovery item's window) and the
+//     request's size limits are made when a scenario is estimated.
 //   - Decision: etags are opaque, `"` + 16 hex digits + `"`: the first 8
 //     bytes of a SHA-256 of the resource name, its create time (to the
 //     microsecond) and its revision. They differ between resources, between

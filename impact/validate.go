@@ -443,6 +443,9 @@ func zoneNameOrUTC(name string) string {
 
 func validEnum[E ~int32](e E, max E) bool { return e >= 0 && e <= max }
 
+// compileContract checks the contract at p and builds its model, nil when
+// it has a violation; each concern has its own function, called in the
+// order its violations are listed.
 func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Limits) *cContract {
 	n := len(v.list)
 	k := &cContract{customer: c, service: in.Service, rounding: HalfEven, gran: Seconds}
@@ -458,6 +461,25 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 	k.loc = checkZone(v, p.at("time_zone"), in.TimeZone)
 	k.zoneName = zoneNameOrUTC(in.TimeZone)
 
+	compilePeriodFees(v, k, in, p, lim)
+	compileTiers(v, k, in, p, lim)
+	compileDowntime(v, k, in, p)
+	compileExclusions(v, k, in, p, lim)
+	compileActive(v, k, in, p)
+	if !validEnum(in.Rounding, HalfUp) {
+		v.add(p.at("rounding"), "is not a known rounding mode")
+	} else if in.Rounding == HalfUp {
+		k.rounding = HalfUp
+	}
+	checkClaimPolicy(v, p.at("claim_policy"), in.ClaimPolicy)
+	if len(v.list) != n {
+		return nil
+	}
+	return k
+}
+
+// compilePeriodFees checks the fees of single billing periods.
+func compilePeriodFees(v *violations, k *cContract, in *Contract, p *path, lim Limits) {
 	if checkCount(v, p.at("period_fees"), len(in.PeriodFees), lim.MaxPeriodFees) && len(in.PeriodFees) > 0 {
 		k.periodFees = make(map[int64]decimal.Decimal, len(in.PeriodFees))
 		for j := range in.PeriodFees {
@@ -478,7 +500,11 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 			k.periodFees[s] = parseChecked(f.Fee)
 		}
 	}
+}
 
+// compileTiers checks the credit tiers (one bound each, severity never
+// lowering the credit), the cap and the minimum credit.
+func compileTiers(v *violations, k *cContract, in *Contract, p *path, lim Limits) {
 	if checkCount(v, p.at("tiers"), len(in.Tiers), lim.MaxTiers) {
 		k.tiers = make([]cTier, 0, len(in.Tiers))
 		for j := range in.Tiers {
@@ -522,7 +548,11 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 		v.add(p.at("min_credit_amount"), msg)
 	}
 	k.minCredit = decimalOr(in.MinCreditAmount, decZero)
+}
 
+// compileDowntime checks how downtime counts: degradation, granularity,
+// threshold and minimum downtime.
+func compileDowntime(v *violations, k *cContract, in *Contract, p *path) {
 	if !validEnum(in.Degradation, Proportional) {
 		v.add(p.at("degradation"), "is not a known degradation")
 	}
@@ -556,7 +586,10 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 		v.add(p.at("min_downtime_seconds"), "is longer than the valid time range")
 	}
 	k.minDowntime = in.MinDowntimeSeconds
+}
 
+// compileExclusions checks the maintenance windows and excluded causes.
+func compileExclusions(v *violations, k *cContract, in *Contract, p *path, lim Limits) {
 	k.excludeMaintenance = in.ExcludeMaintenance
 	if checkCount(v, p.at("maintenance_windows"), len(in.MaintenanceWindows), lim.MaxMaintenanceWindows) {
 		var raw []interval
@@ -577,6 +610,10 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 		}
 		k.excluded[cause] = true
 	}
+}
+
+// compileActive checks the denominator and the active range.
+func compileActive(v *violations, k *cContract, in *Contract, p *path) {
 	if !validEnum(in.Denominator, Deployed) {
 		v.add(p.at("denominator"), "is not a known denominator")
 	}
@@ -596,16 +633,6 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 	if okF && okU && fromSet && untilSet && until <= from {
 		v.add(p.at("active_until"), "must be after active_from")
 	}
-	if !validEnum(in.Rounding, HalfUp) {
-		v.add(p.at("rounding"), "is not a known rounding mode")
-	} else if in.Rounding == HalfUp {
-		k.rounding = HalfUp
-	}
-	checkClaimPolicy(v, p.at("claim_policy"), in.ClaimPolicy)
-	if len(v.list) != n {
-		return nil
-	}
-	return k
 }
 
 func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (*cIncident, int64) {
