@@ -2,7 +2,6 @@ package estimating
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -35,28 +34,97 @@ type estimateReads interface {
 	EstimateDocument(ctx context.Context, incidentID string, rev int64) (*impact.StoredEstimate, []byte, error)
 }
 
-// The stored document's shape (impact.IncidentEstimate as the store
-// encodes it), with every number left a string.
-type LeanMoney struct{ Currency, Amount string }
+// The stored document's shape (the store's format, pinned by its golden
+// files, which a test here decodes too), with every number left a string.
+type LeanMoney struct {
+	Currency string `json:"Currency"`
+	Amount   string `json:"Amount"`
+}
 
+// LeanCredit is one credit share of a LeanCustomer.
+type LeanCredit struct {
+	Service     string    `json:"Service"`
+	PeriodStart time.Time `json:"PeriodStart"`
+	Credit      LeanMoney `json:"Credit"`
+}
+
+// LeanCustomer is one customer of a stored estimate, amounts undecoded.
 type LeanCustomer struct {
-	CustomerID    string
-	ImpactSeconds string
-	LostRevenue   struct{ Gross, Net, Recaptured LeanMoney }
-	RecoveryCost  *LeanMoney
-	SLACredits    []struct {
-		Service     string
-		PeriodStart time.Time
-		Credit      LeanMoney
+	CustomerID    string `json:"CustomerID"`
+	ImpactSeconds string `json:"ImpactSeconds"`
+	LostRevenue   struct {
+		Gross      LeanMoney `json:"Gross"`
+		Net        LeanMoney `json:"Net"`
+		Recaptured LeanMoney `json:"Recaptured"`
+	} `json:"LostRevenue"`
+	RecoveryCost  *LeanMoney   `json:"RecoveryCost"`
+	SLACredits    []LeanCredit `json:"SLACredits"`
+	ChurnExposure LeanMoney    `json:"ChurnExposure"`
+}
+
+// leanTotals are one currency's totals: small, decoded exactly, as
+// GetIncidentEstimate does.
+type leanTotals struct {
+	Currency         string          `json:"Currency"`
+	LostRevenueGross decimal.Decimal `json:"LostRevenueGross"`
+	LostRevenueNet   decimal.Decimal `json:"LostRevenueNet"`
+	RecoveryCost     decimal.Decimal `json:"RecoveryCost"`
+	SLACredits       decimal.Decimal `json:"SLACredits"`
+	ChurnExposure    decimal.Decimal `json:"ChurnExposure"`
+}
+
+func (t *leanTotals) domain() impact.CurrencyTotals {
+	return impact.CurrencyTotals{Currency: t.Currency, LostRevenueGross: t.LostRevenueGross, LostRevenueNet: t.LostRevenueNet,
+		RecoveryCost: t.RecoveryCost, SLACredits: t.SLACredits, ChurnExposure: t.ChurnExposure}
+}
+
+// leanHead is the document's totals.
+type leanHead struct {
+	Totals          []leanTotals `json:"Totals"`
+	ReportingTotals *leanTotals  `json:"ReportingTotals"`
+}
+
+// set puts the totals into meta.
+func (h *leanHead) set(meta *impact.StoredEstimate) {
+	meta.Totals, meta.ReportingTotals = nil, nil
+	if h.Totals != nil {
+		meta.Totals = make([]impact.CurrencyTotals, len(h.Totals))
+		for i := range h.Totals {
+			meta.Totals[i] = h.Totals[i].domain()
+		}
 	}
-	ChurnExposure LeanMoney
+	if h.ReportingTotals != nil {
+		t := h.ReportingTotals.domain()
+		meta.ReportingTotals = &t
+	}
 }
 
 type leanEstimate struct {
-	Customers []LeanCustomer
-	// The totals are small: decoded exactly, as GetIncidentEstimate does.
-	Totals          []impact.CurrencyTotals
-	ReportingTotals *impact.CurrencyTotals
+	Customers       []LeanCustomer `json:"Customers"`
+	Totals          []leanTotals   `json:"Totals"`
+	ReportingTotals *leanTotals    `json:"ReportingTotals"`
+}
+
+// leanOf is the lean form of an estimate already decoded (a store without
+// the document reads).
+func leanOf(e *impact.IncidentEstimate) []LeanCustomer {
+	lm := func(m impact.Money) LeanMoney { return LeanMoney{Currency: m.Currency, Amount: m.Amount.String()} }
+	out := make([]LeanCustomer, len(e.Customers))
+	for i := range e.Customers {
+		c := &e.Customers[i]
+		l := &out[i]
+		l.CustomerID, l.ImpactSeconds = c.CustomerID, c.ImpactSeconds.String()
+		l.LostRevenue.Gross, l.LostRevenue.Net, l.LostRevenue.Recaptured = lm(c.LostRevenue.Gross), lm(c.LostRevenue.Net), lm(c.LostRevenue.Recaptured)
+		if c.RecoveryCost != nil {
+			m := lm(*c.RecoveryCost)
+			l.RecoveryCost = &m
+		}
+		for _, a := range c.SLACredits {
+			l.SLACredits = append(l.SLACredits, LeanCredit{Service: a.Service, PeriodStart: a.PeriodStart, Credit: lm(a.Credit)})
+		}
+		l.ChurnExposure = lm(c.ChurnExposure)
+	}
+	return out
 }
 
 // CustomerOrders are the orders of EstimateCustomers (order_by fields).
@@ -212,11 +280,9 @@ func loadDecoded(ctx context.Context, st impact.Store, reads estimateReads, id s
 		if err != nil {
 			return nil, err
 		}
-		body, err := json.Marshal(&e.IncidentEstimate)
-		if err != nil {
-			return nil, err
-		}
-		return decodeDocument(e, body)
+		cs := leanOf(&e.IncidentEstimate)
+		e.Customers = nil
+		return &decodedEstimate{meta: e, customers: cs, orders: map[string][]int32{}}, nil
 	}
 	meta, body, err := reads.EstimateDocument(ctx, id, rev)
 	if err != nil {
@@ -230,7 +296,7 @@ func decodeDocument(meta *impact.StoredEstimate, body []byte) (*decodedEstimate,
 	if err := jsonv2.Unmarshal(body, &lean, jsonv2.RejectUnknownMembers(false)); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", impact.EstimateName(meta.IncidentID), err)
 	}
-	meta.Totals, meta.ReportingTotals = lean.Totals, lean.ReportingTotals
+	(&leanHead{Totals: lean.Totals, ReportingTotals: lean.ReportingTotals}).set(meta)
 	return &decodedEstimate{meta: meta, customers: lean.Customers, orders: map[string][]int32{}}, nil
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -250,8 +248,28 @@ func (s *Service) estimate(ctx context.Context, b *batch, id string, opt reporti
 	return e, sts, nil
 }
 
-// scenarioPrefix finds the scenario entry a violation path starts with.
-var scenarioPrefix = regexp.MustCompile(`^(customers|incidents)\[(\d+)\]`)
+// storedField spells a violation of the assembled scenario sc with the
+// stored resource it is about in place of its scenario entry:
+// "customers/c1.contracts[0].tiers[1].uptime_below".
+func storedField(sc *impact.Scenario, v impact.FieldViolation) string {
+	if len(v.Path) == 0 {
+		return v.Field
+	}
+	head, rest := v.Path[0], v.Path[1:]
+	name := ""
+	switch i := head.Index; {
+	case head.Name == "customers" && i >= 0 && i < len(sc.Customers):
+		name = impact.CustomerName(sc.Customers[i].ID)
+	case head.Name == "incidents" && i >= 0 && i < len(sc.Incidents):
+		name = impact.IncidentName(sc.Incidents[i].ID)
+	default:
+		return v.Field
+	}
+	if len(rest) == 0 {
+		return name
+	}
+	return name + "." + rest.String()
+}
 
 // EstimateError sorts the engine's verdict on a scenario assembled from
 // stored data: violations of the request's own fields (reporting currency,
@@ -275,18 +293,7 @@ func EstimateError(sc *impact.Scenario, err error) error {
 			data = append(data, "the scenario "+v.Description)
 			continue
 		}
-		field := scenarioPrefix.ReplaceAllStringFunc(v.Field, func(m string) string {
-			sub := scenarioPrefix.FindStringSubmatch(m)
-			i, _ := strconv.Atoi(sub[2])
-			if sub[1] == "customers" && i < len(sc.Customers) {
-				return impact.CustomerName(sc.Customers[i].ID)
-			}
-			if sub[1] == "incidents" && i < len(sc.Incidents) {
-				return impact.IncidentName(sc.Incidents[i].ID)
-			}
-			return m
-		})
-		data = append(data, field+": "+v.Description)
+		data = append(data, storedField(sc, v)+": "+v.Description)
 	}
 	if len(data) == 0 {
 		out := &impact.Error{Code: impact.EINVALID, Message: e.Message, Violations: req}

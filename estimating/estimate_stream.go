@@ -65,16 +65,13 @@ func streamPage(meta *impact.StoredEstimate, body []byte, lo, hi int) (*decodedE
 	}
 
 	// The rest is `,"Totals":…}`: small, decoded as an object.
-	var head struct {
-		Totals          []impact.CurrencyTotals
-		ReportingTotals *impact.CurrencyTotals
-	}
+	var head leanHead
 	if len(tail) > 0 && tail[0] == ',' {
 		obj := append([]byte{'{'}, tail[1:]...)
 		if err := jsonv2.Unmarshal(obj, &head, jsonv2.RejectUnknownMembers(false)); err != nil {
 			return nil, 0, fmt.Errorf("totals: %w", err)
 		}
 	}
-	meta.Totals, meta.ReportingTotals = head.Totals, head.ReportingTotals
+	head.set(meta)
 	return page, total, nil
 }

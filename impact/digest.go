@@ -33,6 +33,11 @@ func digestStop(s *Scenario, stop *stopper) string {
 	}
 	e := &encoder{buf: make([]byte, 0, size), stop: stop}
 	e.field("model", ModelVersion)
+	if zoned(s) {
+		// The zone rules are an input of every zoned figure (impact/doc.go,
+		// "Time zones"); a UTC-only scenario depends on no release.
+		e.field("tzdata", tzRelease)
+	}
 	e.field("reporting_currency", s.ReportingCurrency)
 	e.sorted("fx_rates", len(s.FXRates), func(i int, e *encoder) {
 		r := &s.FXRates[i]
@@ -52,6 +57,23 @@ func digestStop(s *Scenario, stop *stopper) string {
 	}
 	sum := sha256.Sum256(e.buf)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// zoned reports whether a customer or contract of s names a zone other
+// than UTC.
+func zoned(s *Scenario) bool {
+	for i := range s.Customers {
+		c := &s.Customers[i]
+		if zoneNameOrUTC(c.TimeZone) != "UTC" {
+			return true
+		}
+		for j := range c.Contracts {
+			if zoneNameOrUTC(c.Contracts[j].TimeZone) != "UTC" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // orderBy returns the indexes 0..n-1 in ascending order of key (unique ids

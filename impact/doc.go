@@ -44,6 +44,21 @@
 // up) is bounded by Limits.MaxWindowHours, so no request can ask for
 // unbounded work through many long windows.
 //
+// # Time zones
+//
+// Decision: zone names are resolved against the IANA database embedded in
+// this package (zoneinfo.zip, release TZDataVersion), never the host's:
+// with the host's database, a machine without /usr/share/zoneinfo knew no
+// zone, and two hosts with different releases could give different figures
+// for the same inputs. The binaries also embed Go's time/tzdata for any
+// other zone lookup. The release is an input of the inputs digest of every
+// scenario in which a customer or contract names a zone other than UTC (a
+// UTC-only scenario depends on no release, and its digest does not name
+// one), so the same digest means the same figures on every host; updating
+// the database moves TZDataVersion, and a recompute then gives zoned
+// estimates a new revision. ModelVersion does not move with it: the rules
+// are the same.
+//
 // # Local hours (§3)
 //
 // A local hour of a customer's zone is a maximal run of instants with the
@@ -270,7 +285,15 @@
 //   - Decision: update_mask "*" is a full replacement (AIP-134): every
 //     mutable field the body omits is cleared; the id and output-only
 //     fields (name, etag, create and update times) are kept. The resource
-//     validated is the one stored.
+//     validated is the one stored: the transport and the store apply the
+//     same table (CustomerMask, ContractMask, IncidentMask) to the same
+//     stored value.
+//   - Decision: a customer, contract, incident or batch of windows written
+//     on its own is checked by the engine's own checks of that resource
+//     (ValidateCustomer, ValidateContract, ValidateIncident,
+//     ValidateWindows), with paths relative to it; the checks between
+//     resources (a window's customer, a recovery item's window) and the
+//     request's size limits are made when a scenario is estimated.
 //   - Decision: etags are opaque, `"` + 16 hex digits + `"`: the first 8
 //     bytes of a SHA-256 of the resource name, its create time (to the
 //     microsecond) and its revision. They differ between resources, between

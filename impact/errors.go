@@ -3,6 +3,7 @@ package impact
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -56,10 +57,57 @@ func (e *Error) WithReason(reason string) *Error {
 }
 
 // FieldViolation names one problem with one input field. Field is a path
-// relative to the scenario, e.g. "incidents[0].windows[3].end_time".
+// relative to the scenario (or to the resource a validator was given),
+// e.g. "incidents[0].windows[3].end_time"; Path is the same path as
+// elements, set by the engine's validation, so that a caller re-rooting it
+// under its own request need not parse Field. Violations built elsewhere
+// may carry Field alone.
 type FieldViolation struct {
 	Field       string
 	Description string
+	Path        Path
+}
+
+// PathElem is one element of a field path: a field name, and when Index ≥ 0
+// the element of that list field.
+type PathElem struct {
+	Name  string
+	Index int
+}
+
+// Path is a field path, outermost element first.
+type Path []PathElem
+
+// String spells p as FieldViolation.Field does: "windows[3].end_time".
+func (p Path) String() string {
+	var b []byte
+	for _, e := range p {
+		if len(b) > 0 {
+			b = append(b, '.')
+		}
+		b = append(b, e.Name...)
+		if e.Index >= 0 {
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(e.Index), 10)
+			b = append(b, ']')
+		}
+	}
+	return string(b)
+}
+
+// Under returns the violations with every path prefixed by at (Field and
+// Path both), for a caller that validated a part of its request.
+func Under(at Path, vs []FieldViolation) []FieldViolation {
+	out := make([]FieldViolation, len(vs))
+	for i, v := range vs {
+		rel := v.Path
+		if rel == nil && v.Field != "" {
+			rel = Path{{Name: v.Field, Index: -1}} // built without elements: kept as spelled
+		}
+		p := append(append(Path{}, at...), rel...)
+		out[i] = FieldViolation{Field: p.String(), Description: v.Description, Path: p}
+	}
+	return out
 }
 
 func (e *Error) Error() string {

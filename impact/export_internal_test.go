@@ -1,6 +1,9 @@
 package impact
 
-import "context"
+import (
+	"context"
+	"io"
+)
 
 // EstimateWork runs the estimate of s with a cancellable context that is
 // never cancelled and returns the units of work the engine counted (its
@@ -20,4 +23,27 @@ func EstimateWork(s *Scenario, lim Limits) (int64, error) {
 		m.estimateIncident(inc, sla.credits)
 	}
 	return int64(stop.n), nil
+}
+
+// ZoneFile returns the TZif data of name in the embedded database.
+func ZoneFile(name string) ([]byte, error) {
+	f := zoneFiles()[name]
+	if f == nil {
+		return nil, Errorf(ENOTFOUND, "%s", name)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+// DigestWithTZData is the inputs digest of s as a build embedding zone
+// database release version would compute it.
+func DigestWithTZData(s *Scenario, version string) string {
+	old := tzRelease
+	tzRelease = version
+	defer func() { tzRelease = old }()
+	return digest(s)
 }

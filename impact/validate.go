@@ -3,7 +3,6 @@ package impact
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +28,8 @@ type violations struct {
 
 func (v *violations) add(at path, desc string) {
 	if len(v.list) < maxViolations {
-		v.list = append(v.list, FieldViolation{Field: at.String(), Description: desc})
+		p := at.elems()
+		v.list = append(v.list, FieldViolation{Field: p.String(), Description: desc, Path: p})
 	}
 }
 
@@ -46,27 +46,25 @@ func rootElem(name string, i int) path       { return path{name: name, index: i}
 func (p *path) at(name string) path          { return path{parent: p, name: name, index: -1} }
 func (p *path) elem(name string, i int) path { return path{parent: p, name: name, index: i} }
 
-func (p path) String() string {
+// elems is p as a Path; an element with no name (the root of a resource
+// validated on its own) is left out.
+func (p path) elems() Path {
 	var chain [8]*path
 	n := 0
 	for q := &p; q != nil && n < len(chain); q = q.parent {
 		chain[n] = q
 		n++
 	}
-	var b []byte
+	out := make(Path, 0, n)
 	for i := n - 1; i >= 0; i-- {
-		if len(b) > 0 {
-			b = append(b, '.')
-		}
-		b = append(b, chain[i].name...)
-		if chain[i].index >= 0 {
-			b = append(b, '[')
-			b = strconv.AppendInt(b, int64(chain[i].index), 10)
-			b = append(b, ']')
+		if chain[i].name != "" {
+			out = append(out, PathElem{Name: chain[i].name, Index: chain[i].index})
 		}
 	}
-	return string(b)
+	return out
 }
+
+func (p path) String() string { return p.elems().String() }
 
 func (v *violations) err() error {
 	if len(v.list) == 0 {
@@ -291,7 +289,7 @@ func compile(s *Scenario, lim Limits, stop *stopper) (*model, error) {
 	for i := range s.Customers {
 		stop.tick()
 		m.declared[s.Customers[i].ID] = true
-		if c := compileCustomer(v, &s.Customers[i], i, lim); c != nil {
+		if c := compileCustomer(v, &s.Customers[i], rootElem("customers", i), lim); c != nil {
 			if _, dup := m.byID[c.id]; dup {
 				cp := rootElem("customers", i)
 				v.add(cp.at("customer_id"), "duplicates another customer's id")
@@ -332,8 +330,9 @@ func compile(s *Scenario, lim Limits, stop *stopper) (*model, error) {
 	return m, nil
 }
 
-func compileCustomer(v *violations, in *Customer, i int, lim Limits) *cCustomer {
-	p := rootElem("customers", i)
+// compileCustomer checks the customer at p and builds its model, nil when
+// it has a violation.
+func compileCustomer(v *violations, in *Customer, p path, lim Limits) *cCustomer {
 	n := len(v.list)
 	c := &cCustomer{id: in.ID, currency: in.Currency}
 	checkIDText(v, p.at("customer_id"), in.ID, lim.MaxIDBytes)
@@ -444,6 +443,9 @@ func zoneNameOrUTC(name string) string {
 
 func validEnum[E ~int32](e E, max E) bool { return e >= 0 && e <= max }
 
+// compileContract checks the contract at p and builds its model, nil when
+// it has a violation; each concern has its own function, called in the
+// order its violations are listed.
 func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Limits) *cContract {
 	n := len(v.list)
 	k := &cContract{customer: c, service: in.Service, rounding: HalfEven, gran: Seconds}
@@ -459,6 +461,25 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 	k.loc = checkZone(v, p.at("time_zone"), in.TimeZone)
 	k.zoneName = zoneNameOrUTC(in.TimeZone)
 
+	compilePeriodFees(v, k, in, p, lim)
+	compileTiers(v, k, in, p, lim)
+	compileDowntime(v, k, in, p)
+	compileExclusions(v, k, in, p, lim)
+	compileActive(v, k, in, p)
+	if !validEnum(in.Rounding, HalfUp) {
+		v.add(p.at("rounding"), "is not a known rounding mode")
+	} else if in.Rounding == HalfUp {
+		k.rounding = HalfUp
+	}
+	checkClaimPolicy(v, p.at("claim_policy"), in.ClaimPolicy)
+	if len(v.list) != n {
+		return nil
+	}
+	return k
+}
+
+// compilePeriodFees checks the fees of single billing periods.
+func compilePeriodFees(v *violations, k *cContract, in *Contract, p *path, lim Limits) {
 	if checkCount(v, p.at("period_fees"), len(in.PeriodFees), lim.MaxPeriodFees) && len(in.PeriodFees) > 0 {
 		k.periodFees = make(map[int64]decimal.Decimal, len(in.PeriodFees))
 		for j := range in.PeriodFees {
@@ -479,7 +500,11 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 			k.periodFees[s] = parseChecked(f.Fee)
 		}
 	}
+}
 
+// compileTiers checks the credit tiers (one bound each, severity never
+// lowering the credit), the cap and the minimum credit.
+func compileTiers(v *violations, k *cContract, in *Contract, p *path, lim Limits) {
 	if checkCount(v, p.at("tiers"), len(in.Tiers), lim.MaxTiers) {
 		k.tiers = make([]cTier, 0, len(in.Tiers))
 		for j := range in.Tiers {
@@ -523,7 +548,11 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 		v.add(p.at("min_credit_amount"), msg)
 	}
 	k.minCredit = decimalOr(in.MinCreditAmount, decZero)
+}
 
+// compileDowntime checks how downtime counts: degradation, granularity,
+// threshold and minimum downtime.
+func compileDowntime(v *violations, k *cContract, in *Contract, p *path) {
 	if !validEnum(in.Degradation, Proportional) {
 		v.add(p.at("degradation"), "is not a known degradation")
 	}
@@ -557,7 +586,10 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 		v.add(p.at("min_downtime_seconds"), "is longer than the valid time range")
 	}
 	k.minDowntime = in.MinDowntimeSeconds
+}
 
+// compileExclusions checks the maintenance windows and excluded causes.
+func compileExclusions(v *violations, k *cContract, in *Contract, p *path, lim Limits) {
 	k.excludeMaintenance = in.ExcludeMaintenance
 	if checkCount(v, p.at("maintenance_windows"), len(in.MaintenanceWindows), lim.MaxMaintenanceWindows) {
 		var raw []interval
@@ -578,6 +610,10 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 		}
 		k.excluded[cause] = true
 	}
+}
+
+// compileActive checks the denominator and the active range.
+func compileActive(v *violations, k *cContract, in *Contract, p *path) {
 	if !validEnum(in.Denominator, Deployed) {
 		v.add(p.at("denominator"), "is not a known denominator")
 	}
@@ -597,21 +633,39 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 	if okF && okU && fromSet && untilSet && until <= from {
 		v.add(p.at("active_until"), "must be after active_from")
 	}
-	if !validEnum(in.Rounding, HalfUp) {
-		v.add(p.at("rounding"), "is not a known rounding mode")
-	} else if in.Rounding == HalfUp {
-		k.rounding = HalfUp
-	}
-	checkClaimPolicy(v, p.at("claim_policy"), in.ClaimPolicy)
-	if len(v.list) != n {
-		return nil
-	}
-	return k
 }
 
 func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (*cIncident, int64) {
 	p := rootElem("incidents", i)
 	n := len(v.list)
+	inc := compileIncidentFields(v, in, p, lim)
+	var hours int64
+	affected := make(map[string]bool) // from every window, valid or not: no cascading violations
+	for j := range in.Windows {
+		affected[in.Windows[j].CustomerID] = true
+	}
+	inc.windows = make([]cWindow, 0, len(in.Windows))
+	for j := range in.Windows {
+		m.stop.tick()
+		w := &in.Windows[j]
+		c, cw, ok := checkWindow(v, m, w, p.elem("windows", j), lim)
+		hours += cw.hours
+		if ok {
+			inc.windows = append(inc.windows, cWindow{cust: c, service: w.Service, start: cw.start, end: cw.end,
+				frac: decimalOr(w.ImpactFraction, decOne), inc: inc})
+		}
+	}
+
+	compileRecovery(v, inc, in, p, lim, affected)
+	if len(v.list) != n {
+		return nil, hours
+	}
+	return inc, hours
+}
+
+// compileIncidentFields checks the incident's own fields (id, title,
+// cause, allocation).
+func compileIncidentFields(v *violations, in *Incident, p path, lim Limits) *cIncident {
 	inc := &cIncident{id: in.ID, cause: in.Cause, allocation: Even}
 	checkIDText(v, p.at("incident_id"), in.ID, lim.MaxIDBytes)
 	checkText(v, p.at("title"), in.Title, false, lim.MaxIDBytes)
@@ -625,88 +679,91 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 	} else if in.Allocation == ByImpact {
 		inc.allocation = ByImpact
 	}
+	return inc
+}
 
-	var hours int64
-	affected := make(map[string]bool) // from every window, valid or not: no cascading violations
-	for j := range in.Windows {
-		affected[in.Windows[j].CustomerID] = true
-	}
-	inc.windows = make([]cWindow, 0, len(in.Windows))
-	for j := range in.Windows {
-		m.stop.tick()
-		w := &in.Windows[j]
-		wp := p.elem("windows", j)
-		ok := true
-		c := m.byID[w.CustomerID]
-		switch {
-		case w.CustomerID == "":
-			v.add(wp.at("customer_id"), "is required")
-			ok = false
-		case CheckText(w.CustomerID, false) != "":
-			v.add(wp.at("customer_id"), CheckText(w.CustomerID, false))
-			ok = false
-		case c == nil:
-			if !m.declared[w.CustomerID] { // an invalid customer has its own violations
-				v.add(wp.at("customer_id"), "names no customer of the scenario")
-			}
-			ok = false
-		}
-		if !checkIDText(v, wp.at("service"), w.Service, lim.MaxIDBytes) {
-			ok = false
-		}
-		s, e, okSpan := checkSpan(v, wp, w.Start, w.End)
-		if okSpan && e-s > maxWindowSeconds {
-			v.add(wp.at("end_time"), "a window lasts at most 366 days")
-			okSpan = false
-		}
-		if okSpan {
-			hours += (e - s + 3599) / 3600
-		}
-		if msg := checkDec(w.ImpactFraction, false, fraction); msg != "" {
-			v.add(wp.at("impact_fraction"), msg)
-			ok = false
-		}
-		if ok && okSpan {
-			inc.windows = append(inc.windows, cWindow{cust: c, service: w.Service, start: s, end: e,
-				frac: decimalOr(w.ImpactFraction, decOne), inc: inc})
-		}
-	}
+// checkedSpan is a window's span once checked, and its length in whole
+// hours (rounded up; 0 when the span is invalid).
+type checkedSpan struct{ start, end, hours int64 }
 
+// checkWindow checks the window w at wp: ok when it is valid and, with a
+// model m, names one of its valid customers (returned). Without a model
+// (a batch of windows checked on its own) the customer is not looked up.
+func checkWindow(v *violations, m *model, w *OutageWindow, wp path, lim Limits) (*cCustomer, checkedSpan, bool) {
+	ok := true
+	var c *cCustomer
+	switch {
+	case w.CustomerID == "":
+		v.add(wp.at("customer_id"), "is required")
+		ok = false
+	case CheckText(w.CustomerID, false) != "":
+		v.add(wp.at("customer_id"), CheckText(w.CustomerID, false))
+		ok = false
+	case m == nil:
+	case m.byID[w.CustomerID] == nil:
+		if !m.declared[w.CustomerID] { // an invalid customer has its own violations
+			v.add(wp.at("customer_id"), "names no customer of the scenario")
+		}
+		ok = false
+	default:
+		c = m.byID[w.CustomerID]
+	}
+	if !checkIDText(v, wp.at("service"), w.Service, lim.MaxIDBytes) {
+		ok = false
+	}
+	var cs checkedSpan
+	s, e, okSpan := checkSpan(v, wp, w.Start, w.End)
+	if okSpan && e-s > maxWindowSeconds {
+		v.add(wp.at("end_time"), "a window lasts at most 366 days")
+		okSpan = false
+	}
+	if okSpan {
+		cs = checkedSpan{start: s, end: e, hours: (e - s + 3599) / 3600}
+	}
+	if msg := checkDec(w.ImpactFraction, false, fraction); msg != "" {
+		v.add(wp.at("impact_fraction"), msg)
+		ok = false
+	}
+	return c, cs, ok && okSpan
+}
+
+// compileRecovery checks the incident's recovery currency and items and
+// sums their cost into inc. affected holds the customers with a window in
+// the incident; nil (an incident checked without its windows) skips the
+// checks that need them.
+func compileRecovery(v *violations, inc *cIncident, in *Incident, p path, lim Limits, affected map[string]bool) {
 	if in.RecoveryCurrency != "" {
 		inc.recoveryExp, _ = checkCurrency(v, p.at("recovery_currency"), in.RecoveryCurrency, false)
 		inc.recoveryCurrency = in.RecoveryCurrency
 	} else if len(in.RecoveryItems) > 0 {
 		v.add(p.at("recovery_currency"), "is required when the incident has recovery items")
 	}
-	if checkCount(v, p.at("recovery_items"), len(in.RecoveryItems), lim.MaxRecoveryItems) {
-		inc.perCustomer = make(map[string]decimal.Decimal)
-		for j := range in.RecoveryItems {
-			it := &in.RecoveryItems[j]
-			ip := p.elem("recovery_items", j)
-			cost, ok := compileItem(v, it, ip, lim)
-			if it.CustomerID != "" && !affected[it.CustomerID] {
-				v.add(ip.at("customer_id"), "must name a customer with a window in this incident")
-				ok = false
-			}
-			if !ok {
+	if !checkCount(v, p.at("recovery_items"), len(in.RecoveryItems), lim.MaxRecoveryItems) {
+		return
+	}
+	inc.perCustomer = make(map[string]decimal.Decimal)
+	for j := range in.RecoveryItems {
+		it := &in.RecoveryItems[j]
+		ip := p.elem("recovery_items", j)
+		cost, ok := compileItem(v, it, ip, lim)
+		if affected != nil && it.CustomerID != "" && !affected[it.CustomerID] {
+			v.add(ip.at("customer_id"), "must name a customer with a window in this incident")
+			ok = false
+		}
+		if !ok {
+			continue
+		}
+		if it.CustomerID == "" {
+			if affected != nil && len(in.Windows) == 0 {
+				v.add(ip, "a shared recovery item needs at least one affected customer (a window) to be allocated to")
 				continue
 			}
-			if it.CustomerID == "" {
-				if len(in.Windows) == 0 {
-					v.add(ip, "a shared recovery item needs at least one affected customer (a window) to be allocated to")
-					continue
-				}
-				inc.shared = inc.shared.Add(cost)
-				inc.hasShared = true
-			} else {
-				inc.perCustomer[it.CustomerID] = inc.perCustomer[it.CustomerID].Add(cost)
-			}
+			inc.shared = inc.shared.Add(cost)
+			inc.hasShared = true
+		} else {
+			inc.perCustomer[it.CustomerID] = inc.perCustomer[it.CustomerID].Add(cost)
 		}
 	}
-	if len(v.list) != n {
-		return nil, hours
-	}
-	return inc, hours
 }
 
 func compileItem(v *violations, it *RecoveryItem, ip path, lim Limits) (decimal.Decimal, bool) {

@@ -1,6 +1,10 @@
 package impact
 
 import (
+	"archive/zip"
+	"bytes"
+	_ "embed"
+	"io"
 	"math"
 	"sync"
 	"time"
@@ -15,13 +19,45 @@ var (
 
 const maxWindowSeconds = 366 * 86400
 
-// zones caches loaded locations: time.LoadLocation reads and parses the zone
-// file on every call. Only names that loaded are cached, so its size is
-// bounded by the IANA database.
+// TZDataVersion is the release of the IANA time zone database the engine
+// computes with: zoneinfo.zip, embedded, so that no figure depends on the
+// host's database (impact/doc.go, "Time zones"). The file holds the zones
+// of Go's lib/time/zoneinfo.zip, built "fat" (explicit transitions up to
+// 2037) from that release's zone files with Go's lib/time/mkzip.go. Fat,
+// because Go's own slim zip leaves the years after its last transition to
+// the POSIX rule string, whose zone spans can end at the very instant asked
+// for (America/Santiago, December 2024), on which the period scan would not
+// advance. Replacing the file means moving this constant with it.
+const TZDataVersion = "2025b"
+
+// tzRelease is the release the inputs digest names: TZDataVersion, but a
+// variable so that a test can show the digest moving with it.
+var tzRelease = TZDataVersion
+
+//go:embed zoneinfo.zip
+var zoneinfoZip []byte
+
+// zoneFiles indexes the embedded database by zone name, opened once.
+var zoneFiles = sync.OnceValue(func() map[string]*zip.File {
+	r, err := zip.NewReader(bytes.NewReader(zoneinfoZip), int64(len(zoneinfoZip)))
+	if err != nil {
+		panic("impact: the embedded zoneinfo.zip is unreadable: " + err.Error())
+	}
+	m := make(map[string]*zip.File, len(r.File))
+	for _, f := range r.File {
+		m[f.Name] = f
+	}
+	return m
+})
+
+// zones caches loaded locations: parsing a zone file on every call would
+// dominate a statement's cost. Only names that loaded are cached, so its
+// size is bounded by the IANA database.
 var zones sync.Map // string → *time.Location
 
-// loadZone returns the IANA zone name ("" means UTC), or false when the name
-// is unknown. "Local" is refused: its meaning depends on the machine.
+// loadZone returns the IANA zone name ("" means UTC) from the embedded
+// database, or false when the name is unknown. "Local" is refused: its
+// meaning depends on the machine.
 func loadZone(name string) (*time.Location, bool) {
 	if name == "" || name == "UTC" {
 		return time.UTC, true
@@ -32,12 +68,37 @@ func loadZone(name string) (*time.Location, bool) {
 	if l, ok := zones.Load(name); ok {
 		return l.(*time.Location), true
 	}
-	l, err := time.LoadLocation(name)
+	f := zoneFiles()[name]
+	if f == nil {
+		return nil, false
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, false
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	rc.Close()
+	if err != nil {
+		return nil, false
+	}
+	l, err := time.LoadLocationFromTZData(name, data)
 	if err != nil {
 		return nil, false
 	}
 	zones.Store(name, l)
 	return l, true
+}
+
+// LoadZone returns the IANA zone name ("" and "UTC" are UTC) as the engine
+// sees it, from the embedded database of TZDataVersion; "Local" and unknown
+// names are EINVALID. Callers outside the engine that show or check a
+// customer's zone use it, so that they agree with the figures.
+func LoadZone(name string) (*time.Location, error) {
+	l, ok := loadZone(name)
+	if !ok {
+		return nil, Errorf(EINVALID, "%q is not a known IANA time zone", name)
+	}
+	return l, nil
 }
 
 // zoneCursor answers "what is the UTC offset at t" for nondecreasing (or

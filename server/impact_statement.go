@@ -211,7 +211,7 @@ func lessDecimal(a, b string) bool {
 // so that the words and the figures cannot disagree. Times are in the
 // customer's zone, labelled with it.
 func summary(s *impactv1.ImpactStatement) []string {
-	loc, err := time.LoadLocation(s.GetCustomerTimeZone())
+	loc, err := impact.LoadZone(s.GetCustomerTimeZone())
 	if err != nil {
 		loc = time.UTC
 	}

@@ -2,11 +2,8 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -183,102 +180,13 @@ func protoPath(md protoreflect.MessageDescriptor, p string) string {
 	return strings.Join(segs, ".")
 }
 
-// applyMask copies the fields of mask from src into dst, both the same
-// proto message type: it gives the resource an Update would produce, so
-// that it can be validated before anything is written. Paths the message
-// does not have are left for the store to reject.
-func applyMask(dst, src proto.Message, mask impact.FieldMask) {
-	for _, p := range mask {
-		if p == "*" {
-			// A full replacement (AIP-134): every field the client did not
-			// send is cleared, as the store's "*" writes it, so that what is
-			// validated is the resource that will be stored. Output-only
-			// fields and the id stay.
-			dr, sr := dst.ProtoReflect(), src.ProtoReflect()
-			fields := dr.Descriptor().Fields()
-			for i := 0; i < fields.Len(); i++ {
-				fd := fields.Get(i)
-				name := string(fd.Name())
-				switch {
-				case outputFields[name]:
-				case sr.Has(fd):
-					dr.Set(fd, sr.Get(fd))
-				case !idFields[name]:
-					dr.Clear(fd)
-				}
-			}
-			continue
-		}
-		d, sm := dst.ProtoReflect(), src.ProtoReflect()
-		parts := strings.Split(p, ".")
-		for i, name := range parts {
-			fd := d.Descriptor().Fields().ByName(protoreflect.Name(name))
-			if fd == nil {
-				break
-			}
-			if i == len(parts)-1 {
-				if sm.Has(fd) {
-					d.Set(fd, sm.Get(fd))
-				} else {
-					d.Clear(fd)
-				}
-				break
-			}
-			if fd.Kind() != protoreflect.MessageKind || fd.IsList() || fd.IsMap() {
-				break
-			}
-			d, sm = d.Mutable(fd).Message(), sm.Get(fd).Message()
-		}
+// invalidResource is the error of the violations vs of the resource the
+// caller wrote, named to ("customer"), under that path of its request; nil
+// when there are none.
+func invalidResource(to string, vs []impact.FieldViolation) error {
+	if len(vs) == 0 {
+		return nil
 	}
-}
-
-// validate runs the engine's validation on a scenario built around one
-// resource and keeps the violations under the resource's path in that
-// scenario (from, e.g. "customers[0]"), renamed to its path in the request
-// (to, e.g. "customer"). What is stored is thereby always something the
-// engine accepts, and a client learns of a bad tier or time zone when it
-// writes it, not at its next :estimate.
-// Violations under a skip path are about scaffolding and dropped.
-func (s *Stored) validate(ctx context.Context, sc *impact.Scenario, from, to string, skip ...string) error {
-	_, err := impact.EstimateScenarioContext(ctx, sc, s.limits)
-	var e *impact.Error
-	if err == nil || !errors.As(err, &e) || e.Code != impact.EINVALID {
-		return err
-	}
-	// The message names the resource the caller wrote, not the scenario
-	// built around it.
-	out := &impact.Error{Code: impact.EINVALID, Message: "the " + to + " is invalid"}
-	for _, v := range e.Violations {
-		if slices.ContainsFunc(skip, func(p string) bool { return strings.HasPrefix(v.Field, p) }) {
-			continue
-		}
-		if rest, ok := strings.CutPrefix(v.Field, from); ok {
-			out.Violations = append(out.Violations, impact.FieldViolation{Field: to + rest, Description: v.Description})
-		}
-	}
-	if len(out.Violations) == 0 {
-		return nil // about the scaffolding around the resource, not the resource
-	}
-	return out
-}
-
-// windowPath renames a violation of the scenario built by
-// BatchCreateOutageWindows, "incidents[0].windows[3].end_time", to the
-// request's "requests[3].outage_window.end_time".
-func windowPath(field string) (string, bool) {
-	rest, ok := strings.CutPrefix(field, "incidents[0].windows")
-	if !ok {
-		return "", false
-	}
-	if rest == "" {
-		return "requests", true
-	}
-	i := strings.IndexByte(rest, ']')
-	if rest[0] != '[' || i < 0 {
-		return "", false
-	}
-	if _, err := strconv.Atoi(rest[1:i]); err != nil {
-		return "", false
-	}
-	return "requests" + rest[:i+1] + ".outage_window" + rest[i+1:], true
+	return &impact.Error{Code: impact.EINVALID, Message: "the " + to + " is invalid",
+		Violations: impact.Under(impact.Path{{Name: to, Index: -1}}, vs)}
 }

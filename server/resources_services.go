@@ -2,10 +2,8 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
-	"time"
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -45,7 +43,7 @@ func (s *Stored) customerFromProto(p *impactv1.Customer, reqID string) (*impact.
 		return nil, err
 	}
 	c.ID = id
-	if err := s.validate(context.Background(), &impact.Scenario{Customers: []impact.Customer{c}}, "customers[0]", "customer"); err != nil {
+	if err := invalidResource("customer", impact.ValidateCustomer(&c, s.limits)); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -95,9 +93,12 @@ func (s *Stored) UpdateCustomer(ctx context.Context, req *impactv1.UpdateCustome
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	next := customerToProto(cur)
-	applyMask(next, p, mask)
-	if _, err := s.customerFromProto(next, ""); err != nil {
+	// The customer the update makes, by the table the store writes with.
+	next := cur.Customer
+	if err := impact.CustomerMask.Apply(&next, &c, mask); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := invalidResource("customer", impact.ValidateCustomer(&next, s.limits)); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	// Without a client etag, the one read makes the store refuse to write
@@ -159,13 +160,11 @@ func (s *Stored) contractFromProto(ctx context.Context, customerID string, p *im
 		return nil, err
 	}
 	k.Service = id
-	cust, err := s.store.GetCustomer(ctx, customerID)
-	if err != nil {
+	// The customer must exist (NOT_FOUND before any violation).
+	if _, err := s.store.GetCustomer(ctx, customerID); err != nil {
 		return nil, err
 	}
-	c := cust.Customer
-	c.Contracts = []impact.Contract{k}
-	if err := s.validate(ctx, &impact.Scenario{Customers: []impact.Customer{c}}, "customers[0].contracts[0]", "contract"); err != nil {
+	if err := invalidResource("contract", impact.ValidateContract(&k, s.limits)); err != nil {
 		return nil, err
 	}
 	return &k, nil
@@ -220,9 +219,11 @@ func (s *Stored) UpdateContract(ctx context.Context, req *impactv1.UpdateContrac
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	next := contractToProto(cur)
-	applyMask(next, p, mask)
-	if _, err := s.contractFromProto(ctx, ids[0], next, ""); err != nil {
+	next := cur.Contract // see UpdateCustomer
+	if err := impact.ContractMask.Apply(&next, &k, mask); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := invalidResource("contract", impact.ValidateContract(&next, s.limits)); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	etag := p.GetEtag()
@@ -283,24 +284,7 @@ func (s *Stored) incidentFromProto(p *impactv1.Incident, reqID string) (*impact.
 		return nil, err
 	}
 	in.ID = id
-	check := in
-	var custs []impact.Customer
-	seen := map[string]bool{}
-	standIn := func(id string) {
-		if id == "" || seen[id] {
-			return
-		}
-		seen[id] = true
-		custs = append(custs, impact.Customer{ID: id, Currency: "USD"})
-		start := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-		check.Windows = append(check.Windows, impact.OutageWindow{CustomerID: id, Service: "stand-in", Start: start, End: start.Add(time.Minute)})
-	}
-	for _, r := range in.RecoveryItems {
-		standIn(r.CustomerID)
-	}
-	standIn("stand-in")
-	sc := &impact.Scenario{Customers: custs, Incidents: []impact.Incident{check}}
-	if err := s.validate(context.Background(), sc, "incidents[0]", "incident", "incidents[0].windows", "customers"); err != nil {
+	if err := invalidResource("incident", impact.ValidateIncident(&in, s.limits)); err != nil {
 		return nil, err
 	}
 	return &in, nil
@@ -350,9 +334,11 @@ func (s *Stored) UpdateIncident(ctx context.Context, req *impactv1.UpdateInciden
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	next := incidentToProto(cur)
-	applyMask(next, p, mask)
-	if _, err := s.incidentFromProto(next, ""); err != nil {
+	next := cur.Incident // see UpdateCustomer
+	if err := impact.IncidentMask.Apply(&next, &in, mask); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := invalidResource("incident", impact.ValidateIncident(&next, s.limits)); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	etag := p.GetEtag()
@@ -413,9 +399,7 @@ func (s *Stored) windowsFromProto(ctx context.Context, incidentID string, req *i
 	}
 	var d decoder
 	ws := make([]impact.StoredWindow, len(rs))
-	check := impact.Incident{ID: incidentID, Windows: make([]impact.OutageWindow, len(rs))}
-	var custs []impact.Customer
-	seen := map[string]bool{}
+	check := make([]impact.OutageWindow, len(rs))
 	for i, r := range rs {
 		path := fmt.Sprintf("requests[%d]", i)
 		if r.GetParent() != "" && r.GetParent() != req.GetParent() {
@@ -435,30 +419,19 @@ func (s *Stored) windowsFromProto(ctx context.Context, incidentID string, req *i
 			ImpactFraction: p.GetImpactFraction(),
 		}
 		ws[i] = impact.StoredWindow{ID: r.GetOutageWindowId(), OutageWindow: w}
-		check.Windows[i] = w
-		if id := w.CustomerID; id != "" && !seen[id] {
-			seen[id] = true
-			// A stand-in: only the windows are checked here.
-			custs = append(custs, impact.Customer{ID: id, Currency: "USD"})
-		}
+		check[i] = w
 	}
 	if err := d.err(); err != nil {
 		return nil, err
 	}
-	_, err := impact.EstimateScenarioContext(ctx, &impact.Scenario{Customers: custs, Incidents: []impact.Incident{check}}, s.limits)
-	var e *impact.Error
-	if errors.As(err, &e) && e.Code == impact.EINVALID {
+	if vs := impact.ValidateWindows(check, s.limits); len(vs) > 0 {
 		out := &impact.Error{Code: impact.EINVALID, Message: "invalid windows"}
-		for _, v := range e.Violations {
-			if f, ok := windowPath(v.Field); ok {
-				out.Violations = append(out.Violations, impact.FieldViolation{Field: f, Description: v.Description})
-			}
+		for _, v := range vs {
+			// windows[i].x is requests[i].outage_window.x.
+			p := append(impact.Path{{Name: "requests", Index: v.Path[0].Index}, {Name: "outage_window", Index: -1}}, v.Path[1:]...)
+			out.Violations = append(out.Violations, impact.FieldViolation{Field: p.String(), Description: v.Description, Path: p})
 		}
-		if len(out.Violations) > 0 {
-			return nil, out
-		}
-	} else if err != nil {
-		return nil, err
+		return nil, out
 	}
 	return ws, nil
 }

@@ -4,28 +4,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/impact-svc/impact/impact"
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 )
-
-func TestWindowPath(t *testing.T) {
-	for in, want := range map[string]string{
-		"incidents[0].windows[3].end_time":     "requests[3].outage_window.end_time",
-		"incidents[0].windows[12]":             "requests[12].outage_window",
-		"incidents[0].windows":                 "requests",
-		"incidents[0].windows[x].end_time":     "",
-		"customers[0].customer_id":             "",
-		"incidents[0].recovery_items[0].hours": "",
-	} {
-		got, ok := windowPath(in)
-		if got != want || ok != (want != "") {
-			t.Errorf("windowPath(%q) = %q, %v; want %q", in, got, ok, want)
-		}
-	}
-}
 
 func TestParseName(t *testing.T) {
 	ids, err := parseName("name", "customers/a/contracts/b", "customers", "contracts")
@@ -52,16 +35,5 @@ func TestUpdateMask(t *testing.T) {
 	}
 	if _, err := updateMask(&fieldmaskpb.FieldMask{Paths: []string{"etag"}}, c, "customer_id", "a"); impact.ErrorCode(err) != impact.EINVALID {
 		t.Errorf("nothing to update: got %v, want EINVALID", err)
-	}
-}
-
-func TestApplyMask(t *testing.T) {
-	dst := &impactv1.Customer{CustomerId: "a", CurrencyCode: "EUR", Baseline: &impactv1.RevenueBaseline{HourlyAmount: "1", RecaptureRate: "0.5"}}
-	src := &impactv1.Customer{DisplayName: "New", Baseline: &impactv1.RevenueBaseline{HourlyAmount: "2"}}
-	applyMask(dst, src, impact.FieldMask{"display_name", "baseline.hourly_amount", "lifetime_value"})
-	want := &impactv1.Customer{CustomerId: "a", CurrencyCode: "EUR", DisplayName: "New",
-		Baseline: &impactv1.RevenueBaseline{HourlyAmount: "2", RecaptureRate: "0.5"}}
-	if diff := cmp.Diff(want, dst, protocmp.Transform()); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

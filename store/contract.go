@@ -166,7 +166,7 @@ func (d *DB) UpdateContract(ctx context.Context, customerID string, k *impact.Co
 		if err != nil {
 			return err
 		}
-		if err := contractMask.apply(&cur.Contract, k, mask); err != nil {
+		if err := impact.ContractMask.Apply(&cur.Contract, k, mask); err != nil {
 			return err
 		}
 		row, err := contractToRow(customerID, &cur.Contract)

@@ -128,7 +128,7 @@ func (d *DB) UpdateCustomer(ctx context.Context, c *impact.Customer, mask impact
 		if err != nil {
 			return err
 		}
-		if err := customerMask.apply(&cur.Customer, c, mask); err != nil {
+		if err := impact.CustomerMask.Apply(&cur.Customer, c, mask); err != nil {
 			return err
 		}
 		row, err := customerToRow(&cur.Customer)

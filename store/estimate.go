@@ -150,8 +150,8 @@ func (d *DB) WindowsInRanges(ctx context.Context, ranges []impact.CustomerRange)
 	return out, nil
 }
 
-// The write side. Estimates and statements are stored as JSON of the
-// engine's result types: they are outputs, recomputable from the stored
+// The write side. Estimates and statements are stored as JSON documents
+// (estimate_doc.go): they are outputs, recomputable from the stored
 // inputs, and the model version names the rules that produced them.
 
 const (
@@ -206,7 +206,7 @@ func (d *DB) encodeSave(e *impact.StoredEstimate, sts []impact.StoredStatement, 
 	if err := checkID("incident_id", e.IncidentID); err != nil {
 		return ins, nil, err
 	}
-	body, err := json.Marshal(&e.IncidentEstimate)
+	body, err := encodeEstimateBody(&e.IncidentEstimate)
 	if err != nil {
 		return ins, nil, err
 	}
@@ -238,7 +238,7 @@ func (d *DB) encodeSave(e *impact.StoredEstimate, sts []impact.StoredStatement, 
 			return ins, nil, invalid(fieldf("statements", i, ""), "duplicate statement "+impact.StatementName(k.c, k.s, k.p))
 		}
 		seen[k] = true
-		b, err := json.Marshal(&s.SLAStatement)
+		b, err := encodeStatementBody(&s.SLAStatement)
 		if err != nil {
 			return ins, nil, err
 		}
@@ -404,7 +404,8 @@ func (r *estimateRow) toDomain() (*impact.StoredEstimate, error) {
 	e := &impact.StoredEstimate{Name: impact.EstimateName(r.IncidentID), ModelVersion: r.ModelVersion,
 		InputsDigest: r.InputsDigest, ComputeTime: r.ComputeTime.Time, Revision: r.Revision,
 		ReportingCurrency: r.ReportingCurrency, Source: r.Source, Actor: r.Actor}
-	if err := json.Unmarshal(r.Body, &e.IncidentEstimate); err != nil {
+	var err error
+	if e.IncidentEstimate, err = decodeEstimateBody(r.Body); err != nil {
 		return nil, err
 	}
 	var fx []fxDoc
@@ -548,7 +549,7 @@ func (d *DB) GetStatement(ctx context.Context, customerID, service, period strin
 		return nil, translate(noRows(err, name))
 	}
 	s := &impact.StoredStatement{Period: period, Name: name, ComputeTime: r.ComputeTime.Time, Revision: r.Revision}
-	if err := json.Unmarshal(r.Body, &s.SLAStatement); err != nil {
+	if s.SLAStatement, err = decodeStatementBody(r.Body); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -157,7 +157,7 @@ func (d *DB) UpdateIncident(ctx context.Context, in *impact.Incident, mask impac
 		if err != nil {
 			return err
 		}
-		if err := incidentMask.apply(&cur.Incident, in, mask); err != nil {
+		if err := impact.IncidentMask.Apply(&cur.Incident, in, mask); err != nil {
 			return err
 		}
 		row, err := incidentToRow(&cur.Incident)

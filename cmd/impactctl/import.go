@@ -224,44 +224,43 @@ var (
 )
 
 // A column that sets a field an Update can replace: the field's path in the
-// update mask and how a row's value is copied into the stored resource (as
-// the store's mask does, to validate the result before writing it).
+// update mask and how a row's value is copied into the stored resource (by
+// impact's update-mask table, the store's, to validate the result before
+// writing it).
 type updatable[T any] struct {
 	path string
 	set  func(dst, src *T)
 }
 
+// columnsOf maps each column to its mask path and that path's copy in
+// table.
+func columnsOf[T any](table impact.UpdateMask[T], paths map[string]string) map[string]updatable[T] {
+	out := make(map[string]updatable[T], len(paths))
+	for col, p := range paths {
+		if table[p] == nil {
+			panic("impactctl: column " + col + " names " + p + ", which the update-mask table does not have")
+		}
+		out[col] = updatable[T]{p, table[p]}
+	}
+	return out
+}
+
 // Customers' and contracts' columns by name; ids name the resource and are
 // not in the tables.
 var (
-	customerUpdates = map[string]updatable[impact.Customer]{
-		"display_name":      {"display_name", func(d, s *impact.Customer) { d.DisplayName = s.DisplayName }},
-		"currency_code":     {"currency_code", func(d, s *impact.Customer) { d.Currency = s.Currency }},
-		"time_zone":         {"time_zone", func(d, s *impact.Customer) { d.TimeZone = s.TimeZone }},
-		"hourly_amount":     {"baseline.hourly_amount", func(d, s *impact.Customer) { d.Baseline.HourlyAmount = s.Baseline.HourlyAmount }},
-		"recapture_rate":    {"baseline.recapture_rate", func(d, s *impact.Customer) { d.Baseline.RecaptureRate = s.Baseline.RecaptureRate }},
-		"lifetime_value":    {"lifetime_value", func(d, s *impact.Customer) { d.LifetimeValue = s.LifetimeValue }},
-		"churn_probability": {"churn_probability", func(d, s *impact.Customer) { d.ChurnProbability = s.ChurnProbability }},
-		"labels":            {"labels", func(d, s *impact.Customer) { d.Labels = s.Labels }},
-	}
-	contractUpdates = map[string]updatable[impact.Contract]{
-		"monthly_fee":          {"monthly_fee", func(d, s *impact.Contract) { d.MonthlyFee = s.MonthlyFee }},
-		"tiers":                {"tiers", func(d, s *impact.Contract) { d.Tiers = s.Tiers }},
-		"billing_period":       {"billing_period", func(d, s *impact.Contract) { d.BillingPeriod = s.BillingPeriod }},
-		"time_zone":            {"time_zone", func(d, s *impact.Contract) { d.TimeZone = s.TimeZone }},
-		"credit_cap_percent":   {"credit_cap_percent", func(d, s *impact.Contract) { d.CreditCapPercent = s.CreditCapPercent }},
-		"min_credit_amount":    {"min_credit_amount", func(d, s *impact.Contract) { d.MinCreditAmount = s.MinCreditAmount }},
-		"degradation":          {"degradation", func(d, s *impact.Contract) { d.Degradation = s.Degradation }},
-		"downtime_threshold":   {"downtime_threshold", func(d, s *impact.Contract) { d.DowntimeThreshold = s.DowntimeThreshold }},
-		"granularity":          {"granularity", func(d, s *impact.Contract) { d.Granularity = s.Granularity }},
-		"min_downtime_seconds": {"min_downtime_seconds", func(d, s *impact.Contract) { d.MinDowntimeSeconds = s.MinDowntimeSeconds }},
-		"rounding":             {"rounding", func(d, s *impact.Contract) { d.Rounding = s.Rounding }},
-		"labels":               {"labels", func(d, s *impact.Contract) { d.Labels = s.Labels }},
+	customerUpdates = columnsOf(impact.CustomerMask, map[string]string{
+		"display_name": "display_name", "currency_code": "currency_code", "time_zone": "time_zone",
+		"hourly_amount": "baseline.hourly_amount", "recapture_rate": "baseline.recapture_rate",
+		"lifetime_value": "lifetime_value", "churn_probability": "churn_probability", "labels": "labels",
+	})
+	contractUpdates = columnsOf(impact.ContractMask, map[string]string{
+		"monthly_fee": "monthly_fee", "tiers": "tiers", "billing_period": "billing_period", "time_zone": "time_zone",
+		"credit_cap_percent": "credit_cap_percent", "min_credit_amount": "min_credit_amount",
+		"degradation": "degradation", "downtime_threshold": "downtime_threshold", "granularity": "granularity",
+		"min_downtime_seconds": "min_downtime_seconds", "rounding": "rounding", "labels": "labels",
 		// The three claim columns are one field: the policy is replaced whole.
-		"claim_mode":                     {"claim_policy", func(d, s *impact.Contract) { d.ClaimPolicy = s.ClaimPolicy }},
-		"claim_deadline_days":            {"claim_policy", func(d, s *impact.Contract) { d.ClaimPolicy = s.ClaimPolicy }},
-		"claim_deadline_billing_periods": {"claim_policy", func(d, s *impact.Contract) { d.ClaimPolicy = s.ClaimPolicy }},
-	}
+		"claim_mode": "claim_policy", "claim_deadline_days": "claim_policy", "claim_deadline_billing_periods": "claim_policy",
+	})
 )
 
 // updateMask is the update mask of a file: the paths of its columns that
@@ -484,55 +483,30 @@ func (im *importRun) engineFail(r row, col, desc string) {
 
 func (im *importRun) invalid() error { return problemsError(im.problems) }
 
-// engineCheck runs the estimate engine's validation on sc and hands every
-// violation under prefix[i] to at(i, rest), where rest is the path after
-// "prefix[i]." (e.g. "baseline.hourly_amount"). Other violations are about
-// the scaffolding around the rows and are dropped, as the API does.
-func engineCheck(sc *impact.Scenario, lim impact.Limits, prefix string, at func(i int, rest string, desc string)) error {
-	_, err := impact.EstimateScenario(sc, lim)
-	var e *impact.Error
-	if err == nil || !errors.As(err, &e) || e.Code != impact.EINVALID {
-		return err
-	}
-	for _, v := range e.Violations {
-		rest, ok := strings.CutPrefix(v.Field, prefix+"[")
-		if !ok {
-			continue
-		}
-		end := strings.IndexByte(rest, ']')
-		if end < 0 {
-			continue
-		}
-		i, err := strconv.Atoi(rest[:end])
-		if err != nil {
-			continue
-		}
-		at(i, strings.TrimPrefix(rest[end+1:], "."), v.Description)
-	}
-	return nil
-}
-
 // column names the CSV column of a violation path within a row's resource:
 // its first field ("tiers[1].uptime_below" is column tiers), the baseline's
 // fields being columns of their own.
-func column(rest string) string {
-	segs := strings.Split(rest, ".")
-	if segs[0] == "baseline" && len(segs) > 1 {
-		segs = segs[1:]
+func column(rest impact.Path) string {
+	if len(rest) == 0 {
+		return ""
 	}
-	if segs[0] == "claim_policy" && len(segs) > 1 {
+	if rest[0].Name == "baseline" && len(rest) > 1 {
+		rest = rest[1:]
+	}
+	if rest[0].Name == "claim_policy" && len(rest) > 1 {
 		return map[string]string{"mode": "claim_mode", "deadline_days": "claim_deadline_days",
-			"deadline_billing_periods": "claim_deadline_billing_periods"}[segs[1]]
+			"deadline_billing_periods": "claim_deadline_billing_periods"}[rest[1].Name]
 	}
-	name, _, _ := strings.Cut(segs[0], "[")
-	return name
+	return rest[0].Name
 }
 
 // within prefixes desc with the part of a cell it is about when the cell
 // holds a list ("tiers[1].credit_percent: must be …").
-func within(rest, desc string) string {
-	if strings.Contains(rest, "[") {
-		return rest + ": " + desc
+func within(rest impact.Path, desc string) string {
+	for _, e := range rest {
+		if e.Index >= 0 {
+			return rest.String() + ": " + desc
+		}
 	}
 	return desc
 }
@@ -609,8 +583,23 @@ func (x *customerImport) check(im *importRun) error {
 			im.etags[i] = etag
 		}
 	}
-	return engineCheck(&impact.Scenario{Customers: checked}, importLimits(len(checked)), "customers",
-		func(i int, rest, desc string) { im.engineFail(t.rows[i], column(rest), within(rest, desc)) })
+	// Each row as the engine checks a customer, then, as it does among
+	// valid customers, one id per file.
+	lim := importLimits(len(checked))
+	ids := make(map[string]bool, len(checked))
+	for i := range checked {
+		vs := impact.ValidateCustomer(&checked[i], lim)
+		for _, v := range vs {
+			im.engineFail(t.rows[i], column(v.Path), within(v.Path, v.Description))
+		}
+		if id := checked[i].ID; len(vs) == 0 && id != "" {
+			if ids[id] {
+				im.engineFail(t.rows[i], "customer_id", "duplicates another customer's id")
+			}
+			ids[id] = true
+		}
+	}
+	return nil
 }
 
 func (x *customerImport) write(im *importRun) (int, error) {
@@ -871,19 +860,26 @@ func (x *contractImport) check(im *importRun) error {
 		custs[ci].Contracts = append(custs[ci].Contracts, checked)
 		rowOf[ci] = append(rowOf[ci], i)
 	}
-	for k := range custs {
-		custs[k].ID = fmt.Sprintf("c%d", k) // ids were checked when stored
-	}
-	return engineCheck(&impact.Scenario{Customers: custs}, importLimits(len(t.rows)), "customers",
-		func(ci int, rest, desc string) {
-			k, rest, ok := strings.Cut(strings.TrimPrefix(rest, "contracts["), "]")
-			j, err := strconv.Atoi(k)
-			if !ok || err != nil || j >= len(rowOf[ci]) {
-				return // about the stored customer, not the row
+	// Each row as the engine checks a contract, then, as it does among a
+	// customer's valid contracts, one contract per service.
+	lim := importLimits(len(t.rows))
+	for ci := range custs {
+		services := map[string]bool{}
+		for j, row := range rowOf[ci] {
+			k := &custs[ci].Contracts[len(custs[ci].Contracts)-len(rowOf[ci])+j]
+			vs := impact.ValidateContract(k, lim)
+			for _, v := range vs {
+				im.engineFail(t.rows[row], column(v.Path), within(v.Path, v.Description))
 			}
-			rest = strings.TrimPrefix(rest, ".")
-			im.engineFail(t.rows[rowOf[ci][j]], column(rest), within(rest, desc))
-		})
+			if len(vs) == 0 {
+				if services[k.Service] {
+					im.engineFail(t.rows[row], "service", "a customer has one contract per service; this service already has one")
+				}
+				services[k.Service] = true
+			}
+		}
+	}
+	return nil
 }
 
 func (x *contractImport) write(im *importRun) (int, error) {
@@ -938,7 +934,6 @@ func (x *windowImport) check(im *importRun) error {
 		return ts
 	}
 	customers := map[string]bool{} // id → exists in the database
-	var standIns []impact.Customer
 	incidentOK := map[string]bool{}
 	ids := map[[2]string]int{} // (incident, window id) → line of first use
 	for i, r := range t.rows {
@@ -977,8 +972,6 @@ func (x *windowImport) check(im *importRun) error {
 				}
 				exists = err == nil
 				customers[id] = exists
-				// A stand-in: only the windows are checked by the engine.
-				standIns = append(standIns, impact.Customer{ID: id, Currency: "USD"})
 			}
 			if !exists {
 				im.fail(r, "customer_id", "no customer %q in the database", id)
@@ -1012,25 +1005,18 @@ func (x *windowImport) check(im *importRun) error {
 	// Checked as BatchCreateOutageWindows checks a batch: each window within
 	// an incident of the engine's, so times, lengths and fractions follow
 	// the same rules.
-	var groups []string
-	sc := &impact.Scenario{Customers: standIns}
+	lim := importLimits(len(t.rows))
 	for inc, ws := range x.windows {
-		groups = append(groups, inc)
-		check := impact.Incident{ID: fmt.Sprintf("i%d", len(groups)), Windows: make([]impact.OutageWindow, len(ws))}
+		check := make([]impact.OutageWindow, len(ws))
 		for j := range ws {
-			check.Windows[j] = ws[j].OutageWindow
+			check[j] = ws[j].OutageWindow
 		}
-		sc.Incidents = append(sc.Incidents, check)
+		for _, v := range impact.ValidateWindows(check, lim) {
+			rest := v.Path[1:] // after windows[j]
+			im.engineFail(t.rows[x.rows[inc][v.Path[0].Index]], column(rest), within(rest, v.Description))
+		}
 	}
-	return engineCheck(sc, importLimits(len(t.rows)), "incidents", func(g int, rest, desc string) {
-		k, rest, ok := strings.Cut(strings.TrimPrefix(rest, "windows["), "]")
-		j, err := strconv.Atoi(k)
-		if !ok || err != nil {
-			return // about the scaffolding incident, not a row
-		}
-		rest = strings.TrimPrefix(rest, ".")
-		im.engineFail(t.rows[x.rows[groups[g]][j]], column(rest), within(rest, desc))
-	})
+	return nil
 }
 
 func (x *windowImport) write(im *importRun) (int, error) {

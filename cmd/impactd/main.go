@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/impact-svc/impact/estimating"
+	"github.com/impact-svc/impact/impact"
 	"github.com/impact-svc/impact/server"
 	"github.com/impact-svc/impact/server/console"
 	"github.com/impact-svc/impact/store"
@@ -201,7 +202,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if _, err := newClock(c.clockStart, c.clockFile); err != nil {
 		return c, err
 	}
-	if _, err := time.LoadLocation(c.ledgerZone); c.ledgerZone != "" && (err != nil || c.ledgerZone == "Local") {
+	if _, err := impact.LedgerZone(c.ledgerZone); c.ledgerZone != "" && err != nil {
 		return c, fmt.Errorf("--ledger-zone %q: want an IANA time zone", c.ledgerZone)
 	}
 	if c.recomputeLease < time.Second {
