@@ -224,12 +224,21 @@ func firstColumn(t *testing.T, ctx context.Context, table string) []string {
 	return out
 }
 
+// claimPolicies make the seed's shop (monthly, Berlin) claim within 5
+// days of its period and dc-polar (quarterly) within 30; the bank stays
+// automatic.
+var claimPolicies = map[string]*impactv1.ClaimPolicy{
+	"shop-lindenhof": {Mode: impactv1.ClaimPolicy_ON_REQUEST, DeadlineDays: 5},
+	"dc-polar":       {Mode: impactv1.ClaimPolicy_ON_REQUEST, DeadlineDays: 30},
+}
+
 // TestConsoleBrowser renders every page on the seed's story with the open
 // console (no tokens) and checks each figure against the API.
 func TestConsoleBrowser(t *testing.T) {
 	ctx := browser(t)
-	d := start(t)
-	seedStory(t, d, "")
+	// impactd's clock on 5 August 2025: July's credits are due.
+	d := start(t, "--clock-start", "2025-08-05T00:00:00Z")
+	seedStoryWith(t, d, "", claimPolicies)
 	seedPaging(t, d, "")
 	const inc = "inc-2025-07-14-fra-b"
 
@@ -395,26 +404,162 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("exposure", func(t *testing.T) {
-		visit(t, ctx, d, "/exposure")
-		if count(t, ctx, ".unavailable") > 0 {
-			t.Skip("POST /v1/exposure:simulate is not served by this server: the page says so; the what-if checks run once it is")
+		route := "/exposure?customers=bank-northwind,shop-lindenhof&start=2025-07-20T10:00&durations=15m,1h,4h&run=1"
+		visit(t, ctx, d, route)
+		// The same simulation through the API: the start as the browser
+		// read the form (a wall time in its zone).
+		startISO, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Date('2025-07-20T10:00').toISOString()`))
+		if err != nil {
+			t.Fatal(err)
 		}
-		visit(t, ctx, d, "/exposure?customers=bank-northwind&start=2025-07-20T10:00&durations=15m,1h,4h&run=1")
-		if n := count(t, ctx, "svg.curve .mark"); n != 3 {
-			t.Errorf("%d curve marks, want 3 durations", n)
+		resp, body := consoleCall(t, "POST", d.url("/v1/exposure:simulate"),
+			`{"selector": {"customerIds": ["bank-northwind", "shop-lindenhof"]}, "startTime": "`+startISO+
+				`", "durations": ["900s", "3600s", "14400s"], "impactFraction": "1", "cause": "UNKNOWN", "topN": 10}`,
+			nil, map[string]string{"Content-Type": "application/json"})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("simulate: HTTP %d %s", resp.StatusCode, body)
+		}
+		var sim struct {
+			Results []struct {
+				Totals []struct{ CurrencyCode, MarginalCredit, LostRevenueNet string }
+				Top    []struct {
+					CustomerID     string `json:"customerId"`
+					MarginalCredit struct{ CurrencyCode, Amount string }
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(body), &sim); err != nil {
+			t.Fatal(err)
+		}
+		// USD (the bank) and EUR (the shop), no reporting currency: one
+		// chart per currency, each with a mark per duration.
+		if n, c := count(t, ctx, "svg.curve .mark"), count(t, ctx, "svg.curve"); c != 2 || n != 3*c {
+			t.Errorf("%d marks in %d charts, want 3 durations in each of 2", n, c)
+		}
+		totals := text(t, ctx, "#whatif-totals")
+		for i, r := range sim.Results {
+			if len(r.Totals) != 2 {
+				t.Fatalf("result %d: totals %+v", i, r.Totals)
+			}
+			for _, tot := range r.Totals {
+				for _, v := range []string{tot.MarginalCredit, tot.LostRevenueNet} {
+					if want := grouped(tot.CurrencyCode, v); !strings.Contains(totals, want) {
+						t.Errorf("duration %d: totals lack %s:\n%s", i, want, totals)
+					}
+				}
+			}
+			top := firstColumn(t, ctx, fmt.Sprintf(`table.whatif-top[data-duration="%d"]`, []int{900, 3600, 14400}[i]))
+			topText := text(t, ctx, fmt.Sprintf(`table.whatif-top[data-duration="%d"]`, []int{900, 3600, 14400}[i]))
+			var want []string
+			for _, c := range r.Top {
+				want = append(want, c.CustomerID)
+				if m := grouped(c.MarginalCredit.CurrencyCode, c.MarginalCredit.Amount); !strings.Contains(topText, m) {
+					t.Errorf("top of duration %d lacks %s", i, m)
+				}
+			}
+			if strings.Join(top, ",") != strings.Join(want, ",") || len(want) != 2 {
+				t.Errorf("top customers of duration %d: %q, want %q", i, top, want)
+			}
+		}
+		// The contracts nearest their next tier, as ListContractHeadroom
+		// orders them.
+		hr := apiJSON(t, d, "/v1/exposure/headroom?pageSize=10&selector.customerIds=bank-northwind&selector.customerIds=shop-lindenhof", "")["headroom"].([]any)
+		rows := firstColumn(t, ctx, "#headroom-table")
+		if len(rows) != len(hr) || len(hr) != 2 {
+			t.Fatalf("headroom rows %q, want %d", rows, len(hr))
+		}
+		for i, x := range hr {
+			x := x.(map[string]any)
+			if want := strings.Replace(strings.TrimPrefix(x["contract"].(string), "customers/"), "/contracts/", " · ", 1); rows[i] != want {
+				t.Errorf("headroom row %d: %q, want %q", i, rows[i], want)
+			}
+			if !strings.Contains(text(t, ctx, "#headroom-table"), x["uptimePercent"].(string)+" %") {
+				t.Errorf("headroom lacks uptime %v", x["uptimePercent"])
+			}
 		}
 		screenshot(t, ctx, "exposure")
 	})
 
 	t.Run("credits", func(t *testing.T) {
+		// At impactd's clock (5 August 2025): the bank's July line is
+		// APPROVED (automatic), the shop's CLAIMABLE until 6 August 00:00
+		// Berlin, the polar Q3 line ACCRUING.
 		visit(t, ctx, d, "/credits")
-		if count(t, ctx, ".unavailable") > 0 {
-			t.Skip("GET /v1/customers/-/contracts/-/creditLines is not served by this server: the page says so; the ledger checks run once it is")
+		lines := apiJSON(t, d, "/v1/customers/-/creditLines", "")["creditLines"].([]any)
+		rows := firstColumn(t, ctx, "#lines-table")
+		if len(rows) != len(lines) || len(lines) != 3 {
+			t.Fatalf("credit rows %q, want the API's %d lines", rows, len(lines))
 		}
-		if count(t, ctx, "table.data") == 0 && !strings.Contains(text(t, ctx, "main"), "None.") {
-			t.Errorf("credits page shows nothing")
+		page := text(t, ctx, "#lines-table")
+		states := map[string]string{}
+		for i, l := range lines {
+			l := l.(map[string]any)
+			states[l["customerId"].(string)] = l["state"].(string)
+			m := l["amount"].(map[string]any)
+			if rows[i] != l["customerId"] || !strings.Contains(page, grouped(m["currencyCode"].(string), m["amount"].(string))) ||
+				!strings.Contains(page, l["state"].(string)) {
+				t.Errorf("row %d %q: want %v %v %v", i, rows[i], l["customerId"], m, l["state"])
+			}
+		}
+		if states["bank-northwind"] != "APPROVED" || states["shop-lindenhof"] != "CLAIMABLE" || states["dc-polar"] != "ACCRUING" {
+			t.Errorf("states %v", states)
+		}
+		// The shop's deadline in the contract's zone, labelled.
+		if !strings.Contains(page, "06 Aug 2025, 00:00:00 Europe/Berlin") {
+			t.Errorf("no deadline in the contract's zone:\n%s", page)
 		}
 		screenshot(t, ctx, "credits")
+
+		visit(t, ctx, d, "/credits?due=7")
+		due := apiJSON(t, d, `/v1/customers/-/creditLines?filter=state%20%3D%20CLAIMABLE%20AND%20claim_deadline%20%3C%20%222025-08-12T00%3A00%3A00Z%22`, "")["creditLines"].([]any)
+		if rows := firstColumn(t, ctx, "#lines-table"); len(due) != 1 || len(rows) != 1 || rows[0] != "shop-lindenhof" {
+			t.Errorf("due within 7 days: %q (API %d)", rows, len(due))
+		}
+		visit(t, ctx, d, "/credits?state=APPROVED")
+		if rows := firstColumn(t, ctx, "#lines-table"); strings.Join(rows, ",") != "bank-northwind" {
+			t.Errorf("approved: %q", rows)
+		}
+		// The open console is an admin's: claim the polar line, approve it,
+		// record its issue.
+		visit(t, ctx, d, "/credits?customer=dc-polar")
+		name := ""
+		for _, l := range lines {
+			if l := l.(map[string]any); l["customerId"] == "dc-polar" {
+				name = l["name"].(string)
+			}
+		}
+		form := fmt.Sprintf(`form[data-line=%q]`, name)
+		step := func(verb string, fields map[string]string, want string) map[string]any {
+			t.Helper()
+			for k, v := range fields {
+				if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(form+` input[name=`+k+`]`), v)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			click(t, ctx, form+` button[data-action=`+verb+`]`)
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if _, err := chromedp.Run(wctx, chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector('#credit-msg').innerText.includes('is now %s')`, want))); err != nil {
+				t.Fatalf("%s: %v\n%s", verb, err, text(t, ctx, "main"))
+			}
+			waitReady(t, ctx, "/credits?customer=dc-polar")
+			l := apiJSON(t, d, "/v1/"+name, "")
+			if l["state"] != want {
+				t.Errorf("after %s: %v, want %s", verb, l["state"], want)
+			}
+			return l
+		}
+		if l := step("claim", map[string]string{"reference": "ticket-4711"}, "CLAIMED"); l["claimReference"] != "ticket-4711" {
+			t.Errorf("claim reference %v", l["claimReference"])
+		}
+		if !strings.Contains(text(t, ctx, "#lines-table"), "ref. ticket-4711") {
+			t.Errorf("the claim is not shown")
+		}
+		step("approve", nil, "APPROVED")
+		amount := apiJSON(t, d, "/v1/"+name, "")["amount"].(map[string]any)["amount"].(string)
+		if l := step("issue", map[string]string{"billingReference": "CN-1"}, "ISSUED"); l["issuedAmount"].(map[string]any)["amount"] != amount || l["billingReference"] != "CN-1" {
+			t.Errorf("issued %v", l)
+		}
 	})
 
 	t.Run("keyboard", func(t *testing.T) {

@@ -18,6 +18,14 @@ import (
 // token, when not empty) and estimates its incident with USD reporting.
 func seedStory(t testing.TB, d *impactd, token string) {
 	t.Helper()
+	seedStoryWith(t, d, token, nil)
+}
+
+// seedStoryWith is seedStory with the claim policy of each named
+// customer's contracts set before the incidents are estimated (which
+// creates the credit lines).
+func seedStoryWith(t testing.TB, d *impactd, token string, policies map[string]*impactv1.ClaimPolicy) {
+	t.Helper()
 	ctx := context.Background()
 	if token != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
@@ -37,6 +45,9 @@ func seedStory(t testing.TB, d *impactd, token string) {
 			t.Fatal(err)
 		}
 		for _, k := range ks {
+			if p := policies[c.GetCustomerId()]; p != nil {
+				k.ClaimPolicy = p
+			}
 			if _, err := contracts.CreateContract(ctx, &impactv1.CreateContractRequest{Parent: "customers/" + c.GetCustomerId(), Contract: k}); err != nil {
 				t.Fatal(err)
 			}
