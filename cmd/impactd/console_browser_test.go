@@ -404,11 +404,11 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("exposure", func(t *testing.T) {
-		route := "/exposure?customers=bank-northwind,shop-lindenhof&start=2025-07-20T10:00&durations=15m,1h,4h&run=1"
+		route := "/exposure?customers=bank-northwind,shop-lindenhof&start=2025-08-10T10:00&durations=15m,1h,4h&run=1"
 		visit(t, ctx, d, route)
 		// The same simulation through the API: the start as the browser
 		// read the form (a wall time in its zone).
-		startISO, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Date('2025-07-20T10:00').toISOString()`))
+		startISO, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Date('2025-08-10T10:00').toISOString()`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -597,8 +597,8 @@ func TestConsoleBrowser(t *testing.T) {
 // form forged on another origin is refused with the editor's cookie.
 func TestConsoleRoles(t *testing.T) {
 	ctx := browser(t)
-	d := start(t, "--auth-tokens", writeTokens(t))
-	seedStory(t, d, editorToken)
+	d := start(t, "--auth-tokens", writeTokens(t), "--clock-start", "2025-08-05T00:00:00Z")
+	seedStoryWith(t, d, editorToken, claimPolicies)
 	const inc = "inc-2025-07-14-fra-b"
 
 	signInAs := func(t *testing.T, token string) {
@@ -652,6 +652,10 @@ func TestConsoleRoles(t *testing.T) {
 				t.Errorf("%s: a viewer sees %d write controls", r, n)
 			}
 		}
+		// …on lines it could act on were it an editor or admin.
+		if n := count(t, ctx, "#lines-table tbody tr"); n != 3 {
+			t.Errorf("a viewer sees %d credit lines, want 3", n)
+		}
 		// A session that ends (here: its cookie gone) leads back to sign-in.
 		if _, err := chromedp.Call(ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: "impact_session", URL: d.url("/")}); err != nil {
 			t.Fatal(err)
@@ -696,6 +700,67 @@ func TestConsoleRoles(t *testing.T) {
 		_, err := impactv1.NewIncidentServiceClient(d.conn).GetIncident(actx, &impactv1.GetIncidentRequest{Name: "incidents/forged"})
 		if status.Code(err) != codes.NotFound {
 			t.Errorf("the forged incident: %v, want NotFound", err)
+		}
+	})
+
+	const shopLine = "customers/shop-lindenhof/contracts/compute/creditLines/2025-07"
+	t.Run("editor credits", func(t *testing.T) {
+		signInAs(t, editorToken)
+		visit(t, ctx, d, "/credits")
+		// An editor claims the two ON_REQUEST lines and approves nothing.
+		if n := count(t, ctx, "button[data-action=claim]"); n != 2 {
+			t.Errorf("%d claim buttons, want 2 (the shop's and polar's)", n)
+		}
+		if n := count(t, ctx, "button[data-action=approve], button[data-action=reject], button[data-action=issue]"); n != 0 {
+			t.Errorf("an editor sees %d admin actions", n)
+		}
+		// The page's own origin, the session's cookie, no CSRF token: refused.
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`fetch('/v1/%s:claim', {method: 'POST',
+			headers: {'Content-Type': 'application/json'}, body: '{}'}).then((r) => r.status)`, shopLine),
+			chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != http.StatusForbidden {
+			t.Errorf("a claim without the CSRF token: HTTP %d, want 403", got)
+		}
+		if st := apiJSON(t, d, "/v1/"+shopLine, viewerToken)["state"]; st != "CLAIMABLE" {
+			t.Errorf("after the refused claim: %v", st)
+		}
+		form := fmt.Sprintf(`form[data-line=%q]`, shopLine)
+		if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(form+` input[name=reference]`), "mail 2025-08-04")); err != nil {
+			t.Fatal(err)
+		}
+		click(t, ctx, form+` button[data-action=claim]`)
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if _, err := chromedp.Run(wctx, chromedp.Poll[chromedp.Void](`document.querySelector('#credit-msg').innerText.includes('is now CLAIMED')`)); err != nil {
+			t.Fatalf("claim: %v\n%s", err, text(t, ctx, "main"))
+		}
+		waitReady(t, ctx, "/credits")
+		l := apiJSON(t, d, "/v1/"+shopLine, viewerToken)
+		if l["state"] != "CLAIMED" || l["claimedBy"] != "alice" || l["claimReference"] != "mail 2025-08-04" {
+			t.Errorf("the claim: %v %v %v", l["state"], l["claimedBy"], l["claimReference"])
+		}
+		if n := count(t, ctx, "button[data-action=approve]"); n != 0 {
+			t.Errorf("an editor may approve the claimed line: %d buttons", n)
+		}
+	})
+
+	t.Run("admin credits", func(t *testing.T) {
+		signInAs(t, adminToken)
+		visit(t, ctx, d, "/credits?state=CLAIMED")
+		if rows := firstColumn(t, ctx, "#lines-table"); strings.Join(rows, ",") != "shop-lindenhof" {
+			t.Fatalf("claimed lines %q", rows)
+		}
+		click(t, ctx, fmt.Sprintf(`form[data-line=%q] button[data-action=approve]`, shopLine))
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if _, err := chromedp.Run(wctx, chromedp.Poll[chromedp.Void](`document.querySelector('#credit-msg').innerText.includes('is now APPROVED')`)); err != nil {
+			t.Fatalf("approve: %v\n%s", err, text(t, ctx, "main"))
+		}
+		if l := apiJSON(t, d, "/v1/"+shopLine, viewerToken); l["state"] != "APPROVED" || l["approvedBy"] != "root-ops" {
+			t.Errorf("approved: %v by %v", l["state"], l["approvedBy"])
 		}
 	})
 }
