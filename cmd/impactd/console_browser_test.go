@@ -592,6 +592,74 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 }
 
+// TestConsoleIncidentsPaging: thirty incidents, one a day, newest first in
+// pages of 25 read from the URL; the server orders them.
+func TestConsoleIncidentsPaging(t *testing.T) {
+	ctx := browser(t)
+	d := start(t)
+	bg := context.Background()
+	if _, err := impactv1.NewCustomerServiceClient(d.conn).CreateCustomer(bg, &impactv1.CreateCustomerRequest{CustomerId: "c1",
+		Customer: &impactv1.Customer{CurrencyCode: "USD", Baseline: &impactv1.RevenueBaseline{HourlyAmount: "100"}}}); err != nil {
+		t.Fatal(err)
+	}
+	incs := impactv1.NewIncidentServiceClient(d.conn)
+	for i := 1; i <= 30; i++ {
+		id := fmt.Sprintf("i%02d", i)
+		if _, err := incs.CreateIncident(bg, &impactv1.CreateIncidentRequest{IncidentId: id, Incident: &impactv1.Incident{Cause: impactv1.Incident_SOFTWARE_DEFECT}}); err != nil {
+			t.Fatal(err)
+		}
+		s := time.Date(2025, 6, i, 12, 0, 0, 0, time.UTC)
+		if _, err := incs.BatchCreateOutageWindows(bg, &impactv1.BatchCreateOutageWindowsRequest{Parent: "incidents/" + id,
+			Requests: []*impactv1.CreateOutageWindowRequest{{OutageWindow: &impactv1.OutageWindow{CustomerId: "c1", Service: "api",
+				StartTime: timestamppb.New(s), EndTime: timestamppb.New(s.Add(time.Hour))}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	visit(t, ctx, d, "/incidents")
+	api := apiJSON(t, d, "/v1/incidents?pageSize=25&orderBy=start_time%20desc", "")["incidents"].([]any)
+	rows := firstColumn(t, ctx, "#incidents-table")
+	if len(rows) != 25 || len(api) != 25 {
+		t.Fatalf("%d rows (API %d), want 25", len(rows), len(api))
+	}
+	for i, in := range api {
+		if id := in.(map[string]any)["incidentId"].(string); rows[i] != id {
+			t.Errorf("row %d: %q, want the API's %q", i, rows[i], id)
+		}
+	}
+	if rows[0] != "i30" || rows[24] != "i06" {
+		t.Errorf("page 1 %q…%q", rows[0], rows[24])
+	}
+	click(t, ctx, `#main button[data-page="next"]`)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(wctx, chromedp.Poll[chromedp.Void](`(document.querySelector('main').dataset.ready || '').includes('?page=')`)); err != nil {
+		t.Fatal(err)
+	}
+	if rows := firstColumn(t, ctx, "#incidents-table"); strings.Join(rows, ",") != "i05,i04,i03,i02,i01" {
+		t.Errorf("page 2: %q", rows)
+	}
+	// The URL of page 2 shows page 2 in a fresh browser tab too.
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := chromedp.NewContext(ctx)
+	defer cancel2()
+	if err := chromedp.Do(ctx2, chromedp.Navigate(loc)); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ctx2, strings.SplitN(loc, "#", 2)[1])
+	if rows := firstColumn(t, ctx2, "#incidents-table"); len(rows) != 5 || rows[0] != "i05" {
+		t.Errorf("shared page 2: %q", rows)
+	}
+	// Time filter: the incidents overlapping 10–12 June in the viewer's
+	// zone (12:00–13:00 UTC is on the same date in any zone within ±11 h).
+	visit(t, ctx, d, "/incidents?from=2025-06-10&until=2025-06-12")
+	if rows := firstColumn(t, ctx, "#incidents-table"); strings.Join(rows, ",") != "i12,i11,i10" {
+		t.Errorf("10–12 June: %q", rows)
+	}
+}
+
 // TestConsoleRoles signs in with each role: a viewer sees no write
 // controls, an editor's write goes through with its CSRF token, and a
 // form forged on another origin is refused with the editor's cookie.
