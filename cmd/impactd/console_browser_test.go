@@ -352,13 +352,42 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Errorf("incidents that touched it: %q", s)
 		}
 		main := text(t, ctx, "main")
-		for _, part := range []struct{ name, sel string }{{"headroom", "svg.uptime"}, {"statements", "#statements-table"}, {"credit lines", "#lines-table"}} {
-			if count(t, ctx, part.sel) == 0 {
-				t.Logf("customer page: %s API not served by this branch; the page says so", part.name)
-			}
-		}
 		if !strings.Contains(main, "EUR 2,400.00 a month") {
 			t.Errorf("contract fee missing:\n%s", main)
+		}
+		// This period's (August's) headroom: an uptime bar and the API's
+		// figures.
+		hr := apiJSON(t, d, "/v1/customers/shop-lindenhof/contracts/compute:headroom", "")
+		if n := count(t, ctx, "#main article.headroom svg.uptime"); n != 1 {
+			t.Errorf("%d uptime bars, want 1 contract's", n)
+		}
+		next := hr["tiers"].([]any)[0].(map[string]any)
+		head := text(t, ctx, "article.headroom")
+		for _, want := range []string{"Uptime " + hr["uptimePercent"].(string) + " %", hr["period"].(string),
+			grouped("EUR", next["creditAmount"].(map[string]any)["amount"].(string)), strings.TrimSpace(grouped("", next["additionalDowntimeSeconds"].(string))) + " s"} {
+			if !strings.Contains(head, want) {
+				t.Errorf("headroom lacks %q:\n%s", want, head)
+			}
+		}
+		sts := apiJSON(t, d, "/v1/customers/shop-lindenhof/contracts/compute/statements", "")["slaStatements"].([]any)
+		if n := count(t, ctx, "#statements-table tbody tr"); n != len(sts) || n == 0 {
+			t.Errorf("%d statement rows, want %d", n, len(sts))
+		}
+		for _, st := range sts {
+			st := st.(map[string]any)
+			if want := grouped("EUR", st["creditAmount"].(map[string]any)["amount"].(string)); !strings.Contains(text(t, ctx, "#statements-table"), want) {
+				t.Errorf("statements lack %s", want)
+			}
+		}
+		lines := apiJSON(t, d, "/v1/customers/shop-lindenhof/creditLines", "")["creditLines"].([]any)
+		lt := text(t, ctx, "#lines-table")
+		if n := count(t, ctx, "#lines-table tbody tr"); n != len(lines) || n != 1 {
+			t.Errorf("%d credit line rows, want %d", n, len(lines))
+		}
+		for _, want := range []string{"CLAIMABLE", "EUR 240.00", "06 Aug 2025, 00:00:00 Europe/Berlin"} {
+			if !strings.Contains(lt, want) {
+				t.Errorf("credit lines lack %q:\n%s", want, lt)
+			}
 		}
 		screenshot(t, ctx, "customer")
 	})
@@ -382,7 +411,30 @@ func TestConsoleBrowser(t *testing.T) {
 		if s := text(t, ctx, "main"); !strings.Contains(s, "maintenance window") || !strings.Contains(s, "Europe/Berlin") {
 			t.Errorf("statement text:\n%s", s)
 		}
+		// The shop claims on request: by the contract's deadline, in its
+		// zone, as the API says it.
+		if p["claimMode"] != "ON_REQUEST" || p["claimDeadline"] != "2025-08-05T22:00:00Z" {
+			t.Errorf("claim %v by %v", p["claimMode"], p["claimDeadline"])
+		}
+		if !strings.Contains(periods, "On request: claim it before 06 Aug 2025, 00:00:00 Europe/Berlin") {
+			t.Errorf("periods lack the claim deadline:\n%s", periods)
+		}
+		main := text(t, ctx, "main")
+		// What happened and each period in words (the exclusions are the
+		// table's rows).
+		for _, line := range toStrings(st["summary"])[:1+len(st["periods"].([]any))] {
+			if !strings.Contains(main, line) {
+				t.Errorf("the page lacks the API's summary line %q", line)
+			}
+		}
 		screenshot(t, ctx, "statement")
+		defer func() {
+			// The bank's credit is automatic.
+			visit(t, ctx, d, "/statements/"+inc+"/bank-northwind")
+			if s := text(t, ctx, "#periods-table"); !strings.Contains(s, "Automatic: credited without a claim once the period has ended (01 Aug 2025, 00:00:00 UTC)") {
+				t.Errorf("bank's periods:\n%s", s)
+			}
+		}()
 		pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4)))
 		if err != nil {
 			t.Fatal(err)
