@@ -617,7 +617,8 @@ func TestConsoleBrowser(t *testing.T) {
 	t.Run("keyboard", func(t *testing.T) {
 		// Every control has a label (an accessible name), every table a
 		// header row, on every page.
-		for _, r := range []string{"/incidents", "/incidents/" + inc, "/customers", "/customers/shop-lindenhof", "/exposure", "/credits",
+		for _, r := range []string{"/incidents", "/incidents/" + inc, "/customers", "/customers/shop-lindenhof", "/exposure",
+			"/exposure?customers=bank-northwind&start=2025-08-10T10:00&durations=15m,1h&run=1", "/credits",
 			"/statements/" + inc + "/shop-lindenhof"} {
 			visit(t, ctx, d, r)
 			unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input, select, textarea')].filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)`))
@@ -633,6 +634,26 @@ func TestConsoleBrowser(t *testing.T) {
 			if n := count(t, ctx, "main h1"); n != 1 {
 				t.Errorf("%s: %d h1 headings", r, n)
 			}
+			// Every button says what it does.
+			if n := count(t, ctx, "main button:empty"); n != 0 {
+				t.Errorf("%s: %d buttons without text", r, n)
+			}
+			// The tab's title names the page.
+			if title, h1 := text(t, ctx, "title"), text(t, ctx, "main h1"); !strings.HasPrefix(title, h1) {
+				t.Errorf("%s: title %q, h1 %q", r, title, h1)
+			}
+		}
+		// A credit line's state is words, not only a colour.
+		visit(t, ctx, d, "/credits")
+		if s := text(t, ctx, "#lines-table .badge"); s == "" {
+			t.Error("a state badge without text")
+		}
+		// The skip link focuses the content and keeps the page.
+		if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS("a.skip")), chromedp.KeyEvent("\r")); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id + location.hash`)); err != nil || id != "main#/credits" {
+			t.Errorf("after the skip link: %q %v", id, err)
 		}
 		// Sort buttons are buttons: reachable and pressed by keyboard.
 		visit(t, ctx, d, "/incidents/"+inc)
