@@ -344,6 +344,12 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("customer", func(t *testing.T) {
+		visit(t, ctx, d, "/customers")
+		cs := apiJSON(t, d, "/v1/customers?pageSize=50", "")["customers"].([]any)
+		if rows := firstColumn(t, ctx, "#customers-list"); len(rows) != len(cs) || rows[0] != cs[0].(map[string]any)["customerId"] {
+			t.Errorf("customers %q, want the API's %d", rows, len(cs))
+		}
+		screenshot(t, ctx, "customers")
 		visit(t, ctx, d, "/customers/shop-lindenhof")
 		if n := count(t, ctx, "#contracts-table tbody tr"); n != 1 {
 			t.Errorf("%d contracts, want 1", n)
