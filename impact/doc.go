@@ -533,4 +533,17 @@
 //     contract's active range [active_from, active_until) (unset: open), is
 //     QuietStatement: downtime 0, uptime 100, the tier 100 % meets. Outside
 //     that range there is none.
+//
+// Impact statements and the incident list (the console's reads):
+//   - Decision: an impact statement's period reports the contract's current
+//     claim policy (AUTOMATIC when unset) and, ON_REQUEST, the deadline
+//     ClaimDeadline gives its period — the one its credit line carries — so
+//     the statement's "claim it before" and the ledger's refusal agree; the
+//     words give it in the contract's zone, labelled.
+//   - Decision: an incident's span (StoredIncident.StartTime, EndTime) is
+//     the first start and the last end of its stored windows; the incident
+//     list filters on it (a bound never matches an incident without
+//     windows) and orders by StartTime, incidents without windows last when
+//     newest first, ties by id. A cause filter of UNKNOWN also matches an
+//     unset cause (its default).
 package impact

@@ -43,6 +43,38 @@ type StoredIncident struct {
 	CreateTime time.Time
 	UpdateTime time.Time
 	Etag       string
+	// StartTime and EndTime span the incident's stored windows: the first
+	// window's start and the last one's end; zero without windows.
+	StartTime, EndTime time.Time
+}
+
+// IncidentOrder is the order of ListIncidentsBy.
+type IncidentOrder int
+
+const (
+	// IncidentsByID: ascending id.
+	IncidentsByID IncidentOrder = iota
+	// IncidentsNewestFirst: descending StartTime, ties by ascending id;
+	// incidents without windows last.
+	IncidentsNewestFirst
+	// IncidentsOldestFirst: ascending StartTime, ties by ascending id;
+	// incidents without windows first.
+	IncidentsOldestFirst
+)
+
+// TimeBound is one bound on an instant: Op is "<", "<=", ">" or ">=".
+type TimeBound struct {
+	Op string
+	At time.Time
+}
+
+// IncidentFilter narrows ListIncidentsBy; a zero field does not filter.
+// A time bound never matches an incident without windows.
+type IncidentFilter struct {
+	Causes []Cause     // any of them (UnknownCause also matches an unset cause)
+	Start  []TimeBound // on StartTime, all of them
+	End    []TimeBound // on EndTime, all of them
+	Order  IncidentOrder
 }
 
 // StoredWindow is an OutageWindow resource, "incidents/{IncidentID}/windows/{ID}".
@@ -259,6 +291,9 @@ type IncidentStore interface {
 	BatchGetIncidents(ctx context.Context, ids []string) ([]StoredIncident, error)
 	// ListIncidents lists incidents by ascending id.
 	ListIncidents(ctx context.Context, page PageRequest) (*Page[StoredIncident], error)
+	// ListIncidentsBy lists the incidents f selects in f's order; a page
+	// token works only with the filter and order it came from.
+	ListIncidentsBy(ctx context.Context, f IncidentFilter, page PageRequest) (*Page[StoredIncident], error)
 	// UpdateIncident: as UpdateCustomer; in.ID names the incident.
 	UpdateIncident(ctx context.Context, in *Incident, mask FieldMask, etag string) (*StoredIncident, error)
 	// DeleteIncident returns ENOTFOUND, EABORTED on a stale etag, and

@@ -146,6 +146,20 @@ func (s *ImpactStatements) statement(ctx context.Context, incID, custID string) 
 			IncidentCredit:   moneyToProto(impact.Money{Currency: st.CreditAmount.Currency}),
 			BelowMinimum:     st.BelowMinimum,
 			Tier:             "no credit tier reached",
+			ClaimMode:        impactv1.ImpactStatement_AUTOMATIC,
+		}
+		// How the credit reaches the customer: the contract's claim policy
+		// and, ON_REQUEST, the deadline its credit line has (README "Credit
+		// ledger").
+		if k.ClaimPolicy.EffectiveMode() == impact.OnRequest {
+			p.ClaimMode = impactv1.ImpactStatement_ON_REQUEST
+			dl, ok, err := impact.ClaimDeadline(st.PeriodStart, st.PeriodEnd, kz, k.BillingPeriod, k.ClaimPolicy)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				p.ClaimDeadline = timestamppb.New(dl)
+			}
 		}
 		p.IncidentDowntimeSeconds = "0"
 		for _, sh := range st.Incidents {
@@ -238,16 +252,7 @@ func summary(s *impactv1.ImpactStatement) []string {
 			line += fmt.Sprintf(" The credit owed for the period is %s %s, of which %s %s is for this incident.",
 				p.GetCreditAmount().GetCurrencyCode(), p.GetCreditAmount().GetAmount(),
 				p.GetIncidentCredit().GetCurrencyCode(), p.GetIncidentCredit().GetAmount())
-			switch p.GetClaimMode() {
-			case impactv1.ImpactStatement_AUTOMATIC:
-				line += " It is applied to your next invoice; you need not claim it."
-			case impactv1.ImpactStatement_ON_REQUEST:
-				if p.GetClaimDeadline() != nil {
-					line += " Claim it by " + at(p.GetClaimDeadline()) + "."
-				} else {
-					line += " It must be claimed."
-				}
-			}
+			line += " " + howCredited(p)
 		default:
 			line += " No credit is owed for the period."
 		}
@@ -258,6 +263,27 @@ func summary(s *impactv1.ImpactStatement) []string {
 			e.GetSeconds(), e.GetService(), at(e.GetStartTime()), e.GetDescription()))
 	}
 	return out
+}
+
+// howCredited says how a positive credit reaches the customer: by itself
+// once the billing period has ended, or on the customer's claim before the
+// deadline, in the contract's zone, labelled.
+func howCredited(p *impactv1.ImpactStatement_ContractPeriod) string {
+	loc, err := time.LoadLocation(p.GetContractTimeZone())
+	if err != nil {
+		loc = time.UTC
+	}
+	at := func(ts *timestamppb.Timestamp) string {
+		return ts.AsTime().In(loc).Format("2 January 2006 15:04:05") + " (" + p.GetContractTimeZone() + ")"
+	}
+	if p.GetClaimMode() == impactv1.ImpactStatement_ON_REQUEST {
+		if p.GetClaimDeadline() == nil {
+			return "You must claim it."
+		}
+		return "You must claim it: ask your account manager before " + at(p.GetClaimDeadline()) +
+			", when the claim window closes; an unclaimed credit lapses."
+	}
+	return "It is credited to you without a claim once the billing period has ended (" + at(p.GetPeriodEnd()) + ")."
 }
 
 func isZeroAmount(a string) bool { return strings.Trim(a, "0.") == "" }

@@ -123,6 +123,8 @@ func incidentToProto(in *impact.StoredIncident) *impactv1.Incident {
 		CreateTime:       tsOrNil(in.CreateTime),
 		UpdateTime:       tsOrNil(in.UpdateTime),
 		Etag:             in.Etag,
+		StartTime:        tsOrNil(in.StartTime),
+		EndTime:          tsOrNil(in.EndTime),
 	}
 	for _, r := range in.RecoveryItems {
 		item := &impactv1.RecoveryItem{CustomerId: r.CustomerID}

@@ -303,7 +303,11 @@ func (s *Stored) GetIncident(ctx context.Context, req *impactv1.GetIncidentReque
 }
 
 func (s *Stored) ListIncidents(ctx context.Context, req *impactv1.ListIncidentsRequest) (*impactv1.ListIncidentsResponse, error) {
-	page, err := s.store.ListIncidents(ctx, pageRequest(req.GetPageSize(), req.GetPageToken()))
+	f, err := incidentFilter(req.GetFilter(), req.GetOrderBy())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	page, err := s.store.ListIncidentsBy(ctx, f, pageRequest(req.GetPageSize(), req.GetPageToken()))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

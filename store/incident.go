@@ -2,14 +2,23 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/impact-svc/impact/impact"
 )
 
-const incidentCols = `id, title, cause, recovery_currency, allocation, recovery_items, revision, create_time, update_time`
+const incidentCols = `id, title, cause, recovery_currency, allocation, recovery_items, revision, create_time, update_time, ` + incidentSpan
+
+// incidentSpan are the first start and last end of an incident's windows
+// (NULL without windows), one probe each of the windows_incident_start and
+// windows_incident_end indexes.
+const incidentSpan = `(SELECT MIN(w.start_time) FROM windows w WHERE w.incident_id = incidents.id) AS start_time, ` +
+	`(SELECT MAX(w.end_time) FROM windows w WHERE w.incident_id = incidents.id) AS end_time`
 
 // incidentExists returns ENOTFOUND for a missing incident.
 func (d *DB) incidentExists(ctx context.Context, q sqlx.QueryerContext, id string) error {
@@ -124,6 +133,117 @@ func (d *DB) ListIncidents(ctx context.Context, p impact.PageRequest) (*impact.P
 		out.Items = append(out.Items, *in)
 	}
 	return out, nil
+}
+
+// noWindows is the sort key of an incident without windows: before every
+// real start (last when newest first).
+var noWindows = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ListIncidentsBy implements impact.IncidentStore: keyset pages over the
+// filtered incidents, by id or by (start, id).
+func (d *DB) ListIncidentsBy(ctx context.Context, f impact.IncidentFilter, p impact.PageRequest) (*impact.Page[impact.StoredIncident], error) {
+	byStart := f.Order != impact.IncidentsByID
+	keyLen := 1
+	if byStart {
+		keyLen = 2
+	}
+	pg, err := parsePage(p, keyLen, "ListIncidentsBy", incidentFilterScope(f))
+	if err != nil {
+		return nil, err
+	}
+	var where []string
+	args := []any{d.ts(noWindows)}
+	if len(f.Causes) > 0 {
+		var in []string
+		for _, c := range f.Causes {
+			in = append(in, "?")
+			args = append(args, int32(c))
+			if c == impact.UnknownCause {
+				in = append(in, "?")
+				args = append(args, int32(impact.CauseUnspecified))
+			}
+		}
+		where = append(where, "cause IN ("+strings.Join(in, ", ")+")")
+	}
+	for _, b := range []struct {
+		col    string
+		bounds []impact.TimeBound
+	}{{"start_time", f.Start}, {"end_time", f.End}} {
+		for _, tb := range b.bounds {
+			switch tb.Op {
+			case "<", "<=", ">", ">=":
+			default:
+				return nil, invalid("filter", "unknown comparison "+tb.Op)
+			}
+			where = append(where, b.col+" "+tb.Op+" ?")
+			args = append(args, d.ts(tb.At))
+		}
+	}
+	order := "id"
+	if pg.after != nil {
+		if !byStart {
+			where, args = append(where, "id > ?"), append(args, pg.after[0])
+		} else {
+			us, err := strconv.ParseInt(pg.after[0], 10, 64)
+			if err != nil {
+				return nil, invalid("page_token", "malformed page token")
+			}
+			at := d.ts(time.UnixMicro(us).UTC())
+			cmp := "<"
+			if f.Order == impact.IncidentsOldestFirst {
+				cmp = ">"
+			}
+			where = append(where, "(start_key "+cmp+" ? OR (start_key = ? AND id > ?))")
+			args = append(args, at, at, pg.after[1])
+		}
+	}
+	switch f.Order {
+	case impact.IncidentsNewestFirst:
+		order = "start_key DESC, id"
+	case impact.IncidentsOldestFirst:
+		order = "start_key, id"
+	}
+	q := `SELECT * FROM (SELECT ` + incidentCols + `, COALESCE((SELECT MIN(w.start_time) FROM windows w WHERE w.incident_id = incidents.id), ?) AS start_key FROM incidents) i`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	var rows []incidentListRow
+	if err := d.db.SelectContext(ctx, &rows, d.q(q+` ORDER BY `+order+` LIMIT ?`), append(args, pg.size+1)...); err != nil {
+		return nil, translate(err)
+	}
+	rows, next := trim(pg, rows, func(r *incidentListRow) []string {
+		if !byStart {
+			return []string{r.ID}
+		}
+		return []string{strconv.FormatInt(r.StartKey.UnixMicro(), 10), r.ID}
+	})
+	out := &impact.Page[impact.StoredIncident]{Items: make([]impact.StoredIncident, 0, len(rows)), NextPageToken: next}
+	for i := range rows {
+		in, err := rows[i].toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, *in)
+	}
+	return out, nil
+}
+
+type incidentListRow struct {
+	incidentRow
+	StartKey instant `db:"start_key"`
+}
+
+// incidentFilterScope ties a page token to its filter and order.
+func incidentFilterScope(f impact.IncidentFilter) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "order=%d causes=%v", f.Order, f.Causes)
+	for _, tb := range f.Start {
+		fmt.Fprintf(&b, " start%s%d", tb.Op, tb.At.UnixMicro())
+	}
+	for _, tb := range f.End {
+		fmt.Fprintf(&b, " end%s%d", tb.Op, tb.At.UnixMicro())
+	}
+	return b.String()
 }
 
 // UpdateIncident implements impact.IncidentStore.

@@ -367,6 +367,9 @@ type incidentRow struct {
 	Revision         int64   `db:"revision"`
 	CreateTime       instant `db:"create_time"`
 	UpdateTime       instant `db:"update_time"`
+	// The span of its windows (incidentSpan); NULL without windows.
+	StartTime nullInstant `db:"start_time"`
+	EndTime   nullInstant `db:"end_time"`
 }
 
 type itemDoc struct {
@@ -427,6 +430,8 @@ func (r *incidentRow) toDomain() (*impact.StoredIncident, error) {
 		CreateTime: r.CreateTime.Time,
 		UpdateTime: r.UpdateTime.Time,
 		Etag:       etag(impact.IncidentName(r.ID), r.CreateTime.Time, r.Revision),
+		StartTime:  r.StartTime.Time,
+		EndTime:    r.EndTime.Time,
 	}
 	for _, d := range items {
 		it := impact.RecoveryItem{CustomerID: d.CustomerID}

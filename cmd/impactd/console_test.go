@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/impact-svc/impact/server/console"
 )
@@ -66,7 +69,7 @@ func signIn(t testing.TB, d *impactd, token string) ([]*http.Cookie, string) {
 }
 
 func TestConsoleSession(t *testing.T) {
-	d := start(t, "--auth-tokens", writeTokens(t))
+	d := start(t, "--auth-tokens", writeTokens(t), "--clock-start", "2025-08-05T00:00:00Z")
 	seedStory(t, d, editorToken)
 
 	// The console and its assets are served with the CSP, to anyone.
@@ -75,8 +78,18 @@ func TestConsoleSession(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Security-Policy") != console.ContentSecurityPolicy {
 			t.Errorf("GET %s: HTTP %d, CSP %q", p, resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
 		}
-		if p == "/console/session" && body != "{\"auth\":true,\"signedIn\":false}\n" {
-			t.Errorf("session before sign-in: %s", body)
+		if p == "/console/session" {
+			// Nobody signed in; impactd's clock (which decides credit
+			// deadlines), not the machine's.
+			var v map[string]any
+			if err := json.Unmarshal([]byte(body), &v); err != nil {
+				t.Fatal(err)
+			}
+			now, err := time.Parse(time.RFC3339Nano, fmt.Sprint(v["now"]))
+			if len(v) != 3 || v["auth"] != true || v["signedIn"] != false || err != nil ||
+				now.Before(time.Date(2025, 8, 5, 0, 0, 0, 0, time.UTC)) || now.After(time.Date(2025, 8, 5, 0, 5, 0, 0, time.UTC)) {
+				t.Errorf("session before sign-in: %s", body)
+			}
 		}
 	}
 	if resp, _ := consoleCall(t, "GET", d.url("/v1/customers"), "", nil, nil); resp.StatusCode != http.StatusUnauthorized {

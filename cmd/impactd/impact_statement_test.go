@@ -18,6 +18,14 @@ import (
 // token, when not empty) and estimates its incident with USD reporting.
 func seedStory(t testing.TB, d *impactd, token string) {
 	t.Helper()
+	seedStoryWith(t, d, token, nil)
+}
+
+// seedStoryWith is seedStory with the claim policy of each named
+// customer's contracts set before the incidents are estimated (which
+// creates the credit lines).
+func seedStoryWith(t testing.TB, d *impactd, token string, policies map[string]*impactv1.ClaimPolicy) {
+	t.Helper()
 	ctx := context.Background()
 	if token != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
@@ -37,6 +45,9 @@ func seedStory(t testing.TB, d *impactd, token string) {
 			t.Fatal(err)
 		}
 		for _, k := range ks {
+			if p := policies[c.GetCustomerId()]; p != nil {
+				k.ClaimPolicy = p
+			}
 			if _, err := contracts.CreateContract(ctx, &impactv1.CreateContractRequest{Parent: "customers/" + c.GetCustomerId(), Contract: k}); err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +98,7 @@ func TestImpactStatement(t *testing.T) {
 			{p["downtimeSeconds"], sla["downtimeSeconds"]}, {p["uptimePercent"], sla["uptimePercent"]},
 			{p["creditAmount"], sla["creditAmount"]}, {p["incidentCredit"], sla["creditAmount"]},
 			{p["downtimeSeconds"], "1800"}, {p["incidentDowntimeSeconds"], "1800"}, {p["period"], "2025-07"},
-			{p["contractTimeZone"], "Europe/Berlin"}, {p["claimMode"], "CLAIM_MODE_UNSPECIFIED"},
+			{p["contractTimeZone"], "Europe/Berlin"}, {p["claimMode"], "AUTOMATIC"}, {p["claimDeadline"], nil},
 		} {
 			if !equalJSON(f.got, f.want) {
 				t.Errorf("period: got %v, want %v", f.got, f.want)
@@ -113,9 +124,29 @@ func TestImpactStatement(t *testing.T) {
 		}
 		sum := strings.Join(toStrings(st["summary"]), "\n")
 		for _, want := range []string{"Power failure in Frankfurt zone B, caused by a power failure, affected compute from 14 July 2025 15:05:00 (Europe/Berlin)",
-			"EUR 240.00", "300 seconds of the compute outage", "maintenance window"} {
+			"EUR 240.00", "300 seconds of the compute outage", "maintenance window",
+			"credited to you without a claim once the billing period has ended (1 August 2025 00:00:00 (Europe/Berlin))"} {
 			if !strings.Contains(sum, want) {
 				t.Errorf("summary lacks %q:\n%s", want, sum)
+			}
+		}
+
+		// ON_REQUEST: the claim window closes at local midnight 5 days
+		// after the period's end in the contract's zone, 6 August 2025
+		// 00:00 Berlin (CEST) = 05 Aug 22:00 UTC; by billing periods, the
+		// end of the 2nd period after July: 1 October 2025 00:00 Berlin.
+		for _, tc := range []struct{ policy, deadline, words string }{
+			{`{"mode": "ON_REQUEST", "deadlineDays": 5}`, "2025-08-05T22:00:00Z", "before 6 August 2025 00:00:00 (Europe/Berlin), when the claim window closes"},
+			{`{"mode": "ON_REQUEST", "deadlineBillingPeriods": 2}`, "2025-09-30T22:00:00Z", "before 1 October 2025 00:00:00 (Europe/Berlin), when the claim window closes"},
+		} {
+			must(t, "PATCH", d.url("/v1/customers/shop-lindenhof/contracts/compute"), `{"claimPolicy": `+tc.policy+`}`)
+			st := must(t, "GET", d.url("/v1/incidents/inc-2025-07-14-fra-b/impactStatements/shop-lindenhof"), "")
+			p := st["periods"].([]any)[0].(map[string]any)
+			if p["claimMode"] != "ON_REQUEST" || p["claimDeadline"] != tc.deadline {
+				t.Errorf("%s: claim %v by %v, want ON_REQUEST by %s", tc.policy, p["claimMode"], p["claimDeadline"], tc.deadline)
+			}
+			if sum := strings.Join(toStrings(st["summary"]), "\n"); !strings.Contains(sum, "You must claim it: ask your account manager "+tc.words) {
+				t.Errorf("%s: summary\n%s", tc.policy, sum)
 			}
 		}
 

@@ -317,7 +317,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		// The console is outermost: its session cookie becomes the bearer
 		// token that every handler inside sees, the guard included. The
 		// access log sees every request, those the guard refuses too.
-		Handler: console.New(console.Options{Tokens: sec.Tokens, Secure: sec.TLS != nil}).Wrap(
+		Handler: console.New(console.Options{Tokens: sec.Tokens, Secure: sec.TLS != nil, Now: clock}).Wrap(
 			server.HTTPAccessLog(log, withMetrics(server.GuardHTTP(handler, log, sec.Tokens, budget), db))),
 		ReadHeaderTimeout: lc.readHeaderTimeout,
 		MaxHeaderBytes:    lc.maxHeaderBytes,

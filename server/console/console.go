@@ -39,7 +39,8 @@ type Options struct {
 	Secure bool
 	// SessionTTL is how long a session lasts; DefaultSessionTTL when 0.
 	SessionTTL time.Duration
-	// Now is the clock of session expiry; time.Now when nil.
+	// Now is impactd's clock: of session expiry, and the "now" the
+	// console measures credit deadlines from; time.Now when nil.
 	Now func() time.Time
 }
 

@@ -169,11 +169,19 @@ type sessionInfo struct {
 	Role      string `json:"role,omitempty"`
 	CSRFToken string `json:"csrfToken,omitempty"`
 	Expires   string `json:"expires,omitempty"`
+	// Now is impactd's clock, the one credit-line states and deadlines
+	// are decided by: the console measures "due within 7 days" from it.
+	Now string `json:"now"`
 }
 
 func isJSON(ct string) bool {
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == "application/json"
+}
+
+func (c *Console) info(x sessionInfo) sessionInfo {
+	x.Now = c.opts.Now().UTC().Format(time.RFC3339Nano)
+	return x
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -192,18 +200,18 @@ func (c *Console) serveSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// Open like the API: every method is allowed.
-		writeJSON(w, http.StatusOK, sessionInfo{SignedIn: true, Name: "anonymous", Role: "admin"})
+		writeJSON(w, http.StatusOK, c.info(sessionInfo{SignedIn: true, Name: "anonymous", Role: "admin"}))
 		return
 	}
 	switch r.Method {
 	case http.MethodGet:
 		_, x := c.sessions.get(r)
 		if x == nil {
-			writeJSON(w, http.StatusOK, sessionInfo{Auth: true})
+			writeJSON(w, http.StatusOK, c.info(sessionInfo{Auth: true}))
 			return
 		}
-		writeJSON(w, http.StatusOK, sessionInfo{Auth: true, SignedIn: true, Name: x.name, Role: x.role,
-			CSRFToken: x.csrf, Expires: x.expires.UTC().Format(time.RFC3339)})
+		writeJSON(w, http.StatusOK, c.info(sessionInfo{Auth: true, SignedIn: true, Name: x.name, Role: x.role,
+			CSRFToken: x.csrf, Expires: x.expires.UTC().Format(time.RFC3339)}))
 	case http.MethodPost:
 		// JSON only: a cross-site HTML form cannot send it, so nobody can
 		// sign a victim in as someone else.
@@ -231,8 +239,8 @@ func (c *Console) serveSession(w http.ResponseWriter, r *http.Request) {
 		// to send it back (double submit).
 		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: x.csrf, Path: "/", MaxAge: ttl, Expires: x.expires,
 			Secure: c.opts.Secure, SameSite: http.SameSiteStrictMode})
-		writeJSON(w, http.StatusOK, sessionInfo{Auth: true, SignedIn: true, Name: x.name, Role: x.role,
-			CSRFToken: x.csrf, Expires: x.expires.UTC().Format(time.RFC3339)})
+		writeJSON(w, http.StatusOK, c.info(sessionInfo{Auth: true, SignedIn: true, Name: x.name, Role: x.role,
+			CSRFToken: x.csrf, Expires: x.expires.UTC().Format(time.RFC3339)}))
 	case http.MethodDelete:
 		id, x := c.sessions.get(r)
 		if x != nil {
@@ -246,7 +254,7 @@ func (c *Console) serveSession(w http.ResponseWriter, r *http.Request) {
 			http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: name == sessionCookie,
 				Secure: c.opts.Secure, SameSite: http.SameSiteStrictMode})
 		}
-		writeJSON(w, http.StatusOK, sessionInfo{Auth: true})
+		writeJSON(w, http.StatusOK, c.info(sessionInfo{Auth: true}))
 	default:
 		w.Header().Set("Allow", "GET, POST, DELETE")
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": 12, "message": "method not allowed"})

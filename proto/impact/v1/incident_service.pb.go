@@ -141,8 +141,20 @@ type ListIncidentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Most incidents to return: default 50, at most 1000.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// `next_page_token` of the previous page.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// `next_page_token` of the previous page, with the same filter and order.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-160 subset: terms joined by AND, each `cause = POWER_FAILURE`
+	// (causes may be joined by OR; UNKNOWN also matches an unset cause), or
+	// `start_time` or `end_time` with <, <=, > or >= and an RFC 3339 instant
+	// in quotes. The times are the incident's span (its first window's
+	// start, its last window's end): `end_time > "A" AND start_time < "B"`
+	// selects the incidents overlapping [A, B). A time term never matches an
+	// incident without windows.
+	Filter string `protobuf:"bytes,60,opt,name=filter,proto3" json:"filter,omitempty"`
+	// "incident_id" (the default), "start_time desc" (newest first; ties by
+	// id; incidents without windows last) or "start_time" (oldest first;
+	// incidents without windows first).
+	OrderBy       string `protobuf:"bytes,61,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -187,6 +199,20 @@ func (x *ListIncidentsRequest) GetPageSize() int32 {
 func (x *ListIncidentsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListIncidentsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListIncidentsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -1008,11 +1034,13 @@ const file_impact_v1_incident_service_proto_rawDesc = "" +
 	"request_id\x18\x03 \x01(\tB\x03\xe0A\x01R\trequestId\"D\n" +
 	"\x12GetIncidentRequest\x12.\n" +
 	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
-	"\x12impact.v1/IncidentR\x04name\"\\\n" +
+	"\x12impact.v1/IncidentR\x04name\"\x99\x01\n" +
 	"\x14ListIncidentsRequest\x12 \n" +
 	"\tpage_size\x18\x01 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\x03\xe0A\x01R\tpageToken\"r\n" +
+	"page_token\x18\x02 \x01(\tB\x03\xe0A\x01R\tpageToken\x12\x1b\n" +
+	"\x06filter\x18< \x01(\tB\x03\xe0A\x01R\x06filter\x12\x1e\n" +
+	"\border_by\x18= \x01(\tB\x03\xe0A\x01R\aorderBy\"r\n" +
 	"\x15ListIncidentsResponse\x121\n" +
 	"\tincidents\x18\x01 \x03(\v2\x13.impact.v1.IncidentR\tincidents\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8f\x01\n" +

@@ -58,7 +58,8 @@ type IncidentServiceClient interface {
 	CreateIncident(ctx context.Context, in *CreateIncidentRequest, opts ...grpc.CallOption) (*Incident, error)
 	// Returns an incident (without windows); NOT_FOUND if it does not exist.
 	GetIncident(ctx context.Context, in *GetIncidentRequest, opts ...grpc.CallOption) (*Incident, error)
-	// Lists incidents by ascending id.
+	// Lists incidents by ascending id, or as `order_by` says, narrowed by
+	// `filter`.
 	ListIncidents(ctx context.Context, in *ListIncidentsRequest, opts ...grpc.CallOption) (*ListIncidentsResponse, error)
 	// Replaces the fields named by `update_mask`. ABORTED when `etag` is set
 	// and stale.
@@ -241,7 +242,8 @@ type IncidentServiceServer interface {
 	CreateIncident(context.Context, *CreateIncidentRequest) (*Incident, error)
 	// Returns an incident (without windows); NOT_FOUND if it does not exist.
 	GetIncident(context.Context, *GetIncidentRequest) (*Incident, error)
-	// Lists incidents by ascending id.
+	// Lists incidents by ascending id, or as `order_by` says, narrowed by
+	// `filter`.
 	ListIncidents(context.Context, *ListIncidentsRequest) (*ListIncidentsResponse, error)
 	// Replaces the fields named by `update_mask`. ABORTED when `etag` is set
 	// and stale.

@@ -1562,7 +1562,13 @@ type Incident struct {
 	// Checksum of the stored resource's current state (AIP-154). Send it back
 	// on Update or Delete to fail with ABORTED if someone changed the resource
 	// since it was read; empty skips the check.
-	Etag          string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The stored incident's span: its first window's start. Output only;
+	// unset without windows and in scenarios.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,60,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The stored incident's span: its last window's end. Output only; unset
+	// without windows and in scenarios.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,61,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1672,6 +1678,20 @@ func (x *Incident) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Incident) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *Incident) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
 }
 
 // A period [start_time, end_time) during which `service` was impaired for
@@ -2142,7 +2162,7 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"TimeWindow\x12>\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\tstartTime\x12:\n" +
-	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\aendTime\"\xef\x06\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\aendTime\"\xeb\a\n" +
 	"\bIncident\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"incidentId\x12\x19\n" +
@@ -2160,7 +2180,10 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
-	"\x04etag\x18\v \x01(\tB\x03\xe0A\x01R\x04etag\"\xba\x01\n" +
+	"\x04etag\x18\v \x01(\tB\x03\xe0A\x01R\x04etag\x12>\n" +
+	"\n" +
+	"start_time\x18< \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tstartTime\x12:\n" +
+	"\bend_time\x18= \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\aendTime\"\xba\x01\n" +
 	"\x05Cause\x12\x15\n" +
 	"\x11CAUSE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10HARDWARE_FAILURE\x10\x01\x12\x13\n" +
@@ -2288,15 +2311,17 @@ var file_impact_v1_scenario_proto_depIdxs = []int32{
 	7,  // 35: impact.v1.Incident.allocation:type_name -> impact.v1.Incident.Allocation
 	26, // 36: impact.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
 	26, // 37: impact.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
-	26, // 38: impact.v1.OutageWindow.start_time:type_name -> google.protobuf.Timestamp
-	26, // 39: impact.v1.OutageWindow.end_time:type_name -> google.protobuf.Timestamp
-	22, // 40: impact.v1.RecoveryItem.labor:type_name -> impact.v1.LaborItem
-	23, // 41: impact.v1.RecoveryItem.expense:type_name -> impact.v1.ExpenseItem
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	26, // 38: impact.v1.Incident.start_time:type_name -> google.protobuf.Timestamp
+	26, // 39: impact.v1.Incident.end_time:type_name -> google.protobuf.Timestamp
+	26, // 40: impact.v1.OutageWindow.start_time:type_name -> google.protobuf.Timestamp
+	26, // 41: impact.v1.OutageWindow.end_time:type_name -> google.protobuf.Timestamp
+	22, // 42: impact.v1.RecoveryItem.labor:type_name -> impact.v1.LaborItem
+	23, // 43: impact.v1.RecoveryItem.expense:type_name -> impact.v1.ExpenseItem
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_impact_v1_scenario_proto_init() }

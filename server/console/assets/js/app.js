@@ -92,6 +92,8 @@ async function render() {
     } finally {
       if (gen === generation) {
         main.removeAttribute('aria-busy');
+        const h1 = main.querySelector('h1');
+        document.title = (h1 ? h1.textContent + ' · ' : '') + 'impact console';
         main.dataset.ready = raw;
       }
     }
@@ -102,6 +104,12 @@ async function render() {
 }
 
 window.addEventListener('hashchange', render);
+// The skip link moves the focus to the page's content; as a plain link it
+// would change the hash, which is the route.
+document.querySelector('a.skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  document.getElementById('main').focus();
+});
 (async () => {
   try {
     await ctx.refreshSession();

@@ -60,7 +60,7 @@ async function drawHeadroom(sec, base, contracts, cust) {
     const tiers = hr.tiers || [];
     const next = tiers.find((t) => t.reachable && t.additionalDowntimeSeconds !== undefined && t.additionalDowntimeSeconds !== '');
     sec.append(h('article', {class: 'headroom'},
-      h('h3', {}, k.service),
+      h('h3', {}, `${k.service} · period ${hr.period}`),
       uptimeBar(hr.uptimePercent, tiers.length ? tiers : (k.tiers || []), {label: `${k.service} uptime`}),
       h('p', {}, `Uptime ${hr.uptimePercent} % this period (${seconds(hr.downtimeSeconds)} down of ${decimal(hr.periodSeconds)} s); credit ${percent(hr.creditPercent)}, ${money(hr.creditAmount)}. `,
         next ? `Next tier (${next.inclusive ? '≤' : '<'} ${next.uptimeBelow} % → ${next.creditPercent} %, ${money(next.creditAmount)}) after ${seconds(next.additionalDowntimeSeconds)} more downtime.` : 'No further tier is reachable this period.')));

@@ -4,7 +4,7 @@
 // revision history with each revision's differences from the one before.
 
 import {h, table, link, errorNote, unavailableNote} from '../dom.js';
-import {get, patch, path, ApiError} from '../api.js';
+import {get, patch, path, estimateCustomers, ApiError} from '../api.js';
 import {amount, money, instant, viewerZone, cause, seconds, sub, isZero, decimal} from '../format.js';
 import {timeline} from '../charts.js';
 import {totalsHeaders, totalsCells, creditsList, pager, stateBadge} from './common.js';
@@ -65,10 +65,10 @@ export async function render(main, [id], query, ctx, live) {
   const tokens = query.page ? query.page.split(',') : [];
   let list;
   try {
-    list = await get(`${base}/estimate/customers`, {pageSize, orderBy: order, pageToken: tokens[tokens.length - 1]});
+    list = await estimateCustomers(id, {pageSize, orderBy: order, pageToken: tokens[tokens.length - 1]});
     if (!query.order && list.totalSize <= largeEstimate) {
       order = 'lost_revenue_net desc';
-      list = await get(`${base}/estimate/customers`, {pageSize, orderBy: order});
+      list = await estimateCustomers(id, {pageSize, orderBy: order});
     }
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {

@@ -1,12 +1,23 @@
 // Incidents: cause, time, customers affected and totals in the reporting
-// currency, newest first, filtered by time and cause. The list pages
-// through ListIncidents; each row's totals and span come from the paged
-// estimate (ListEstimateCustomers with one customer), its count from
-// total_size.
+// currency, newest first, filtered by cause and by time. The server
+// filters, orders and pages (ListIncidents with filter and order_by); the
+// filters and the page are in the URL, so a view can be shared. Each row's
+// totals and count come from the stored estimate's first page
+// (estimateCustomers with one customer: totals and total_size).
 
-import {h, table, link, errorNote} from '../dom.js';
-import {get, path, pool, ApiError} from '../api.js';
+import {h, table, link} from '../dom.js';
+import {get, estimateCustomers, pool, ApiError} from '../api.js';
 import {amount, instant, viewerZone, cause, causes} from '../format.js';
+import {pager} from './common.js';
+
+export const pageSize = 25;
+
+// dayStart is local midnight of a "YYYY-MM-DD" date in the viewer's zone,
+// plus days.
+function dayStart(date, days = 0) {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Date(y, m - 1, d + days).toISOString();
+}
 
 export async function render(main, _params, query, ctx, live) {
   const zone = viewerZone();
@@ -15,7 +26,7 @@ export async function render(main, _params, query, ctx, live) {
     h('label', {}, 'Cause ', h('select', {name: 'cause'}, h('option', {value: ''}, 'Any cause'),
       causes.map((c) => h('option', {value: c, selected: query.cause === c}, cause(c))))),
     h('label', {}, `From (${zone}) `, h('input', {type: 'date', name: 'from', value: query.from || ''})),
-    h('label', {}, `Until (${zone}) `, h('input', {type: 'date', name: 'until', value: query.until || ''})),
+    h('label', {}, `Until (${zone}, inclusive) `, h('input', {type: 'date', name: 'until', value: query.until || ''})),
     h('button', {type: 'submit'}, 'Apply'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -24,56 +35,42 @@ export async function render(main, _params, query, ctx, live) {
     ctx.go('/incidents' + (q.toString() ? '?' + q : ''));
   });
   main.append(form);
-  const holder = h('div', {});
-  const more = h('div', {});
-  main.append(holder, more);
 
-  const rows = [];
-  let token = '';
-  const from = query.from ? Date.parse(query.from + 'T00:00:00') : null;
-  const until = query.until ? Date.parse(query.until + 'T00:00:00') + 86400000 : null;
-
-  async function loadPage() {
-    const page = await get('/v1/incidents', {pageSize: 50, pageToken: token});
-    token = page.nextPageToken || '';
-    const got = await pool(page.incidents || [], 6, async (inc) => {
-      const row = {inc, summary: null};
-      try {
-        row.summary = await get(`/v1/incidents/${path(inc.incidentId)}/estimate/customers`, {pageSize: 1});
-      } catch (e) {
-        if (!(e instanceof ApiError && e.status === 404)) throw e;
-        const ws = await get(`/v1/incidents/${path(inc.incidentId)}/windows`, {pageSize: 1000});
-        const starts = (ws.outageWindows || ws.windows || []).map((w) => w.startTime).sort();
-        row.start = starts[0];
-      }
-      row.start = row.start || (row.summary && row.summary.startTime) || '';
-      return row;
-    });
-    if (!live()) return;
-    rows.push(...got);
-    draw();
-  }
-
-  function draw() {
-    const shown = rows.filter(({inc, start}) => {
-      if (query.cause && (inc.cause || 'UNKNOWN') !== query.cause) return false;
-      const t = start ? Date.parse(start) : null;
-      if (from !== null && (t === null || t < from)) return false;
-      if (until !== null && (t === null || t >= until)) return false;
-      return true;
-    }).sort((a, b) => (b.start || '').localeCompare(a.start || '') || a.inc.incidentId.localeCompare(b.inc.incidentId));
-    holder.replaceChildren(table(`${shown.length} of ${rows.length} incidents loaded, newest first; times in ${zone}`,
-      ['Incident', 'Cause', 'Started', 'Customers affected', 'Lost revenue (net)', 'Recovery cost', 'SLA credits', 'Churn exposure'],
-      shown.map(({inc, summary, start}) => {
-        const t = summary && (summary.reportingTotals || (summary.totals || [])[0]);
-        const several = summary && !summary.reportingTotals && (summary.totals || []).length > 1;
-        const fig = (k) => (t ? amount(t.currencyCode, t[k]) + (several ? ' (+ other currencies)' : '') : 'not estimated');
-        return [h('span', {}, link('/incidents/' + encodeURIComponent(inc.incidentId), inc.incidentId), inc.title ? h('br') : null, inc.title || ''),
-          cause(inc.cause), start ? instant(start, zone) : '—', summary ? String(summary.totalSize) : '—',
-          fig('lostRevenueNet'), fig('recoveryCost'), fig('slaCredits'), fig('churnExposure')];
-      }), {class: 'data', id: 'incidents-table'}));
-    more.replaceChildren(token ? h('button', {type: 'button', onclick: () => loadPage().catch((e) => more.append(errorNote(e)))}, 'Load more incidents') : '');
-  }
-
-  await loadPage();
+  // The incidents overlapping [from, until + 1 day) in the viewer's zone.
+  const terms = [];
+  if (query.cause) terms.push(`cause = ${query.cause}`);
+  if (/^\d{4}-\d\d-\d\d$/.test(query.from || '')) terms.push(`end_time > "${dayStart(query.from)}"`);
+  if (/^\d{4}-\d\d-\d\d$/.test(query.until || '')) terms.push(`start_time < "${dayStart(query.until, 1)}"`);
+  const tokens = query.page ? query.page.split(',') : [];
+  const page = await get('/v1/incidents', {pageSize, filter: terms.join(' AND '), orderBy: 'start_time desc', pageToken: tokens[tokens.length - 1]});
+  if (!live()) return;
+  const rows = await pool(page.incidents || [], 6, async (inc) => {
+    try {
+      return {inc, summary: await estimateCustomers(inc.incidentId, {pageSize: 1})};
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return {inc, summary: null};
+      throw e;
+    }
+  });
+  if (!live()) return;
+  const first = tokens.length * pageSize + 1;
+  const filtered = terms.length ? ' matching the filter' : '';
+  main.append(table(rows.length ? `Incidents ${first}–${first + rows.length - 1}${filtered}, newest first; times in ${zone}` : `No incidents${filtered}.`,
+    ['Incident', 'Cause', 'Started', 'Customers affected', 'Lost revenue (net)', 'Recovery cost', 'SLA credits', 'Churn exposure'],
+    rows.map(({inc, summary}) => {
+      const t = summary && (summary.reportingTotals || (summary.totals || [])[0]);
+      const several = summary && !summary.reportingTotals && (summary.totals || []).length > 1;
+      const fig = (k) => (t ? amount(t.currencyCode, t[k]) + (several ? ' (+ other currencies)' : '') : 'not estimated');
+      return [h('span', {}, link('/incidents/' + encodeURIComponent(inc.incidentId), inc.incidentId), inc.title ? h('br') : null, inc.title || ''),
+        cause(inc.cause), inc.startTime ? instant(inc.startTime, zone) : 'no windows yet', summary ? String(summary.totalSize) : '—',
+        fig('lostRevenueNet'), fig('recoveryCost'), fig('slaCredits'), fig('churnExposure')];
+    }), {class: 'data', id: 'incidents-table'}));
+  const route = (toks) => {
+    const q = new URLSearchParams();
+    for (const k of ['cause', 'from', 'until']) if (query[k]) q.set(k, query[k]);
+    if (toks.length) q.set('page', toks.join(','));
+    return '/incidents' + (q.toString() ? '?' + q : '');
+  };
+  main.append(pager({label: 'Pages of incidents', hasPrev: tokens.length > 0, hasNext: !!page.nextPageToken,
+    onPrev: () => ctx.go(route(tokens.slice(0, -1))), onNext: () => ctx.go(route([...tokens, page.nextPageToken]))}));
 }

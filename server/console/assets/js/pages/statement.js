@@ -17,11 +17,13 @@ const reasons = {
 function howApplied(p, zone) {
   if (p.belowMinimum) return 'Below the contract’s minimum credit: not owed.';
   if (!p.creditAmount || /^[0.]*$/.test(p.creditAmount.amount)) return 'No credit is owed.';
-  if (p.claimMode === 'AUTOMATIC') return 'Applied to your next invoice automatically.';
   if (p.claimMode === 'ON_REQUEST') {
-    return p.claimDeadline ? `Claim it by ${instant(p.claimDeadline, p.contractTimeZone)} (${instant(p.claimDeadline, zone)}).` : 'Must be claimed.';
+    if (!p.claimDeadline) return 'You must claim it.';
+    const there = instant(p.claimDeadline, p.contractTimeZone);
+    return h('span', {class: 'claim'}, 'On request: claim it before ', h('strong', {}, there),
+      p.contractTimeZone !== zone ? ` (${instant(p.claimDeadline, zone)})` : '', '; an unclaimed credit lapses.');
   }
-  return 'Ask your account manager how this credit is applied.';
+  return `Automatic: credited without a claim once the period has ended (${instant(p.periodEnd, p.contractTimeZone)}).`;
 }
 
 export async function render(main, [incident, customer], _query, _ctx, live) {
