@@ -201,9 +201,31 @@ func seasonSegments(fs []seasonalFactor) []seasonSeg {
 
 // integral returns ∫ f dt of disjoint spans: Σ length × fraction, exact.
 func integral(spans []fracSpan) decimal.Decimal {
+	if f, ok := integralFixed(spans); ok {
+		return f.dec()
+	}
 	sum := decZero
 	for _, sp := range spans {
 		sum = sum.Add(sp.frac.Mul(decimal.NewFromInt(sp.end - sp.start)))
 	}
 	return sum
+}
+
+// integralFixed is integral in fixed point, false when out of range.
+func integralFixed(spans []fracSpan) (fixed, bool) {
+	var sum fixed
+	for _, sp := range spans {
+		fr, ok := fixedOf(sp.frac)
+		if !ok {
+			return fixed{}, false
+		}
+		p, ok := fr.mul(fixedInt(sp.end - sp.start))
+		if !ok {
+			return fixed{}, false
+		}
+		if sum, ok = sum.add(p); !ok {
+			return fixed{}, false
+		}
+	}
+	return sum, true
 }
