@@ -193,6 +193,15 @@ func (a *fractionSeconds) add(index int, secs int64) {
 			}
 		}
 	}
+	if len(a.touched) == cap(a.touched) {
+		// Two sizes: a few hours, or the whole week.
+		n := densePos + 1
+		if len(a.touched) > densePos {
+			n = 168
+		}
+		a.touched = append(make([]uint8, 0, n), a.touched...)
+		a.secs = append(make([]int64, 0, n), a.secs...)
+	}
 	a.touched = append(a.touched, uint8(index))
 	a.secs = append(a.secs, secs)
 	switch {

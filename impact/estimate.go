@@ -2,7 +2,8 @@ package impact
 
 import (
 	"context"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -103,7 +104,7 @@ func (m *model) estimateIncident(inc *cIncident, credits map[incCust][]Attribute
 	for c := range spans {
 		custs = append(custs, c)
 	}
-	sort.Slice(custs, func(i, j int) bool { return custs[i].id < custs[j].id })
+	slices.SortFunc(custs, func(a, b *cCustomer) int { return strings.Compare(a.id, b.id) })
 
 	out := IncidentEstimate{IncidentID: inc.id, Customers: make([]CustomerEstimate, len(custs))}
 	impacts := make([]decimal.Decimal, len(custs))
@@ -219,7 +220,7 @@ func totals(inc *cIncident, custs []CustomerEstimate) []CurrencyTotals {
 	for _, t := range by {
 		out = append(out, *t)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
+	slices.SortFunc(out, func(a, b CurrencyTotals) int { return strings.Compare(a.Currency, b.Currency) })
 	return out
 }
 
@@ -300,7 +301,7 @@ func totalsFixed(inc *cIncident, custs []CustomerEstimate) ([]CurrencyTotals, bo
 			return nil, false
 		}
 	}
-	sort.Slice(by, func(i, j int) bool { return by[i].currency < by[j].currency })
+	slices.SortFunc(by, func(a, b currencySums) int { return strings.Compare(a.currency, b.currency) })
 	out := make([]CurrencyTotals, len(by))
 	for i := range by {
 		s := &by[i].sum

@@ -1,6 +1,7 @@
 package impact
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
 	"slices"
@@ -38,11 +39,11 @@ func (m *model) statements() slaResult {
 	for k := range byContract {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].customer != keys[j].customer {
-			return keys[i].customer < keys[j].customer
+	slices.SortFunc(keys, func(a, b custService) int {
+		if c := strings.Compare(a.customer, b.customer); c != 0 {
+			return c
 		}
-		return keys[i].service < keys[j].service
+		return strings.Compare(a.service, b.service)
 	})
 	for _, key := range keys {
 		m.stop.tick()
@@ -146,12 +147,11 @@ type period struct{ start, end int64 }
 // order of first appearance. Cost: the periods each window touches.
 func (k *cContract) periods(ws []*cWindow, stop *stopper) ([]period, map[int64][]*cIncident) {
 	z := newZoneCursor(k.loc)
-	seen := map[int64]bool{}
 	type periodIncident struct {
 		start int64
 		inc   *cIncident
 	}
-	has := map[periodIncident]bool{}
+	var has map[periodIncident]bool // once a period has many incidents
 	incs := map[int64][]*cIncident{}
 	var out []period
 	var last period
@@ -164,18 +164,32 @@ func (k *cContract) periods(ws []*cWindow, stop *stopper) ([]period, map[int64][
 				p.start, p.end = periodBounds(z, k.quarterly, t)
 				last = p
 			}
-			if !seen[p.start] {
-				seen[p.start] = true
+			list, seen := incs[p.start]
+			if !seen {
 				out = append(out, p)
 			}
-			if pi := (periodIncident{p.start, w.inc}); !has[pi] {
-				has[pi] = true
-				incs[p.start] = append(incs[p.start], w.inc)
+			pi := periodIncident{p.start, w.inc}
+			switch {
+			case has != nil:
+				if !has[pi] {
+					has[pi] = true
+					incs[p.start] = append(list, w.inc)
+				}
+			case !slices.Contains(list, w.inc):
+				incs[p.start] = append(list, w.inc)
+				if len(list) >= 8 {
+					has = map[periodIncident]bool{}
+					for start, l := range incs {
+						for _, inc := range l {
+							has[periodIncident{start, inc}] = true
+						}
+					}
+				}
 			}
 			t = p.end
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
+	slices.SortFunc(out, func(a, b period) int { return cmp.Compare(a.start, b.start) })
 	return out, incs
 }
 
