@@ -80,6 +80,23 @@ func (k *cContract) timeline(ws []*cWindow, stop *stopper) contractTimeline {
 		byInc[w.inc.id] = append(byInc[w.inc.id], sp)
 	}
 	ct := contractTimeline{perIncident: make(map[string]*incidentTimeline, len(byInc))}
+	if len(byInc) == 1 {
+		// One incident: its spans are all the spans, so the contract's
+		// timeline is the incident's, computed once.
+		for id, spans := range byInc {
+			it := &incidentTimeline{}
+			if k.proportional {
+				it.prop = k.proportionalSpans(spans, stop)
+				ct.prop = it.prop
+			} else {
+				it.passing = k.passing(spans, stop)
+				it.down = dropShort(it.passing, k.minDowntime)
+				ct.down = it.down
+			}
+			ct.perIncident[id] = it
+		}
+		return ct
+	}
 	if k.proportional {
 		ct.prop = k.proportionalSpans(all, stop)
 	} else {
@@ -486,7 +503,8 @@ func (k *cContract) count(down []interval, prop []fracSpan, rs, re int64, z *zon
 	var d int64
 	switch k.gran {
 	case MinutesTouched, MinutesFull:
-		for _, pc := range minutePieces(z, rs, re) {
+		var buf [4]minutePiece
+		for _, pc := range minutePieces(buf[:0], z, rs, re) {
 			d += countMinutes(clip(ivs, pc.start, pc.end), pc, k.gran == MinutesFull)
 		}
 		// A touched minute cut by a DEPLOYED edge counts 60 s although only
@@ -503,6 +521,13 @@ func (k *cContract) count(down []interval, prop []fracSpan, rs, re int64, z *zon
 // clip returns the parts of sorted disjoint intervals inside [rs, re).
 func clip(ivs []interval, rs, re int64) []interval {
 	i := sort.Search(len(ivs), func(i int) bool { return ivs[i].end > rs })
+	j := i
+	for j < len(ivs) && ivs[j].start < re {
+		j++
+	}
+	if i == j || (ivs[i].start >= rs && ivs[j-1].end <= re) {
+		return ivs[i:j:j] // nothing to cut: the caller only reads it
+	}
 	var out []interval
 	for ; i < len(ivs) && ivs[i].start < re; i++ {
 		out = append(out, interval{max(ivs[i].start, rs), min(ivs[i].end, re)})
@@ -540,10 +565,9 @@ type minutePiece struct {
 
 // minutePieces cuts [rs, re) where the zone's offset changes its seconds
 // (only zones with sub-minute offsets do), so each piece has one grid.
-func minutePieces(z *zoneCursor, rs, re int64) []minutePiece {
+func minutePieces(out []minutePiece, z *zoneCursor, rs, re int64) []minutePiece {
 	off, _, ze := z.at(rs)
 	pc := minutePiece{start: rs, phase: floorMod(off, 60)}
-	var out []minutePiece
 	for ze < re {
 		off2, _, ze2 := z.at(ze)
 		if ph := floorMod(off2, 60); ph != pc.phase {
