@@ -87,6 +87,12 @@ func validUTF8(b []byte, md protoreflect.MessageDescriptor, depth int) bool {
 		return false
 	}
 	fields := md.Fields()
+	// Repeated fields come as runs of one number (the weekly profile is 168
+	// strings): the descriptor and its rule are looked up once per run.
+	lastNum := protowire.Number(-1)
+	var fd protoreflect.FieldDescriptor
+	var kind protoreflect.Kind
+	var strict bool
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -105,13 +111,18 @@ func validUTF8(b []byte, md protoreflect.MessageDescriptor, depth int) bool {
 			return false
 		}
 		b = b[n:]
-		fd := fields.ByNumber(num)
+		if num != lastNum {
+			lastNum = num
+			if fd = fields.ByNumber(num); fd != nil {
+				kind, strict = fd.Kind(), fd.Kind() == protoreflect.StringKind && enforceUTF8(fd)
+			}
+		}
 		if fd == nil {
 			continue // unknown: kept as bytes
 		}
-		switch fd.Kind() {
+		switch kind {
 		case protoreflect.StringKind:
-			if enforceUTF8(fd) && !utf8.Valid(v) {
+			if strict && !utf8.Valid(v) {
 				return false
 			}
 		case protoreflect.MessageKind:
