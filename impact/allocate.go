@@ -33,6 +33,13 @@ func largestRemainder(total decimal.Decimal, exp int32, weights []decimal.Decima
 	if out, ok := largestRemainderFixed(total, exp, weights, out); ok {
 		return out
 	}
+	return largestRemainderBig(total, exp, weights)
+}
+
+// largestRemainderBig is largestRemainder in big integers, for any size.
+func largestRemainderBig(total decimal.Decimal, exp int32, weights []decimal.Decimal) []decimal.Decimal {
+	n := len(weights)
+	out := make([]decimal.Decimal, n)
 	units := total.Shift(exp).BigInt() // exact: total has at most exp decimals
 	minExp := int32(0)
 	for _, w := range weights {
