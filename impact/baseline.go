@@ -71,9 +71,10 @@ func (c *cCustomer) numeratorDec(accs *fractionIndex, stop *stopper) decimal.Dec
 
 // numeratorFixed is numeratorDec in fixed point, false when any part is
 // out of its range (the caller then takes numeratorDec: the same value).
-func (c *cCustomer) numeratorFixed(accs *fractionIndex) (fixed, bool) {
+func (c *cCustomer) numeratorFixed(accs *fractionIndex, stop *stopper) (fixed, bool) {
 	var total fixed
 	for _, acc := range accs.list {
+		stop.tick()
 		sum, ok := c.plainSumFixed(acc)
 		if !ok {
 			return fixed{}, false
@@ -249,7 +250,7 @@ func (x *fractionIndex) find(frac decimal.Decimal) *fractionSeconds {
 // gross × (1 − recapture), recaptured = gross − net of the rounded values.
 func (c *cCustomer) lostRevenue(spans []fracSpan, stop *stopper) LostRevenue {
 	accs := c.revenueSeconds(spans, stop)
-	if lr, ok := c.lostRevenueFixed(accs); ok {
+	if lr, ok := c.lostRevenueFixed(accs, stop); ok {
 		return lr
 	}
 	num := c.numeratorDec(accs, stop)
@@ -264,8 +265,8 @@ func (c *cCustomer) lostRevenue(spans []fracSpan, stop *stopper) LostRevenue {
 }
 
 // lostRevenueFixed is lostRevenue in fixed point, false when out of range.
-func (c *cCustomer) lostRevenueFixed(accs *fractionIndex) (LostRevenue, bool) {
-	num, ok := c.numeratorFixed(accs)
+func (c *cCustomer) lostRevenueFixed(accs *fractionIndex, stop *stopper) (LostRevenue, bool) {
+	num, ok := c.numeratorFixed(accs, stop)
 	if !ok {
 		return LostRevenue{}, false
 	}

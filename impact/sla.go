@@ -234,7 +234,7 @@ func (k *cContract) statementsIn(ws []*cWindow, ps []period, incsOf map[int64][]
 		D := k.count(tl.down, tl.prop, rs, re, z)
 
 		// Incidents with a window overlapping the period, in id order.
-		incs := slices.Clone(incsOf[p.start])
+		incs := incsOf[p.start] // built for this call: sorted in place
 		slices.SortFunc(incs, func(a, b *cIncident) int { return strings.Compare(a.id, b.id) })
 
 		st := SLAStatement{
