@@ -16,8 +16,14 @@ import (
 // are formed once per fraction and index at the end (the sum is exact, so
 // its order does not matter).
 func (c *cCustomer) revenueNumerator(spans []fracSpan, stop *stopper) decimal.Decimal {
-	z := newZoneCursor(c.loc)
-	accs := fractionIndex{}
+	return c.numeratorDec(c.revenueSeconds(spans, stop), stop)
+}
+
+// revenueSeconds walks the spans hour by hour into per-fraction seconds.
+func (c *cCustomer) revenueSeconds(spans []fracSpan, stop *stopper) *fractionIndex {
+	var z zoneCursor
+	z.loc = c.loc
+	accs := &fractionIndex{}
 	for _, sp := range spans {
 		stop.tick()
 		acc := accs.find(sp.frac)
@@ -50,12 +56,80 @@ func (c *cCustomer) revenueNumerator(spans []fracSpan, stop *stopper) decimal.De
 			t = e
 		}
 	}
+	return accs
+}
+
+// numeratorDec is Σ (extra + plain seconds × rate) × fraction in decimals.
+func (c *cCustomer) numeratorDec(accs *fractionIndex, stop *stopper) decimal.Decimal {
 	total := decZero
 	for _, acc := range accs.list {
 		stop.tick()
 		total = total.Add(acc.extra.Add(c.plainSum(acc)).Mul(acc.frac))
 	}
 	return total
+}
+
+// numeratorFixed is numeratorDec in fixed point, false when any part is
+// out of its range (the caller then takes numeratorDec: the same value).
+func (c *cCustomer) numeratorFixed(accs *fractionIndex, stop *stopper) (fixed, bool) {
+	var total fixed
+	for _, acc := range accs.list {
+		stop.tick()
+		sum, ok := c.plainSumFixed(acc)
+		if !ok {
+			return fixed{}, false
+		}
+		if acc.extra.Sign() != 0 {
+			x, ok := fixedOf(acc.extra)
+			if !ok {
+				return fixed{}, false
+			}
+			if sum, ok = sum.add(x); !ok {
+				return fixed{}, false
+			}
+		}
+		fr, ok := fixedOf(acc.frac)
+		if !ok {
+			return fixed{}, false
+		}
+		if sum, ok = sum.mul(fr); !ok {
+			return fixed{}, false
+		}
+		if total, ok = total.add(sum); !ok {
+			return fixed{}, false
+		}
+	}
+	return total, true
+}
+
+// plainSumFixed is plainSum in fixed point: the same 128-bit accumulators
+// per exponent, then brought to the smallest exponent in int64.
+func (c *cCustomer) plainSumFixed(acc *fractionSeconds) (fixed, bool) {
+	var sums [MaxFractionDigits + 1]u128 // by −exponent
+	used := -1
+	for k, idx := range acc.touched {
+		coef, exp, ok := c.smallRate(int(idx))
+		secs := acc.secs[k]
+		if !ok || coef < 0 || exp > 0 || -exp > MaxFractionDigits || secs < 0 || secs >= 1<<40 {
+			return fixed{}, false
+		}
+		sums[-exp].addMul(uint64(coef), uint64(secs))
+		used = max(used, int(-exp))
+	}
+	var total fixed
+	for k := 0; k <= used; k++ {
+		v, ok := sums[k].int64()
+		if !ok {
+			return fixed{}, false
+		}
+		if v == 0 {
+			continue
+		}
+		if total, ok = total.add(fixed{v, int32(k)}); !ok {
+			return fixed{}, false
+		}
+	}
+	return total, true
 }
 
 // plainSum is Σ rate(index) × seconds over the touched profile indexes,
@@ -120,6 +194,15 @@ func (a *fractionSeconds) add(index int, secs int64) {
 			}
 		}
 	}
+	if len(a.touched) == cap(a.touched) {
+		// Two sizes: a few hours, or the whole week.
+		n := densePos + 1
+		if len(a.touched) > densePos {
+			n = 168
+		}
+		a.touched = append(make([]uint8, 0, n), a.touched...)
+		a.secs = append(make([]int64, 0, n), a.secs...)
+	}
 	a.touched = append(a.touched, uint8(index))
 	a.secs = append(a.secs, secs)
 	switch {
@@ -166,7 +249,11 @@ func (x *fractionIndex) find(frac decimal.Decimal) *fractionSeconds {
 // lostRevenue rounds the exact figures of §3 once each: gross, net =
 // gross × (1 − recapture), recaptured = gross − net of the rounded values.
 func (c *cCustomer) lostRevenue(spans []fracSpan, stop *stopper) LostRevenue {
-	num := c.revenueNumerator(spans, stop)
+	accs := c.revenueSeconds(spans, stop)
+	if lr, ok := c.lostRevenueFixed(accs, stop); ok {
+		return lr
+	}
+	num := c.numeratorDec(accs, stop)
 	recapture := decimalOr(c.recapture, decZero)
 	gross := roundRat(num, 3600, c.exp, HalfEven)
 	net := roundRat(num.Mul(decOne.Sub(recapture)), 3600, c.exp, HalfEven)
@@ -175,4 +262,26 @@ func (c *cCustomer) lostRevenue(spans []fracSpan, stop *stopper) LostRevenue {
 		Net:        Money{c.currency, net},
 		Recaptured: Money{c.currency, gross.Sub(net)},
 	}
+}
+
+// lostRevenueFixed is lostRevenue in fixed point, false when out of range.
+func (c *cCustomer) lostRevenueFixed(accs *fractionIndex, stop *stopper) (LostRevenue, bool) {
+	num, ok := c.numeratorFixed(accs, stop)
+	if !ok {
+		return LostRevenue{}, false
+	}
+	recapture, ok1 := fixedStr(c.recapture, fixed{})
+	keep, ok2 := fixedInt(1).sub(recapture)
+	kept, ok3 := num.mul(keep)
+	gross, ok4 := num.round(3600, c.exp, HalfEven)
+	net, ok5 := kept.round(3600, c.exp, HalfEven)
+	recaptured, ok6 := gross.sub(net)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return LostRevenue{}, false
+	}
+	return LostRevenue{
+		Gross:      Money{c.currency, gross.dec()},
+		Net:        Money{c.currency, net.dec()},
+		Recaptured: Money{c.currency, recaptured.dec()},
+	}, true
 }

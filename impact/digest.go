@@ -180,6 +180,22 @@ func canonParts(s string) (neg bool, intPart, frac string) {
 	return neg && (intPart != "0" || frac != ""), intPart, frac
 }
 
+// isCanonical reports whether a checked decimal is already spelled as
+// canonParts would spell it: no sign, no leading integer zero, and no
+// trailing fractional zero. Most profile entries are; they are copied whole.
+func isCanonical(s string) bool {
+	switch {
+	case s[0] == '-':
+		return false
+	case s[0] == '0' && len(s) > 1 && s[1] != '.':
+		return false
+	}
+	if strings.IndexByte(s, '.') >= 0 && s[len(s)-1] == '0' {
+		return false
+	}
+	return true
+}
+
 func appendCanonical(b []byte, neg bool, intPart, frac string) []byte {
 	if neg {
 		b = append(b, '-')
@@ -245,8 +261,12 @@ func (e *encoder) customer(c *Customer) {
 	// Ordered and long: comma-separated canonical values (a decimal has no comma).
 	e.count("weekly_profile", len(bl.WeeklyProfile))
 	for _, v := range bl.WeeklyProfile {
-		neg, intPart, frac := canonParts(v)
-		e.buf = appendCanonical(e.buf, neg, intPart, frac)
+		if isCanonical(v) {
+			e.buf = append(e.buf, v...)
+		} else {
+			neg, intPart, frac := canonParts(v)
+			e.buf = appendCanonical(e.buf, neg, intPart, frac)
+		}
 		e.buf = append(e.buf, ',')
 	}
 	e.sorted("seasonal_factors", len(bl.SeasonalFactors), func(i int, e *encoder) {

@@ -15,3 +15,16 @@ func TestCanonParts(t *testing.T) {
 		}
 	}
 }
+
+// isCanonical holds only when canonParts would spell a value unchanged (it
+// may say false for a canonical negative value: that one takes canonParts).
+func TestIsCanonicalMatchesCanonParts(t *testing.T) {
+	for _, s := range []string{"0", "0.5", "00", "007", "1.50", "1.05", "10", "100.000", "-0", "-1", "-0.0", "0.0",
+		"1234.5", "0001.1", "9.000000000001", "5"} {
+		neg, intPart, frac := canonParts(s)
+		same := string(appendCanonical(nil, neg, intPart, frac)) == s
+		if got := isCanonical(s); got && !same || !got && same && s[0] != '-' {
+			t.Errorf("isCanonical(%q) = %v, canonParts spells it %q", s, got, appendCanonical(nil, neg, intPart, frac))
+		}
+	}
+}

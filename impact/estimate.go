@@ -2,7 +2,8 @@ package impact
 
 import (
 	"context"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -103,7 +104,7 @@ func (m *model) estimateIncident(inc *cIncident, credits map[incCust][]Attribute
 	for c := range spans {
 		custs = append(custs, c)
 	}
-	sort.Slice(custs, func(i, j int) bool { return custs[i].id < custs[j].id })
+	slices.SortFunc(custs, func(a, b *cCustomer) int { return strings.Compare(a.id, b.id) })
 
 	out := IncidentEstimate{IncidentID: inc.id, Customers: make([]CustomerEstimate, len(custs))}
 	impacts := make([]decimal.Decimal, len(custs))
@@ -145,7 +146,20 @@ func (m *model) allocateRecovery(inc *cIncident, custs []*cCustomer, impacts []d
 		shares = largestRemainder(roundDec(inc.shared, inc.recoveryExp, HalfEven), inc.recoveryExp, weights)
 	}
 	for i, c := range custs {
-		cost := roundDec(inc.perCustomer[c.id], inc.recoveryExp, HalfEven)
+		own := inc.perCustomer[c.id]
+		if f, ok := fixedOf(own); ok {
+			if f, ok = f.roundTo(inc.recoveryExp, HalfEven); ok && shares != nil {
+				var sh fixed
+				if sh, ok = fixedOf(shares[i]); ok {
+					f, ok = f.add(sh)
+				}
+			}
+			if ok {
+				out[i].RecoveryCost = &Money{inc.recoveryCurrency, f.dec()}
+				continue
+			}
+		}
+		cost := roundDec(own, inc.recoveryExp, HalfEven)
 		if shares != nil {
 			cost = cost.Add(shares[i])
 		}
@@ -159,11 +173,23 @@ func (c *cCustomer) churnExposure() decimal.Decimal {
 	if c.ltv == "" || c.churn == "" {
 		return decZero
 	}
+	if p, ok := fixedStr(c.churn, fixed{}); ok {
+		if l, ok := fixedStr(c.ltv, fixed{}); ok {
+			if e, ok := p.mul(l); ok {
+				if e, ok = e.roundTo(c.exp, HalfEven); ok {
+					return e.dec()
+				}
+			}
+		}
+	}
 	return roundDec(parseChecked(c.churn).Mul(parseChecked(c.ltv)), c.exp, HalfEven)
 }
 
 // totals sums the rounded per-customer figures per currency (§7).
 func totals(inc *cIncident, custs []CustomerEstimate) []CurrencyTotals {
+	if out, ok := totalsFixed(inc, custs); ok {
+		return out
+	}
 	by := map[string]*CurrencyTotals{}
 	get := func(cur string) *CurrencyTotals {
 		t := by[cur]
@@ -194,7 +220,7 @@ func totals(inc *cIncident, custs []CustomerEstimate) []CurrencyTotals {
 	for _, t := range by {
 		out = append(out, *t)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
+	slices.SortFunc(out, func(a, b CurrencyTotals) int { return strings.Compare(a.Currency, b.Currency) })
 	return out
 }
 
@@ -202,6 +228,9 @@ func totals(inc *cIncident, custs []CustomerEstimate) []CurrencyTotals {
 // Σ total × rate, exact, rounded once half-even (§7).
 func (m *model) report(ts []CurrencyTotals) *CurrencyTotals {
 	exp, _ := MinorUnits(m.reporting)
+	if t, ok := m.reportFixed(ts, exp); ok {
+		return t
+	}
 	var sum [5]decimal.Decimal
 	for _, t := range ts {
 		rate := decOne
@@ -220,4 +249,101 @@ func (m *model) report(ts []CurrencyTotals) *CurrencyTotals {
 		SLACredits:       roundDec(sum[3], exp, HalfEven),
 		ChurnExposure:    roundDec(sum[4], exp, HalfEven),
 	}
+}
+
+// currencySums are the five totals of one currency in fixed point.
+type currencySums struct {
+	currency string
+	sum      [5]fixed // gross, net, recovery, credits, churn
+}
+
+// totalsFixed is totals in fixed point; false when any sum is out of range.
+// Currencies are few (a customer has one), so they are found by a scan.
+func totalsFixed(inc *cIncident, custs []CustomerEstimate) ([]CurrencyTotals, bool) {
+	var buf [4]currencySums
+	by := buf[:0]
+	get := func(cur string) *currencySums {
+		for i := range by {
+			if by[i].currency == cur {
+				return &by[i]
+			}
+		}
+		by = append(by, currencySums{currency: cur})
+		return &by[len(by)-1]
+	}
+	ok := true
+	addTo := func(t *currencySums, i int, d decimal.Decimal) {
+		f, ok1 := fixedOf(d)
+		if !ok1 {
+			ok = false
+			return
+		}
+		if t.sum[i], ok1 = t.sum[i].add(f); !ok1 {
+			ok = false
+		}
+	}
+	if inc.recoveryCurrency != "" {
+		get(inc.recoveryCurrency)
+	}
+	for i := range custs {
+		ce := &custs[i]
+		t := get(ce.LostRevenue.Gross.Currency)
+		addTo(t, 0, ce.LostRevenue.Gross.Amount)
+		addTo(t, 1, ce.LostRevenue.Net.Amount)
+		addTo(t, 4, ce.ChurnExposure.Amount)
+		for _, cr := range ce.SLACredits {
+			addTo(t, 3, cr.Credit.Amount)
+		}
+		if ce.RecoveryCost != nil {
+			addTo(get(ce.RecoveryCost.Currency), 2, ce.RecoveryCost.Amount)
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	slices.SortFunc(by, func(a, b currencySums) int { return strings.Compare(a.currency, b.currency) })
+	out := make([]CurrencyTotals, len(by))
+	for i := range by {
+		s := &by[i].sum
+		out[i] = CurrencyTotals{Currency: by[i].currency,
+			LostRevenueGross: s[0].dec(), LostRevenueNet: s[1].dec(), RecoveryCost: s[2].dec(),
+			SLACredits: s[3].dec(), ChurnExposure: s[4].dec()}
+	}
+	return out, true
+}
+
+// reportFixed is report in fixed point; false when out of range.
+func (m *model) reportFixed(ts []CurrencyTotals, exp int32) (*CurrencyTotals, bool) {
+	var sum [5]fixed
+	for _, t := range ts {
+		rate := fixedInt(1)
+		if t.Currency != m.reporting {
+			var ok bool
+			if rate, ok = fixedOf(m.fx[t.Currency]); !ok {
+				return nil, false
+			}
+		}
+		for i, v := range [5]decimal.Decimal{t.LostRevenueGross, t.LostRevenueNet, t.RecoveryCost, t.SLACredits, t.ChurnExposure} {
+			f, ok := fixedOf(v)
+			if ok {
+				f, ok = f.mul(rate)
+			}
+			if ok {
+				sum[i], ok = sum[i].add(f)
+			}
+			if !ok {
+				return nil, false
+			}
+		}
+	}
+	var r [5]decimal.Decimal
+	for i := range sum {
+		f, ok := sum[i].roundTo(exp, HalfEven)
+		if !ok {
+			return nil, false
+		}
+		r[i] = f.dec()
+	}
+	return &CurrencyTotals{Currency: m.reporting, LostRevenueGross: r[0], LostRevenueNet: r[1],
+		RecoveryCost: r[2], SLACredits: r[3], ChurnExposure: r[4]}, true
 }

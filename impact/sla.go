@@ -1,9 +1,12 @@
 package impact
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -36,11 +39,11 @@ func (m *model) statements() slaResult {
 	for k := range byContract {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].customer != keys[j].customer {
-			return keys[i].customer < keys[j].customer
+	slices.SortFunc(keys, func(a, b custService) int {
+		if c := strings.Compare(a.customer, b.customer); c != 0 {
+			return c
 		}
-		return keys[i].service < keys[j].service
+		return strings.Compare(a.service, b.service)
 	})
 	for _, key := range keys {
 		m.stop.tick()
@@ -77,6 +80,23 @@ func (k *cContract) timeline(ws []*cWindow, stop *stopper) contractTimeline {
 		byInc[w.inc.id] = append(byInc[w.inc.id], sp)
 	}
 	ct := contractTimeline{perIncident: make(map[string]*incidentTimeline, len(byInc))}
+	if len(byInc) == 1 {
+		// One incident: its spans are all the spans, so the contract's
+		// timeline is the incident's, computed once.
+		for id, spans := range byInc {
+			it := &incidentTimeline{}
+			if k.proportional {
+				it.prop = k.proportionalSpans(spans, stop)
+				ct.prop = it.prop
+			} else {
+				it.passing = k.passing(spans, stop)
+				it.down = dropShort(it.passing, k.minDowntime)
+				ct.down = it.down
+			}
+			ct.perIncident[id] = it
+		}
+		return ct
+	}
 	if k.proportional {
 		ct.prop = k.proportionalSpans(all, stop)
 	} else {
@@ -144,12 +164,11 @@ type period struct{ start, end int64 }
 // order of first appearance. Cost: the periods each window touches.
 func (k *cContract) periods(ws []*cWindow, stop *stopper) ([]period, map[int64][]*cIncident) {
 	z := newZoneCursor(k.loc)
-	seen := map[int64]bool{}
 	type periodIncident struct {
 		start int64
 		inc   *cIncident
 	}
-	has := map[periodIncident]bool{}
+	var has map[periodIncident]bool // once a period has many incidents
 	incs := map[int64][]*cIncident{}
 	var out []period
 	var last period
@@ -162,18 +181,32 @@ func (k *cContract) periods(ws []*cWindow, stop *stopper) ([]period, map[int64][
 				p.start, p.end = periodBounds(z, k.quarterly, t)
 				last = p
 			}
-			if !seen[p.start] {
-				seen[p.start] = true
+			list, seen := incs[p.start]
+			if !seen {
 				out = append(out, p)
 			}
-			if pi := (periodIncident{p.start, w.inc}); !has[pi] {
-				has[pi] = true
-				incs[p.start] = append(incs[p.start], w.inc)
+			pi := periodIncident{p.start, w.inc}
+			switch {
+			case has != nil:
+				if !has[pi] {
+					has[pi] = true
+					incs[p.start] = append(list, w.inc)
+				}
+			case !slices.Contains(list, w.inc):
+				incs[p.start] = append(list, w.inc)
+				if len(list) >= 8 {
+					has = map[periodIncident]bool{}
+					for start, l := range incs {
+						for _, inc := range l {
+							has[periodIncident{start, inc}] = true
+						}
+					}
+				}
 			}
 			t = p.end
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
+	slices.SortFunc(out, func(a, b period) int { return cmp.Compare(a.start, b.start) })
 	return out, incs
 }
 
@@ -201,50 +234,25 @@ func (k *cContract) statementsIn(ws []*cWindow, ps []period, incsOf map[int64][]
 		D := k.count(tl.down, tl.prop, rs, re, z)
 
 		// Incidents with a window overlapping the period, in id order.
-		var ids []string
-		causes := map[string]Cause{}
-		for _, inc := range incsOf[p.start] {
-			causes[inc.id] = inc.cause
-			ids = append(ids, inc.id)
-		}
-		sort.Strings(ids)
+		incs := incsOf[p.start] // built for this call: sorted in place
+		slices.SortFunc(incs, func(a, b *cIncident) int { return strings.Compare(a.id, b.id) })
 
 		st := SLAStatement{
 			CustomerID: c.id, Service: k.service,
 			PeriodStart: unixUTC(p.start), PeriodEnd: unixUTC(p.end),
 			PeriodSeconds: T, DowntimeSeconds: D,
 		}
-		up := decHundred.Mul(decimal.NewFromInt(T).Sub(D)) // 100·(T−D); uptime = up / T
-		st.UptimePercent = roundRat(up, T, 6, HalfEven)
-		tierPercent := decZero
-		for i := range k.tiers { // ascending bound: the first that holds is the lowest
-			if tier := &k.tiers[i]; tier.holds(up, T) {
-				tierPercent = tier.percent
-				break
-			}
-		}
-		st.CreditPercent = decimal.Min(tierPercent, k.capPercent)
 		fee := k.fee(p.start)
-		// Display only, in the contract's mode (the fee is the contract's
-		// figure); the credit is computed from the exact fee.
-		st.Fee = Money{c.currency, roundDec(fee, c.exp, k.rounding)}
-		computed := decZero
-		if st.CreditPercent.Sign() != 0 {
-			computed = roundDec(st.CreditPercent.Mul(fee).Shift(-2), c.exp, k.rounding)
+		if !k.creditFixed(&st, D, fee) {
+			k.credit(&st, D, fee)
 		}
-		st.ComputedCredit = Money{c.currency, computed}
-		owed := computed
-		if computed.Sign() > 0 && computed.Cmp(k.minCredit) <= 0 {
-			owed = decZero
-			st.BelowMinimum = true
-		}
-		st.CreditAmount = Money{c.currency, owed}
+		owed := st.CreditAmount.Amount
 
-		weights := make([]decimal.Decimal, len(ids))
+		weights := make([]decimal.Decimal, len(incs))
 		positive := false
-		for i, id := range ids {
+		for i, inc := range incs {
 			stop.tick()
-			it := tl.perIncident[id]
+			it := tl.perIncident[inc.id]
 			weights[i] = k.count(it.down, it.prop, rs, re, z)
 			positive = positive || weights[i].Sign() > 0
 		}
@@ -252,29 +260,30 @@ func (k *cContract) statementsIn(ws []*cWindow, ps []period, incsOf map[int64][]
 		if owed.Sign() > 0 && !positive {
 			// Only together did the incidents pass min_downtime_seconds:
 			// attribute by each one's part of the counted down intervals.
-			shareWeights = make([]decimal.Decimal, len(ids))
+			shareWeights = make([]decimal.Decimal, len(incs))
 			overlaps := false
 			counted := clip(tl.down, rs, re)
-			for i, id := range ids {
+			for i, inc := range incs {
 				stop.tick()
-				shareWeights[i] = decimal.NewFromInt(overlapSeconds(tl.perIncident[id].passing, counted, stop))
+				shareWeights[i] = decimal.NewFromInt(overlapSeconds(tl.perIncident[inc.id].passing, counted, stop))
 				overlaps = overlaps || shareWeights[i].Sign() > 0
 			}
 			if !overlaps {
 				// Credit without downtime (an inclusive tier at 100): share it
 				// evenly among the incidents the contract does not exclude,
 				// or among all when it excludes every one.
-				for i, id := range ids {
+				for i, inc := range incs {
 					shareWeights[i] = decZero
-					if !k.excluded[causes[id]] {
+					if !k.excluded[inc.cause] {
 						shareWeights[i] = decOne
 					}
 				}
 			}
 		}
 		shares := largestRemainder(owed, c.exp, shareWeights)
-		st.Incidents = make([]IncidentShare, len(ids))
-		for i, id := range ids {
+		st.Incidents = make([]IncidentShare, len(incs))
+		for i, inc := range incs {
+			id := inc.id
 			credit := Money{c.currency, shares[i]}
 			st.Incidents[i] = IncidentShare{IncidentID: id, DowntimeSeconds: weights[i], Credit: credit}
 			key := incCust{id, c.id}
@@ -282,6 +291,141 @@ func (k *cContract) statementsIn(ws []*cWindow, ps []period, incsOf map[int64][]
 		}
 		res.statements = append(res.statements, st)
 	}
+}
+
+// credit sets the uptime, credit percent, fee and credits of st from its
+// period's downtime D and fee (steps 7–10), in decimals.
+func (k *cContract) credit(st *SLAStatement, D, fee decimal.Decimal) {
+	c := k.customer
+	T := st.PeriodSeconds
+	up := decHundred.Mul(decimal.NewFromInt(T).Sub(D)) // 100·(T−D); uptime = up / T
+	st.UptimePercent = roundRat(up, T, 6, HalfEven)
+	tierPercent := decZero
+	for i := range k.tiers { // ascending bound: the first that holds is the lowest
+		if tier := &k.tiers[i]; tier.holds(up, T) {
+			tierPercent = tier.percent
+			break
+		}
+	}
+	st.CreditPercent = decimal.Min(tierPercent, k.capPercent)
+	// Display only, in the contract's mode (the fee is the contract's
+	// figure); the credit is computed from the exact fee.
+	st.Fee = Money{c.currency, roundDec(fee, c.exp, k.rounding)}
+	computed := decZero
+	if st.CreditPercent.Sign() != 0 {
+		computed = roundDec(st.CreditPercent.Mul(fee).Shift(-2), c.exp, k.rounding)
+	}
+	st.ComputedCredit = Money{c.currency, computed}
+	owed := computed
+	if computed.Sign() > 0 && computed.Cmp(k.minCredit) <= 0 {
+		owed = decZero
+		st.BelowMinimum = true
+	}
+	st.CreditAmount = Money{c.currency, owed}
+}
+
+// creditFixed is credit in fixed point, the same figures; false (st
+// untouched) when any step is out of range.
+func (k *cContract) creditFixed(st *SLAStatement, D, fee decimal.Decimal) bool {
+	c := k.customer
+	T := st.PeriodSeconds
+	d, ok := fixedOf(D)
+	if !ok {
+		return false
+	}
+	up, ok := fixedInt(T).sub(d)
+	if ok {
+		up, ok = up.mul(fixedInt(100))
+	}
+	var uptime fixed
+	if ok {
+		uptime, ok = up.round(T, 6, HalfEven)
+	}
+	if !ok {
+		return false
+	}
+	tierPercent := decZero
+	for i := range k.tiers {
+		tier := &k.tiers[i]
+		holds, ok := tier.holdsFixed(up, T)
+		if !ok {
+			return false
+		}
+		if holds {
+			tierPercent = tier.percent
+			break
+		}
+	}
+	tp, ok1 := fixedOf(tierPercent)
+	cp, ok2 := fixedOf(k.capPercent)
+	ff, ok3 := fixedOf(fee)
+	mc, ok4 := fixedOf(k.minCredit)
+	less, ok5 := tp.cmp(cp)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
+		return false
+	}
+	creditPercent, cpf := k.capPercent, cp
+	if less <= 0 { // decimal.Min keeps the first of equals
+		creditPercent, cpf = tierPercent, tp
+	}
+	shown, ok := ff.roundTo(c.exp, k.rounding)
+	if !ok {
+		return false
+	}
+	var computed fixed
+	if cpf.sign() != 0 {
+		prod, ok := cpf.mul(ff)
+		if !ok || prod.s+2 > maxFixedScale {
+			return false
+		}
+		if computed, ok = (fixed{prod.c, prod.s + 2}).roundTo(c.exp, k.rounding); !ok {
+			return false
+		}
+	}
+	below := false
+	if computed.sign() > 0 {
+		cmp, ok := computed.cmp(mc)
+		if !ok {
+			return false
+		}
+		below = cmp <= 0
+	}
+	st.UptimePercent = uptime.dec()
+	st.CreditPercent = creditPercent
+	if shown == ff {
+		st.Fee = Money{c.currency, fee}
+	} else {
+		st.Fee = Money{c.currency, shown.dec()}
+	}
+	computedDec := decZero
+	if cpf.sign() != 0 {
+		computedDec = computed.dec()
+	}
+	st.ComputedCredit = Money{c.currency, computedDec}
+	st.BelowMinimum = below
+	if below {
+		st.CreditAmount = Money{c.currency, decZero}
+	} else {
+		st.CreditAmount = Money{c.currency, computedDec}
+	}
+	return true
+}
+
+// holdsFixed is holds in fixed point: up < bound·T (≤ when inclusive).
+func (t *cTier) holdsFixed(up fixed, T int64) (bool, bool) {
+	b, ok := fixedOf(t.bound)
+	if !ok {
+		return false, false
+	}
+	bt, ok := b.mul(fixedInt(T))
+	if !ok {
+		return false, false
+	}
+	cmp, ok := up.cmp(bt)
+	if !ok {
+		return false, false
+	}
+	return cmp < 0 || (cmp == 0 && t.inclusive), true
 }
 
 // holds reports whether the tier's condition holds for uptime = up/T, i.e.
@@ -359,7 +503,8 @@ func (k *cContract) count(down []interval, prop []fracSpan, rs, re int64, z *zon
 	var d int64
 	switch k.gran {
 	case MinutesTouched, MinutesFull:
-		for _, pc := range minutePieces(z, rs, re) {
+		var buf [4]minutePiece
+		for _, pc := range minutePieces(buf[:0], z, rs, re) {
 			d += countMinutes(clip(ivs, pc.start, pc.end), pc, k.gran == MinutesFull)
 		}
 		// A touched minute cut by a DEPLOYED edge counts 60 s although only
@@ -376,6 +521,13 @@ func (k *cContract) count(down []interval, prop []fracSpan, rs, re int64, z *zon
 // clip returns the parts of sorted disjoint intervals inside [rs, re).
 func clip(ivs []interval, rs, re int64) []interval {
 	i := sort.Search(len(ivs), func(i int) bool { return ivs[i].end > rs })
+	j := i
+	for j < len(ivs) && ivs[j].start < re {
+		j++
+	}
+	if i == j || (ivs[i].start >= rs && ivs[j-1].end <= re) {
+		return ivs[i:j:j] // nothing to cut: the caller only reads it
+	}
 	var out []interval
 	for ; i < len(ivs) && ivs[i].start < re; i++ {
 		out = append(out, interval{max(ivs[i].start, rs), min(ivs[i].end, re)})
@@ -413,10 +565,9 @@ type minutePiece struct {
 
 // minutePieces cuts [rs, re) where the zone's offset changes its seconds
 // (only zones with sub-minute offsets do), so each piece has one grid.
-func minutePieces(z *zoneCursor, rs, re int64) []minutePiece {
+func minutePieces(out []minutePiece, z *zoneCursor, rs, re int64) []minutePiece {
 	off, _, ze := z.at(rs)
 	pc := minutePiece{start: rs, phase: floorMod(off, 60)}
-	var out []minutePiece
 	for ze < re {
 		off2, _, ze2 := z.at(ze)
 		if ph := floorMod(off2, 60); ph != pc.phase {

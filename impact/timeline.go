@@ -1,7 +1,9 @@
 package impact
 
 import (
+	"cmp"
 	"container/heap"
+	"slices"
 	"sort"
 
 	"github.com/shopspring/decimal"
@@ -14,7 +16,7 @@ func mergeIntervals(spans []interval) []interval {
 		return nil
 	}
 	s := append([]interval(nil), spans...)
-	sort.Slice(s, func(i, j int) bool { return s[i].start < s[j].start })
+	slices.SortFunc(s, func(a, b interval) int { return cmp.Compare(a.start, b.start) })
 	out := s[:1]
 	for _, iv := range s[1:] {
 		last := &out[len(out)-1]
@@ -98,12 +100,12 @@ func maxCover(spans []fracSpan, stop *stopper) []fracSpan {
 		return spans
 	}
 	s := append([]fracSpan(nil), spans...)
-	sort.Slice(s, func(i, j int) bool { return s[i].start < s[j].start })
+	slices.SortFunc(s, func(a, b fracSpan) int { return cmp.Compare(a.start, b.start) })
 	points := make([]int64, 0, 2*len(s))
 	for _, sp := range s {
 		points = append(points, sp.start, sp.end)
 	}
-	sort.Slice(points, func(i, j int) bool { return points[i] < points[j] })
+	slices.Sort(points)
 
 	var out []fracSpan
 	active := &spanHeap{}
@@ -163,7 +165,7 @@ func seasonSegments(fs []seasonalFactor) []seasonSeg {
 	for i, f := range fs {
 		edges = append(edges, edge{f.start, i, true}, edge{f.end, i, false})
 	}
-	sort.Slice(edges, func(a, b int) bool { return edges[a].at < edges[b].at })
+	slices.SortFunc(edges, func(a, b edge) int { return cmp.Compare(a.at, b.at) })
 	size := 1
 	for size < len(fs) {
 		size *= 2
@@ -201,9 +203,31 @@ func seasonSegments(fs []seasonalFactor) []seasonSeg {
 
 // integral returns ∫ f dt of disjoint spans: Σ length × fraction, exact.
 func integral(spans []fracSpan) decimal.Decimal {
+	if f, ok := integralFixed(spans); ok {
+		return f.dec()
+	}
 	sum := decZero
 	for _, sp := range spans {
 		sum = sum.Add(sp.frac.Mul(decimal.NewFromInt(sp.end - sp.start)))
 	}
 	return sum
+}
+
+// integralFixed is integral in fixed point, false when out of range.
+func integralFixed(spans []fracSpan) (fixed, bool) {
+	var sum fixed
+	for _, sp := range spans {
+		fr, ok := fixedOf(sp.frac)
+		if !ok {
+			return fixed{}, false
+		}
+		p, ok := fr.mul(fixedInt(sp.end - sp.start))
+		if !ok {
+			return fixed{}, false
+		}
+		if sum, ok = sum.add(p); !ok {
+			return fixed{}, false
+		}
+	}
+	return sum, true
 }

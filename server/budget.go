@@ -94,7 +94,10 @@ func (b *Budget) exhausted() error {
 func (b *Budget) unaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		var n int64
-		if m, ok := req.(proto.Message); ok {
+		switch m := req.(type) {
+		case interface{ SizeVT() int }: // generated, no reflection; the same size
+			n = int64(m.SizeVT())
+		case proto.Message:
 			n = int64(proto.Size(m))
 		}
 		release, err := b.acquire(ctx, n, "grpc")

@@ -114,6 +114,14 @@ func (m *strictJSON) NewDecoder(r io.Reader) runtime.Decoder {
 		if len(bytes.TrimSpace(body)) == 0 {
 			return io.EOF // no body: the gateway's default (an empty message)
 		}
+		// One decoding on the common path: protojson is at least as strict
+		// as every check below (a single RFC 8259 value, nothing after it,
+		// known fields, valid values), so a body it accepts passes them
+		// all. Only a body it refuses is decoded again, by the checks that
+		// explain the refusal.
+		if msg, ok := v.(proto.Message); ok && m.UnmarshalOptions.Unmarshal(body, msg) == nil {
+			return nil
+		}
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
 		var doc any

@@ -49,6 +49,41 @@ func timeOf(ts *timestamppb.Timestamp) (time.Time, bool) {
 	return ts.AsTime(), true
 }
 
+// Field paths are built only for a value that fails: a valid request maps
+// without a string operation per field.
+
+// enumField is enumToDomain of the field path+suffix.
+func enumField[P, D ~int32](d *decoder, t enumTable[P, D], path, suffix string, p P) D {
+	v, ok := t.toDomain(p)
+	if !ok {
+		d.fail(path+suffix, "has unknown enum value %d", int32(p))
+	}
+	return v
+}
+
+// timeField is time of the field path+suffix.
+func (d *decoder) timeField(path, suffix string, ts *timestamppb.Timestamp) time.Time {
+	t, ok := timeOf(ts)
+	if !ok {
+		d.fail(path+suffix, "is not a valid timestamp")
+	}
+	return t
+}
+
+func (d *decoder) labelsField(path string, m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return d.labels(path+".labels", m)
+}
+
+func (d *decoder) claimPolicyField(path string, p *impactv1.ClaimPolicy) impact.ClaimPolicy {
+	if p == nil {
+		return impact.ClaimPolicy{}
+	}
+	return d.claimPolicy(path+".claim_policy", p)
+}
+
 func enumToDomain[P, D ~int32](d *decoder, t enumTable[P, D], field string, p P) D {
 	v, ok := t.toDomain(p)
 	if !ok {
@@ -67,13 +102,13 @@ func scenarioFromProto(p *impactv1.Scenario) (*impact.Scenario, error) {
 	if n := len(p.GetCustomers()); n > 0 {
 		s.Customers = make([]impact.Customer, n)
 		for i, c := range p.GetCustomers() {
-			s.Customers[i] = d.customer(fmt.Sprintf("customers[%d]", i), c)
+			s.Customers[i] = d.customer("customers["+strconv.Itoa(i)+"]", c)
 		}
 	}
 	if n := len(p.GetIncidents()); n > 0 {
 		s.Incidents = make([]impact.Incident, n)
 		for i, in := range p.GetIncidents() {
-			s.Incidents[i] = d.incident(fmt.Sprintf("incidents[%d]", i), in)
+			s.Incidents[i] = d.incident("incidents["+strconv.Itoa(i)+"]", in)
 		}
 	}
 	for _, r := range p.GetFxRates() {
@@ -99,14 +134,20 @@ func (d *decoder) customer(path string, p *impactv1.Customer) impact.Customer {
 		},
 		LifetimeValue:    p.GetLifetimeValue(),
 		ChurnProbability: p.GetChurnProbability(),
-		Labels:           d.labels(path+".labels", p.GetLabels()),
+		Labels:           d.labelsField(path, p.GetLabels()),
 	}
 	for i, f := range b.GetSeasonalFactors() {
-		fp := fmt.Sprintf("%s.baseline.seasonal_factors[%d]", path, i)
+		start, okStart := timeOf(f.GetStartTime())
+		end, okEnd := timeOf(f.GetEndTime())
+		fp := func() string { return fmt.Sprintf("%s.baseline.seasonal_factors[%d]", path, i) }
+		if !okStart {
+			d.fail(fp()+".start_time", "is not a valid timestamp")
+		}
+		if !okEnd {
+			d.fail(fp()+".end_time", "is not a valid timestamp")
+		}
 		c.Baseline.SeasonalFactors = append(c.Baseline.SeasonalFactors, impact.SeasonalFactor{
-			Start:      d.time(fp+".start_time", f.GetStartTime()),
-			End:        d.time(fp+".end_time", f.GetEndTime()),
-			Multiplier: f.GetMultiplier(),
+			Start: start, End: end, Multiplier: f.GetMultiplier(),
 		})
 	}
 	for i, o := range b.GetOverrides() {
@@ -116,8 +157,11 @@ func (d *decoder) customer(path string, p *impactv1.Customer) impact.Customer {
 		}
 		c.Baseline.Overrides = append(c.Baseline.Overrides, impact.HourlyOverride{HourStart: hour, Amount: o.GetAmount()})
 	}
-	for i, k := range p.GetContracts() {
-		c.Contracts = append(c.Contracts, d.contract(fmt.Sprintf("%s.contracts[%d]", path, i), k))
+	if n := len(p.GetContracts()); n > 0 {
+		c.Contracts = make([]impact.Contract, n)
+		for i, k := range p.GetContracts() {
+			c.Contracts[i] = d.contract(path+".contracts["+strconv.Itoa(i)+"]", k)
+		}
 	}
 	return c
 }
@@ -126,45 +170,57 @@ func (d *decoder) contract(path string, p *impactv1.Contract) impact.Contract {
 	c := impact.Contract{
 		Service:            p.GetService(),
 		MonthlyFee:         p.GetMonthlyFee(),
-		BillingPeriod:      enumToDomain(d, billingPeriods, path+".billing_period", p.GetBillingPeriod()),
+		BillingPeriod:      enumField(d, billingPeriods, path, ".billing_period", p.GetBillingPeriod()),
 		TimeZone:           p.GetTimeZone(),
 		CreditCapPercent:   p.GetCreditCapPercent(),
 		MinCreditAmount:    p.GetMinCreditAmount(),
-		Degradation:        enumToDomain(d, degradations, path+".degradation", p.GetDegradation()),
+		Degradation:        enumField(d, degradations, path, ".degradation", p.GetDegradation()),
 		DowntimeThreshold:  p.GetDowntimeThreshold(),
-		Granularity:        enumToDomain(d, granularities, path+".granularity", p.GetGranularity()),
+		Granularity:        enumField(d, granularities, path, ".granularity", p.GetGranularity()),
 		MinDowntimeSeconds: p.GetMinDowntimeSeconds(),
 		ExcludeMaintenance: p.GetExcludeMaintenance(),
-		Denominator:        enumToDomain(d, denominators, path+".denominator", p.GetDenominator()),
-		ActiveFrom:         d.time(path+".active_from", p.GetActiveFrom()),
-		ActiveUntil:        d.time(path+".active_until", p.GetActiveUntil()),
-		Rounding:           enumToDomain(d, roundings, path+".rounding", p.GetRounding()),
-		Labels:             d.labels(path+".labels", p.GetLabels()),
-		ClaimPolicy:        d.claimPolicy(path+".claim_policy", p.GetClaimPolicy()),
+		Denominator:        enumField(d, denominators, path, ".denominator", p.GetDenominator()),
+		ActiveFrom:         d.timeField(path, ".active_from", p.GetActiveFrom()),
+		ActiveUntil:        d.timeField(path, ".active_until", p.GetActiveUntil()),
+		Rounding:           enumField(d, roundings, path, ".rounding", p.GetRounding()),
+		Labels:             d.labelsField(path, p.GetLabels()),
+		ClaimPolicy:        d.claimPolicyField(path, p.GetClaimPolicy()),
 	}
 	for i, f := range p.GetPeriodFees() {
-		c.PeriodFees = append(c.PeriodFees, impact.PeriodFee{
-			PeriodStart: d.time(fmt.Sprintf("%s.period_fees[%d].period_start", path, i), f.GetPeriodStart()),
-			Fee:         f.GetFee(),
-		})
+		start, ok := timeOf(f.GetPeriodStart())
+		if !ok {
+			d.fail(fmt.Sprintf("%s.period_fees[%d].period_start", path, i), "is not a valid timestamp")
+		}
+		c.PeriodFees = append(c.PeriodFees, impact.PeriodFee{PeriodStart: start, Fee: f.GetFee()})
 	}
-	for _, t := range p.GetTiers() {
-		c.Tiers = append(c.Tiers, impact.CreditTier{
-			UptimeBelow:   t.GetUptimeBelow(),
-			CreditPercent: t.GetCreditPercent(),
-			Inclusive:     t.GetInclusive(),
-		})
+	if n := len(p.GetTiers()); n > 0 {
+		c.Tiers = make([]impact.CreditTier, n)
+		for i, t := range p.GetTiers() {
+			c.Tiers[i] = impact.CreditTier{
+				UptimeBelow:   t.GetUptimeBelow(),
+				CreditPercent: t.GetCreditPercent(),
+				Inclusive:     t.GetInclusive(),
+			}
+		}
 	}
 	for i, w := range p.GetMaintenanceWindows() {
-		wp := fmt.Sprintf("%s.maintenance_windows[%d]", path, i)
-		c.MaintenanceWindows = append(c.MaintenanceWindows, impact.TimeWindow{
-			Start: d.time(wp+".start_time", w.GetStartTime()),
-			End:   d.time(wp+".end_time", w.GetEndTime()),
-		})
+		start, okStart := timeOf(w.GetStartTime())
+		end, okEnd := timeOf(w.GetEndTime())
+		wp := func() string { return fmt.Sprintf("%s.maintenance_windows[%d]", path, i) }
+		if !okStart {
+			d.fail(wp()+".start_time", "is not a valid timestamp")
+		}
+		if !okEnd {
+			d.fail(wp()+".end_time", "is not a valid timestamp")
+		}
+		c.MaintenanceWindows = append(c.MaintenanceWindows, impact.TimeWindow{Start: start, End: end})
 	}
 	for i, cause := range p.GetExcludedCauses() {
-		c.ExcludedCauses = append(c.ExcludedCauses,
-			enumToDomain(d, causes, fmt.Sprintf("%s.excluded_causes[%d]", path, i), cause))
+		v, ok := causes.toDomain(cause)
+		if !ok {
+			d.fail(fmt.Sprintf("%s.excluded_causes[%d]", path, i), "has unknown enum value %d", int32(cause))
+		}
+		c.ExcludedCauses = append(c.ExcludedCauses, v)
 	}
 	return c
 }
@@ -173,9 +229,9 @@ func (d *decoder) incident(path string, p *impactv1.Incident) impact.Incident {
 	in := impact.Incident{
 		ID:               p.GetIncidentId(),
 		Title:            p.GetTitle(),
-		Cause:            enumToDomain(d, causes, path+".cause", p.GetCause()),
+		Cause:            enumField(d, causes, path, ".cause", p.GetCause()),
 		RecoveryCurrency: p.GetRecoveryCurrency(),
-		Allocation:       enumToDomain(d, allocations, path+".allocation", p.GetAllocation()),
+		Allocation:       enumField(d, allocations, path, ".allocation", p.GetAllocation()),
 	}
 	if n := len(p.GetWindows()); n > 0 {
 		in.Windows = make([]impact.OutageWindow, n)
