@@ -39,7 +39,7 @@ func TestMaskTablesCoverProto(t *testing.T) {
 			for i := 0; i < fields.Len(); i++ {
 				fd := fields.Get(i)
 				name := string(fd.Name())
-				if prefix == "" && (outputFields[name] || name == c.id || c.separate[name]) {
+				if prefix == "" && (outputFields[name] || outputOnly(md, name) || name == c.id || c.separate[name]) {
 					continue
 				}
 				p := prefix + name

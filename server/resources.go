@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -119,6 +121,18 @@ func pageRequest(size int32, token string) impact.PageRequest {
 // a client may send back a resource it read, metadata included.
 var outputFields = map[string]bool{"name": true, "etag": true, "create_time": true, "update_time": true}
 
+// outputOnly reports whether the top-level field p of md is declared
+// OUTPUT_ONLY (an incident's span, say): ignored in an update like the
+// metadata in outputFields.
+func outputOnly(md protoreflect.MessageDescriptor, p string) bool {
+	fd := md.Fields().ByName(protoreflect.Name(p))
+	if fd == nil {
+		return false
+	}
+	fb, _ := proto.GetExtension(fd.Options(), annotations.E_FieldBehavior).([]annotations.FieldBehavior)
+	return slices.Contains(fb, annotations.FieldBehavior_OUTPUT_ONLY)
+}
+
 // idFields are the id fields of the updatable resources (customer,
 // contract, incident), immutable: a "*" update keeps them when the body
 // omits them.
@@ -141,7 +155,7 @@ func updateMask(m *fieldmaskpb.FieldMask, res proto.Message, idField, id string)
 	for _, p := range paths {
 		p = protoPath(res.ProtoReflect().Descriptor(), p)
 		switch {
-		case outputFields[p]:
+		case outputFields[p] || outputOnly(res.ProtoReflect().Descriptor(), p):
 		case p == idField:
 			fd := res.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(idField))
 			if v := res.ProtoReflect().Get(fd).String(); v != "" && v != id {
