@@ -247,6 +247,20 @@ func TestRecomputeJobs(t *testing.T) {
 			t.Errorf("bad filter violations %q", fs)
 		}
 
+		// Ids that are not stored: a typo must not select nothing and
+		// succeed. One violation per unknown id, in the caller's spelling.
+		code, v = call(t, "POST", d.url("/v1/recomputeJobs"), `{"filter": {"customerIds": ["acme", "acme-typo"],
+			"incidentIds": ["inc-nope"]}}`)
+		wantError(t, "unknown filter ids", code, v, http.StatusBadRequest, int(codes.InvalidArgument))
+		if fs := badRequestFields(t, v); !cmp.Equal(fs, []string{"filter.customerIds[1]", "filter.incidentIds[0]"}) {
+			t.Errorf("unknown id violations %q", fs)
+		}
+		_, err = client.CreateRecomputeJob(ctx, &impactv1.CreateRecomputeJobRequest{
+			Filter: &impactv1.RecomputeFilter{IncidentIds: []string{"inc-acme", "inc-nope"}}})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), `no such incident "inc-nope"`) {
+			t.Errorf("unknown incident over gRPC: %v", err)
+		}
+
 		// This process's workers counted their chunks: five jobs, of which
 		// the two dry runs each would change inc-acme and the real run did.
 		after := scrape(t, d)

@@ -261,9 +261,10 @@ type RecomputeFilter struct {
 	//	aip.dev/not-precedent: see since. --)
 	Until *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=until,proto3" json:"until,omitempty"`
 	// The incident has a window of one of these customers (at most 1000, no
-	// duplicates). The whole incident is recomputed.
+	// duplicates, each stored: an unknown id is INVALID_ARGUMENT). The whole
+	// incident is recomputed.
 	CustomerIds []string `protobuf:"bytes,3,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
-	// The incident is one of these (at most 1000, no duplicates).
+	// The incident is one of these (at most 1000, no duplicates, each stored).
 	IncidentIds   []string `protobuf:"bytes,4,rep,name=incident_ids,json=incidentIds,proto3" json:"incident_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
