@@ -101,7 +101,7 @@ func NewMetricsRegistry(extra ...prometheus.Collector) *prometheus.Registry {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		grpcMetrics, gatewayRequests, gatewayDuration, estimateDuration,
 		recomputeChunks, recomputeEstimates, recomputeCustomerEstimates,
-		grpcRefused, budgetInUse, budgetRefused,
+		grpcRefused, budgetInUse, budgetRefused, recvReserved, recvEvicted,
 	)
 	reg.MustRegister(extra...)
 	return reg

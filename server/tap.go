@@ -67,9 +67,16 @@ func newTapHandle(log *slog.Logger, tokens *Tokens, max time.Duration) tap.Serve
 				return context.WithValue(ctx, tapCancelKey{}, cancel), nil
 			}
 		}
-		return ctx, nil
+		// Cancellable all the same: the receive gate (recvgate.go) ends a
+		// call that found no room through it.
+		ctx, cancel := context.WithCancel(ctx)
+		return context.WithValue(ctx, tapCancelKey{}, cancel), nil
 	}
 }
+
+// cancelTapCall cancels the call of ctx through the tap's context: gRPC's
+// reading of its request stops, and the call ends CANCELLED.
+func cancelTapCall(ctx context.Context) { endTapDeadline(ctx) }
 
 // endTapDeadline releases the timer of the tap's deadline of ctx, if any.
 func endTapDeadline(ctx context.Context) {

@@ -283,6 +283,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxConcurrentStreams: uint32(lc.grpcMaxStreams), MaxHeaderBytes: uint32(lc.maxHeaderBytes),
 		KeepaliveMinTime: lc.keepaliveMinTime, IdleTimeout: lc.idleTimeout, HandshakeTimeout: lc.readHeaderTimeout,
 		MaxConnAge: lc.maxConnAge, MaxConnAgeGrace: lc.maxConnAgeGrace, Budget: budget,
+		ReceivingBytes: int64(lc.grpcRecvBytes),
 	}
 
 	est, stored := server.NewEstimator(log), server.NewStored(log, db)
