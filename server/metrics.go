@@ -63,7 +63,7 @@ var (
 
 	estimateDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "impact_estimate_duration_seconds",
-		Help:    "Time impact.EstimateScenario took, by call: stateless (Estimate), incident (stored :estimate), statement (GetSlaStatement).",
+		Help:    "Time impact.EstimateScenario took, by call: stateless (Estimate), incident (stored :estimate), statement (GetContractStatement).",
 		Buckets: latencyBuckets,
 	}, []string{"call"})
 )

@@ -272,7 +272,7 @@ func (s *Stored) validate(ctx context.Context, sc *impact.Scenario, from, to str
 }
 
 // windowPath renames a violation of the scenario built by
-// BatchCreateOutageWindows, "incidents[0].windows[3].end_time", to the
+// BatchCreateIncidentWindows, "incidents[0].windows[3].end_time", to the
 // request's "requests[3].outage_window.end_time".
 func windowPath(field string) (string, bool) {
 	rest, ok := strings.CutPrefix(field, "incidents[0].windows")

@@ -625,10 +625,10 @@ func (s *Stored) ListIncidentEstimateRevisions(ctx context.Context, req *impactv
 // statementPeriod matches "2025-07" and "2025-Q3".
 var statementPeriod = regexp.MustCompile(`^([0-9]{4})-(?:([0-9]{2})|Q([1-4]))$`)
 
-// GetSlaStatement computes the statement live from the stored windows, so
+// GetContractStatement computes the statement live from the stored windows, so
 // that it always reflects every window of the period, also those added
 // after the last :estimate of their incident.
-func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatementRequest) (*impactv1.SlaStatement, error) {
+func (s *Stored) GetContractStatement(ctx context.Context, req *impactv1.GetContractStatementRequest) (*impactv1.ContractStatement, error) {
 	ids, err := parseName("name", req.GetName(), "customers", "contracts", "statements")
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -672,7 +672,7 @@ func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatem
 // [start, end) named period from the stored windows. A period no window
 // overlaps has the quiet statement (downtime 0, uptime 100) when it is
 // inside the contract's active range, else none (ENOTFOUND).
-func (s *Stored) statementOf(ctx context.Context, cust *impact.StoredCustomer, k *impact.StoredContract, period string, start, end time.Time) (*impactv1.SlaStatement, error) {
+func (s *Stored) statementOf(ctx context.Context, cust *impact.StoredCustomer, k *impact.StoredContract, period string, start, end time.Time) (*impactv1.ContractStatement, error) {
 	custID, service := cust.ID, k.Service
 	ranges := []impact.CustomerRange{{CustomerID: custID, From: start.Add(-periodSlack), To: end.Add(periodSlack)}}
 	all, err := windowsCovering(ctx, s.store, ranges)

@@ -22,11 +22,11 @@ var allTime = struct{ from, to time.Time }{time.Date(1970, 1, 1, 0, 0, 0, 0, tim
 // through (a window of several years is valid; a century is not useful).
 const maxPeriodsPerWindow = 1200
 
-// ListSlaStatements lists the statements of a contract, newest period
+// ListContractStatements lists the statements of a contract, newest period
 // first: every billing period a stored window of the customer and service
-// overlaps, each computed as GetSlaStatement computes it. The page token is
+// overlaps, each computed as GetContractStatement computes it. The page token is
 // the last period returned.
-func (s *Stored) ListSlaStatements(ctx context.Context, req *impactv1.ListSlaStatementsRequest) (*impactv1.ListSlaStatementsResponse, error) {
+func (s *Stored) ListContractStatements(ctx context.Context, req *impactv1.ListContractStatementsRequest) (*impactv1.ListContractStatementsResponse, error) {
 	ids, err := parseName("parent", req.GetParent(), "customers", "contracts")
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -82,7 +82,7 @@ func (s *Stored) ListSlaStatements(ctx context.Context, req *impactv1.ListSlaSta
 	// Newest first; "2025-07" and "2025-Q3" sort as their years and
 	// months do.
 	sort.Slice(periods, func(i, j int) bool { return periods[i].start.After(periods[j].start) })
-	resp := &impactv1.ListSlaStatementsResponse{}
+	resp := &impactv1.ListContractStatementsResponse{}
 	for _, p := range periods {
 		if after != "" && p.name >= after {
 			continue

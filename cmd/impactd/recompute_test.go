@@ -132,7 +132,7 @@ func TestRecomputeJobs(t *testing.T) {
 		if diff := cmp.Diff(wantDiffs, dry.GetDifferences(), protocmp.Transform()); diff != "" {
 			t.Errorf("dry run differences (-want +got):\n%s", diff)
 		}
-		changes, err := client.ListRecomputeChanges(ctx, &impactv1.ListRecomputeChangesRequest{Parent: name})
+		changes, err := client.ListRecomputeJobChanges(ctx, &impactv1.ListRecomputeJobChangesRequest{Parent: name})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +176,7 @@ func TestRecomputeJobs(t *testing.T) {
 		if diff := cmp.Diff(wantDiffs, done.GetDifferences(), protocmp.Transform()); diff != "" {
 			t.Errorf("real run differences (-want +got):\n%s", diff)
 		}
-		changes, err = client.ListRecomputeChanges(ctx, &impactv1.ListRecomputeChangesRequest{Parent: real.GetName()})
+		changes, err = client.ListRecomputeJobChanges(ctx, &impactv1.ListRecomputeJobChangesRequest{Parent: real.GetName()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -331,8 +331,8 @@ func TestRecomputeJobsAPIOnlyWithAuth(t *testing.T) {
 		IncidentId: "inc-1", Incident: &impactv1.Incident{Title: "outage"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := incidents.BatchCreateOutageWindows(ed, &impactv1.BatchCreateOutageWindowsRequest{
-		Parent: "incidents/inc-1", Requests: []*impactv1.CreateOutageWindowRequest{{OutageWindow: &impactv1.OutageWindow{
+	if _, err := incidents.BatchCreateIncidentWindows(ed, &impactv1.BatchCreateIncidentWindowsRequest{
+		Parent: "incidents/inc-1", Requests: []*impactv1.CreateIncidentWindowRequest{{OutageWindow: &impactv1.IncidentWindow{
 			CustomerId: "c1", Service: "api",
 			StartTime: timestamppb.New(time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)),
 			EndTime:   timestamppb.New(time.Date(2025, 7, 1, 1, 0, 0, 0, time.UTC)),
