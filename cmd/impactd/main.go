@@ -316,10 +316,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		// The console is outermost: its session cookie becomes the bearer
 		// token that every handler inside sees, the guard included. The
 		// access log sees every request, those the guard refuses too.
-		// The request id is outside even the console, so that every
-		// answer, a refusal of any layer too, carries X-Request-Id.
-		Handler: server.HTTPRequestID(console.New(console.Options{Tokens: sec.Tokens, Secure: sec.TLS != nil}).Wrap(
-			server.HTTPAccessLog(log, withMetrics(server.GuardHTTP(handler, log, sec.Tokens, budget), db)))),
+		// The request id and the access log are outside even the console,
+		// so that every answer, a refusal of any layer too (the console's
+		// cross-site refusal, its 405), carries X-Request-Id and has its
+		// access line.
+		Handler: server.HTTPRequestID(server.HTTPAccessLog(log, console.New(console.Options{Tokens: sec.Tokens, Secure: sec.TLS != nil}).Wrap(
+			withMetrics(server.GuardHTTP(handler, log, sec.Tokens, budget), db)))),
 		ReadHeaderTimeout: lc.readHeaderTimeout,
 		MaxHeaderBytes:    lc.maxHeaderBytes,
 		// The gRPC deadline starts only once the gateway has read the body:

@@ -367,6 +367,16 @@ func TestRequestID(t *testing.T) {
 			t.Errorf("%s %s: %s, X-Request-Id %q", c.method, c.path, resp.Status, resp.Header.Values("X-Request-Id"))
 		}
 	}
+	// Each with its access line.
+	var lines int
+	for _, l := range logLines(t, logs.String()) {
+		if l["msg"] == "http request" && l["request_id"] == "front-1" {
+			lines++
+		}
+	}
+	if lines != 3 {
+		t.Errorf("%d access lines with request id front-1, want 3 (the console's refusals too)", lines)
+	}
 
 	// A gRPC call the tap refuses on its headers: gRPC sends no metadata
 	// with such an answer, so the id is in a google.rpc.RequestInfo detail,
