@@ -24,7 +24,7 @@ func ContractToProto(k *impact.Contract) *impactv1.Contract {
 
 // WindowToProto maps an outage window to create to its proto, without a
 // name (the id travels as the request's outage_window_id).
-func WindowToProto(w *impact.OutageWindow) *impactv1.OutageWindow {
+func WindowToProto(w *impact.OutageWindow) *impactv1.IncidentWindow {
 	return windowToProto(&impact.StoredWindow{OutageWindow: *w})
 }
 
@@ -36,6 +36,6 @@ func StoredCustomerToProto(c *impact.StoredCustomer) *impactv1.Customer { return
 // GetContract returns for it.
 func StoredContractToProto(k *impact.StoredContract) *impactv1.Contract { return contractToProto(k) }
 
-// StoredWindowToProto maps a stored outage window to the OutageWindow that
-// GetOutageWindow returns for it.
-func StoredWindowToProto(w *impact.StoredWindow) *impactv1.OutageWindow { return windowToProto(w) }
+// StoredWindowToProto maps a stored outage window to the IncidentWindow that
+// GetIncidentWindow returns for it.
+func StoredWindowToProto(w *impact.StoredWindow) *impactv1.IncidentWindow { return windowToProto(w) }

@@ -218,7 +218,7 @@ func TestSimulationEqualsStoredEstimate(t *testing.T) {
 			for _, c := range r.GetTop() {
 				for _, m := range c.GetMarginalCredits() {
 					name := impact.StatementName(c.GetCustomerId(), m.GetService(), m.GetPeriod())
-					s, err := st.GetSlaStatement(ctx, &impactv1.GetSlaStatementRequest{Name: name})
+					s, err := st.GetContractStatement(ctx, &impactv1.GetContractStatementRequest{Name: name})
 					got := ""
 					switch {
 					case status.Code(err) == codes.NotFound:
@@ -271,7 +271,7 @@ func TestSimulationEqualsStoredEstimate(t *testing.T) {
 				}
 				for _, m := range c.GetMarginalCredits() {
 					name := impact.StatementName(c.GetCustomerId(), m.GetService(), m.GetPeriod())
-					s, err := st.GetSlaStatement(ctx, &impactv1.GetSlaStatementRequest{Name: name})
+					s, err := st.GetContractStatement(ctx, &impactv1.GetContractStatementRequest{Name: name})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -551,7 +551,7 @@ func TestHeadroomThroughTheStore(t *testing.T) {
 					CustomerID: "c001", Service: "compute", Start: start, End: start.Add(time.Duration(n) * time.Second)}}}, ""); err != nil {
 					t.Fatal(err)
 				}
-				s, err := st.GetSlaStatement(ctx, &impactv1.GetSlaStatementRequest{Name: "customers/c001/contracts/compute/statements/2025-07"})
+				s, err := st.GetContractStatement(ctx, &impactv1.GetContractStatementRequest{Name: "customers/c001/contracts/compute/statements/2025-07"})
 				if err != nil {
 					t.Fatal(err)
 				}

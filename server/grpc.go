@@ -79,6 +79,10 @@ func NewGRPCServer(log *slog.Logger, sec Security, est impactv1.EstimatorService
 	// work is done on them.
 	tr := transportOf(more)
 	if tr.Budget != nil {
+		// First of all: the request is decoded, so its receive gate hold
+		// (recvgate.go) goes back before anything else may wait.
+		unary = append([]grpc.UnaryServerInterceptor{receivedUnary}, unary...)
+		stream = append([]grpc.StreamServerInterceptor{receivedStream}, stream...)
 		unary = append(unary, tr.Budget.unaryInterceptor())
 	}
 	unary = append(unary, nulUnary) // after authentication: see nul.go

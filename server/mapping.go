@@ -288,7 +288,7 @@ func estimateToProto(e *impact.Estimate) *impactv1.EstimateResponse {
 		ModelVersion:  e.ModelVersion,
 		InputsDigest:  e.InputsDigest,
 		Incidents:     make([]*impactv1.IncidentEstimate, len(e.Incidents)),
-		SlaStatements: make([]*impactv1.SlaStatement, len(e.Statements)),
+		SlaStatements: make([]*impactv1.ContractStatement, len(e.Statements)),
 	}
 	for i := range e.Incidents {
 		r.Incidents[i] = incidentEstimateToProto(&e.Incidents[i])
@@ -350,8 +350,8 @@ func totalsToProto(t *impact.CurrencyTotals) *impactv1.CurrencyTotals {
 	}
 }
 
-func statementToProto(s *impact.SLAStatement) *impactv1.SlaStatement {
-	p := &impactv1.SlaStatement{
+func statementToProto(s *impact.SLAStatement) *impactv1.ContractStatement {
+	p := &impactv1.ContractStatement{
 		CustomerId:      s.CustomerID,
 		Service:         s.Service,
 		PeriodStart:     timestamppb.New(s.PeriodStart),

@@ -53,7 +53,7 @@ func TestScenarioFromProto(t *testing.T) {
 		}},
 		Incidents: []*impactv1.Incident{{
 			IncidentId: "i1", Title: "Outage", Cause: impactv1.Incident_POWER_FAILURE,
-			Windows: []*impactv1.OutageWindow{{CustomerId: "c1", Service: "api",
+			Windows: []*impactv1.IncidentWindow{{CustomerId: "c1", Service: "api",
 				StartTime: pts("2025-01-10T10:00:00Z"), EndTime: pts("2025-01-10T11:00:00Z"), ImpactFraction: "0.4"}},
 			RecoveryCurrency: "EUR",
 			RecoveryItems: []*impactv1.RecoveryItem{
@@ -122,7 +122,7 @@ func TestScenarioFromProtoRejectsUnrepresentable(t *testing.T) {
 			{Service: "a"},
 			{Service: "b", Rounding: 7, ExcludedCauses: []impactv1.Incident_Cause{impactv1.Incident_UNKNOWN, 42}},
 		}}},
-		Incidents: []*impactv1.Incident{{IncidentId: "i", Cause: 99, Windows: []*impactv1.OutageWindow{
+		Incidents: []*impactv1.Incident{{IncidentId: "i", Cause: 99, Windows: []*impactv1.IncidentWindow{
 			{CustomerId: "c1", StartTime: pts("2025-01-01T00:00:00Z"), EndTime: &timestamppb.Timestamp{Seconds: 1, Nanos: 2e9}},
 		}}},
 	}
@@ -215,7 +215,7 @@ func TestEstimateToProto(t *testing.T) {
 			Totals: []*impactv1.CurrencyTotals{{CurrencyCode: "USD", LostRevenueGross: "3060.00", LostRevenueNet: "2295.00",
 				RecoveryCost: "0.00", SlaCredits: "1234.57", ChurnExposure: "0.00"}},
 		}},
-		SlaStatements: []*impactv1.SlaStatement{{
+		SlaStatements: []*impactv1.ContractStatement{{
 			CustomerId: "bank", Service: "api",
 			PeriodStart: pts("2025-07-01T00:00:00Z"), PeriodEnd: pts("2025-08-01T00:00:00Z"),
 			PeriodSeconds: "2678400", DowntimeSeconds: "3000", UptimePercent: "99.887993",

@@ -64,7 +64,7 @@ var (
 
 	estimateDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "impact_estimate_duration_seconds",
-		Help:    "Time impact.EstimateScenario took, by call: stateless (Estimate), incident (stored :estimate), statement (GetSlaStatement).",
+		Help:    "Time impact.EstimateScenario took, by call: stateless (Estimate), incident (stored :estimate), statement (GetContractStatement).",
 		Buckets: latencyBuckets,
 	}, []string{"call"})
 )
@@ -102,7 +102,7 @@ func NewMetricsRegistry(extra ...prometheus.Collector) *prometheus.Registry {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		grpcMetrics, gatewayRequests, gatewayDuration, estimateDuration,
 		recomputeChunks, recomputeEstimates, recomputeCustomerEstimates,
-		grpcRefused, budgetInUse, budgetRefused,
+		grpcRefused, budgetInUse, budgetRefused, recvReserved, recvEvicted,
 	)
 	reg.MustRegister(extra...)
 	return reg

@@ -94,8 +94,8 @@ func differencesToProto(ds []impact.FigureDifferences) []*impactv1.FigureDiffere
 	return out
 }
 
-func changeToProto(jobName string, c *impact.RecomputeChange) *impactv1.RecomputeChange {
-	return &impactv1.RecomputeChange{
+func changeToProto(jobName string, c *impact.RecomputeChange) *impactv1.RecomputeJobChange {
+	return &impactv1.RecomputeJobChange{
 		Name:             jobName + "/changes/" + c.IncidentID,
 		Incident:         "incidents/" + c.IncidentID,
 		OldRevision:      c.OldRevision,

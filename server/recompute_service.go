@@ -97,7 +97,7 @@ func (s *RecomputeService) CancelRecomputeJob(ctx context.Context, req *impactv1
 	return jobToProto(j), nil
 }
 
-func (s *RecomputeService) ListRecomputeChanges(ctx context.Context, req *impactv1.ListRecomputeChangesRequest) (*impactv1.ListRecomputeChangesResponse, error) {
+func (s *RecomputeService) ListRecomputeJobChanges(ctx context.Context, req *impactv1.ListRecomputeJobChangesRequest) (*impactv1.ListRecomputeJobChangesResponse, error) {
 	ids, err := parseName("parent", req.GetParent(), "recomputeJobs")
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -107,7 +107,7 @@ func (s *RecomputeService) ListRecomputeChanges(ctx context.Context, req *impact
 		return nil, s.fail(ctx, err)
 	}
 	parent := impact.JobName(ids[0])
-	resp := &impactv1.ListRecomputeChangesResponse{NextPageToken: page.NextPageToken}
+	resp := &impactv1.ListRecomputeJobChangesResponse{NextPageToken: page.NextPageToken}
 	for i := range page.Items {
 		resp.RecomputeChanges = append(resp.RecomputeChanges, changeToProto(parent, &page.Items[i]))
 	}

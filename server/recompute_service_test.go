@@ -320,13 +320,13 @@ func TestRecomputeServiceListChanges(t *testing.T) {
 			}}},
 		{IncidentID: "inc-2", OldRevision: 1, Error: "customer bank has no contract"},
 	}
-	resp, err := client.ListRecomputeChanges(context.Background(), &impactv1.ListRecomputeChangesRequest{Parent: "recomputeJobs/j1"})
+	resp, err := client.ListRecomputeJobChanges(context.Background(), &impactv1.ListRecomputeJobChangesRequest{Parent: "recomputeJobs/j1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &impactv1.ListRecomputeChangesResponse{
+	want := &impactv1.ListRecomputeJobChangesResponse{
 		NextPageToken: "next",
-		RecomputeChanges: []*impactv1.RecomputeChange{{
+		RecomputeChanges: []*impactv1.RecomputeJobChange{{
 			Name: "recomputeJobs/j1/changes/inc-1", Incident: "incidents/inc-1", OldRevision: 2, NewRevision: 3,
 			OldModelVersion: "2025.1", OldInputsDigest: "old", NewInputsDigest: "new", CustomersChanged: 1,
 			Differences: []*impactv1.FigureDifferences{{
@@ -344,7 +344,7 @@ func TestRecomputeServiceListChanges(t *testing.T) {
 	if diff := cmp.Diff(want, resp, protocmp.Transform()); diff != "" {
 		t.Errorf("changes (-want +got):\n%s", diff)
 	}
-	_, err = client.ListRecomputeChanges(context.Background(), &impactv1.ListRecomputeChangesRequest{Parent: "recomputeJobs/nope"})
+	_, err = client.ListRecomputeJobChanges(context.Background(), &impactv1.ListRecomputeJobChangesRequest{Parent: "recomputeJobs/nope"})
 	wantCode(t, "changes of a missing job", err, codes.NotFound)
 }
 

@@ -143,6 +143,13 @@ func accessLogFields(ctx context.Context) logging.Fields {
 
 var requestIDHTTPHeader = textproto.CanonicalMIMEHeaderKey(RequestIDHeader)
 
+// HTTPRequestID is httpRequestID for the outermost handler of the HTTP
+// listener: every response then carries X-Request-Id, those of the
+// handlers in front of the gateway (the console's refusals, the guard's,
+// /metrics, /healthz) too, and the gateway's own httpRequestID keeps the
+// id it finds.
+func HTTPRequestID(h http.Handler) http.Handler { return httpRequestID(h) }
+
 // httpRequestID gives every gateway request a valid X-Request-Id (the
 // client's or a new one) before the gateway forwards it as metadata, and
 // returns it in the response header. Doing it here rather than from the

@@ -95,9 +95,9 @@ func (s *Stored) ListIncidentEstimateRevisions(ctx context.Context, req *impactv
 	return resp, nil
 }
 
-// GetSlaStatement computes the statement live from the stored windows
+// GetContractStatement computes the statement live from the stored windows
 // (estimating.Service.Statement).
-func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatementRequest) (*impactv1.SlaStatement, error) {
+func (s *Stored) GetContractStatement(ctx context.Context, req *impactv1.GetContractStatementRequest) (*impactv1.ContractStatement, error) {
 	ids, err := parseName("name", req.GetName(), "customers", "contracts", "statements")
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -113,7 +113,7 @@ func (s *Stored) GetSlaStatement(ctx context.Context, req *impactv1.GetSlaStatem
 }
 
 // storedStatementToProto is a computed statement with its name.
-func storedStatementToProto(st *impact.StoredStatement) *impactv1.SlaStatement {
+func storedStatementToProto(st *impact.StoredStatement) *impactv1.ContractStatement {
 	out := statementToProto(&st.SLAStatement)
 	out.Name = proto.String(st.Name)
 	return out

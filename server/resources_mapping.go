@@ -143,8 +143,8 @@ func incidentToProto(in *impact.StoredIncident) *impactv1.Incident {
 	return p
 }
 
-func windowToProto(w *impact.StoredWindow) *impactv1.OutageWindow {
-	return &impactv1.OutageWindow{
+func windowToProto(w *impact.StoredWindow) *impactv1.IncidentWindow {
+	return &impactv1.IncidentWindow{
 		CustomerId:     w.CustomerID,
 		Service:        w.Service,
 		StartTime:      tsOrNil(w.Start),

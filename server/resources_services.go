@@ -278,7 +278,7 @@ func (s *Stored) incidentFromProto(p *impactv1.Incident, reqID string) (*impact.
 	var d decoder
 	in := d.incident("incident", p)
 	if len(p.GetWindows()) > 0 {
-		d.fail("incident.windows", "must be empty: windows are created with BatchCreateOutageWindows")
+		d.fail("incident.windows", "must be empty: windows are created with BatchCreateIncidentWindows")
 	}
 	if err := d.err(); err != nil {
 		return nil, err
@@ -369,7 +369,7 @@ func (s *Stored) DeleteIncident(ctx context.Context, req *impactv1.DeleteInciden
 
 // Outage windows.
 
-func (s *Stored) BatchCreateOutageWindows(ctx context.Context, req *impactv1.BatchCreateOutageWindowsRequest) (*impactv1.BatchCreateOutageWindowsResponse, error) {
+func (s *Stored) BatchCreateIncidentWindows(ctx context.Context, req *impactv1.BatchCreateIncidentWindowsRequest) (*impactv1.BatchCreateIncidentWindowsResponse, error) {
 	ids, err := parseName("parent", req.GetParent(), "incidents")
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -382,7 +382,7 @@ func (s *Stored) BatchCreateOutageWindows(ctx context.Context, req *impactv1.Bat
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	resp := &impactv1.BatchCreateOutageWindowsResponse{OutageWindows: make([]*impactv1.OutageWindow, len(created))}
+	resp := &impactv1.BatchCreateIncidentWindowsResponse{OutageWindows: make([]*impactv1.IncidentWindow, len(created))}
 	for i := range created {
 		resp.OutageWindows[i] = windowToProto(&created[i])
 	}
@@ -393,7 +393,7 @@ func (s *Stored) BatchCreateOutageWindows(ctx context.Context, req *impactv1.Bat
 // would check it in a scenario (times, length, fraction), with paths of the
 // request ("requests[3].outage_window.end_time"). That the customers exist
 // is the store's check, made in the same transaction as the insert.
-func (s *Stored) windowsFromProto(ctx context.Context, incidentID string, req *impactv1.BatchCreateOutageWindowsRequest) ([]impact.StoredWindow, error) {
+func (s *Stored) windowsFromProto(ctx context.Context, incidentID string, req *impactv1.BatchCreateIncidentWindowsRequest) ([]impact.StoredWindow, error) {
 	rs := req.GetRequests()
 	switch {
 	case len(rs) == 0:
@@ -440,7 +440,7 @@ func (s *Stored) windowsFromProto(ctx context.Context, incidentID string, req *i
 	return ws, nil
 }
 
-func (s *Stored) GetOutageWindow(ctx context.Context, req *impactv1.GetOutageWindowRequest) (*impactv1.OutageWindow, error) {
+func (s *Stored) GetIncidentWindow(ctx context.Context, req *impactv1.GetIncidentWindowRequest) (*impactv1.IncidentWindow, error) {
 	ids, err := parseName("name", req.GetName(), "incidents", "windows")
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -452,11 +452,11 @@ func (s *Stored) GetOutageWindow(ctx context.Context, req *impactv1.GetOutageWin
 	return windowToProto(w), nil
 }
 
-// windowFilter is the one filter ListOutageWindows understands (AIP-160):
+// windowFilter is the one filter ListIncidentWindows understands (AIP-160):
 // customer_id = "c1" (quotes optional for a plain id).
 var windowFilter = regexp.MustCompile(`^\s*customer_id\s*=\s*(?:"([^"/]+)"|([A-Za-z0-9._~-]+))\s*$`)
 
-func (s *Stored) ListOutageWindows(ctx context.Context, req *impactv1.ListOutageWindowsRequest) (*impactv1.ListOutageWindowsResponse, error) {
+func (s *Stored) ListIncidentWindows(ctx context.Context, req *impactv1.ListIncidentWindowsRequest) (*impactv1.ListIncidentWindowsResponse, error) {
 	ids, err := parseName("parent", req.GetParent(), "incidents")
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -473,14 +473,14 @@ func (s *Stored) ListOutageWindows(ctx context.Context, req *impactv1.ListOutage
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	resp := &impactv1.ListOutageWindowsResponse{NextPageToken: page.NextPageToken}
+	resp := &impactv1.ListIncidentWindowsResponse{NextPageToken: page.NextPageToken}
 	for i := range page.Items {
 		resp.OutageWindows = append(resp.OutageWindows, windowToProto(&page.Items[i]))
 	}
 	return resp, nil
 }
 
-func (s *Stored) DeleteOutageWindow(ctx context.Context, req *impactv1.DeleteOutageWindowRequest) (*emptypb.Empty, error) {
+func (s *Stored) DeleteIncidentWindow(ctx context.Context, req *impactv1.DeleteIncidentWindowRequest) (*emptypb.Empty, error) {
 	ids, err := parseName("name", req.GetName(), "incidents", "windows")
 	if err != nil {
 		return nil, s.fail(ctx, err)

@@ -7,10 +7,10 @@ import (
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 )
 
-// ListSlaStatements lists the statements of a contract, newest period
+// ListContractStatements lists the statements of a contract, newest period
 // first (estimating.Service.Statements). The page token is the last period
 // returned.
-func (s *Stored) ListSlaStatements(ctx context.Context, req *impactv1.ListSlaStatementsRequest) (*impactv1.ListSlaStatementsResponse, error) {
+func (s *Stored) ListContractStatements(ctx context.Context, req *impactv1.ListContractStatementsRequest) (*impactv1.ListContractStatementsResponse, error) {
 	ids, err := parseName("parent", req.GetParent(), "customers", "contracts")
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -28,7 +28,7 @@ func (s *Stored) ListSlaStatements(ctx context.Context, req *impactv1.ListSlaSta
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	resp := &impactv1.ListSlaStatementsResponse{NextPageToken: next}
+	resp := &impactv1.ListContractStatementsResponse{NextPageToken: next}
 	for i := range sts {
 		resp.SlaStatements = append(resp.SlaStatements, storedStatementToProto(&sts[i]))
 	}

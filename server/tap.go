@@ -8,6 +8,7 @@ import (
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -55,8 +56,9 @@ func newTapHandle(log *slog.Logger, tokens *Tokens, max time.Duration) tap.Serve
 		if tokens != nil {
 			if err := tokens.check(info.FullMethodName, info.Header); err != nil {
 				st := toStatus(ctx, log, err, "")
-				logRefused(ctx, log, info, status.Code(st))
-				return ctx, st
+				id := tapRequestID(info)
+				logRefused(ctx, log, info, status.Code(st), id)
+				return ctx, withRequestInfo(st, id)
 			}
 		}
 		if max > 0 && !untimedStreams[info.FullMethodName] {
@@ -65,9 +67,16 @@ func newTapHandle(log *slog.Logger, tokens *Tokens, max time.Duration) tap.Serve
 				return context.WithValue(ctx, tapCancelKey{}, cancel), nil
 			}
 		}
-		return ctx, nil
+		// Cancellable all the same: the receive gate (recvgate.go) ends a
+		// call that found no room through it.
+		ctx, cancel := context.WithCancel(ctx)
+		return context.WithValue(ctx, tapCancelKey{}, cancel), nil
 	}
 }
+
+// cancelTapCall cancels the call of ctx through the tap's context: gRPC's
+// reading of its request stops, and the call ends CANCELLED.
+func cancelTapCall(ctx context.Context) { endTapDeadline(ctx) }
 
 // endTapDeadline releases the timer of the tap's deadline of ctx, if any.
 func endTapDeadline(ctx context.Context) {
@@ -96,8 +105,33 @@ func (ts *Tokens) check(fullMethod string, md metadata.MD) error {
 	return nil
 }
 
+// tapRequestID is the request id of a call the tap sees: the client's
+// first x-request-id if valid, else a new one.
+func tapRequestID(info *tap.Info) string {
+	if v := info.Header.Get(RequestIDHeader); len(v) > 0 && validRequestID(v[0]) {
+		return v[0]
+	}
+	return newRequestID()
+}
+
+// withRequestInfo adds the call's request id to a refusal as a
+// google.rpc.RequestInfo detail. gRPC answers a call the tap refused with
+// a fixed set of headers (status, message, details) and no metadata, so
+// the x-request-id header metadata other calls return cannot be sent:
+// the detail is where such a refusal carries it.
+func withRequestInfo(st error, id string) error {
+	s, ok := status.FromError(st)
+	if !ok {
+		return st
+	}
+	if d, err := s.WithDetails(&errdetails.RequestInfo{RequestId: id}); err == nil {
+		return d.Err()
+	}
+	return st
+}
+
 // logRefused writes the access line of a call the tap refused.
-func logRefused(ctx context.Context, log *slog.Logger, info *tap.Info, code codes.Code) {
+func logRefused(ctx context.Context, log *slog.Logger, info *tap.Info, code codes.Code, id string) {
 	service, method, _ := strings.Cut(strings.TrimPrefix(info.FullMethodName, "/"), "/")
 	// The path is the client's: only known methods get a series of their
 	// own, or random paths would grow the metrics without bound.
@@ -106,12 +140,6 @@ func logRefused(ctx context.Context, log *slog.Logger, info *tap.Info, code code
 		label = info.FullMethodName
 	}
 	grpcRefused.WithLabelValues(label, code.String()).Inc()
-	id := ""
-	if v := info.Header.Get(RequestIDHeader); len(v) > 0 && validRequestID(v[0]) {
-		id = v[0]
-	} else {
-		id = newRequestID()
-	}
 	log.Log(ctx, slog.Level(logging.DefaultServerCodeToLevel(code)), "finished call",
 		"protocol", "grpc", "grpc.component", "server",
 		"grpc.service", service, "grpc.method", method,

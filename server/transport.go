@@ -34,6 +34,11 @@ type Transport struct {
 	// Budget, when not nil, is the request bytes in flight, shared with
 	// the HTTP gateway.
 	Budget *Budget
+	// ReceivingBytes, with Budget, is the allowance of requests still
+	// arriving (recvgate.go): a call takes MaxMessageBytes of it while gRPC
+	// reads its request. At least MaxMessageBytes; 0 is
+	// DefaultReceivingBytes.
+	ReceivingBytes int64
 }
 
 // Defaults of Transport, which impactd's flags also use.
@@ -78,6 +83,9 @@ func (t Transport) withDefaults() Transport {
 	if t.HandshakeTimeout == 0 {
 		t.HandshakeTimeout = DefaultHandshakeTimeout
 	}
+	if t.ReceivingBytes == 0 {
+		t.ReceivingBytes = DefaultReceivingBytes
+	}
 	return t
 }
 
@@ -96,7 +104,7 @@ func transportOf(more []Registrar) Transport {
 // refuses calls on their headers (tokens nil: no authentication) and
 // starts their deadline (callTimeout).
 func (t Transport) serverOptions(log *slog.Logger, tokens *Tokens, callTimeout time.Duration) []grpc.ServerOption {
-	return []grpc.ServerOption{
+	opts := []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(t.MaxConcurrentStreams),
 		grpc.MaxHeaderListSize(t.MaxHeaderBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
@@ -112,4 +120,11 @@ func (t Transport) serverOptions(log *slog.Logger, tokens *Tokens, callTimeout t
 		grpc.InTapHandle(newTapHandle(log, tokens, callTimeout)),
 		grpc.StatsHandler(unhandledCalls{log}),
 	}
+	if t.Budget != nil {
+		// Static windows: a stream's window grows only while its request
+		// is read, which the receive gate admits.
+		opts = append(opts, grpc.InitialWindowSize(StreamWindowBytes), grpc.InitialConnWindowSize(ConnWindowBytes),
+			grpc.StatsHandler(newRecvGate(t.ReceivingBytes, DefaultBudgetWait, ReceiveHold)))
+	}
+	return opts
 }

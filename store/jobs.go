@@ -236,6 +236,9 @@ func (d *DB) createJob(ctx context.Context, f *impact.RecomputeFilter, fdoc []by
 		}{fdoc, dryRun}); err != nil {
 			return err
 		}
+		if err := d.checkFilterIDs(ctx, tx, f); err != nil {
+			return err
+		}
 		var open []string
 		if err := tx.SelectContext(ctx, &open, d.q(`SELECT id FROM recompute_jobs WHERE filter_key = ? AND state IN (1, 2)`), key); err != nil {
 			return err
@@ -296,6 +299,48 @@ func (d *DB) createJob(ctx context.Context, f *impact.RecomputeFilter, fdoc []by
 	}
 	j, err := d.GetJob(ctx, id)
 	return j, err == nil, err
+}
+
+// checkFilterIDs refuses a filter naming a customer or incident that is not
+// stored (a typo would otherwise select nothing and "succeed"): one
+// INVALID_ARGUMENT, not NOT_FOUND, since the request's target is the new
+// job, with a field violation per unknown id. Read in the creating
+// transaction, so a job is planned only over ids that exist then.
+func (d *DB) checkFilterIDs(ctx context.Context, tx *sqlx.Tx, f *impact.RecomputeFilter) error {
+	var vs []impact.FieldViolation
+	for _, l := range []struct {
+		table, field, what string
+		ids                []string
+	}{
+		{"customers", "filter.customer_ids", "customer", f.CustomerIDs},
+		{"incidents", "filter.incident_ids", "incident", f.IncidentIDs},
+	} {
+		if len(l.ids) == 0 {
+			continue
+		}
+		q, args, err := sqlx.In(`SELECT id FROM `+l.table+` WHERE id IN (?)`, l.ids)
+		if err != nil {
+			return err
+		}
+		var found []string
+		if err := tx.SelectContext(ctx, &found, d.q(q), args...); err != nil {
+			return err
+		}
+		have := make(map[string]bool, len(found))
+		for _, id := range found {
+			have[id] = true
+		}
+		for i, id := range l.ids {
+			if !have[id] {
+				vs = append(vs, impact.FieldViolation{Field: fmt.Sprintf("%s[%d]", l.field, i),
+					Description: fmt.Sprintf("no such %s %q", l.what, id)})
+			}
+		}
+	}
+	if len(vs) > 0 {
+		return &impact.Error{Code: impact.EINVALID, Message: "the recompute filter names ids that are not stored", Violations: vs}
+	}
+	return nil
 }
 
 // planChunks writes the chunks of job id: the incidents f selects, by id,

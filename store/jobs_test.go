@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -115,7 +116,7 @@ func TestJobPlanning(t *testing.T) {
 			{"until", impact.RecomputeFilter{Until: july}, []string{"b", "d"}},
 			{"customer", impact.RecomputeFilter{CustomerIDs: []string{"c1"}}, []string{"a", "b", "c"}},
 			{"customers", impact.RecomputeFilter{CustomerIDs: []string{"c5", "c2"}}, []string{"a", "c", "d"}},
-			{"incidents", impact.RecomputeFilter{IncidentIDs: []string{"e", "a", "d", "zz"}}, []string{"a", "d", "e"}},
+			{"incidents", impact.RecomputeFilter{IncidentIDs: []string{"e", "a", "d"}}, []string{"a", "d", "e"}},
 			{"customer and since", impact.RecomputeFilter{CustomerIDs: []string{"c1"}, Since: july}, []string{"a", "c"}},
 			{"all three", impact.RecomputeFilter{CustomerIDs: []string{"c1"}, Since: july, IncidentIDs: []string{"b", "c", "d"}}, []string{"c"}},
 		} {
@@ -137,14 +138,15 @@ func TestJobPlanning(t *testing.T) {
 		}
 
 		// Nothing selected: done at once, and it holds no open slot.
-		empty := create(t, db, impact.RecomputeFilter{IncidentIDs: []string{"zz"}}, false, 10)
+		nothing := impact.RecomputeFilter{Since: ts("2030-01-01T00:00:00Z")}
+		empty := create(t, db, nothing, false, 10)
 		if empty.State != impact.JobSucceeded || !empty.EndTime.Equal(t0) || empty.Counts.Total != 0 {
 			t.Errorf("empty job %s end %v", empty.State, empty.EndTime)
 		}
 		if c := must[*impact.Chunk](t)(db.LeaseChunk(ctx, empty.ID, "w", time.Minute)); c != nil {
 			t.Errorf("leased chunk %d of an empty job", c.Seq)
 		}
-		create(t, db, impact.RecomputeFilter{IncidentIDs: []string{"zz"}}, false, 10)
+		create(t, db, nothing, false, 10)
 
 		// A big chunk size: one chunk per customer count only.
 		one := create(t, db, impact.RecomputeFilter{IncidentIDs: []string{"a", "b", "c"}}, false, 1)
@@ -160,6 +162,23 @@ func TestJobPlanning(t *testing.T) {
 		wantCode(t, err, impact.EINVALID)
 		_, _, err = db.CreateJob(ctx, impact.RecomputeFilter{IncidentIDs: []string{"a", "a"}}, false, 10, "", false)
 		wantCode(t, err, impact.EINVALID)
+
+		// Ids that are not stored are refused, one violation each, and
+		// nothing is written.
+		jobs := count(t, db, "recompute_jobs", "")
+		_, _, err = db.CreateJob(ctx, impact.RecomputeFilter{CustomerIDs: []string{"c1", "typo", "c2"},
+			IncidentIDs: []string{"zz", "a"}}, false, 10, "req-unknown", false)
+		wantCode(t, err, impact.EINVALID)
+		var ie *impact.Error
+		if !errors.As(err, &ie) || !cmp.Equal(ie.Violations, []impact.FieldViolation{
+			{Field: "filter.customer_ids[1]", Description: `no such customer "typo"`},
+			{Field: "filter.incident_ids[0]", Description: `no such incident "zz"`},
+		}) {
+			t.Errorf("unknown ids: %v", err)
+		}
+		if n := count(t, db, "recompute_jobs", ""); n != jobs {
+			t.Errorf("%d jobs after a refused create, want %d", n, jobs)
+		}
 		wantCode(t, second(db.GetJob(ctx, "nope")), impact.ENOTFOUND)
 	})
 }
@@ -248,7 +267,7 @@ func TestJobJoinAndConflict(t *testing.T) {
 		if n := count(t, db, "audit_log", "action = 'CancelRecomputeJob'"); n != 1 {
 			t.Errorf("%d cancel audit rows, want 1", n)
 		}
-		empty := create(t, db, impact.RecomputeFilter{IncidentIDs: []string{"zz"}}, false, 10)
+		empty := create(t, db, impact.RecomputeFilter{Since: ts("2030-01-01T00:00:00Z")}, false, 10)
 		wantCode(t, second(db.CancelJob(ctx, empty.ID)), impact.EFAILEDPRECOND)
 		wantCode(t, second(db.CancelJob(ctx, "nope")), impact.ENOTFOUND)
 

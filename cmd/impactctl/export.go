@@ -42,7 +42,7 @@ viewer's token from --token or IMPACTCTL_TOKEN; --tls-ca for TLS):
   written, and named on stderr: importing the file would not restore them.
 
   --format json writes a JSON array of the API's resources (Customer,
-  Contract, OutageWindow), each as GET returns it, every field included.
+  Contract, IncidentWindow), each as GET returns it, every field included.
 
   The spreadsheet round trip, into the same database:
     impactctl export customers -o c.csv

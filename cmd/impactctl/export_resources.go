@@ -41,7 +41,7 @@ type resourceSource interface {
 	customers(ctx context.Context, token string) (items []*impactv1.Customer, next string, err error)
 	contracts(ctx context.Context, customerID, token string) (items []*impactv1.Contract, next string, err error)
 	incidents(ctx context.Context, token string) (ids []string, next string, err error)
-	windows(ctx context.Context, incidentID, token string) (items []*impactv1.OutageWindow, next string, err error)
+	windows(ctx context.Context, incidentID, token string) (items []*impactv1.IncidentWindow, next string, err error)
 }
 
 // dbSource is --db.
@@ -83,12 +83,12 @@ func (s dbSource) incidents(ctx context.Context, token string) ([]string, string
 	return ids, page.NextPageToken, nil
 }
 
-func (s dbSource) windows(ctx context.Context, incidentID, token string) ([]*impactv1.OutageWindow, string, error) {
+func (s dbSource) windows(ctx context.Context, incidentID, token string) ([]*impactv1.IncidentWindow, string, error) {
 	page, err := s.db.ListWindows(ctx, incidentID, impact.WindowFilter{}, impact.PageRequest{Size: exportPageSize, Token: token})
 	if err != nil {
 		return nil, "", err
 	}
-	items := make([]*impactv1.OutageWindow, len(page.Items))
+	items := make([]*impactv1.IncidentWindow, len(page.Items))
 	for i := range page.Items {
 		items[i] = server.StoredWindowToProto(&page.Items[i])
 	}
@@ -135,8 +135,8 @@ func (s apiSource) incidents(ctx context.Context, token string) ([]string, strin
 	return ids, resp.GetNextPageToken(), nil
 }
 
-func (s apiSource) windows(ctx context.Context, incidentID, token string) ([]*impactv1.OutageWindow, string, error) {
-	resp, err := s.t.incidents.ListOutageWindows(ctx, &impactv1.ListOutageWindowsRequest{
+func (s apiSource) windows(ctx context.Context, incidentID, token string) ([]*impactv1.IncidentWindow, string, error) {
+	resp, err := s.t.incidents.ListIncidentWindows(ctx, &impactv1.ListIncidentWindowsRequest{
 		Parent: impact.IncidentName(incidentID), PageSize: exportPageSize, PageToken: token,
 	})
 	if err != nil {
@@ -319,7 +319,7 @@ func timeCell(ts *timestamppb.Timestamp) string {
 	return ts.AsTime().UTC().Format(time.RFC3339Nano)
 }
 
-func windowCells(incidentID string, p *impactv1.OutageWindow) (map[string]string, error) {
+func windowCells(incidentID string, p *impactv1.IncidentWindow) (map[string]string, error) {
 	id, ok := strings.CutPrefix(p.GetName(), impact.WindowName(incidentID, ""))
 	if !ok || id == "" {
 		return nil, fmt.Errorf("window %q is not a window of incident %q", p.GetName(), incidentID)
@@ -442,10 +442,10 @@ func exportResources(ctx context.Context, src resourceSource, kind, incident str
 		})
 	case "windows":
 		windowsOf := func(id string) error {
-			list := func(ctx context.Context, token string) ([]*impactv1.OutageWindow, string, error) {
+			list := func(ctx context.Context, token string) ([]*impactv1.IncidentWindow, string, error) {
 				return src.windows(ctx, id, token)
 			}
-			return eachPage(ctx, list, func(ps []*impactv1.OutageWindow) error {
+			return eachPage(ctx, list, func(ps []*impactv1.IncidentWindow) error {
 				for _, p := range ps {
 					cells, err := windowCells(id, p)
 					if err != nil {

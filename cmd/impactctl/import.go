@@ -86,11 +86,11 @@ running the file again compares it with the new values. The counts of
 created, updated and unchanged rows are printed at the end. Outage windows
 cannot be changed (the API only creates and deletes them): with --update
 too, a window row whose id is stored with other values is refused (exit 3);
-delete that window through the API (DeleteOutageWindow, DELETE
+delete that window through the API (DeleteIncidentWindow, DELETE
 /v1/incidents/ID/windows/WINDOW_ID) and import the file again.
 
 When every row is valid, all of them are written. Windows are written in one
-transaction per incident (one BatchCreateOutageWindows call of up to 10,000
+transaction per incident (one BatchCreateIncidentWindows call of up to 10,000
 windows): each batch is all or nothing. Customers and contracts are written
 one row per transaction (one Create or Update call each), so a failure in
 the middle of the file leaves the rows before it imported, and the error
@@ -992,7 +992,7 @@ func (x *windowImport) check(im *importRun) error {
 					im.present[i] = true
 				case im.update:
 					im.fail(r, "window_id", "window %q of incident %q already exists with other values, and outage windows cannot be "+
-						"changed (--update does not apply to them): delete the window through the API (DeleteOutageWindow, "+
+						"changed (--update does not apply to them): delete the window through the API (DeleteIncidentWindow, "+
 						"DELETE /v1/%s) and import the file again", w.ID, inc, impact.WindowName(inc, w.ID))
 				default:
 					im.fail(r, "window_id", "window %q of incident %q already exists with other values", w.ID, inc)
@@ -1002,7 +1002,7 @@ func (x *windowImport) check(im *importRun) error {
 		x.windows[inc] = append(x.windows[inc], w)
 		x.rows[inc] = append(x.rows[inc], i)
 	}
-	// Checked as BatchCreateOutageWindows checks a batch: each window within
+	// Checked as BatchCreateIncidentWindows checks a batch: each window within
 	// an incident of the engine's, so times, lengths and fractions follow
 	// the same rules.
 	lim := importLimits(len(t.rows))

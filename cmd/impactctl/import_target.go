@@ -227,13 +227,13 @@ func (t *apiTarget) getIncident(ctx context.Context, id string) error {
 }
 
 func (t *apiTarget) getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error) {
-	p, err := t.incidents.GetOutageWindow(ctx, &impactv1.GetOutageWindowRequest{
+	p, err := t.incidents.GetIncidentWindow(ctx, &impactv1.GetIncidentWindowRequest{
 		Name: impact.IncidentName(incidentID) + "/windows/" + windowID,
 	})
 	if err != nil {
 		return nil, t.fromStatus(err)
 	}
-	sc, err := fromProto(&impactv1.Scenario{Incidents: []*impactv1.Incident{{Windows: []*impactv1.OutageWindow{p}}}})
+	sc, err := fromProto(&impactv1.Scenario{Incidents: []*impactv1.Incident{{Windows: []*impactv1.IncidentWindow{p}}}})
 	if err != nil {
 		return nil, err
 	}
@@ -259,14 +259,14 @@ func (t *apiTarget) createContract(ctx context.Context, customerID string, k *im
 }
 
 func (t *apiTarget) createWindows(ctx context.Context, incidentID string, ws []impact.StoredWindow, requestID string) error {
-	req := &impactv1.BatchCreateOutageWindowsRequest{Parent: impact.IncidentName(incidentID), RequestId: requestID}
+	req := &impactv1.BatchCreateIncidentWindowsRequest{Parent: impact.IncidentName(incidentID), RequestId: requestID}
 	for i := range ws {
-		req.Requests = append(req.Requests, &impactv1.CreateOutageWindowRequest{
+		req.Requests = append(req.Requests, &impactv1.CreateIncidentWindowRequest{
 			OutageWindowId: ws[i].ID, OutageWindow: server.WindowToProto(&ws[i].OutageWindow),
 		})
 	}
 	return t.fromStatus(retryCreate(ctx, requestID, func() error {
-		_, err := t.incidents.BatchCreateOutageWindows(ctx, req)
+		_, err := t.incidents.BatchCreateIncidentWindows(ctx, req)
 		return err
 	}))
 }

@@ -170,7 +170,7 @@ func TestImportUpdateWindowsRefused(t *testing.T) {
 	r := impactctl(t, env, "import", "windows", file, "--update")
 	want := `row 4, column window_id: window "w-1" of incident "inc-b" already exists with other values, and outage windows cannot be changed`
 	if r.code != exitInvalid || !strings.Contains(r.stderr, want) ||
-		!strings.Contains(r.stderr, "delete the window through the API (DeleteOutageWindow, DELETE /v1/incidents/inc-b/windows/w-1) and import the file again") {
+		!strings.Contains(r.stderr, "delete the window through the API (DeleteIncidentWindow, DELETE /v1/incidents/inc-b/windows/w-1) and import the file again") {
 		t.Errorf("exit %d, stderr:\n%s\nwant %d and %q", r.code, r.stderr, exitInvalid, want)
 	}
 	if got := mustRun(t, env, "export", "windows"); got != exported {
@@ -247,7 +247,7 @@ func TestImportUpdateHelp(t *testing.T) {
 	for _, want := range []string{
 		"--update", "IMPACTCTL_UPDATE",
 		"impactctl export customers -o c.csv", "impactctl import customers c.csv --update",
-		"created, updated and unchanged", "windows", "DeleteOutageWindow",
+		"created, updated and unchanged", "windows", "DeleteIncidentWindow",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("import --help lacks %q", want)

@@ -195,7 +195,7 @@ func seedPaging(t *testing.T, d *impactd, token string) {
 		Incident: &impactv1.Incident{Title: "Thirty customers", Cause: impactv1.Incident_NETWORK_FAILURE}}); err != nil {
 		t.Fatal(err)
 	}
-	breq := &impactv1.BatchCreateOutageWindowsRequest{Parent: "incidents/inc-paging"}
+	breq := &impactv1.BatchCreateIncidentWindowsRequest{Parent: "incidents/inc-paging"}
 	start := time.Date(2025, 8, 4, 9, 0, 0, 0, time.UTC)
 	for i := 1; i <= 30; i++ {
 		id := fmt.Sprintf("p%02d", i)
@@ -203,10 +203,10 @@ func seedPaging(t *testing.T, d *impactd, token string) {
 			DisplayName: "Paging " + id, CurrencyCode: "USD", Baseline: &impactv1.RevenueBaseline{HourlyAmount: "600.00"}}}); err != nil {
 			t.Fatal(err)
 		}
-		breq.Requests = append(breq.Requests, &impactv1.CreateOutageWindowRequest{OutageWindow: &impactv1.OutageWindow{
+		breq.Requests = append(breq.Requests, &impactv1.CreateIncidentWindowRequest{OutageWindow: &impactv1.IncidentWindow{
 			CustomerId: id, Service: "api", StartTime: timestamppb.New(start), EndTime: timestamppb.New(start.Add(time.Duration(i) * time.Minute))}})
 	}
-	if _, err := incs.BatchCreateOutageWindows(ctx, breq); err != nil {
+	if _, err := incs.BatchCreateIncidentWindows(ctx, breq); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := incs.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: "incidents/inc-paging"}); err != nil {
@@ -688,8 +688,8 @@ func TestConsoleIncidentsPaging(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := time.Date(2025, 6, i, 12, 0, 0, 0, time.UTC)
-		if _, err := incs.BatchCreateOutageWindows(bg, &impactv1.BatchCreateOutageWindowsRequest{Parent: "incidents/" + id,
-			Requests: []*impactv1.CreateOutageWindowRequest{{OutageWindow: &impactv1.OutageWindow{CustomerId: "c1", Service: "api",
+		if _, err := incs.BatchCreateIncidentWindows(bg, &impactv1.BatchCreateIncidentWindowsRequest{Parent: "incidents/" + id,
+			Requests: []*impactv1.CreateIncidentWindowRequest{{OutageWindow: &impactv1.IncidentWindow{CustomerId: "c1", Service: "api",
 				StartTime: timestamppb.New(s), EndTime: timestamppb.New(s.Add(time.Hour))}}}}); err != nil {
 			t.Fatal(err)
 		}

@@ -70,11 +70,11 @@ func TestPostgresConnectionsKilledUnderLoad(t *testing.T) {
 	const batchSize = 5
 	base := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	batchStart := func(b int) time.Time { return base.Add(time.Duration(b) * 10 * time.Minute) }
-	batch := func(b int) *impactv1.BatchCreateOutageWindowsRequest {
-		req := &impactv1.BatchCreateOutageWindowsRequest{Parent: "incidents/inc-cut", RequestId: fmt.Sprintf("batch-%d", b)}
+	batch := func(b int) *impactv1.BatchCreateIncidentWindowsRequest {
+		req := &impactv1.BatchCreateIncidentWindowsRequest{Parent: "incidents/inc-cut", RequestId: fmt.Sprintf("batch-%d", b)}
 		for j := 0; j < batchSize; j++ {
 			s := batchStart(b).Add(time.Duration(j) * time.Minute)
-			req.Requests = append(req.Requests, &impactv1.CreateOutageWindowRequest{OutageWindow: &impactv1.OutageWindow{
+			req.Requests = append(req.Requests, &impactv1.CreateIncidentWindowRequest{OutageWindow: &impactv1.IncidentWindow{
 				CustomerId: "acme", Service: "api",
 				StartTime: timestamppb.New(s), EndTime: timestamppb.New(s.Add(time.Minute)),
 			}})
@@ -129,7 +129,7 @@ func TestPostgresConnectionsKilledUnderLoad(t *testing.T) {
 				_, err := customers.GetCustomer(cctx, &impactv1.GetCustomerRequest{Name: "customers/acme"})
 				record(err)
 				b := w*perWorker + i
-				_, err = incidents.BatchCreateOutageWindows(cctx, batch(b))
+				_, err = incidents.BatchCreateIncidentWindows(cctx, batch(b))
 				cancel()
 				ok := record(err)
 				mu.Lock()
@@ -187,7 +187,7 @@ func TestPostgresConnectionsKilledUnderLoad(t *testing.T) {
 	}
 
 	// Serving again, on the same process: reads, writes and health.
-	if _, err := incidents.BatchCreateOutageWindows(ctx, batch(-1)); err != nil {
+	if _, err := incidents.BatchCreateIncidentWindows(ctx, batch(-1)); err != nil {
 		t.Errorf("write after the cut: %v", err)
 	} else {
 		okBatches[-1] = true

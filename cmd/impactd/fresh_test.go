@@ -535,7 +535,7 @@ func TestFreshStories(t *testing.T) {
 		if e := get("oct-a"); e.State != impact.StateCurrent || e.Customers[0].SLACredits[0].Credit.Amount.StringFixed(2) != "625.00" {
 			t.Errorf("oct-a after the refresh: %s credit %v", e.State, e.Customers[0].SLACredits)
 		}
-		sta, err := st.GetSlaStatement(ctx, &impactv1.GetSlaStatementRequest{Name: "customers/helios/contracts/api/statements/2025-10"})
+		sta, err := st.GetContractStatement(ctx, &impactv1.GetContractStatementRequest{Name: "customers/helios/contracts/api/statements/2025-10"})
 		must(err)
 		if sta.GetCreditAmount().GetAmount() != "2500.00" || len(sta.GetIncidents()) != 2 {
 			t.Errorf("October statement: %v", sta)

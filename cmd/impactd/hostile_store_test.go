@@ -77,8 +77,8 @@ func seedJob(t *testing.T, d *impactd) string {
 		IncidentId: "inc-1", Incident: &impactv1.Incident{Title: "outage"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := incidents.BatchCreateOutageWindows(ed, &impactv1.BatchCreateOutageWindowsRequest{
-		Parent: "incidents/inc-1", Requests: []*impactv1.CreateOutageWindowRequest{{OutageWindow: &impactv1.OutageWindow{
+	if _, err := incidents.BatchCreateIncidentWindows(ed, &impactv1.BatchCreateIncidentWindowsRequest{
+		Parent: "incidents/inc-1", Requests: []*impactv1.CreateIncidentWindowRequest{{OutageWindow: &impactv1.IncidentWindow{
 			CustomerId: "c1", Service: "api",
 			StartTime: timestamppb.New(time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)),
 			EndTime:   timestamppb.New(time.Date(2025, 7, 1, 1, 0, 0, 0, time.UTC)),

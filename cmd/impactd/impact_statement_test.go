@@ -59,11 +59,11 @@ func seedStoryWith(t testing.TB, d *impactd, token string, policies map[string]*
 		if _, err := incs.CreateIncident(ctx, &impactv1.CreateIncidentRequest{IncidentId: in.GetIncidentId(), Incident: in}); err != nil {
 			t.Fatal(err)
 		}
-		breq := &impactv1.BatchCreateOutageWindowsRequest{Parent: "incidents/" + in.GetIncidentId()}
+		breq := &impactv1.BatchCreateIncidentWindowsRequest{Parent: "incidents/" + in.GetIncidentId()}
 		for _, w := range ws {
-			breq.Requests = append(breq.Requests, &impactv1.CreateOutageWindowRequest{OutageWindow: w})
+			breq.Requests = append(breq.Requests, &impactv1.CreateIncidentWindowRequest{OutageWindow: w})
 		}
-		if _, err := incs.BatchCreateOutageWindows(ctx, breq); err != nil {
+		if _, err := incs.BatchCreateIncidentWindows(ctx, breq); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := incs.EstimateIncident(ctx, &impactv1.EstimateIncidentRequest{Name: "incidents/" + in.GetIncidentId(),

@@ -26,6 +26,7 @@ type limitsConfig struct {
 	maxConnAge        time.Duration
 	maxConnAgeGrace   time.Duration
 	maxInflightBytes  byteSize
+	grpcRecvBytes     byteSize // the receive gate's allowance
 	dbMaxConns        int
 	dbConnWait        time.Duration
 }
@@ -86,6 +87,16 @@ func limitFlags(fs *flag.FlagSet, getenv func(string) string, lc *limitsConfig) 
 		"request bytes worked on at once over gRPC and HTTP (e.g. 512MiB; at least 64MiB); past it a request\n"+
 			"waits up to 2s, then gets RESOURCE_EXHAUSTED (HTTP 429); default: 1/64 of the memory\n"+
 			"(env IMPACTD_MAX_INFLIGHT_BYTES)")
+	lc.grpcRecvBytes = byteSize(server.DefaultReceivingBytes)
+	if v := getenv("IMPACTD_GRPC_MAX_RECEIVING_BYTES"); v != "" {
+		if err := lc.grpcRecvBytes.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("IMPACTD_GRPC_MAX_RECEIVING_BYTES: %w", err))
+		}
+	}
+	fs.Var(&lc.grpcRecvBytes, "grpc-max-receiving-bytes",
+		"bytes of gRPC requests still arriving, before they are decoded (at least 64MiB, default 256MiB):\n"+
+			"a call reserves 64MiB, the largest message, while its request is read; one finding no room\n"+
+			"within 2s is cancelled (env IMPACTD_GRPC_MAX_RECEIVING_BYTES)")
 	fs.IntVar(&lc.dbMaxConns, "db-max-conns", envInt("IMPACTD_DB_MAX_CONNS", 20),
 		"database connections open at most (env IMPACTD_DB_MAX_CONNS)")
 	fs.DurationVar(&lc.dbConnWait, "db-conn-wait", envDur("IMPACTD_DB_CONN_WAIT", 5*time.Second),
@@ -112,6 +123,8 @@ func (lc *limitsConfig) check() error {
 			"--max-conn-age-grace and --db-conn-wait must be positive")
 	case lc.maxInflightBytes < server.MaxMessageBytes:
 		return fmt.Errorf("--max-inflight-bytes %d: want at least %d (one largest request)", lc.maxInflightBytes, server.MaxMessageBytes)
+	case lc.grpcRecvBytes < server.MaxMessageBytes:
+		return fmt.Errorf("--grpc-max-receiving-bytes %d: want at least %d (one largest request)", lc.grpcRecvBytes, server.MaxMessageBytes)
 	case lc.dbMaxConns < 1:
 		return fmt.Errorf("--db-max-conns %d: want at least 1", lc.dbMaxConns)
 	}

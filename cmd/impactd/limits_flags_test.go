@@ -19,7 +19,8 @@ func TestLimitFlags(t *testing.T) {
 	want := limitsConfig{maxConns: DefaultMaxConns, grpcMaxStreams: server.DefaultMaxConcurrentStreams,
 		maxHeaderBytes: server.DefaultMaxHeaderBytes, keepaliveMinTime: 5 * time.Second, idleTimeout: 2 * time.Minute,
 		readHeaderTimeout: 10 * time.Second, maxConnAge: time.Hour, maxConnAgeGrace: time.Minute,
-		maxInflightBytes: byteSize(defaultInflightBytes()), dbMaxConns: 20, dbConnWait: 5 * time.Second}
+		maxInflightBytes: byteSize(defaultInflightBytes()), grpcRecvBytes: server.DefaultReceivingBytes,
+		dbMaxConns: 20, dbConnWait: 5 * time.Second}
 	if c.limits != want {
 		t.Errorf("defaults %+v, want %+v", c.limits, want)
 	}
@@ -33,7 +34,7 @@ func TestLimitFlags(t *testing.T) {
 	env := map[string]string{"IMPACTD_MAX_CONNS": "50", "IMPACTD_GRPC_MAX_STREAMS": "7", "IMPACTD_MAX_HEADER_BYTES": "8192",
 		"IMPACTD_KEEPALIVE_MIN_TIME": "1s", "IMPACTD_IDLE_TIMEOUT": "3s", "IMPACTD_READ_HEADER_TIMEOUT": "4s",
 		"IMPACTD_MAX_CONN_AGE": "5m", "IMPACTD_MAX_CONN_AGE_GRACE": "6s", "IMPACTD_MAX_INFLIGHT_BYTES": "96MiB",
-		"IMPACTD_DB_MAX_CONNS": "3", "IMPACTD_DB_CONN_WAIT": "700ms"}
+		"IMPACTD_DB_MAX_CONNS": "3", "IMPACTD_DB_CONN_WAIT": "700ms", "IMPACTD_GRPC_MAX_RECEIVING_BYTES": "128MiB"}
 	getenv := func(k string) string { return env[k] }
 	c, err = parseFlags(nil, getenv, io.Discard)
 	if err != nil {
@@ -41,7 +42,8 @@ func TestLimitFlags(t *testing.T) {
 	}
 	want = limitsConfig{maxConns: 50, grpcMaxStreams: 7, maxHeaderBytes: 8192, keepaliveMinTime: time.Second,
 		idleTimeout: 3 * time.Second, readHeaderTimeout: 4 * time.Second, maxConnAge: 5 * time.Minute,
-		maxConnAgeGrace: 6 * time.Second, maxInflightBytes: 96 << 20, dbMaxConns: 3, dbConnWait: 700 * time.Millisecond}
+		maxConnAgeGrace: 6 * time.Second, maxInflightBytes: 96 << 20, grpcRecvBytes: 128 << 20, dbMaxConns: 3,
+		dbConnWait: 700 * time.Millisecond}
 	if c.limits != want {
 		t.Errorf("environment %+v, want %+v", c.limits, want)
 	}
@@ -57,6 +59,7 @@ func TestLimitFlags(t *testing.T) {
 		{"--max-conns", "1"}, {"--grpc-max-streams", "0"}, {"--max-header-bytes", "100"},
 		{"--idle-timeout", "0s"}, {"--max-inflight-bytes", "1MiB"}, {"--max-inflight-bytes", "lots"},
 		{"--db-max-conns", "0"}, {"--db-conn-wait", "0s"}, {"--keepalive-min-time", "-1s"},
+		{"--grpc-max-receiving-bytes", "32MiB"},
 	} {
 		if _, err := parseFlags(args, none, io.Discard); err == nil {
 			t.Errorf("%v: accepted", args)

@@ -33,12 +33,12 @@ func TestEstimateLimits(t *testing.T) {
 	customer := func() *impactv1.Customer {
 		return &impactv1.Customer{CustomerId: "c", CurrencyCode: "EUR", TimeZone: "UTC"}
 	}
-	window := func(start, end time.Time) *impactv1.OutageWindow {
-		return &impactv1.OutageWindow{CustomerId: "c", Service: "api",
+	window := func(start, end time.Time) *impactv1.IncidentWindow {
+		return &impactv1.IncidentWindow{CustomerId: "c", Service: "api",
 			StartTime: timestamppb.New(start), EndTime: timestamppb.New(end)}
 	}
 	t0 := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
-	scenario := func(windows ...*impactv1.OutageWindow) *impactv1.Scenario {
+	scenario := func(windows ...*impactv1.IncidentWindow) *impactv1.Scenario {
 		return &impactv1.Scenario{
 			Customers: []*impactv1.Customer{customer()},
 			Incidents: []*impactv1.Incident{{IncidentId: "i", Windows: windows}},
@@ -64,7 +64,7 @@ func TestEstimateLimits(t *testing.T) {
 		{
 			name: "too many windows",
 			sc: func() *impactv1.Scenario {
-				ws := make([]*impactv1.OutageWindow, 100001)
+				ws := make([]*impactv1.IncidentWindow, 100001)
 				for i := range ws {
 					ws[i] = window(t0, t0.Add(time.Minute))
 				}

@@ -285,6 +285,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxConcurrentStreams: uint32(lc.grpcMaxStreams), MaxHeaderBytes: uint32(lc.maxHeaderBytes),
 		KeepaliveMinTime: lc.keepaliveMinTime, IdleTimeout: lc.idleTimeout, HandshakeTimeout: lc.readHeaderTimeout,
 		MaxConnAge: lc.maxConnAge, MaxConnAgeGrace: lc.maxConnAgeGrace, Budget: budget,
+		ReceivingBytes: int64(lc.grpcRecvBytes),
 	}
 
 	est, stored := server.NewEstimator(log), server.NewStored(log, db)
@@ -317,8 +318,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		// The console is outermost: its session cookie becomes the bearer
 		// token that every handler inside sees, the guard included. The
 		// access log sees every request, those the guard refuses too.
-		Handler: console.New(console.Options{Tokens: sec.Tokens, Secure: sec.TLS != nil, Now: clock}).Wrap(
-			server.HTTPAccessLog(log, withMetrics(server.GuardHTTP(handler, log, sec.Tokens, budget), db))),
+		// The request id and the access log are outside even the console,
+		// so that every answer, a refusal of any layer too (the console's
+		// cross-site refusal, its 405), carries X-Request-Id and has its
+		// access line.
+		Handler: server.HTTPRequestID(server.HTTPAccessLog(log, console.New(console.Options{Tokens: sec.Tokens, Secure: sec.TLS != nil, Now: clock}).Wrap(
+			withMetrics(server.GuardHTTP(handler, log, sec.Tokens, budget), db)))),
 		ReadHeaderTimeout: lc.readHeaderTimeout,
 		MaxHeaderBytes:    lc.maxHeaderBytes,
 		// The gRPC deadline starts only once the gateway has read the body:

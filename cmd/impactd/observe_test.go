@@ -18,9 +18,12 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 	"github.com/impact-svc/impact/server"
@@ -335,6 +338,69 @@ func TestRequestID(t *testing.T) {
 	l = accessLine(t, logs, "refused-1")
 	if l["grpc.code"] != "Unauthenticated" || l["actor"] != "anonymous" {
 		t.Errorf("refused call's line: code %v actor %v", l["grpc.code"], l["actor"])
+	}
+
+	// Refusals in front of the gateway carry it too: the console's
+	// cross-site refusal and 405, without a token and with one.
+	for _, c := range []struct {
+		method, path, site string
+		want               int
+	}{
+		{"POST", "/v1/incidents?incidentId=forged", "cross-site", http.StatusForbidden},
+		{"POST", "/", "", http.StatusMethodNotAllowed},
+		{"GET", "/healthz", "", http.StatusOK},
+	} {
+		req, err := http.NewRequest(c.method, d.url(c.path), strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Request-Id", "front-1")
+		if c.site != "" {
+			req.Header.Set("Sec-Fetch-Site", c.site)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want || resp.Header.Values("X-Request-Id")[0] != "front-1" || len(resp.Header.Values("X-Request-Id")) != 1 {
+			t.Errorf("%s %s: %s, X-Request-Id %q", c.method, c.path, resp.Status, resp.Header.Values("X-Request-Id"))
+		}
+	}
+	// Each with its access line.
+	var lines int
+	for _, l := range logLines(t, logs.String()) {
+		if l["msg"] == "http request" && l["request_id"] == "front-1" {
+			lines++
+		}
+	}
+	if lines != 3 {
+		t.Errorf("%d access lines with request id front-1, want 3 (the console's refusals too)", lines)
+	}
+
+	// A gRPC call the tap refuses on its headers: gRPC sends no metadata
+	// with such an answer, so the id is in a google.rpc.RequestInfo detail,
+	// and in the access line.
+	for _, sent := range []string{"tap-1", ""} {
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer wrong-token")
+		if sent != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", sent)
+		}
+		_, err := impactv1.NewEstimatorServiceClient(d.conn).Estimate(ctx, seedRequest(t))
+		st := status.Convert(err)
+		var got string
+		for _, det := range st.Details() {
+			if ri, ok := det.(*errdetails.RequestInfo); ok {
+				got = ri.GetRequestId()
+			}
+		}
+		if st.Code() != codes.Unauthenticated || (sent != "" && got != sent) || (sent == "" && !generatedID.MatchString(got)) {
+			t.Errorf("refused gRPC call (sent %q): %v, RequestInfo %q", sent, st, got)
+			continue
+		}
+		if l := accessLine(t, logs, got); l["grpc.code"] != "Unauthenticated" {
+			t.Errorf("refused gRPC call's line: %v", l)
+		}
 	}
 
 	// Over gRPC: from the metadata, returned as header metadata.

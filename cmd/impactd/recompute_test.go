@@ -132,7 +132,7 @@ func TestRecomputeJobs(t *testing.T) {
 		if diff := cmp.Diff(wantDiffs, dry.GetDifferences(), protocmp.Transform()); diff != "" {
 			t.Errorf("dry run differences (-want +got):\n%s", diff)
 		}
-		changes, err := client.ListRecomputeChanges(ctx, &impactv1.ListRecomputeChangesRequest{Parent: name})
+		changes, err := client.ListRecomputeJobChanges(ctx, &impactv1.ListRecomputeJobChangesRequest{Parent: name})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +176,7 @@ func TestRecomputeJobs(t *testing.T) {
 		if diff := cmp.Diff(wantDiffs, done.GetDifferences(), protocmp.Transform()); diff != "" {
 			t.Errorf("real run differences (-want +got):\n%s", diff)
 		}
-		changes, err = client.ListRecomputeChanges(ctx, &impactv1.ListRecomputeChangesRequest{Parent: real.GetName()})
+		changes, err = client.ListRecomputeJobChanges(ctx, &impactv1.ListRecomputeJobChangesRequest{Parent: real.GetName()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,6 +245,20 @@ func TestRecomputeJobs(t *testing.T) {
 		wantError(t, "a bad filter", code, v, http.StatusBadRequest, int(codes.InvalidArgument))
 		if fs := badRequestFields(t, v); !cmp.Equal(fs, []string{"filter.until", "filter.customerIds[1]"}) {
 			t.Errorf("bad filter violations %q", fs)
+		}
+
+		// Ids that are not stored: a typo must not select nothing and
+		// succeed. One violation per unknown id, in the caller's spelling.
+		code, v = call(t, "POST", d.url("/v1/recomputeJobs"), `{"filter": {"customerIds": ["acme", "acme-typo"],
+			"incidentIds": ["inc-nope"]}}`)
+		wantError(t, "unknown filter ids", code, v, http.StatusBadRequest, int(codes.InvalidArgument))
+		if fs := badRequestFields(t, v); !cmp.Equal(fs, []string{"filter.customerIds[1]", "filter.incidentIds[0]"}) {
+			t.Errorf("unknown id violations %q", fs)
+		}
+		_, err = client.CreateRecomputeJob(ctx, &impactv1.CreateRecomputeJobRequest{
+			Filter: &impactv1.RecomputeFilter{IncidentIds: []string{"inc-acme", "inc-nope"}}})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), `no such incident "inc-nope"`) {
+			t.Errorf("unknown incident over gRPC: %v", err)
 		}
 
 		// This process's workers counted their chunks: five jobs, of which
@@ -317,8 +331,8 @@ func TestRecomputeJobsAPIOnlyWithAuth(t *testing.T) {
 		IncidentId: "inc-1", Incident: &impactv1.Incident{Title: "outage"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := incidents.BatchCreateOutageWindows(ed, &impactv1.BatchCreateOutageWindowsRequest{
-		Parent: "incidents/inc-1", Requests: []*impactv1.CreateOutageWindowRequest{{OutageWindow: &impactv1.OutageWindow{
+	if _, err := incidents.BatchCreateIncidentWindows(ed, &impactv1.BatchCreateIncidentWindowsRequest{
+		Parent: "incidents/inc-1", Requests: []*impactv1.CreateIncidentWindowRequest{{OutageWindow: &impactv1.IncidentWindow{
 			CustomerId: "c1", Service: "api",
 			StartTime: timestamppb.New(time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)),
 			EndTime:   timestamppb.New(time.Date(2025, 7, 1, 1, 0, 0, 0, time.UTC)),

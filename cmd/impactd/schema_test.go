@@ -250,12 +250,12 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		b := proto.Clone(in).(*impactv1.Incident)
 		b.Windows = nil
 		ok("IncidentService_CreateIncident", "POST", "/v1/incidents", marshal(t, b))
-		batch := &impactv1.BatchCreateOutageWindowsRequest{}
+		batch := &impactv1.BatchCreateIncidentWindowsRequest{}
 		for _, w := range in.GetWindows() {
-			batch.Requests = append(batch.Requests, &impactv1.CreateOutageWindowRequest{OutageWindow: w})
+			batch.Requests = append(batch.Requests, &impactv1.CreateIncidentWindowRequest{OutageWindow: w})
 		}
-		ok("IncidentService_BatchCreateOutageWindows", "POST", "/v1/incidents/"+in.GetIncidentId()+"/windows:batchCreate", marshal(t, batch))
-		ok("IncidentService_ListOutageWindows", "GET", "/v1/incidents/"+in.GetIncidentId()+"/windows", "")
+		ok("IncidentService_BatchCreateIncidentWindows", "POST", "/v1/incidents/"+in.GetIncidentId()+"/windows:batchCreate", marshal(t, batch))
+		ok("IncidentService_ListIncidentWindows", "GET", "/v1/incidents/"+in.GetIncidentId()+"/windows", "")
 		ok("IncidentService_GetIncident", "GET", "/v1/incidents/"+in.GetIncidentId(), "")
 		ok("IncidentService_EstimateIncident", "POST", "/v1/incidents/"+in.GetIncidentId()+":estimate", "{}")
 		ok("IncidentService_GetIncidentEstimate", "GET", "/v1/incidents/"+in.GetIncidentId()+"/estimate", "")
@@ -264,11 +264,11 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	ok("IncidentService_ListIncidents", "GET", "/v1/incidents", "")
 	c := ok("CustomerService_GetCustomer", "GET", "/v1/customers/bank-northwind", "")
 	ok("CustomerService_UpdateCustomer", "PATCH", "/v1/customers/bank-northwind", `{"displayName": "Northwind", "etag": `+strconv.Quote(c["etag"].(string))+`}`)
-	ok("ContractService_GetSlaStatement", "GET", "/v1/customers/bank-northwind/contracts/payments-api/statements/2025-07", "")
+	ok("ContractService_GetContractStatement", "GET", "/v1/customers/bank-northwind/contracts/payments-api/statements/2025-07", "")
 	job := ok("RecomputeService_CreateRecomputeJob", "POST", "/v1/recomputeJobs", `{"dryRun": true}`)
 	ok("RecomputeService_GetRecomputeJob", "GET", "/v1/"+job["name"].(string), "")
 	ok("RecomputeService_ListRecomputeJobs", "GET", "/v1/recomputeJobs", "")
-	ok("RecomputeService_ListRecomputeChanges", "GET", "/v1/"+job["name"].(string)+"/changes", "")
+	ok("RecomputeService_ListRecomputeJobChanges", "GET", "/v1/"+job["name"].(string)+"/changes", "")
 	audit := ok("AuditService_ListAuditRecords", "GET", "/v1/auditRecords?pageSize=1000", "")
 	found := false
 	for _, r := range dig(t, audit, "auditRecords").([]any) {

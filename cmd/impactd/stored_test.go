@@ -161,9 +161,9 @@ func storeScenario(t *testing.T, d *impactd, sc *impactv1.Scenario) {
 		bare := proto.Clone(in).(*impactv1.Incident)
 		bare.Windows = nil
 		must(t, "POST", d.url("/v1/incidents"), marshal(t, bare))
-		batch := &impactv1.BatchCreateOutageWindowsRequest{}
+		batch := &impactv1.BatchCreateIncidentWindowsRequest{}
 		for _, w := range in.GetWindows() {
-			batch.Requests = append(batch.Requests, &impactv1.CreateOutageWindowRequest{OutageWindow: w})
+			batch.Requests = append(batch.Requests, &impactv1.CreateIncidentWindowRequest{OutageWindow: w})
 		}
 		v := must(t, "POST", d.url("/v1/incidents/"+in.GetIncidentId()+"/windows:batchCreate"), marshal(t, batch))
 		if n := len(dig(t, v, "outageWindows").([]any)); n != len(in.GetWindows()) {
@@ -262,7 +262,7 @@ func TestStoredEstimateEqualsStateless(t *testing.T) {
 			len(quiet["incidents"].([]any)) != 0 || quiet["periodStart"] != "2025-05-01T00:00:00Z" {
 			t.Errorf("statement of a period without windows: %v", quiet)
 		}
-		// ListSlaStatements: the periods with a window, newest first, paged.
+		// ListContractStatements: the periods with a window, newest first, paged.
 		list := must(t, "GET", d.url("/v1/customers/bank-northwind/contracts/payments-api/statements?pageSize=1"), "")
 		sts := list["slaStatements"].([]any)
 		if len(sts) != 1 || sts[0].(map[string]any)["name"] != "customers/bank-northwind/contracts/payments-api/statements/2025-08" ||

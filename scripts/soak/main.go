@@ -244,9 +244,9 @@ func (d *driver) seed() error {
 		if _, err := d.must("POST", "/v1/incidents", bare); err != nil {
 			return err
 		}
-		batch := &impactv1.BatchCreateOutageWindowsRequest{}
+		batch := &impactv1.BatchCreateIncidentWindowsRequest{}
 		for _, w := range in.GetWindows() {
-			batch.Requests = append(batch.Requests, &impactv1.CreateOutageWindowRequest{OutageWindow: w})
+			batch.Requests = append(batch.Requests, &impactv1.CreateIncidentWindowRequest{OutageWindow: w})
 		}
 		if _, err := d.must("POST", "/v1/incidents/"+in.GetIncidentId()+"/windows:batchCreate", batch); err != nil {
 			return err
@@ -393,13 +393,13 @@ func (d *driver) ops() []op {
 		{"batch_create_windows", 6, func(w *worker) result {
 			// Two windows of 5 minutes, 10 minutes apart, each worker on its
 			// own scratch incident and its own stretch of time from 2024 on.
-			batch := &impactv1.BatchCreateOutageWindowsRequest{}
+			batch := &impactv1.BatchCreateIncidentWindowsRequest{}
 			for range 2 {
 				w.n++
 				start := w.base.Add(time.Duration(w.n) * 10 * time.Minute)
-				batch.Requests = append(batch.Requests, &impactv1.CreateOutageWindowRequest{
+				batch.Requests = append(batch.Requests, &impactv1.CreateIncidentWindowRequest{
 					OutageWindowId: fmt.Sprintf("w-%d", w.n),
-					OutageWindow: &impactv1.OutageWindow{
+					OutageWindow: &impactv1.IncidentWindow{
 						CustomerId: d.id("sink"), Service: sinkService,
 						StartTime: timestamppb.New(start), EndTime: timestamppb.New(start.Add(5 * time.Minute)),
 						ImpactFraction: "0.5",

@@ -24,8 +24,8 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Request of ContractService.ListSlaStatements.
-type ListSlaStatementsRequest struct {
+// Request of ContractService.ListContractStatements.
+type ListContractStatementsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The contract, "customers/{customer}/contracts/{contract}".
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
@@ -37,20 +37,20 @@ type ListSlaStatementsRequest struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ListSlaStatementsRequest) Reset() {
-	*x = ListSlaStatementsRequest{}
+func (x *ListContractStatementsRequest) Reset() {
+	*x = ListContractStatementsRequest{}
 	mi := &file_impact_v1_contract_service_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ListSlaStatementsRequest) String() string {
+func (x *ListContractStatementsRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ListSlaStatementsRequest) ProtoMessage() {}
+func (*ListContractStatementsRequest) ProtoMessage() {}
 
-func (x *ListSlaStatementsRequest) ProtoReflect() protoreflect.Message {
+func (x *ListContractStatementsRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_contract_service_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -62,57 +62,57 @@ func (x *ListSlaStatementsRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ListSlaStatementsRequest.ProtoReflect.Descriptor instead.
-func (*ListSlaStatementsRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use ListContractStatementsRequest.ProtoReflect.Descriptor instead.
+func (*ListContractStatementsRequest) Descriptor() ([]byte, []int) {
 	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *ListSlaStatementsRequest) GetParent() string {
+func (x *ListContractStatementsRequest) GetParent() string {
 	if x != nil {
 		return x.Parent
 	}
 	return ""
 }
 
-func (x *ListSlaStatementsRequest) GetPageSize() int32 {
+func (x *ListContractStatementsRequest) GetPageSize() int32 {
 	if x != nil {
 		return x.PageSize
 	}
 	return 0
 }
 
-func (x *ListSlaStatementsRequest) GetPageToken() string {
+func (x *ListContractStatementsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
 	}
 	return ""
 }
 
-// Response of ContractService.ListSlaStatements.
-type ListSlaStatementsResponse struct {
+// Response of ContractService.ListContractStatements.
+type ListContractStatementsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The statements of this page, newest period first.
-	SlaStatements []*SlaStatement `protobuf:"bytes,1,rep,name=sla_statements,json=slaStatements,proto3" json:"sla_statements,omitempty"`
+	SlaStatements []*ContractStatement `protobuf:"bytes,1,rep,name=sla_statements,json=slaStatements,proto3" json:"sla_statements,omitempty"`
 	// Token of the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ListSlaStatementsResponse) Reset() {
-	*x = ListSlaStatementsResponse{}
+func (x *ListContractStatementsResponse) Reset() {
+	*x = ListContractStatementsResponse{}
 	mi := &file_impact_v1_contract_service_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ListSlaStatementsResponse) String() string {
+func (x *ListContractStatementsResponse) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ListSlaStatementsResponse) ProtoMessage() {}
+func (*ListContractStatementsResponse) ProtoMessage() {}
 
-func (x *ListSlaStatementsResponse) ProtoReflect() protoreflect.Message {
+func (x *ListContractStatementsResponse) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_contract_service_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -124,19 +124,19 @@ func (x *ListSlaStatementsResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ListSlaStatementsResponse.ProtoReflect.Descriptor instead.
-func (*ListSlaStatementsResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use ListContractStatementsResponse.ProtoReflect.Descriptor instead.
+func (*ListContractStatementsResponse) Descriptor() ([]byte, []int) {
 	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *ListSlaStatementsResponse) GetSlaStatements() []*SlaStatement {
+func (x *ListContractStatementsResponse) GetSlaStatements() []*ContractStatement {
 	if x != nil {
 		return x.SlaStatements
 	}
 	return nil
 }
 
-func (x *ListSlaStatementsResponse) GetNextPageToken() string {
+func (x *ListContractStatementsResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
 	}
@@ -495,8 +495,8 @@ func (x *DeleteContractRequest) GetEtag() string {
 	return ""
 }
 
-// Request of ContractService.GetSlaStatement.
-type GetSlaStatementRequest struct {
+// Request of ContractService.GetContractStatement.
+type GetContractStatementRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "customers/{customer}/contracts/{contract}/statements/{period}", the
 	// period being "2025-07" for a monthly contract or "2025-Q3" for a
@@ -506,20 +506,20 @@ type GetSlaStatementRequest struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *GetSlaStatementRequest) Reset() {
-	*x = GetSlaStatementRequest{}
+func (x *GetContractStatementRequest) Reset() {
+	*x = GetContractStatementRequest{}
 	mi := &file_impact_v1_contract_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *GetSlaStatementRequest) String() string {
+func (x *GetContractStatementRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*GetSlaStatementRequest) ProtoMessage() {}
+func (*GetContractStatementRequest) ProtoMessage() {}
 
-func (x *GetSlaStatementRequest) ProtoReflect() protoreflect.Message {
+func (x *GetContractStatementRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_contract_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -531,12 +531,12 @@ func (x *GetSlaStatementRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use GetSlaStatementRequest.ProtoReflect.Descriptor instead.
-func (*GetSlaStatementRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use GetContractStatementRequest.ProtoReflect.Descriptor instead.
+func (*GetContractStatementRequest) Descriptor() ([]byte, []int) {
 	return file_impact_v1_contract_service_proto_rawDescGZIP(), []int{8}
 }
 
-func (x *GetSlaStatementRequest) GetName() string {
+func (x *GetContractStatementRequest) GetName() string {
 	if x != nil {
 		return x.Name
 	}
@@ -547,15 +547,15 @@ var File_impact_v1_contract_service_proto protoreflect.FileDescriptor
 
 const file_impact_v1_contract_service_proto_rawDesc = "" +
 	"\n" +
-	" impact/v1/contract_service.proto\x12\timpact.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x18impact/v1/estimate.proto\x1a\x18impact/v1/scenario.proto\"\x94\x01\n" +
-	"\x18ListSlaStatementsRequest\x122\n" +
+	" impact/v1/contract_service.proto\x12\timpact.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x18impact/v1/estimate.proto\x1a\x18impact/v1/scenario.proto\"\x99\x01\n" +
+	"\x1dListContractStatementsRequest\x122\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
 	"\x12impact.v1/ContractR\x06parent\x12 \n" +
 	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\x83\x01\n" +
-	"\x19ListSlaStatementsResponse\x12>\n" +
-	"\x0esla_statements\x18\x01 \x03(\v2\x17.impact.v1.SlaStatementR\rslaStatements\x12&\n" +
+	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\x8d\x01\n" +
+	"\x1eListContractStatementsResponse\x12C\n" +
+	"\x0esla_statements\x18\x01 \x03(\v2\x1c.impact.v1.ContractStatementR\rslaStatements\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcb\x01\n" +
 	"\x15CreateContractRequest\x122\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
@@ -584,18 +584,18 @@ const file_impact_v1_contract_service_proto_rawDesc = "" +
 	"\x15DeleteContractRequest\x12.\n" +
 	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
 	"\x12impact.v1/ContractR\x04name\x12\x17\n" +
-	"\x04etag\x18\x02 \x01(\tB\x03\xe0A\x01R\x04etag\"L\n" +
-	"\x16GetSlaStatementRequest\x122\n" +
-	"\x04name\x18\x01 \x01(\tB\x1e\xe0A\x02\xfaA\x18\n" +
-	"\x16impact.v1/SlaStatementR\x04name2\xa3\a\n" +
+	"\x04etag\x18\x02 \x01(\tB\x03\xe0A\x01R\x04etag\"V\n" +
+	"\x1bGetContractStatementRequest\x127\n" +
+	"\x04name\x18\x01 \x01(\tB#\xe0A\x02\xfaA\x1d\n" +
+	"\x1bimpact.v1/ContractStatementR\x04name2\xc1\a\n" +
 	"\x0fContractService\x12}\n" +
 	"\x0eCreateContract\x12 .impact.v1.CreateContractRequest\x1a\x13.impact.v1.Contract\"4\x82\xd3\xe4\x93\x02.:\bcontract\"\"/v1/{parent=customers/*}/contracts\x12m\n" +
 	"\vGetContract\x12\x1d.impact.v1.GetContractRequest\x1a\x13.impact.v1.Contract\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=customers/*/contracts/*}\x12~\n" +
 	"\rListContracts\x12\x1f.impact.v1.ListContractsRequest\x1a .impact.v1.ListContractsResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=customers/*}/contracts\x12\x86\x01\n" +
 	"\x0eUpdateContract\x12 .impact.v1.UpdateContractRequest\x1a\x13.impact.v1.Contract\"=\x82\xd3\xe4\x93\x027:\bcontract2+/v1/{contract.name=customers/*/contracts/*}\x12v\n" +
-	"\x0eDeleteContract\x12 .impact.v1.DeleteContractRequest\x1a\x16.google.protobuf.Empty\"*\x82\xd3\xe4\x93\x02$*\"/v1/{name=customers/*/contracts/*}\x12\x86\x01\n" +
-	"\x0fGetSlaStatement\x12!.impact.v1.GetSlaStatementRequest\x1a\x17.impact.v1.SlaStatement\"7\x82\xd3\xe4\x93\x021\x12//v1/{name=customers/*/contracts/*/statements/*}\x12\x97\x01\n" +
-	"\x11ListSlaStatements\x12#.impact.v1.ListSlaStatementsRequest\x1a$.impact.v1.ListSlaStatementsResponse\"7\x82\xd3\xe4\x93\x021\x12//v1/{parent=customers/*/contracts/*}/statementsB7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
+	"\x0eDeleteContract\x12 .impact.v1.DeleteContractRequest\x1a\x16.google.protobuf.Empty\"*\x82\xd3\xe4\x93\x02$*\"/v1/{name=customers/*/contracts/*}\x12\x95\x01\n" +
+	"\x14GetContractStatement\x12&.impact.v1.GetContractStatementRequest\x1a\x1c.impact.v1.ContractStatement\"7\x82\xd3\xe4\x93\x021\x12//v1/{name=customers/*/contracts/*/statements/*}\x12\xa6\x01\n" +
+	"\x16ListContractStatements\x12(.impact.v1.ListContractStatementsRequest\x1a).impact.v1.ListContractStatementsResponse\"7\x82\xd3\xe4\x93\x021\x12//v1/{parent=customers/*/contracts/*}/statementsB7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
 
 var (
 	file_impact_v1_contract_service_proto_rawDescOnce sync.Once
@@ -611,22 +611,22 @@ func file_impact_v1_contract_service_proto_rawDescGZIP() []byte {
 
 var file_impact_v1_contract_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_impact_v1_contract_service_proto_goTypes = []any{
-	(*ListSlaStatementsRequest)(nil),  // 0: impact.v1.ListSlaStatementsRequest
-	(*ListSlaStatementsResponse)(nil), // 1: impact.v1.ListSlaStatementsResponse
-	(*CreateContractRequest)(nil),     // 2: impact.v1.CreateContractRequest
-	(*GetContractRequest)(nil),        // 3: impact.v1.GetContractRequest
-	(*ListContractsRequest)(nil),      // 4: impact.v1.ListContractsRequest
-	(*ListContractsResponse)(nil),     // 5: impact.v1.ListContractsResponse
-	(*UpdateContractRequest)(nil),     // 6: impact.v1.UpdateContractRequest
-	(*DeleteContractRequest)(nil),     // 7: impact.v1.DeleteContractRequest
-	(*GetSlaStatementRequest)(nil),    // 8: impact.v1.GetSlaStatementRequest
-	(*SlaStatement)(nil),              // 9: impact.v1.SlaStatement
-	(*Contract)(nil),                  // 10: impact.v1.Contract
-	(*fieldmaskpb.FieldMask)(nil),     // 11: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),             // 12: google.protobuf.Empty
+	(*ListContractStatementsRequest)(nil),  // 0: impact.v1.ListContractStatementsRequest
+	(*ListContractStatementsResponse)(nil), // 1: impact.v1.ListContractStatementsResponse
+	(*CreateContractRequest)(nil),          // 2: impact.v1.CreateContractRequest
+	(*GetContractRequest)(nil),             // 3: impact.v1.GetContractRequest
+	(*ListContractsRequest)(nil),           // 4: impact.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),          // 5: impact.v1.ListContractsResponse
+	(*UpdateContractRequest)(nil),          // 6: impact.v1.UpdateContractRequest
+	(*DeleteContractRequest)(nil),          // 7: impact.v1.DeleteContractRequest
+	(*GetContractStatementRequest)(nil),    // 8: impact.v1.GetContractStatementRequest
+	(*ContractStatement)(nil),              // 9: impact.v1.ContractStatement
+	(*Contract)(nil),                       // 10: impact.v1.Contract
+	(*fieldmaskpb.FieldMask)(nil),          // 11: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                  // 12: google.protobuf.Empty
 }
 var file_impact_v1_contract_service_proto_depIdxs = []int32{
-	9,  // 0: impact.v1.ListSlaStatementsResponse.sla_statements:type_name -> impact.v1.SlaStatement
+	9,  // 0: impact.v1.ListContractStatementsResponse.sla_statements:type_name -> impact.v1.ContractStatement
 	10, // 1: impact.v1.CreateContractRequest.contract:type_name -> impact.v1.Contract
 	10, // 2: impact.v1.ListContractsResponse.contracts:type_name -> impact.v1.Contract
 	10, // 3: impact.v1.UpdateContractRequest.contract:type_name -> impact.v1.Contract
@@ -636,15 +636,15 @@ var file_impact_v1_contract_service_proto_depIdxs = []int32{
 	4,  // 7: impact.v1.ContractService.ListContracts:input_type -> impact.v1.ListContractsRequest
 	6,  // 8: impact.v1.ContractService.UpdateContract:input_type -> impact.v1.UpdateContractRequest
 	7,  // 9: impact.v1.ContractService.DeleteContract:input_type -> impact.v1.DeleteContractRequest
-	8,  // 10: impact.v1.ContractService.GetSlaStatement:input_type -> impact.v1.GetSlaStatementRequest
-	0,  // 11: impact.v1.ContractService.ListSlaStatements:input_type -> impact.v1.ListSlaStatementsRequest
+	8,  // 10: impact.v1.ContractService.GetContractStatement:input_type -> impact.v1.GetContractStatementRequest
+	0,  // 11: impact.v1.ContractService.ListContractStatements:input_type -> impact.v1.ListContractStatementsRequest
 	10, // 12: impact.v1.ContractService.CreateContract:output_type -> impact.v1.Contract
 	10, // 13: impact.v1.ContractService.GetContract:output_type -> impact.v1.Contract
 	5,  // 14: impact.v1.ContractService.ListContracts:output_type -> impact.v1.ListContractsResponse
 	10, // 15: impact.v1.ContractService.UpdateContract:output_type -> impact.v1.Contract
 	12, // 16: impact.v1.ContractService.DeleteContract:output_type -> google.protobuf.Empty
-	9,  // 17: impact.v1.ContractService.GetSlaStatement:output_type -> impact.v1.SlaStatement
-	1,  // 18: impact.v1.ContractService.ListSlaStatements:output_type -> impact.v1.ListSlaStatementsResponse
+	9,  // 17: impact.v1.ContractService.GetContractStatement:output_type -> impact.v1.ContractStatement
+	1,  // 18: impact.v1.ContractService.ListContractStatements:output_type -> impact.v1.ListContractStatementsResponse
 	12, // [12:19] is the sub-list for method output_type
 	5,  // [5:12] is the sub-list for method input_type
 	5,  // [5:5] is the sub-list for extension type_name

@@ -320,9 +320,9 @@ func local_request_ContractService_DeleteContract_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_ContractService_GetSlaStatement_0(ctx context.Context, marshaler runtime.Marshaler, client ContractServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ContractService_GetContractStatement_0(ctx context.Context, marshaler runtime.Marshaler, client ContractServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetSlaStatementRequest
+		protoReq GetContractStatementRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -337,13 +337,13 @@ func request_ContractService_GetSlaStatement_0(ctx context.Context, marshaler ru
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
-	msg, err := client.GetSlaStatement(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	msg, err := client.GetContractStatement(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
 	return msg, metadata, err
 }
 
-func local_request_ContractService_GetSlaStatement_0(ctx context.Context, marshaler runtime.Marshaler, server ContractServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ContractService_GetContractStatement_0(ctx context.Context, marshaler runtime.Marshaler, server ContractServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetSlaStatementRequest
+		protoReq GetContractStatementRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -355,15 +355,15 @@ func local_request_ContractService_GetSlaStatement_0(ctx context.Context, marsha
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
 	}
-	msg, err := server.GetSlaStatement(ctx, &protoReq)
+	msg, err := server.GetContractStatement(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-var filter_ContractService_ListSlaStatements_0 = &utilities.DoubleArray{Encoding: map[string]int{"parent": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+var filter_ContractService_ListContractStatements_0 = &utilities.DoubleArray{Encoding: map[string]int{"parent": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ContractService_ListSlaStatements_0(ctx context.Context, marshaler runtime.Marshaler, client ContractServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ContractService_ListContractStatements_0(ctx context.Context, marshaler runtime.Marshaler, client ContractServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListSlaStatementsRequest
+		protoReq ListContractStatementsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -378,19 +378,19 @@ func request_ContractService_ListSlaStatements_0(ctx context.Context, marshaler 
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ContractService_ListSlaStatements_0); err != nil {
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ContractService_ListContractStatements_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
-	msg, err := client.ListSlaStatements(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	msg, err := client.ListContractStatements(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
 	return msg, metadata, err
 }
 
-func local_request_ContractService_ListSlaStatements_0(ctx context.Context, marshaler runtime.Marshaler, server ContractServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ContractService_ListContractStatements_0(ctx context.Context, marshaler runtime.Marshaler, server ContractServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListSlaStatementsRequest
+		protoReq ListContractStatementsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -405,10 +405,10 @@ func local_request_ContractService_ListSlaStatements_0(ctx context.Context, mars
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ContractService_ListSlaStatements_0); err != nil {
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ContractService_ListContractStatements_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	msg, err := server.ListSlaStatements(ctx, &protoReq)
+	msg, err := server.ListContractStatements(ctx, &protoReq)
 	return msg, metadata, err
 }
 
@@ -518,45 +518,45 @@ func RegisterContractServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		}
 		forward_ContractService_DeleteContract_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_ContractService_GetSlaStatement_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_ContractService_GetContractStatement_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.ContractService/GetSlaStatement", runtime.WithHTTPPathPattern("/v1/{name=customers/*/contracts/*/statements/*}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.ContractService/GetContractStatement", runtime.WithHTTPPathPattern("/v1/{name=customers/*/contracts/*/statements/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := local_request_ContractService_GetSlaStatement_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		resp, md, err := local_request_ContractService_GetContractStatement_0(annotatedContext, inboundMarshaler, server, req, pathParams)
 		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_ContractService_GetSlaStatement_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_ContractService_GetContractStatement_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_ContractService_ListSlaStatements_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_ContractService_ListContractStatements_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.ContractService/ListSlaStatements", runtime.WithHTTPPathPattern("/v1/{parent=customers/*/contracts/*}/statements"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.ContractService/ListContractStatements", runtime.WithHTTPPathPattern("/v1/{parent=customers/*/contracts/*}/statements"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := local_request_ContractService_ListSlaStatements_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		resp, md, err := local_request_ContractService_ListContractStatements_0(annotatedContext, inboundMarshaler, server, req, pathParams)
 		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_ContractService_ListSlaStatements_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_ContractService_ListContractStatements_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -683,59 +683,59 @@ func RegisterContractServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_ContractService_DeleteContract_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_ContractService_GetSlaStatement_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_ContractService_GetContractStatement_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.ContractService/GetSlaStatement", runtime.WithHTTPPathPattern("/v1/{name=customers/*/contracts/*/statements/*}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.ContractService/GetContractStatement", runtime.WithHTTPPathPattern("/v1/{name=customers/*/contracts/*/statements/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := request_ContractService_GetSlaStatement_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		resp, md, err := request_ContractService_GetContractStatement_0(annotatedContext, inboundMarshaler, client, req, pathParams)
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_ContractService_GetSlaStatement_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_ContractService_GetContractStatement_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_ContractService_ListSlaStatements_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_ContractService_ListContractStatements_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.ContractService/ListSlaStatements", runtime.WithHTTPPathPattern("/v1/{parent=customers/*/contracts/*}/statements"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.ContractService/ListContractStatements", runtime.WithHTTPPathPattern("/v1/{parent=customers/*/contracts/*}/statements"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := request_ContractService_ListSlaStatements_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		resp, md, err := request_ContractService_ListContractStatements_0(annotatedContext, inboundMarshaler, client, req, pathParams)
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_ContractService_ListSlaStatements_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_ContractService_ListContractStatements_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	return nil
 }
 
 var (
-	pattern_ContractService_CreateContract_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "customers", "parent", "contracts"}, ""))
-	pattern_ContractService_GetContract_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "customers", "contracts", "name"}, ""))
-	pattern_ContractService_ListContracts_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "customers", "parent", "contracts"}, ""))
-	pattern_ContractService_UpdateContract_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "customers", "contracts", "contract.name"}, ""))
-	pattern_ContractService_DeleteContract_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "customers", "contracts", "name"}, ""))
-	pattern_ContractService_GetSlaStatement_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 2, 3, 1, 0, 4, 6, 5, 4}, []string{"v1", "customers", "contracts", "statements", "name"}, ""))
-	pattern_ContractService_ListSlaStatements_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "customers", "contracts", "parent", "statements"}, ""))
+	pattern_ContractService_CreateContract_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "customers", "parent", "contracts"}, ""))
+	pattern_ContractService_GetContract_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "customers", "contracts", "name"}, ""))
+	pattern_ContractService_ListContracts_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "customers", "parent", "contracts"}, ""))
+	pattern_ContractService_UpdateContract_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "customers", "contracts", "contract.name"}, ""))
+	pattern_ContractService_DeleteContract_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "customers", "contracts", "name"}, ""))
+	pattern_ContractService_GetContractStatement_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 2, 3, 1, 0, 4, 6, 5, 4}, []string{"v1", "customers", "contracts", "statements", "name"}, ""))
+	pattern_ContractService_ListContractStatements_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "customers", "contracts", "parent", "statements"}, ""))
 )
 
 var (
-	forward_ContractService_CreateContract_0    = runtime.ForwardResponseMessage
-	forward_ContractService_GetContract_0       = runtime.ForwardResponseMessage
-	forward_ContractService_ListContracts_0     = runtime.ForwardResponseMessage
-	forward_ContractService_UpdateContract_0    = runtime.ForwardResponseMessage
-	forward_ContractService_DeleteContract_0    = runtime.ForwardResponseMessage
-	forward_ContractService_GetSlaStatement_0   = runtime.ForwardResponseMessage
-	forward_ContractService_ListSlaStatements_0 = runtime.ForwardResponseMessage
+	forward_ContractService_CreateContract_0         = runtime.ForwardResponseMessage
+	forward_ContractService_GetContract_0            = runtime.ForwardResponseMessage
+	forward_ContractService_ListContracts_0          = runtime.ForwardResponseMessage
+	forward_ContractService_UpdateContract_0         = runtime.ForwardResponseMessage
+	forward_ContractService_DeleteContract_0         = runtime.ForwardResponseMessage
+	forward_ContractService_GetContractStatement_0   = runtime.ForwardResponseMessage
+	forward_ContractService_ListContractStatements_0 = runtime.ForwardResponseMessage
 )

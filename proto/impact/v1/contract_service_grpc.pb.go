@@ -20,13 +20,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ContractService_CreateContract_FullMethodName    = "/impact.v1.ContractService/CreateContract"
-	ContractService_GetContract_FullMethodName       = "/impact.v1.ContractService/GetContract"
-	ContractService_ListContracts_FullMethodName     = "/impact.v1.ContractService/ListContracts"
-	ContractService_UpdateContract_FullMethodName    = "/impact.v1.ContractService/UpdateContract"
-	ContractService_DeleteContract_FullMethodName    = "/impact.v1.ContractService/DeleteContract"
-	ContractService_GetSlaStatement_FullMethodName   = "/impact.v1.ContractService/GetSlaStatement"
-	ContractService_ListSlaStatements_FullMethodName = "/impact.v1.ContractService/ListSlaStatements"
+	ContractService_CreateContract_FullMethodName         = "/impact.v1.ContractService/CreateContract"
+	ContractService_GetContract_FullMethodName            = "/impact.v1.ContractService/GetContract"
+	ContractService_ListContracts_FullMethodName          = "/impact.v1.ContractService/ListContracts"
+	ContractService_UpdateContract_FullMethodName         = "/impact.v1.ContractService/UpdateContract"
+	ContractService_DeleteContract_FullMethodName         = "/impact.v1.ContractService/DeleteContract"
+	ContractService_GetContractStatement_FullMethodName   = "/impact.v1.ContractService/GetContractStatement"
+	ContractService_ListContractStatements_FullMethodName = "/impact.v1.ContractService/ListContractStatements"
 )
 
 // ContractServiceClient is the client API for ContractService service.
@@ -53,11 +53,11 @@ type ContractServiceClient interface {
 	// service overlapping that period (of any incident). NOT_FOUND when no
 	// window overlaps it: a statement exists only for periods an outage
 	// touched.
-	GetSlaStatement(ctx context.Context, in *GetSlaStatementRequest, opts ...grpc.CallOption) (*SlaStatement, error)
+	GetContractStatement(ctx context.Context, in *GetContractStatementRequest, opts ...grpc.CallOption) (*ContractStatement, error)
 	// Lists the statements of a contract: one per billing period any stored
 	// window of the customer and service overlaps, newest period first,
-	// each computed as GetSlaStatement computes it.
-	ListSlaStatements(ctx context.Context, in *ListSlaStatementsRequest, opts ...grpc.CallOption) (*ListSlaStatementsResponse, error)
+	// each computed as GetContractStatement computes it.
+	ListContractStatements(ctx context.Context, in *ListContractStatementsRequest, opts ...grpc.CallOption) (*ListContractStatementsResponse, error)
 }
 
 type contractServiceClient struct {
@@ -118,20 +118,20 @@ func (c *contractServiceClient) DeleteContract(ctx context.Context, in *DeleteCo
 	return out, nil
 }
 
-func (c *contractServiceClient) GetSlaStatement(ctx context.Context, in *GetSlaStatementRequest, opts ...grpc.CallOption) (*SlaStatement, error) {
+func (c *contractServiceClient) GetContractStatement(ctx context.Context, in *GetContractStatementRequest, opts ...grpc.CallOption) (*ContractStatement, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SlaStatement)
-	err := c.cc.Invoke(ctx, ContractService_GetSlaStatement_FullMethodName, in, out, cOpts...)
+	out := new(ContractStatement)
+	err := c.cc.Invoke(ctx, ContractService_GetContractStatement_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *contractServiceClient) ListSlaStatements(ctx context.Context, in *ListSlaStatementsRequest, opts ...grpc.CallOption) (*ListSlaStatementsResponse, error) {
+func (c *contractServiceClient) ListContractStatements(ctx context.Context, in *ListContractStatementsRequest, opts ...grpc.CallOption) (*ListContractStatementsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListSlaStatementsResponse)
-	err := c.cc.Invoke(ctx, ContractService_ListSlaStatements_FullMethodName, in, out, cOpts...)
+	out := new(ListContractStatementsResponse)
+	err := c.cc.Invoke(ctx, ContractService_ListContractStatements_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -162,11 +162,11 @@ type ContractServiceServer interface {
 	// service overlapping that period (of any incident). NOT_FOUND when no
 	// window overlaps it: a statement exists only for periods an outage
 	// touched.
-	GetSlaStatement(context.Context, *GetSlaStatementRequest) (*SlaStatement, error)
+	GetContractStatement(context.Context, *GetContractStatementRequest) (*ContractStatement, error)
 	// Lists the statements of a contract: one per billing period any stored
 	// window of the customer and service overlaps, newest period first,
-	// each computed as GetSlaStatement computes it.
-	ListSlaStatements(context.Context, *ListSlaStatementsRequest) (*ListSlaStatementsResponse, error)
+	// each computed as GetContractStatement computes it.
+	ListContractStatements(context.Context, *ListContractStatementsRequest) (*ListContractStatementsResponse, error)
 	mustEmbedUnimplementedContractServiceServer()
 }
 
@@ -192,11 +192,11 @@ func (UnimplementedContractServiceServer) UpdateContract(context.Context, *Updat
 func (UnimplementedContractServiceServer) DeleteContract(context.Context, *DeleteContractRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteContract not implemented")
 }
-func (UnimplementedContractServiceServer) GetSlaStatement(context.Context, *GetSlaStatementRequest) (*SlaStatement, error) {
-	return nil, status.Error(codes.Unimplemented, "method GetSlaStatement not implemented")
+func (UnimplementedContractServiceServer) GetContractStatement(context.Context, *GetContractStatementRequest) (*ContractStatement, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetContractStatement not implemented")
 }
-func (UnimplementedContractServiceServer) ListSlaStatements(context.Context, *ListSlaStatementsRequest) (*ListSlaStatementsResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method ListSlaStatements not implemented")
+func (UnimplementedContractServiceServer) ListContractStatements(context.Context, *ListContractStatementsRequest) (*ListContractStatementsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListContractStatements not implemented")
 }
 func (UnimplementedContractServiceServer) mustEmbedUnimplementedContractServiceServer() {}
 func (UnimplementedContractServiceServer) testEmbeddedByValue()                         {}
@@ -309,38 +309,38 @@ func _ContractService_DeleteContract_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
-func _ContractService_GetSlaStatement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetSlaStatementRequest)
+func _ContractService_GetContractStatement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetContractStatementRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(ContractServiceServer).GetSlaStatement(ctx, in)
+		return srv.(ContractServiceServer).GetContractStatement(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: ContractService_GetSlaStatement_FullMethodName,
+		FullMethod: ContractService_GetContractStatement_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ContractServiceServer).GetSlaStatement(ctx, req.(*GetSlaStatementRequest))
+		return srv.(ContractServiceServer).GetContractStatement(ctx, req.(*GetContractStatementRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _ContractService_ListSlaStatements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListSlaStatementsRequest)
+func _ContractService_ListContractStatements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListContractStatementsRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(ContractServiceServer).ListSlaStatements(ctx, in)
+		return srv.(ContractServiceServer).ListContractStatements(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: ContractService_ListSlaStatements_FullMethodName,
+		FullMethod: ContractService_ListContractStatements_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ContractServiceServer).ListSlaStatements(ctx, req.(*ListSlaStatementsRequest))
+		return srv.(ContractServiceServer).ListContractStatements(ctx, req.(*ListContractStatementsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -373,12 +373,12 @@ var ContractService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ContractService_DeleteContract_Handler,
 		},
 		{
-			MethodName: "GetSlaStatement",
-			Handler:    _ContractService_GetSlaStatement_Handler,
+			MethodName: "GetContractStatement",
+			Handler:    _ContractService_GetContractStatement_Handler,
 		},
 		{
-			MethodName: "ListSlaStatements",
-			Handler:    _ContractService_ListSlaStatements_Handler,
+			MethodName: "ListContractStatements",
+			Handler:    _ContractService_ListContractStatements_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

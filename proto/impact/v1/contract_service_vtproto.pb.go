@@ -20,7 +20,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-func (m *ListSlaStatementsRequest) MarshalVT() (dAtA []byte, err error) {
+func (m *ListContractStatementsRequest) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -33,12 +33,12 @@ func (m *ListSlaStatementsRequest) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *ListSlaStatementsRequest) MarshalToVT(dAtA []byte) (int, error) {
+func (m *ListContractStatementsRequest) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *ListSlaStatementsRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *ListContractStatementsRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -72,7 +72,7 @@ func (m *ListSlaStatementsRequest) MarshalToSizedBufferVT(dAtA []byte) (int, err
 	return len(dAtA) - i, nil
 }
 
-func (m *ListSlaStatementsResponse) MarshalVT() (dAtA []byte, err error) {
+func (m *ListContractStatementsResponse) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -85,12 +85,12 @@ func (m *ListSlaStatementsResponse) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *ListSlaStatementsResponse) MarshalToVT(dAtA []byte) (int, error) {
+func (m *ListContractStatementsResponse) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *ListSlaStatementsResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *ListContractStatementsResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -432,7 +432,7 @@ func (m *DeleteContractRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error)
 	return len(dAtA) - i, nil
 }
 
-func (m *GetSlaStatementRequest) MarshalVT() (dAtA []byte, err error) {
+func (m *GetContractStatementRequest) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -445,12 +445,12 @@ func (m *GetSlaStatementRequest) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *GetSlaStatementRequest) MarshalToVT(dAtA []byte) (int, error) {
+func (m *GetContractStatementRequest) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *GetSlaStatementRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *GetContractStatementRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -472,7 +472,7 @@ func (m *GetSlaStatementRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error
 	return len(dAtA) - i, nil
 }
 
-func (m *ListSlaStatementsRequest) SizeVT() (n int) {
+func (m *ListContractStatementsRequest) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -493,7 +493,7 @@ func (m *ListSlaStatementsRequest) SizeVT() (n int) {
 	return n
 }
 
-func (m *ListSlaStatementsResponse) SizeVT() (n int) {
+func (m *ListContractStatementsResponse) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -630,7 +630,7 @@ func (m *DeleteContractRequest) SizeVT() (n int) {
 	return n
 }
 
-func (m *GetSlaStatementRequest) SizeVT() (n int) {
+func (m *GetContractStatementRequest) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -644,7 +644,7 @@ func (m *GetSlaStatementRequest) SizeVT() (n int) {
 	return n
 }
 
-func (m *ListSlaStatementsRequest) UnmarshalVT(dAtA []byte) error {
+func (m *ListContractStatementsRequest) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -667,10 +667,10 @@ func (m *ListSlaStatementsRequest) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: ListSlaStatementsRequest: wiretype end group for non-group")
+			return fmt.Errorf("proto: ListContractStatementsRequest: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: ListSlaStatementsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: ListContractStatementsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -778,7 +778,7 @@ func (m *ListSlaStatementsRequest) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *ListSlaStatementsResponse) UnmarshalVT(dAtA []byte) error {
+func (m *ListContractStatementsResponse) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -801,10 +801,10 @@ func (m *ListSlaStatementsResponse) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: ListSlaStatementsResponse: wiretype end group for non-group")
+			return fmt.Errorf("proto: ListContractStatementsResponse: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: ListSlaStatementsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: ListContractStatementsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -836,7 +836,7 @@ func (m *ListSlaStatementsResponse) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.SlaStatements = append(m.SlaStatements, &SlaStatement{})
+			m.SlaStatements = append(m.SlaStatements, &ContractStatement{})
 			if err := m.SlaStatements[len(m.SlaStatements)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -1650,7 +1650,7 @@ func (m *DeleteContractRequest) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *GetSlaStatementRequest) UnmarshalVT(dAtA []byte) error {
+func (m *GetContractStatementRequest) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -1673,10 +1673,10 @@ func (m *GetSlaStatementRequest) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: GetSlaStatementRequest: wiretype end group for non-group")
+			return fmt.Errorf("proto: GetContractStatementRequest: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: GetSlaStatementRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: GetContractStatementRequest: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:

@@ -662,10 +662,11 @@ func (x *CurrencyTotals) GetChurnExposure() string {
 // The SLA outcome of one contract for one billing period. There is one for
 // every (customer, service, period) any window overlaps, even when its
 // windows were excluded and its credit is 0.
-// (-- api-linter: core::0123::resource-pattern-plural=disabled
-//
-//	aip.dev/not-precedent: the published API fixes the path /statements/{period}; under a contract, "statements" is unambiguous. --)
-type SlaStatement struct {
+// The name is the contract's and the period's, "2025-07" or "2025-Q3":
+// "customers/{customer}/contracts/{contract}/statements/{statement}", the
+// collection named as AIP-122 nests it (ContractStatement under Contract:
+// "statements", not "contractStatements").
+type ContractStatement struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The customer's `customer_id`.
 	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
@@ -706,26 +707,26 @@ type SlaStatement struct {
 	Incidents []*IncidentShare `protobuf:"bytes,13,rep,name=incidents,proto3" json:"incidents,omitempty"`
 	// Resource name, "customers/{customer}/contracts/{contract}/statements/{period}"
 	// with the period as "2025-07" (monthly) or "2025-Q3" (quarterly). Set by
-	// ContractService.GetSlaStatement; absent from a stateless EstimateResponse.
+	// ContractService.GetContractStatement; absent from a stateless EstimateResponse.
 	Name          *string `protobuf:"bytes,14,opt,name=name,proto3,oneof" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *SlaStatement) Reset() {
-	*x = SlaStatement{}
+func (x *ContractStatement) Reset() {
+	*x = ContractStatement{}
 	mi := &file_impact_v1_estimate_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *SlaStatement) String() string {
+func (x *ContractStatement) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*SlaStatement) ProtoMessage() {}
+func (*ContractStatement) ProtoMessage() {}
 
-func (x *SlaStatement) ProtoReflect() protoreflect.Message {
+func (x *ContractStatement) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_estimate_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -737,103 +738,103 @@ func (x *SlaStatement) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use SlaStatement.ProtoReflect.Descriptor instead.
-func (*SlaStatement) Descriptor() ([]byte, []int) {
+// Deprecated: Use ContractStatement.ProtoReflect.Descriptor instead.
+func (*ContractStatement) Descriptor() ([]byte, []int) {
 	return file_impact_v1_estimate_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *SlaStatement) GetCustomerId() string {
+func (x *ContractStatement) GetCustomerId() string {
 	if x != nil {
 		return x.CustomerId
 	}
 	return ""
 }
 
-func (x *SlaStatement) GetService() string {
+func (x *ContractStatement) GetService() string {
 	if x != nil {
 		return x.Service
 	}
 	return ""
 }
 
-func (x *SlaStatement) GetPeriodStart() *timestamppb.Timestamp {
+func (x *ContractStatement) GetPeriodStart() *timestamppb.Timestamp {
 	if x != nil {
 		return x.PeriodStart
 	}
 	return nil
 }
 
-func (x *SlaStatement) GetPeriodEnd() *timestamppb.Timestamp {
+func (x *ContractStatement) GetPeriodEnd() *timestamppb.Timestamp {
 	if x != nil {
 		return x.PeriodEnd
 	}
 	return nil
 }
 
-func (x *SlaStatement) GetPeriodSeconds() string {
+func (x *ContractStatement) GetPeriodSeconds() string {
 	if x != nil {
 		return x.PeriodSeconds
 	}
 	return ""
 }
 
-func (x *SlaStatement) GetDowntimeSeconds() string {
+func (x *ContractStatement) GetDowntimeSeconds() string {
 	if x != nil {
 		return x.DowntimeSeconds
 	}
 	return ""
 }
 
-func (x *SlaStatement) GetUptimePercent() string {
+func (x *ContractStatement) GetUptimePercent() string {
 	if x != nil {
 		return x.UptimePercent
 	}
 	return ""
 }
 
-func (x *SlaStatement) GetCreditPercent() string {
+func (x *ContractStatement) GetCreditPercent() string {
 	if x != nil {
 		return x.CreditPercent
 	}
 	return ""
 }
 
-func (x *SlaStatement) GetFee() *Money {
+func (x *ContractStatement) GetFee() *Money {
 	if x != nil {
 		return x.Fee
 	}
 	return nil
 }
 
-func (x *SlaStatement) GetComputedCredit() *Money {
+func (x *ContractStatement) GetComputedCredit() *Money {
 	if x != nil {
 		return x.ComputedCredit
 	}
 	return nil
 }
 
-func (x *SlaStatement) GetCreditAmount() *Money {
+func (x *ContractStatement) GetCreditAmount() *Money {
 	if x != nil {
 		return x.CreditAmount
 	}
 	return nil
 }
 
-func (x *SlaStatement) GetBelowMinimum() bool {
+func (x *ContractStatement) GetBelowMinimum() bool {
 	if x != nil {
 		return x.BelowMinimum
 	}
 	return false
 }
 
-func (x *SlaStatement) GetIncidents() []*IncidentShare {
+func (x *ContractStatement) GetIncidents() []*IncidentShare {
 	if x != nil {
 		return x.Incidents
 	}
 	return nil
 }
 
-func (x *SlaStatement) GetName() string {
+func (x *ContractStatement) GetName() string {
 	if x != nil && x.Name != nil {
 		return *x.Name
 	}
@@ -971,8 +972,8 @@ const file_impact_v1_estimate_proto_rawDesc = "" +
 	"\rrecovery_cost\x18\x04 \x01(\tB\x03\xe0A\x03R\frecoveryCost\x12$\n" +
 	"\vsla_credits\x18\x05 \x01(\tB\x03\xe0A\x03R\n" +
 	"slaCredits\x12*\n" +
-	"\x0echurn_exposure\x18\x06 \x01(\tB\x03\xe0A\x03R\rchurnExposure\"\xb7\x06\n" +
-	"\fSlaStatement\x12$\n" +
+	"\x0echurn_exposure\x18\x06 \x01(\tB\x03\xe0A\x03R\rchurnExposure\"\xd0\x06\n" +
+	"\x11ContractStatement\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
 	"customerId\x12\x1d\n" +
 	"\aservice\x18\x02 \x01(\tB\x03\xe0A\x03R\aservice\x12B\n" +
@@ -989,8 +990,8 @@ const file_impact_v1_estimate_proto_rawDesc = "" +
 	"\rcredit_amount\x18\v \x01(\v2\x10.impact.v1.MoneyB\x03\xe0A\x03R\fcreditAmount\x12(\n" +
 	"\rbelow_minimum\x18\f \x01(\bB\x03\xe0A\x03R\fbelowMinimum\x12;\n" +
 	"\tincidents\x18\r \x03(\v2\x18.impact.v1.IncidentShareB\x03\xe0A\x03R\tincidents\x12\x1c\n" +
-	"\x04name\x18\x0e \x01(\tB\x03\xe0A\bH\x00R\x04name\x88\x01\x01:w\xeaAt\n" +
-	"\x16impact.v1/SlaStatement\x12=customers/{customer}/contracts/{contract}/statements/{period}*\rslaStatements2\fslaStatementB\a\n" +
+	"\x04name\x18\x0e \x01(\tB\x03\xe0A\bH\x00R\x04name\x88\x01\x01:\x8a\x01\xeaA\x86\x01\n" +
+	"\x1bimpact.v1/ContractStatement\x12@customers/{customer}/contracts/{contract}/statements/{statement}*\x12contractStatements2\x11contractStatementB\a\n" +
 	"\x05_name\"\x94\x01\n" +
 	"\rIncidentShare\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
@@ -1020,7 +1021,7 @@ var file_impact_v1_estimate_proto_goTypes = []any{
 	(*LostRevenue)(nil),           // 4: impact.v1.LostRevenue
 	(*AttributedCredit)(nil),      // 5: impact.v1.AttributedCredit
 	(*CurrencyTotals)(nil),        // 6: impact.v1.CurrencyTotals
-	(*SlaStatement)(nil),          // 7: impact.v1.SlaStatement
+	(*ContractStatement)(nil),     // 7: impact.v1.ContractStatement
 	(*IncidentShare)(nil),         // 8: impact.v1.IncidentShare
 	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 	(*FxRate)(nil),                // 10: impact.v1.FxRate
@@ -1043,12 +1044,12 @@ var file_impact_v1_estimate_proto_depIdxs = []int32{
 	11, // 13: impact.v1.LostRevenue.recaptured:type_name -> impact.v1.Money
 	9,  // 14: impact.v1.AttributedCredit.period_start:type_name -> google.protobuf.Timestamp
 	11, // 15: impact.v1.AttributedCredit.credit:type_name -> impact.v1.Money
-	9,  // 16: impact.v1.SlaStatement.period_start:type_name -> google.protobuf.Timestamp
-	9,  // 17: impact.v1.SlaStatement.period_end:type_name -> google.protobuf.Timestamp
-	11, // 18: impact.v1.SlaStatement.fee:type_name -> impact.v1.Money
-	11, // 19: impact.v1.SlaStatement.computed_credit:type_name -> impact.v1.Money
-	11, // 20: impact.v1.SlaStatement.credit_amount:type_name -> impact.v1.Money
-	8,  // 21: impact.v1.SlaStatement.incidents:type_name -> impact.v1.IncidentShare
+	9,  // 16: impact.v1.ContractStatement.period_start:type_name -> google.protobuf.Timestamp
+	9,  // 17: impact.v1.ContractStatement.period_end:type_name -> google.protobuf.Timestamp
+	11, // 18: impact.v1.ContractStatement.fee:type_name -> impact.v1.Money
+	11, // 19: impact.v1.ContractStatement.computed_credit:type_name -> impact.v1.Money
+	11, // 20: impact.v1.ContractStatement.credit_amount:type_name -> impact.v1.Money
+	8,  // 21: impact.v1.ContractStatement.incidents:type_name -> impact.v1.IncidentShare
 	11, // 22: impact.v1.IncidentShare.credit:type_name -> impact.v1.Money
 	23, // [23:23] is the sub-list for method output_type
 	23, // [23:23] is the sub-list for method input_type

@@ -523,7 +523,7 @@ func (m *CurrencyTotals) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
-func (m *SlaStatement) MarshalVT() (dAtA []byte, err error) {
+func (m *ContractStatement) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -536,12 +536,12 @@ func (m *SlaStatement) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *SlaStatement) MarshalToVT(dAtA []byte) (int, error) {
+func (m *ContractStatement) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *SlaStatement) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *ContractStatement) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -946,7 +946,7 @@ func (m *CurrencyTotals) SizeVT() (n int) {
 	return n
 }
 
-func (m *SlaStatement) SizeVT() (n int) {
+func (m *ContractStatement) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -2527,7 +2527,7 @@ func (m *CurrencyTotals) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *SlaStatement) UnmarshalVT(dAtA []byte) error {
+func (m *ContractStatement) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -2550,10 +2550,10 @@ func (m *SlaStatement) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: SlaStatement: wiretype end group for non-group")
+			return fmt.Errorf("proto: ContractStatement: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: SlaStatement: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: ContractStatement: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:

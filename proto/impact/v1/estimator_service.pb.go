@@ -82,7 +82,7 @@ type EstimateResponse struct {
 	Incidents []*IncidentEstimate `protobuf:"bytes,3,rep,name=incidents,proto3" json:"incidents,omitempty"`
 	// The SLA statement of every (customer, service, billing period) touched
 	// by any window, sorted by customer, service and period start.
-	SlaStatements []*SlaStatement `protobuf:"bytes,4,rep,name=sla_statements,json=slaStatements,proto3" json:"sla_statements,omitempty"`
+	SlaStatements []*ContractStatement `protobuf:"bytes,4,rep,name=sla_statements,json=slaStatements,proto3" json:"sla_statements,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -138,7 +138,7 @@ func (x *EstimateResponse) GetIncidents() []*IncidentEstimate {
 	return nil
 }
 
-func (x *EstimateResponse) GetSlaStatements() []*SlaStatement {
+func (x *EstimateResponse) GetSlaStatements() []*ContractStatement {
 	if x != nil {
 		return x.SlaStatements
 	}
@@ -151,12 +151,12 @@ const file_impact_v1_estimator_service_proto_rawDesc = "" +
 	"\n" +
 	"!impact/v1/estimator_service.proto\x12\timpact.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x18impact/v1/estimate.proto\x1a\x18impact/v1/scenario.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"G\n" +
 	"\x0fEstimateRequest\x124\n" +
-	"\bscenario\x18\x01 \x01(\v2\x13.impact.v1.ScenarioB\x03\xe0A\x02R\bscenario\"\xeb\x01\n" +
+	"\bscenario\x18\x01 \x01(\v2\x13.impact.v1.ScenarioB\x03\xe0A\x02R\bscenario\"\xf0\x01\n" +
 	"\x10EstimateResponse\x12(\n" +
 	"\rmodel_version\x18\x01 \x01(\tB\x03\xe0A\x03R\fmodelVersion\x12(\n" +
 	"\rinputs_digest\x18\x02 \x01(\tB\x03\xe0A\x03R\finputsDigest\x12>\n" +
-	"\tincidents\x18\x03 \x03(\v2\x1b.impact.v1.IncidentEstimateB\x03\xe0A\x03R\tincidents\x12C\n" +
-	"\x0esla_statements\x18\x04 \x03(\v2\x17.impact.v1.SlaStatementB\x03\xe0A\x03R\rslaStatements2z\n" +
+	"\tincidents\x18\x03 \x03(\v2\x1b.impact.v1.IncidentEstimateB\x03\xe0A\x03R\tincidents\x12H\n" +
+	"\x0esla_statements\x18\x04 \x03(\v2\x1c.impact.v1.ContractStatementB\x03\xe0A\x03R\rslaStatements2z\n" +
 	"\x10EstimatorService\x12f\n" +
 	"\bEstimate\x12\x1a.impact.v1.EstimateRequest\x1a\x1b.impact.v1.EstimateResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/scenarios:estimateB\x9c\b\x92A\xe1\a\x12\xe7\x02\n" +
 	"\n" +
@@ -193,16 +193,16 @@ func file_impact_v1_estimator_service_proto_rawDescGZIP() []byte {
 
 var file_impact_v1_estimator_service_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_impact_v1_estimator_service_proto_goTypes = []any{
-	(*EstimateRequest)(nil),  // 0: impact.v1.EstimateRequest
-	(*EstimateResponse)(nil), // 1: impact.v1.EstimateResponse
-	(*Scenario)(nil),         // 2: impact.v1.Scenario
-	(*IncidentEstimate)(nil), // 3: impact.v1.IncidentEstimate
-	(*SlaStatement)(nil),     // 4: impact.v1.SlaStatement
+	(*EstimateRequest)(nil),   // 0: impact.v1.EstimateRequest
+	(*EstimateResponse)(nil),  // 1: impact.v1.EstimateResponse
+	(*Scenario)(nil),          // 2: impact.v1.Scenario
+	(*IncidentEstimate)(nil),  // 3: impact.v1.IncidentEstimate
+	(*ContractStatement)(nil), // 4: impact.v1.ContractStatement
 }
 var file_impact_v1_estimator_service_proto_depIdxs = []int32{
 	2, // 0: impact.v1.EstimateRequest.scenario:type_name -> impact.v1.Scenario
 	3, // 1: impact.v1.EstimateResponse.incidents:type_name -> impact.v1.IncidentEstimate
-	4, // 2: impact.v1.EstimateResponse.sla_statements:type_name -> impact.v1.SlaStatement
+	4, // 2: impact.v1.EstimateResponse.sla_statements:type_name -> impact.v1.ContractStatement
 	0, // 3: impact.v1.EstimatorService.Estimate:input_type -> impact.v1.EstimateRequest
 	1, // 4: impact.v1.EstimatorService.Estimate:output_type -> impact.v1.EstimateResponse
 	4, // [4:5] is the sub-list for method output_type

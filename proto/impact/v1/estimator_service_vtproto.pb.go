@@ -419,7 +419,7 @@ func (m *EstimateResponse) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.SlaStatements = append(m.SlaStatements, &SlaStatement{})
+			m.SlaStatements = append(m.SlaStatements, &ContractStatement{})
 			if err := m.SlaStatements[len(m.SlaStatements)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}

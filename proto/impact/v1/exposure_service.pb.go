@@ -154,8 +154,14 @@ type ContractHeadroom struct {
 	// The billing period's id ("2025-07", "2025-Q3").
 	Period string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
 	// First instant of the period.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: period_start/period_end bound a billing period (its first instant and the first instant after it), the names its figures, CSV exports and the console use for the period; a `_time` suffix would rename a JSON field clients read and suggest the time of an event, which they are not. --)
 	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
 	// End of the period (exclusive).
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: see period_start: the bound after a billing period, named with it. --)
 	PeriodEnd *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
 	// The denominator T in seconds, decimal.
 	PeriodSeconds string `protobuf:"bytes,5,opt,name=period_seconds,json=periodSeconds,proto3" json:"period_seconds,omitempty"`
@@ -945,6 +951,9 @@ type MarginalCredit struct {
 	// The contract's service.
 	Service string `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
 	// First instant of the billing period.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: period_start/period_end bound a billing period (its first instant and the first instant after it), the names its figures, CSV exports and the console use for the period; a `_time` suffix would rename a JSON field clients read and suggest the time of an event, which they are not. --)
 	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
 	// The statement's credit_amount with the stored windows alone.
 	CreditBefore *Money `protobuf:"bytes,3,opt,name=credit_before,json=creditBefore,proto3" json:"credit_before,omitempty"`

@@ -720,8 +720,14 @@ type ImpactStatement_ContractPeriod struct {
 	// The period, "2025-07" or "2025-Q3".
 	Period string `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
 	// First instant of the period.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: period_start/period_end bound a billing period (its first instant and the first instant after it), the names its figures, CSV exports and the console use for the period; a `_time` suffix would rename a JSON field clients read and suggest the time of an event, which they are not. --)
 	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
 	// First instant after it.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: see period_start: the bound after a billing period, named with it. --)
 	PeriodEnd *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
 	// Decimal seconds of downtime counted in the period, every incident.
 	DowntimeSeconds string `protobuf:"bytes,7,opt,name=downtime_seconds,json=downtimeSeconds,proto3" json:"downtime_seconds,omitempty"`
@@ -747,6 +753,9 @@ type ImpactStatement_ContractPeriod struct {
 	// has no claim policy.
 	ClaimMode ImpactStatement_ClaimMode `protobuf:"varint,16,opt,name=claim_mode,json=claimMode,proto3,enum=impact.v1.ImpactStatement_ClaimMode" json:"claim_mode,omitempty"`
 	// Last instant a claim is accepted (ON_REQUEST); null otherwise.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: a contract term computed from the period and the claim window, named as the contract states it; JSON clients read claimDeadline. --)
 	ClaimDeadline *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=claim_deadline,json=claimDeadline,proto3" json:"claim_deadline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1027,7 +1036,7 @@ const file_impact_v1_impact_statement_service_proto_rawDesc = "" +
 	"\bend_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"R\n" +
 	"\x19GetImpactStatementRequest\x125\n" +
 	"\x04name\x18\x01 \x01(\tB!\xe0A\x02\xfaA\x1b\n" +
-	"\x19impact.v1/ImpactStatementR\x04name\"\xaa\x16\n" +
+	"\x19impact.v1/ImpactStatementR\x04name\"\xb2\x16\n" +
 	"\x0fImpactStatement\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12$\n" +
 	"\vincident_id\x18\x02 \x01(\tB\x03\xe0A\x03R\n" +
@@ -1103,8 +1112,8 @@ const file_impact_v1_impact_statement_service_proto_rawDesc = "" +
 	"\x16CLAIM_MODE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tAUTOMATIC\x10\x01\x12\x0e\n" +
 	"\n" +
-	"ON_REQUEST\x10\x02:s\xeaAp\n" +
-	"\x19impact.v1/ImpactStatement\x120incidents/{incident}/impactStatements/{customer}*\x10impactStatements2\x0fimpactStatement2\xc6\x02\n" +
+	"ON_REQUEST\x10\x02:{\xeaAx\n" +
+	"\x19impact.v1/ImpactStatement\x128incidents/{incident}/impactStatements/{impact_statement}*\x10impactStatements2\x0fimpactStatement2\xc6\x02\n" +
 	"\x16ImpactStatementService\x12\x89\x01\n" +
 	"\x12GetImpactStatement\x12$.impact.v1.GetImpactStatementRequest\x1a\x1a.impact.v1.ImpactStatement\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{name=incidents/*/impactStatements/*}\x12\x9f\x01\n" +
 	"\x15ListEstimateCustomers\x12'.impact.v1.ListEstimateCustomersRequest\x1a(.impact.v1.ListEstimateCustomersResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/{parent=incidents/*/estimate}/customersB7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"

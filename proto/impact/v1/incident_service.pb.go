@@ -393,13 +393,13 @@ func (x *DeleteIncidentRequest) GetForce() bool {
 	return false
 }
 
-// Request of IncidentService.BatchCreateOutageWindows.
-type BatchCreateOutageWindowsRequest struct {
+// Request of IncidentService.BatchCreateIncidentWindows.
+type BatchCreateIncidentWindowsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The incident, "incidents/{incident}".
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// The windows to create: 1 to 10,000.
-	Requests []*CreateOutageWindowRequest `protobuf:"bytes,2,rep,name=requests,proto3" json:"requests,omitempty"`
+	Requests []*CreateIncidentWindowRequest `protobuf:"bytes,2,rep,name=requests,proto3" json:"requests,omitempty"`
 	// Idempotency key: a retry with the same id returns the first result and
 	// writes nothing twice.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -407,20 +407,20 @@ type BatchCreateOutageWindowsRequest struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *BatchCreateOutageWindowsRequest) Reset() {
-	*x = BatchCreateOutageWindowsRequest{}
+func (x *BatchCreateIncidentWindowsRequest) Reset() {
+	*x = BatchCreateIncidentWindowsRequest{}
 	mi := &file_impact_v1_incident_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *BatchCreateOutageWindowsRequest) String() string {
+func (x *BatchCreateIncidentWindowsRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*BatchCreateOutageWindowsRequest) ProtoMessage() {}
+func (*BatchCreateIncidentWindowsRequest) ProtoMessage() {}
 
-func (x *BatchCreateOutageWindowsRequest) ProtoReflect() protoreflect.Message {
+func (x *BatchCreateIncidentWindowsRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_incident_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -432,59 +432,59 @@ func (x *BatchCreateOutageWindowsRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use BatchCreateOutageWindowsRequest.ProtoReflect.Descriptor instead.
-func (*BatchCreateOutageWindowsRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use BatchCreateIncidentWindowsRequest.ProtoReflect.Descriptor instead.
+func (*BatchCreateIncidentWindowsRequest) Descriptor() ([]byte, []int) {
 	return file_impact_v1_incident_service_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *BatchCreateOutageWindowsRequest) GetParent() string {
+func (x *BatchCreateIncidentWindowsRequest) GetParent() string {
 	if x != nil {
 		return x.Parent
 	}
 	return ""
 }
 
-func (x *BatchCreateOutageWindowsRequest) GetRequests() []*CreateOutageWindowRequest {
+func (x *BatchCreateIncidentWindowsRequest) GetRequests() []*CreateIncidentWindowRequest {
 	if x != nil {
 		return x.Requests
 	}
 	return nil
 }
 
-func (x *BatchCreateOutageWindowsRequest) GetRequestId() string {
+func (x *BatchCreateIncidentWindowsRequest) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
 	}
 	return ""
 }
 
-// One window of a BatchCreateOutageWindowsRequest.
-type CreateOutageWindowRequest struct {
+// One window of a BatchCreateIncidentWindowsRequest.
+type CreateIncidentWindowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty, or the batch's `parent`.
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// The window's id; empty lets the server assign one.
 	OutageWindowId string `protobuf:"bytes,2,opt,name=outage_window_id,json=outageWindowId,proto3" json:"outage_window_id,omitempty"`
 	// The window; `customer_id` must name a stored customer.
-	OutageWindow  *OutageWindow `protobuf:"bytes,3,opt,name=outage_window,json=outageWindow,proto3" json:"outage_window,omitempty"`
+	OutageWindow  *IncidentWindow `protobuf:"bytes,3,opt,name=outage_window,json=outageWindow,proto3" json:"outage_window,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *CreateOutageWindowRequest) Reset() {
-	*x = CreateOutageWindowRequest{}
+func (x *CreateIncidentWindowRequest) Reset() {
+	*x = CreateIncidentWindowRequest{}
 	mi := &file_impact_v1_incident_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *CreateOutageWindowRequest) String() string {
+func (x *CreateIncidentWindowRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*CreateOutageWindowRequest) ProtoMessage() {}
+func (*CreateIncidentWindowRequest) ProtoMessage() {}
 
-func (x *CreateOutageWindowRequest) ProtoReflect() protoreflect.Message {
+func (x *CreateIncidentWindowRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_incident_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -496,55 +496,55 @@ func (x *CreateOutageWindowRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use CreateOutageWindowRequest.ProtoReflect.Descriptor instead.
-func (*CreateOutageWindowRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use CreateIncidentWindowRequest.ProtoReflect.Descriptor instead.
+func (*CreateIncidentWindowRequest) Descriptor() ([]byte, []int) {
 	return file_impact_v1_incident_service_proto_rawDescGZIP(), []int{7}
 }
 
-func (x *CreateOutageWindowRequest) GetParent() string {
+func (x *CreateIncidentWindowRequest) GetParent() string {
 	if x != nil {
 		return x.Parent
 	}
 	return ""
 }
 
-func (x *CreateOutageWindowRequest) GetOutageWindowId() string {
+func (x *CreateIncidentWindowRequest) GetOutageWindowId() string {
 	if x != nil {
 		return x.OutageWindowId
 	}
 	return ""
 }
 
-func (x *CreateOutageWindowRequest) GetOutageWindow() *OutageWindow {
+func (x *CreateIncidentWindowRequest) GetOutageWindow() *IncidentWindow {
 	if x != nil {
 		return x.OutageWindow
 	}
 	return nil
 }
 
-// Response of IncidentService.BatchCreateOutageWindows.
-type BatchCreateOutageWindowsResponse struct {
+// Response of IncidentService.BatchCreateIncidentWindows.
+type BatchCreateIncidentWindowsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The windows created, in request order, with their names.
-	OutageWindows []*OutageWindow `protobuf:"bytes,1,rep,name=outage_windows,json=outageWindows,proto3" json:"outage_windows,omitempty"`
+	OutageWindows []*IncidentWindow `protobuf:"bytes,1,rep,name=outage_windows,json=outageWindows,proto3" json:"outage_windows,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *BatchCreateOutageWindowsResponse) Reset() {
-	*x = BatchCreateOutageWindowsResponse{}
+func (x *BatchCreateIncidentWindowsResponse) Reset() {
+	*x = BatchCreateIncidentWindowsResponse{}
 	mi := &file_impact_v1_incident_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *BatchCreateOutageWindowsResponse) String() string {
+func (x *BatchCreateIncidentWindowsResponse) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*BatchCreateOutageWindowsResponse) ProtoMessage() {}
+func (*BatchCreateIncidentWindowsResponse) ProtoMessage() {}
 
-func (x *BatchCreateOutageWindowsResponse) ProtoReflect() protoreflect.Message {
+func (x *BatchCreateIncidentWindowsResponse) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_incident_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -556,20 +556,20 @@ func (x *BatchCreateOutageWindowsResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use BatchCreateOutageWindowsResponse.ProtoReflect.Descriptor instead.
-func (*BatchCreateOutageWindowsResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use BatchCreateIncidentWindowsResponse.ProtoReflect.Descriptor instead.
+func (*BatchCreateIncidentWindowsResponse) Descriptor() ([]byte, []int) {
 	return file_impact_v1_incident_service_proto_rawDescGZIP(), []int{8}
 }
 
-func (x *BatchCreateOutageWindowsResponse) GetOutageWindows() []*OutageWindow {
+func (x *BatchCreateIncidentWindowsResponse) GetOutageWindows() []*IncidentWindow {
 	if x != nil {
 		return x.OutageWindows
 	}
 	return nil
 }
 
-// Request of IncidentService.GetOutageWindow.
-type GetOutageWindowRequest struct {
+// Request of IncidentService.GetIncidentWindow.
+type GetIncidentWindowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "incidents/{incident}/windows/{window}".
 	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -577,20 +577,20 @@ type GetOutageWindowRequest struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *GetOutageWindowRequest) Reset() {
-	*x = GetOutageWindowRequest{}
+func (x *GetIncidentWindowRequest) Reset() {
+	*x = GetIncidentWindowRequest{}
 	mi := &file_impact_v1_incident_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *GetOutageWindowRequest) String() string {
+func (x *GetIncidentWindowRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*GetOutageWindowRequest) ProtoMessage() {}
+func (*GetIncidentWindowRequest) ProtoMessage() {}
 
-func (x *GetOutageWindowRequest) ProtoReflect() protoreflect.Message {
+func (x *GetIncidentWindowRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_incident_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -602,20 +602,20 @@ func (x *GetOutageWindowRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use GetOutageWindowRequest.ProtoReflect.Descriptor instead.
-func (*GetOutageWindowRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use GetIncidentWindowRequest.ProtoReflect.Descriptor instead.
+func (*GetIncidentWindowRequest) Descriptor() ([]byte, []int) {
 	return file_impact_v1_incident_service_proto_rawDescGZIP(), []int{9}
 }
 
-func (x *GetOutageWindowRequest) GetName() string {
+func (x *GetIncidentWindowRequest) GetName() string {
 	if x != nil {
 		return x.Name
 	}
 	return ""
 }
 
-// Request of IncidentService.ListOutageWindows.
-type ListOutageWindowsRequest struct {
+// Request of IncidentService.ListIncidentWindows.
+type ListIncidentWindowsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The incident, "incidents/{incident}".
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
@@ -629,20 +629,20 @@ type ListOutageWindowsRequest struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ListOutageWindowsRequest) Reset() {
-	*x = ListOutageWindowsRequest{}
+func (x *ListIncidentWindowsRequest) Reset() {
+	*x = ListIncidentWindowsRequest{}
 	mi := &file_impact_v1_incident_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ListOutageWindowsRequest) String() string {
+func (x *ListIncidentWindowsRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ListOutageWindowsRequest) ProtoMessage() {}
+func (*ListIncidentWindowsRequest) ProtoMessage() {}
 
-func (x *ListOutageWindowsRequest) ProtoReflect() protoreflect.Message {
+func (x *ListIncidentWindowsRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_incident_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -654,64 +654,64 @@ func (x *ListOutageWindowsRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ListOutageWindowsRequest.ProtoReflect.Descriptor instead.
-func (*ListOutageWindowsRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use ListIncidentWindowsRequest.ProtoReflect.Descriptor instead.
+func (*ListIncidentWindowsRequest) Descriptor() ([]byte, []int) {
 	return file_impact_v1_incident_service_proto_rawDescGZIP(), []int{10}
 }
 
-func (x *ListOutageWindowsRequest) GetParent() string {
+func (x *ListIncidentWindowsRequest) GetParent() string {
 	if x != nil {
 		return x.Parent
 	}
 	return ""
 }
 
-func (x *ListOutageWindowsRequest) GetPageSize() int32 {
+func (x *ListIncidentWindowsRequest) GetPageSize() int32 {
 	if x != nil {
 		return x.PageSize
 	}
 	return 0
 }
 
-func (x *ListOutageWindowsRequest) GetPageToken() string {
+func (x *ListIncidentWindowsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
 	}
 	return ""
 }
 
-func (x *ListOutageWindowsRequest) GetFilter() string {
+func (x *ListIncidentWindowsRequest) GetFilter() string {
 	if x != nil {
 		return x.Filter
 	}
 	return ""
 }
 
-// Response of IncidentService.ListOutageWindows.
-type ListOutageWindowsResponse struct {
+// Response of IncidentService.ListIncidentWindows.
+type ListIncidentWindowsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The windows of this page.
-	OutageWindows []*OutageWindow `protobuf:"bytes,1,rep,name=outage_windows,json=outageWindows,proto3" json:"outage_windows,omitempty"`
+	OutageWindows []*IncidentWindow `protobuf:"bytes,1,rep,name=outage_windows,json=outageWindows,proto3" json:"outage_windows,omitempty"`
 	// Token of the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ListOutageWindowsResponse) Reset() {
-	*x = ListOutageWindowsResponse{}
+func (x *ListIncidentWindowsResponse) Reset() {
+	*x = ListIncidentWindowsResponse{}
 	mi := &file_impact_v1_incident_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ListOutageWindowsResponse) String() string {
+func (x *ListIncidentWindowsResponse) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ListOutageWindowsResponse) ProtoMessage() {}
+func (*ListIncidentWindowsResponse) ProtoMessage() {}
 
-func (x *ListOutageWindowsResponse) ProtoReflect() protoreflect.Message {
+func (x *ListIncidentWindowsResponse) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_incident_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -723,27 +723,27 @@ func (x *ListOutageWindowsResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ListOutageWindowsResponse.ProtoReflect.Descriptor instead.
-func (*ListOutageWindowsResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use ListIncidentWindowsResponse.ProtoReflect.Descriptor instead.
+func (*ListIncidentWindowsResponse) Descriptor() ([]byte, []int) {
 	return file_impact_v1_incident_service_proto_rawDescGZIP(), []int{11}
 }
 
-func (x *ListOutageWindowsResponse) GetOutageWindows() []*OutageWindow {
+func (x *ListIncidentWindowsResponse) GetOutageWindows() []*IncidentWindow {
 	if x != nil {
 		return x.OutageWindows
 	}
 	return nil
 }
 
-func (x *ListOutageWindowsResponse) GetNextPageToken() string {
+func (x *ListIncidentWindowsResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
 	}
 	return ""
 }
 
-// Request of IncidentService.DeleteOutageWindow.
-type DeleteOutageWindowRequest struct {
+// Request of IncidentService.DeleteIncidentWindow.
+type DeleteIncidentWindowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "incidents/{incident}/windows/{window}".
 	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -751,20 +751,20 @@ type DeleteOutageWindowRequest struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *DeleteOutageWindowRequest) Reset() {
-	*x = DeleteOutageWindowRequest{}
+func (x *DeleteIncidentWindowRequest) Reset() {
+	*x = DeleteIncidentWindowRequest{}
 	mi := &file_impact_v1_incident_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *DeleteOutageWindowRequest) String() string {
+func (x *DeleteIncidentWindowRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*DeleteOutageWindowRequest) ProtoMessage() {}
+func (*DeleteIncidentWindowRequest) ProtoMessage() {}
 
-func (x *DeleteOutageWindowRequest) ProtoReflect() protoreflect.Message {
+func (x *DeleteIncidentWindowRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_incident_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -776,12 +776,12 @@ func (x *DeleteOutageWindowRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use DeleteOutageWindowRequest.ProtoReflect.Descriptor instead.
-func (*DeleteOutageWindowRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use DeleteIncidentWindowRequest.ProtoReflect.Descriptor instead.
+func (*DeleteIncidentWindowRequest) Descriptor() ([]byte, []int) {
 	return file_impact_v1_incident_service_proto_rawDescGZIP(), []int{12}
 }
 
-func (x *DeleteOutageWindowRequest) GetName() string {
+func (x *DeleteIncidentWindowRequest) GetName() string {
 	if x != nil {
 		return x.Name
 	}
@@ -1052,36 +1052,36 @@ const file_impact_v1_incident_service_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
 	"\x12impact.v1/IncidentR\x04name\x12\x17\n" +
 	"\x04etag\x18\x02 \x01(\tB\x03\xe0A\x01R\x04etag\x12\x19\n" +
-	"\x05force\x18\x03 \x01(\bB\x03\xe0A\x01R\x05force\"\xc0\x01\n" +
-	"\x1fBatchCreateOutageWindowsRequest\x122\n" +
+	"\x05force\x18\x03 \x01(\bB\x03\xe0A\x01R\x05force\"\xc4\x01\n" +
+	"!BatchCreateIncidentWindowsRequest\x122\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
-	"\x12impact.v1/IncidentR\x06parent\x12E\n" +
-	"\brequests\x18\x02 \x03(\v2$.impact.v1.CreateOutageWindowRequestB\x03\xe0A\x02R\brequests\x12\"\n" +
+	"\x12impact.v1/IncidentR\x06parent\x12G\n" +
+	"\brequests\x18\x02 \x03(\v2&.impact.v1.CreateIncidentWindowRequestB\x03\xe0A\x02R\brequests\x12\"\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\x03\xe0A\x01R\trequestId\"\xc1\x01\n" +
-	"\x19CreateOutageWindowRequest\x122\n" +
+	"request_id\x18\x03 \x01(\tB\x03\xe0A\x01R\trequestId\"\xc5\x01\n" +
+	"\x1bCreateIncidentWindowRequest\x122\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1a\xe0A\x01\xfaA\x14\n" +
 	"\x12impact.v1/IncidentR\x06parent\x12-\n" +
-	"\x10outage_window_id\x18\x02 \x01(\tB\x03\xe0A\x01R\x0eoutageWindowId\x12A\n" +
-	"\routage_window\x18\x03 \x01(\v2\x17.impact.v1.OutageWindowB\x03\xe0A\x02R\foutageWindow\"b\n" +
-	" BatchCreateOutageWindowsResponse\x12>\n" +
-	"\x0eoutage_windows\x18\x01 \x03(\v2\x17.impact.v1.OutageWindowR\routageWindows\"L\n" +
-	"\x16GetOutageWindowRequest\x122\n" +
-	"\x04name\x18\x01 \x01(\tB\x1e\xe0A\x02\xfaA\x18\n" +
-	"\x16impact.v1/OutageWindowR\x04name\"\xb1\x01\n" +
-	"\x18ListOutageWindowsRequest\x122\n" +
+	"\x10outage_window_id\x18\x02 \x01(\tB\x03\xe0A\x01R\x0eoutageWindowId\x12C\n" +
+	"\routage_window\x18\x03 \x01(\v2\x19.impact.v1.IncidentWindowB\x03\xe0A\x02R\foutageWindow\"f\n" +
+	"\"BatchCreateIncidentWindowsResponse\x12@\n" +
+	"\x0eoutage_windows\x18\x01 \x03(\v2\x19.impact.v1.IncidentWindowR\routageWindows\"P\n" +
+	"\x18GetIncidentWindowRequest\x124\n" +
+	"\x04name\x18\x01 \x01(\tB \xe0A\x02\xfaA\x1a\n" +
+	"\x18impact.v1/IncidentWindowR\x04name\"\xb3\x01\n" +
+	"\x1aListIncidentWindowsRequest\x122\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
 	"\x12impact.v1/IncidentR\x06parent\x12 \n" +
 	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\x12\x1b\n" +
-	"\x06filter\x18\x04 \x01(\tB\x03\xe0A\x01R\x06filter\"\x83\x01\n" +
-	"\x19ListOutageWindowsResponse\x12>\n" +
-	"\x0eoutage_windows\x18\x01 \x03(\v2\x17.impact.v1.OutageWindowR\routageWindows\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"O\n" +
-	"\x19DeleteOutageWindowRequest\x122\n" +
-	"\x04name\x18\x01 \x01(\tB\x1e\xe0A\x02\xfaA\x18\n" +
-	"\x16impact.v1/OutageWindowR\x04name\"\xb0\x01\n" +
+	"\x06filter\x18\x04 \x01(\tB\x03\xe0A\x01R\x06filter\"\x87\x01\n" +
+	"\x1bListIncidentWindowsResponse\x12@\n" +
+	"\x0eoutage_windows\x18\x01 \x03(\v2\x19.impact.v1.IncidentWindowR\routageWindows\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"S\n" +
+	"\x1bDeleteIncidentWindowRequest\x124\n" +
+	"\x04name\x18\x01 \x01(\tB \xe0A\x02\xfaA\x1a\n" +
+	"\x18impact.v1/IncidentWindowR\x04name\"\xb0\x01\n" +
 	"\x17EstimateIncidentRequest\x12.\n" +
 	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
 	"\x12impact.v1/IncidentR\x04name\x122\n" +
@@ -1098,18 +1098,18 @@ const file_impact_v1_incident_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\x8a\x01\n" +
 	"%ListIncidentEstimateRevisionsResponse\x129\n" +
 	"\testimates\x18\x01 \x03(\v2\x1b.impact.v1.IncidentEstimateR\testimates\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xa4\f\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xbb\f\n" +
 	"\x0fIncidentService\x12\x82\x01\n" +
 	"\x13GetIncidentEstimate\x12%.impact.v1.GetIncidentEstimateRequest\x1a\x1b.impact.v1.IncidentEstimate\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=incidents/*/estimate}\x12h\n" +
 	"\x0eCreateIncident\x12 .impact.v1.CreateIncidentRequest\x1a\x13.impact.v1.Incident\"\x1f\x82\xd3\xe4\x93\x02\x19:\bincident\"\r/v1/incidents\x12a\n" +
 	"\vGetIncident\x12\x1d.impact.v1.GetIncidentRequest\x1a\x13.impact.v1.Incident\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=incidents/*}\x12i\n" +
 	"\rListIncidents\x12\x1f.impact.v1.ListIncidentsRequest\x1a .impact.v1.ListIncidentsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/incidents\x12z\n" +
 	"\x0eUpdateIncident\x12 .impact.v1.UpdateIncidentRequest\x1a\x13.impact.v1.Incident\"1\x82\xd3\xe4\x93\x02+:\bincident2\x1f/v1/{incident.name=incidents/*}\x12j\n" +
-	"\x0eDeleteIncident\x12 .impact.v1.DeleteIncidentRequest\x1a\x16.google.protobuf.Empty\"\x1e\x82\xd3\xe4\x93\x02\x18*\x16/v1/{name=incidents/*}\x12\xac\x01\n" +
-	"\x18BatchCreateOutageWindows\x12*.impact.v1.BatchCreateOutageWindowsRequest\x1a+.impact.v1.BatchCreateOutageWindowsResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/{parent=incidents/*}/windows:batchCreate\x12w\n" +
-	"\x0fGetOutageWindow\x12!.impact.v1.GetOutageWindowRequest\x1a\x17.impact.v1.OutageWindow\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=incidents/*/windows/*}\x12\x88\x01\n" +
-	"\x11ListOutageWindows\x12#.impact.v1.ListOutageWindowsRequest\x1a$.impact.v1.ListOutageWindowsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=incidents/*}/windows\x12|\n" +
-	"\x12DeleteOutageWindow\x12$.impact.v1.DeleteOutageWindowRequest\x1a\x16.google.protobuf.Empty\"(\x82\xd3\xe4\x93\x02\"* /v1/{name=incidents/*/windows/*}\x12\x7f\n" +
+	"\x0eDeleteIncident\x12 .impact.v1.DeleteIncidentRequest\x1a\x16.google.protobuf.Empty\"\x1e\x82\xd3\xe4\x93\x02\x18*\x16/v1/{name=incidents/*}\x12\xb2\x01\n" +
+	"\x1aBatchCreateIncidentWindows\x12,.impact.v1.BatchCreateIncidentWindowsRequest\x1a-.impact.v1.BatchCreateIncidentWindowsResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/{parent=incidents/*}/windows:batchCreate\x12}\n" +
+	"\x11GetIncidentWindow\x12#.impact.v1.GetIncidentWindowRequest\x1a\x19.impact.v1.IncidentWindow\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=incidents/*/windows/*}\x12\x8e\x01\n" +
+	"\x13ListIncidentWindows\x12%.impact.v1.ListIncidentWindowsRequest\x1a&.impact.v1.ListIncidentWindowsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=incidents/*}/windows\x12\x80\x01\n" +
+	"\x14DeleteIncidentWindow\x12&.impact.v1.DeleteIncidentWindowRequest\x1a\x16.google.protobuf.Empty\"(\x82\xd3\xe4\x93\x02\"* /v1/{name=incidents/*/windows/*}\x12\x7f\n" +
 	"\x10EstimateIncident\x12\".impact.v1.EstimateIncidentRequest\x1a\x1b.impact.v1.IncidentEstimate\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/{name=incidents/*}:estimate\x12\xb9\x01\n" +
 	"\x1dListIncidentEstimateRevisions\x12/.impact.v1.ListIncidentEstimateRevisionsRequest\x1a0.impact.v1.ListIncidentEstimateRevisionsResponse\"5\x82\xd3\xe4\x93\x02/\x12-/v1/{name=incidents/*/estimate}:listRevisionsB7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
 
@@ -1133,20 +1133,20 @@ var file_impact_v1_incident_service_proto_goTypes = []any{
 	(*ListIncidentsResponse)(nil),                 // 3: impact.v1.ListIncidentsResponse
 	(*UpdateIncidentRequest)(nil),                 // 4: impact.v1.UpdateIncidentRequest
 	(*DeleteIncidentRequest)(nil),                 // 5: impact.v1.DeleteIncidentRequest
-	(*BatchCreateOutageWindowsRequest)(nil),       // 6: impact.v1.BatchCreateOutageWindowsRequest
-	(*CreateOutageWindowRequest)(nil),             // 7: impact.v1.CreateOutageWindowRequest
-	(*BatchCreateOutageWindowsResponse)(nil),      // 8: impact.v1.BatchCreateOutageWindowsResponse
-	(*GetOutageWindowRequest)(nil),                // 9: impact.v1.GetOutageWindowRequest
-	(*ListOutageWindowsRequest)(nil),              // 10: impact.v1.ListOutageWindowsRequest
-	(*ListOutageWindowsResponse)(nil),             // 11: impact.v1.ListOutageWindowsResponse
-	(*DeleteOutageWindowRequest)(nil),             // 12: impact.v1.DeleteOutageWindowRequest
+	(*BatchCreateIncidentWindowsRequest)(nil),     // 6: impact.v1.BatchCreateIncidentWindowsRequest
+	(*CreateIncidentWindowRequest)(nil),           // 7: impact.v1.CreateIncidentWindowRequest
+	(*BatchCreateIncidentWindowsResponse)(nil),    // 8: impact.v1.BatchCreateIncidentWindowsResponse
+	(*GetIncidentWindowRequest)(nil),              // 9: impact.v1.GetIncidentWindowRequest
+	(*ListIncidentWindowsRequest)(nil),            // 10: impact.v1.ListIncidentWindowsRequest
+	(*ListIncidentWindowsResponse)(nil),           // 11: impact.v1.ListIncidentWindowsResponse
+	(*DeleteIncidentWindowRequest)(nil),           // 12: impact.v1.DeleteIncidentWindowRequest
 	(*EstimateIncidentRequest)(nil),               // 13: impact.v1.EstimateIncidentRequest
 	(*GetIncidentEstimateRequest)(nil),            // 14: impact.v1.GetIncidentEstimateRequest
 	(*ListIncidentEstimateRevisionsRequest)(nil),  // 15: impact.v1.ListIncidentEstimateRevisionsRequest
 	(*ListIncidentEstimateRevisionsResponse)(nil), // 16: impact.v1.ListIncidentEstimateRevisionsResponse
 	(*Incident)(nil),                              // 17: impact.v1.Incident
 	(*fieldmaskpb.FieldMask)(nil),                 // 18: google.protobuf.FieldMask
-	(*OutageWindow)(nil),                          // 19: impact.v1.OutageWindow
+	(*IncidentWindow)(nil),                        // 19: impact.v1.IncidentWindow
 	(*FxRate)(nil),                                // 20: impact.v1.FxRate
 	(*IncidentEstimate)(nil),                      // 21: impact.v1.IncidentEstimate
 	(*emptypb.Empty)(nil),                         // 22: google.protobuf.Empty
@@ -1156,10 +1156,10 @@ var file_impact_v1_incident_service_proto_depIdxs = []int32{
 	17, // 1: impact.v1.ListIncidentsResponse.incidents:type_name -> impact.v1.Incident
 	17, // 2: impact.v1.UpdateIncidentRequest.incident:type_name -> impact.v1.Incident
 	18, // 3: impact.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	7,  // 4: impact.v1.BatchCreateOutageWindowsRequest.requests:type_name -> impact.v1.CreateOutageWindowRequest
-	19, // 5: impact.v1.CreateOutageWindowRequest.outage_window:type_name -> impact.v1.OutageWindow
-	19, // 6: impact.v1.BatchCreateOutageWindowsResponse.outage_windows:type_name -> impact.v1.OutageWindow
-	19, // 7: impact.v1.ListOutageWindowsResponse.outage_windows:type_name -> impact.v1.OutageWindow
+	7,  // 4: impact.v1.BatchCreateIncidentWindowsRequest.requests:type_name -> impact.v1.CreateIncidentWindowRequest
+	19, // 5: impact.v1.CreateIncidentWindowRequest.outage_window:type_name -> impact.v1.IncidentWindow
+	19, // 6: impact.v1.BatchCreateIncidentWindowsResponse.outage_windows:type_name -> impact.v1.IncidentWindow
+	19, // 7: impact.v1.ListIncidentWindowsResponse.outage_windows:type_name -> impact.v1.IncidentWindow
 	20, // 8: impact.v1.EstimateIncidentRequest.fx_rates:type_name -> impact.v1.FxRate
 	21, // 9: impact.v1.ListIncidentEstimateRevisionsResponse.estimates:type_name -> impact.v1.IncidentEstimate
 	14, // 10: impact.v1.IncidentService.GetIncidentEstimate:input_type -> impact.v1.GetIncidentEstimateRequest
@@ -1168,10 +1168,10 @@ var file_impact_v1_incident_service_proto_depIdxs = []int32{
 	2,  // 13: impact.v1.IncidentService.ListIncidents:input_type -> impact.v1.ListIncidentsRequest
 	4,  // 14: impact.v1.IncidentService.UpdateIncident:input_type -> impact.v1.UpdateIncidentRequest
 	5,  // 15: impact.v1.IncidentService.DeleteIncident:input_type -> impact.v1.DeleteIncidentRequest
-	6,  // 16: impact.v1.IncidentService.BatchCreateOutageWindows:input_type -> impact.v1.BatchCreateOutageWindowsRequest
-	9,  // 17: impact.v1.IncidentService.GetOutageWindow:input_type -> impact.v1.GetOutageWindowRequest
-	10, // 18: impact.v1.IncidentService.ListOutageWindows:input_type -> impact.v1.ListOutageWindowsRequest
-	12, // 19: impact.v1.IncidentService.DeleteOutageWindow:input_type -> impact.v1.DeleteOutageWindowRequest
+	6,  // 16: impact.v1.IncidentService.BatchCreateIncidentWindows:input_type -> impact.v1.BatchCreateIncidentWindowsRequest
+	9,  // 17: impact.v1.IncidentService.GetIncidentWindow:input_type -> impact.v1.GetIncidentWindowRequest
+	10, // 18: impact.v1.IncidentService.ListIncidentWindows:input_type -> impact.v1.ListIncidentWindowsRequest
+	12, // 19: impact.v1.IncidentService.DeleteIncidentWindow:input_type -> impact.v1.DeleteIncidentWindowRequest
 	13, // 20: impact.v1.IncidentService.EstimateIncident:input_type -> impact.v1.EstimateIncidentRequest
 	15, // 21: impact.v1.IncidentService.ListIncidentEstimateRevisions:input_type -> impact.v1.ListIncidentEstimateRevisionsRequest
 	21, // 22: impact.v1.IncidentService.GetIncidentEstimate:output_type -> impact.v1.IncidentEstimate
@@ -1180,10 +1180,10 @@ var file_impact_v1_incident_service_proto_depIdxs = []int32{
 	3,  // 25: impact.v1.IncidentService.ListIncidents:output_type -> impact.v1.ListIncidentsResponse
 	17, // 26: impact.v1.IncidentService.UpdateIncident:output_type -> impact.v1.Incident
 	22, // 27: impact.v1.IncidentService.DeleteIncident:output_type -> google.protobuf.Empty
-	8,  // 28: impact.v1.IncidentService.BatchCreateOutageWindows:output_type -> impact.v1.BatchCreateOutageWindowsResponse
-	19, // 29: impact.v1.IncidentService.GetOutageWindow:output_type -> impact.v1.OutageWindow
-	11, // 30: impact.v1.IncidentService.ListOutageWindows:output_type -> impact.v1.ListOutageWindowsResponse
-	22, // 31: impact.v1.IncidentService.DeleteOutageWindow:output_type -> google.protobuf.Empty
+	8,  // 28: impact.v1.IncidentService.BatchCreateIncidentWindows:output_type -> impact.v1.BatchCreateIncidentWindowsResponse
+	19, // 29: impact.v1.IncidentService.GetIncidentWindow:output_type -> impact.v1.IncidentWindow
+	11, // 30: impact.v1.IncidentService.ListIncidentWindows:output_type -> impact.v1.ListIncidentWindowsResponse
+	22, // 31: impact.v1.IncidentService.DeleteIncidentWindow:output_type -> google.protobuf.Empty
 	21, // 32: impact.v1.IncidentService.EstimateIncident:output_type -> impact.v1.IncidentEstimate
 	16, // 33: impact.v1.IncidentService.ListIncidentEstimateRevisions:output_type -> impact.v1.ListIncidentEstimateRevisionsResponse
 	22, // [22:34] is the sub-list for method output_type

@@ -323,9 +323,9 @@ func local_request_IncidentService_DeleteIncident_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_IncidentService_BatchCreateOutageWindows_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IncidentService_BatchCreateIncidentWindows_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq BatchCreateOutageWindowsRequest
+		protoReq BatchCreateIncidentWindowsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -343,13 +343,13 @@ func request_IncidentService_BatchCreateOutageWindows_0(ctx context.Context, mar
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
-	msg, err := client.BatchCreateOutageWindows(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	msg, err := client.BatchCreateIncidentWindows(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
 	return msg, metadata, err
 }
 
-func local_request_IncidentService_BatchCreateOutageWindows_0(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IncidentService_BatchCreateIncidentWindows_0(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq BatchCreateOutageWindowsRequest
+		protoReq BatchCreateIncidentWindowsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -364,13 +364,13 @@ func local_request_IncidentService_BatchCreateOutageWindows_0(ctx context.Contex
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "parent", err)
 	}
-	msg, err := server.BatchCreateOutageWindows(ctx, &protoReq)
+	msg, err := server.BatchCreateIncidentWindows(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-func request_IncidentService_GetOutageWindow_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IncidentService_GetIncidentWindow_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetOutageWindowRequest
+		protoReq GetIncidentWindowRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -385,13 +385,13 @@ func request_IncidentService_GetOutageWindow_0(ctx context.Context, marshaler ru
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
-	msg, err := client.GetOutageWindow(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	msg, err := client.GetIncidentWindow(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
 	return msg, metadata, err
 }
 
-func local_request_IncidentService_GetOutageWindow_0(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IncidentService_GetIncidentWindow_0(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetOutageWindowRequest
+		protoReq GetIncidentWindowRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -403,15 +403,15 @@ func local_request_IncidentService_GetOutageWindow_0(ctx context.Context, marsha
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
 	}
-	msg, err := server.GetOutageWindow(ctx, &protoReq)
+	msg, err := server.GetIncidentWindow(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-var filter_IncidentService_ListOutageWindows_0 = &utilities.DoubleArray{Encoding: map[string]int{"parent": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+var filter_IncidentService_ListIncidentWindows_0 = &utilities.DoubleArray{Encoding: map[string]int{"parent": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_IncidentService_ListOutageWindows_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IncidentService_ListIncidentWindows_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListOutageWindowsRequest
+		protoReq ListIncidentWindowsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -426,19 +426,19 @@ func request_IncidentService_ListOutageWindows_0(ctx context.Context, marshaler 
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_IncidentService_ListOutageWindows_0); err != nil {
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_IncidentService_ListIncidentWindows_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
-	msg, err := client.ListOutageWindows(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	msg, err := client.ListIncidentWindows(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
 	return msg, metadata, err
 }
 
-func local_request_IncidentService_ListOutageWindows_0(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IncidentService_ListIncidentWindows_0(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListOutageWindowsRequest
+		protoReq ListIncidentWindowsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -453,16 +453,16 @@ func local_request_IncidentService_ListOutageWindows_0(ctx context.Context, mars
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_IncidentService_ListOutageWindows_0); err != nil {
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_IncidentService_ListIncidentWindows_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	msg, err := server.ListOutageWindows(ctx, &protoReq)
+	msg, err := server.ListIncidentWindows(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-func request_IncidentService_DeleteOutageWindow_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_IncidentService_DeleteIncidentWindow_0(ctx context.Context, marshaler runtime.Marshaler, client IncidentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteOutageWindowRequest
+		protoReq DeleteIncidentWindowRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -477,13 +477,13 @@ func request_IncidentService_DeleteOutageWindow_0(ctx context.Context, marshaler
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
-	msg, err := client.DeleteOutageWindow(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	msg, err := client.DeleteIncidentWindow(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
 	return msg, metadata, err
 }
 
-func local_request_IncidentService_DeleteOutageWindow_0(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_IncidentService_DeleteIncidentWindow_0(ctx context.Context, marshaler runtime.Marshaler, server IncidentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteOutageWindowRequest
+		protoReq DeleteIncidentWindowRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -495,7 +495,7 @@ func local_request_IncidentService_DeleteOutageWindow_0(ctx context.Context, mar
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
 	}
-	msg, err := server.DeleteOutageWindow(ctx, &protoReq)
+	msg, err := server.DeleteIncidentWindow(ctx, &protoReq)
 	return msg, metadata, err
 }
 
@@ -723,85 +723,85 @@ func RegisterIncidentServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		}
 		forward_IncidentService_DeleteIncident_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodPost, pattern_IncidentService_BatchCreateOutageWindows_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodPost, pattern_IncidentService_BatchCreateIncidentWindows_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/BatchCreateOutageWindows", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*}/windows:batchCreate"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/BatchCreateIncidentWindows", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*}/windows:batchCreate"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := local_request_IncidentService_BatchCreateOutageWindows_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		resp, md, err := local_request_IncidentService_BatchCreateIncidentWindows_0(annotatedContext, inboundMarshaler, server, req, pathParams)
 		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_IncidentService_BatchCreateOutageWindows_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_IncidentService_BatchCreateIncidentWindows_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_IncidentService_GetOutageWindow_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_IncidentService_GetIncidentWindow_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/GetOutageWindow", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/windows/*}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/GetIncidentWindow", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/windows/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := local_request_IncidentService_GetOutageWindow_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		resp, md, err := local_request_IncidentService_GetIncidentWindow_0(annotatedContext, inboundMarshaler, server, req, pathParams)
 		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_IncidentService_GetOutageWindow_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_IncidentService_GetIncidentWindow_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_IncidentService_ListOutageWindows_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_IncidentService_ListIncidentWindows_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/ListOutageWindows", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*}/windows"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/ListIncidentWindows", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*}/windows"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := local_request_IncidentService_ListOutageWindows_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		resp, md, err := local_request_IncidentService_ListIncidentWindows_0(annotatedContext, inboundMarshaler, server, req, pathParams)
 		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_IncidentService_ListOutageWindows_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_IncidentService_ListIncidentWindows_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodDelete, pattern_IncidentService_DeleteOutageWindow_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodDelete, pattern_IncidentService_DeleteIncidentWindow_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/DeleteOutageWindow", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/windows/*}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.IncidentService/DeleteIncidentWindow", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/windows/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := local_request_IncidentService_DeleteOutageWindow_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		resp, md, err := local_request_IncidentService_DeleteIncidentWindow_0(annotatedContext, inboundMarshaler, server, req, pathParams)
 		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_IncidentService_DeleteOutageWindow_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_IncidentService_DeleteIncidentWindow_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_IncidentService_EstimateIncident_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -985,73 +985,73 @@ func RegisterIncidentServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_IncidentService_DeleteIncident_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodPost, pattern_IncidentService_BatchCreateOutageWindows_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodPost, pattern_IncidentService_BatchCreateIncidentWindows_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/BatchCreateOutageWindows", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*}/windows:batchCreate"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/BatchCreateIncidentWindows", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*}/windows:batchCreate"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := request_IncidentService_BatchCreateOutageWindows_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		resp, md, err := request_IncidentService_BatchCreateIncidentWindows_0(annotatedContext, inboundMarshaler, client, req, pathParams)
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_IncidentService_BatchCreateOutageWindows_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_IncidentService_BatchCreateIncidentWindows_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_IncidentService_GetOutageWindow_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_IncidentService_GetIncidentWindow_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/GetOutageWindow", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/windows/*}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/GetIncidentWindow", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/windows/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := request_IncidentService_GetOutageWindow_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		resp, md, err := request_IncidentService_GetIncidentWindow_0(annotatedContext, inboundMarshaler, client, req, pathParams)
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_IncidentService_GetOutageWindow_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_IncidentService_GetIncidentWindow_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_IncidentService_ListOutageWindows_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_IncidentService_ListIncidentWindows_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/ListOutageWindows", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*}/windows"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/ListIncidentWindows", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*}/windows"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := request_IncidentService_ListOutageWindows_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		resp, md, err := request_IncidentService_ListIncidentWindows_0(annotatedContext, inboundMarshaler, client, req, pathParams)
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_IncidentService_ListOutageWindows_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_IncidentService_ListIncidentWindows_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodDelete, pattern_IncidentService_DeleteOutageWindow_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodDelete, pattern_IncidentService_DeleteIncidentWindow_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/DeleteOutageWindow", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/windows/*}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.IncidentService/DeleteIncidentWindow", runtime.WithHTTPPathPattern("/v1/{name=incidents/*/windows/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := request_IncidentService_DeleteOutageWindow_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		resp, md, err := request_IncidentService_DeleteIncidentWindow_0(annotatedContext, inboundMarshaler, client, req, pathParams)
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_IncidentService_DeleteOutageWindow_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_IncidentService_DeleteIncidentWindow_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_IncidentService_EstimateIncident_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1097,10 +1097,10 @@ var (
 	pattern_IncidentService_ListIncidents_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "incidents"}, ""))
 	pattern_IncidentService_UpdateIncident_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "incident.name"}, ""))
 	pattern_IncidentService_DeleteIncident_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "name"}, ""))
-	pattern_IncidentService_BatchCreateOutageWindows_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "incidents", "parent", "windows"}, "batchCreate"))
-	pattern_IncidentService_GetOutageWindow_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "incidents", "windows", "name"}, ""))
-	pattern_IncidentService_ListOutageWindows_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "incidents", "parent", "windows"}, ""))
-	pattern_IncidentService_DeleteOutageWindow_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "incidents", "windows", "name"}, ""))
+	pattern_IncidentService_BatchCreateIncidentWindows_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "incidents", "parent", "windows"}, "batchCreate"))
+	pattern_IncidentService_GetIncidentWindow_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "incidents", "windows", "name"}, ""))
+	pattern_IncidentService_ListIncidentWindows_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "incidents", "parent", "windows"}, ""))
+	pattern_IncidentService_DeleteIncidentWindow_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "incidents", "windows", "name"}, ""))
 	pattern_IncidentService_EstimateIncident_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "incidents", "name"}, "estimate"))
 	pattern_IncidentService_ListIncidentEstimateRevisions_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 4, 3, 5, 3}, []string{"v1", "incidents", "estimate", "name"}, "listRevisions"))
 )
@@ -1112,10 +1112,10 @@ var (
 	forward_IncidentService_ListIncidents_0                 = runtime.ForwardResponseMessage
 	forward_IncidentService_UpdateIncident_0                = runtime.ForwardResponseMessage
 	forward_IncidentService_DeleteIncident_0                = runtime.ForwardResponseMessage
-	forward_IncidentService_BatchCreateOutageWindows_0      = runtime.ForwardResponseMessage
-	forward_IncidentService_GetOutageWindow_0               = runtime.ForwardResponseMessage
-	forward_IncidentService_ListOutageWindows_0             = runtime.ForwardResponseMessage
-	forward_IncidentService_DeleteOutageWindow_0            = runtime.ForwardResponseMessage
+	forward_IncidentService_BatchCreateIncidentWindows_0    = runtime.ForwardResponseMessage
+	forward_IncidentService_GetIncidentWindow_0             = runtime.ForwardResponseMessage
+	forward_IncidentService_ListIncidentWindows_0           = runtime.ForwardResponseMessage
+	forward_IncidentService_DeleteIncidentWindow_0          = runtime.ForwardResponseMessage
 	forward_IncidentService_EstimateIncident_0              = runtime.ForwardResponseMessage
 	forward_IncidentService_ListIncidentEstimateRevisions_0 = runtime.ForwardResponseMessage
 )

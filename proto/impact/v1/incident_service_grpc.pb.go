@@ -26,10 +26,10 @@ const (
 	IncidentService_ListIncidents_FullMethodName                 = "/impact.v1.IncidentService/ListIncidents"
 	IncidentService_UpdateIncident_FullMethodName                = "/impact.v1.IncidentService/UpdateIncident"
 	IncidentService_DeleteIncident_FullMethodName                = "/impact.v1.IncidentService/DeleteIncident"
-	IncidentService_BatchCreateOutageWindows_FullMethodName      = "/impact.v1.IncidentService/BatchCreateOutageWindows"
-	IncidentService_GetOutageWindow_FullMethodName               = "/impact.v1.IncidentService/GetOutageWindow"
-	IncidentService_ListOutageWindows_FullMethodName             = "/impact.v1.IncidentService/ListOutageWindows"
-	IncidentService_DeleteOutageWindow_FullMethodName            = "/impact.v1.IncidentService/DeleteOutageWindow"
+	IncidentService_BatchCreateIncidentWindows_FullMethodName    = "/impact.v1.IncidentService/BatchCreateIncidentWindows"
+	IncidentService_GetIncidentWindow_FullMethodName             = "/impact.v1.IncidentService/GetIncidentWindow"
+	IncidentService_ListIncidentWindows_FullMethodName           = "/impact.v1.IncidentService/ListIncidentWindows"
+	IncidentService_DeleteIncidentWindow_FullMethodName          = "/impact.v1.IncidentService/DeleteIncidentWindow"
 	IncidentService_EstimateIncident_FullMethodName              = "/impact.v1.IncidentService/EstimateIncident"
 	IncidentService_ListIncidentEstimateRevisions_FullMethodName = "/impact.v1.IncidentService/ListIncidentEstimateRevisions"
 )
@@ -68,13 +68,13 @@ type IncidentServiceClient interface {
 	// `force`; ABORTED when `etag` is stale.
 	DeleteIncident(ctx context.Context, in *DeleteIncidentRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Creates up to 10,000 windows of an incident, all or nothing.
-	BatchCreateOutageWindows(ctx context.Context, in *BatchCreateOutageWindowsRequest, opts ...grpc.CallOption) (*BatchCreateOutageWindowsResponse, error)
+	BatchCreateIncidentWindows(ctx context.Context, in *BatchCreateIncidentWindowsRequest, opts ...grpc.CallOption) (*BatchCreateIncidentWindowsResponse, error)
 	// Returns one window; NOT_FOUND if it does not exist.
-	GetOutageWindow(ctx context.Context, in *GetOutageWindowRequest, opts ...grpc.CallOption) (*OutageWindow, error)
+	GetIncidentWindow(ctx context.Context, in *GetIncidentWindowRequest, opts ...grpc.CallOption) (*IncidentWindow, error)
 	// Lists an incident's windows by ascending id.
-	ListOutageWindows(ctx context.Context, in *ListOutageWindowsRequest, opts ...grpc.CallOption) (*ListOutageWindowsResponse, error)
+	ListIncidentWindows(ctx context.Context, in *ListIncidentWindowsRequest, opts ...grpc.CallOption) (*ListIncidentWindowsResponse, error)
 	// Deletes one window; NOT_FOUND if it does not exist.
-	DeleteOutageWindow(ctx context.Context, in *DeleteOutageWindowRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	DeleteIncidentWindow(ctx context.Context, in *DeleteIncidentWindowRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Computes the incident's estimate from stored data — its windows, the
 	// affected customers with their contracts, and every stored window of
 	// those customers in the billing periods the incident touches (which the
@@ -158,40 +158,40 @@ func (c *incidentServiceClient) DeleteIncident(ctx context.Context, in *DeleteIn
 	return out, nil
 }
 
-func (c *incidentServiceClient) BatchCreateOutageWindows(ctx context.Context, in *BatchCreateOutageWindowsRequest, opts ...grpc.CallOption) (*BatchCreateOutageWindowsResponse, error) {
+func (c *incidentServiceClient) BatchCreateIncidentWindows(ctx context.Context, in *BatchCreateIncidentWindowsRequest, opts ...grpc.CallOption) (*BatchCreateIncidentWindowsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(BatchCreateOutageWindowsResponse)
-	err := c.cc.Invoke(ctx, IncidentService_BatchCreateOutageWindows_FullMethodName, in, out, cOpts...)
+	out := new(BatchCreateIncidentWindowsResponse)
+	err := c.cc.Invoke(ctx, IncidentService_BatchCreateIncidentWindows_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *incidentServiceClient) GetOutageWindow(ctx context.Context, in *GetOutageWindowRequest, opts ...grpc.CallOption) (*OutageWindow, error) {
+func (c *incidentServiceClient) GetIncidentWindow(ctx context.Context, in *GetIncidentWindowRequest, opts ...grpc.CallOption) (*IncidentWindow, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(OutageWindow)
-	err := c.cc.Invoke(ctx, IncidentService_GetOutageWindow_FullMethodName, in, out, cOpts...)
+	out := new(IncidentWindow)
+	err := c.cc.Invoke(ctx, IncidentService_GetIncidentWindow_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *incidentServiceClient) ListOutageWindows(ctx context.Context, in *ListOutageWindowsRequest, opts ...grpc.CallOption) (*ListOutageWindowsResponse, error) {
+func (c *incidentServiceClient) ListIncidentWindows(ctx context.Context, in *ListIncidentWindowsRequest, opts ...grpc.CallOption) (*ListIncidentWindowsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListOutageWindowsResponse)
-	err := c.cc.Invoke(ctx, IncidentService_ListOutageWindows_FullMethodName, in, out, cOpts...)
+	out := new(ListIncidentWindowsResponse)
+	err := c.cc.Invoke(ctx, IncidentService_ListIncidentWindows_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *incidentServiceClient) DeleteOutageWindow(ctx context.Context, in *DeleteOutageWindowRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+func (c *incidentServiceClient) DeleteIncidentWindow(ctx context.Context, in *DeleteIncidentWindowRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(emptypb.Empty)
-	err := c.cc.Invoke(ctx, IncidentService_DeleteOutageWindow_FullMethodName, in, out, cOpts...)
+	err := c.cc.Invoke(ctx, IncidentService_DeleteIncidentWindow_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -252,13 +252,13 @@ type IncidentServiceServer interface {
 	// `force`; ABORTED when `etag` is stale.
 	DeleteIncident(context.Context, *DeleteIncidentRequest) (*emptypb.Empty, error)
 	// Creates up to 10,000 windows of an incident, all or nothing.
-	BatchCreateOutageWindows(context.Context, *BatchCreateOutageWindowsRequest) (*BatchCreateOutageWindowsResponse, error)
+	BatchCreateIncidentWindows(context.Context, *BatchCreateIncidentWindowsRequest) (*BatchCreateIncidentWindowsResponse, error)
 	// Returns one window; NOT_FOUND if it does not exist.
-	GetOutageWindow(context.Context, *GetOutageWindowRequest) (*OutageWindow, error)
+	GetIncidentWindow(context.Context, *GetIncidentWindowRequest) (*IncidentWindow, error)
 	// Lists an incident's windows by ascending id.
-	ListOutageWindows(context.Context, *ListOutageWindowsRequest) (*ListOutageWindowsResponse, error)
+	ListIncidentWindows(context.Context, *ListIncidentWindowsRequest) (*ListIncidentWindowsResponse, error)
 	// Deletes one window; NOT_FOUND if it does not exist.
-	DeleteOutageWindow(context.Context, *DeleteOutageWindowRequest) (*emptypb.Empty, error)
+	DeleteIncidentWindow(context.Context, *DeleteIncidentWindowRequest) (*emptypb.Empty, error)
 	// Computes the incident's estimate from stored data — its windows, the
 	// affected customers with their contracts, and every stored window of
 	// those customers in the billing periods the incident touches (which the
@@ -300,17 +300,17 @@ func (UnimplementedIncidentServiceServer) UpdateIncident(context.Context, *Updat
 func (UnimplementedIncidentServiceServer) DeleteIncident(context.Context, *DeleteIncidentRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteIncident not implemented")
 }
-func (UnimplementedIncidentServiceServer) BatchCreateOutageWindows(context.Context, *BatchCreateOutageWindowsRequest) (*BatchCreateOutageWindowsResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method BatchCreateOutageWindows not implemented")
+func (UnimplementedIncidentServiceServer) BatchCreateIncidentWindows(context.Context, *BatchCreateIncidentWindowsRequest) (*BatchCreateIncidentWindowsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchCreateIncidentWindows not implemented")
 }
-func (UnimplementedIncidentServiceServer) GetOutageWindow(context.Context, *GetOutageWindowRequest) (*OutageWindow, error) {
-	return nil, status.Error(codes.Unimplemented, "method GetOutageWindow not implemented")
+func (UnimplementedIncidentServiceServer) GetIncidentWindow(context.Context, *GetIncidentWindowRequest) (*IncidentWindow, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetIncidentWindow not implemented")
 }
-func (UnimplementedIncidentServiceServer) ListOutageWindows(context.Context, *ListOutageWindowsRequest) (*ListOutageWindowsResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method ListOutageWindows not implemented")
+func (UnimplementedIncidentServiceServer) ListIncidentWindows(context.Context, *ListIncidentWindowsRequest) (*ListIncidentWindowsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListIncidentWindows not implemented")
 }
-func (UnimplementedIncidentServiceServer) DeleteOutageWindow(context.Context, *DeleteOutageWindowRequest) (*emptypb.Empty, error) {
-	return nil, status.Error(codes.Unimplemented, "method DeleteOutageWindow not implemented")
+func (UnimplementedIncidentServiceServer) DeleteIncidentWindow(context.Context, *DeleteIncidentWindowRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteIncidentWindow not implemented")
 }
 func (UnimplementedIncidentServiceServer) EstimateIncident(context.Context, *EstimateIncidentRequest) (*IncidentEstimate, error) {
 	return nil, status.Error(codes.Unimplemented, "method EstimateIncident not implemented")
@@ -447,74 +447,74 @@ func _IncidentService_DeleteIncident_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
-func _IncidentService_BatchCreateOutageWindows_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(BatchCreateOutageWindowsRequest)
+func _IncidentService_BatchCreateIncidentWindows_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchCreateIncidentWindowsRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(IncidentServiceServer).BatchCreateOutageWindows(ctx, in)
+		return srv.(IncidentServiceServer).BatchCreateIncidentWindows(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: IncidentService_BatchCreateOutageWindows_FullMethodName,
+		FullMethod: IncidentService_BatchCreateIncidentWindows_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(IncidentServiceServer).BatchCreateOutageWindows(ctx, req.(*BatchCreateOutageWindowsRequest))
+		return srv.(IncidentServiceServer).BatchCreateIncidentWindows(ctx, req.(*BatchCreateIncidentWindowsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _IncidentService_GetOutageWindow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetOutageWindowRequest)
+func _IncidentService_GetIncidentWindow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetIncidentWindowRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(IncidentServiceServer).GetOutageWindow(ctx, in)
+		return srv.(IncidentServiceServer).GetIncidentWindow(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: IncidentService_GetOutageWindow_FullMethodName,
+		FullMethod: IncidentService_GetIncidentWindow_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(IncidentServiceServer).GetOutageWindow(ctx, req.(*GetOutageWindowRequest))
+		return srv.(IncidentServiceServer).GetIncidentWindow(ctx, req.(*GetIncidentWindowRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _IncidentService_ListOutageWindows_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListOutageWindowsRequest)
+func _IncidentService_ListIncidentWindows_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListIncidentWindowsRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(IncidentServiceServer).ListOutageWindows(ctx, in)
+		return srv.(IncidentServiceServer).ListIncidentWindows(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: IncidentService_ListOutageWindows_FullMethodName,
+		FullMethod: IncidentService_ListIncidentWindows_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(IncidentServiceServer).ListOutageWindows(ctx, req.(*ListOutageWindowsRequest))
+		return srv.(IncidentServiceServer).ListIncidentWindows(ctx, req.(*ListIncidentWindowsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _IncidentService_DeleteOutageWindow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(DeleteOutageWindowRequest)
+func _IncidentService_DeleteIncidentWindow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteIncidentWindowRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(IncidentServiceServer).DeleteOutageWindow(ctx, in)
+		return srv.(IncidentServiceServer).DeleteIncidentWindow(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: IncidentService_DeleteOutageWindow_FullMethodName,
+		FullMethod: IncidentService_DeleteIncidentWindow_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(IncidentServiceServer).DeleteOutageWindow(ctx, req.(*DeleteOutageWindowRequest))
+		return srv.(IncidentServiceServer).DeleteIncidentWindow(ctx, req.(*DeleteIncidentWindowRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -587,20 +587,20 @@ var IncidentService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IncidentService_DeleteIncident_Handler,
 		},
 		{
-			MethodName: "BatchCreateOutageWindows",
-			Handler:    _IncidentService_BatchCreateOutageWindows_Handler,
+			MethodName: "BatchCreateIncidentWindows",
+			Handler:    _IncidentService_BatchCreateIncidentWindows_Handler,
 		},
 		{
-			MethodName: "GetOutageWindow",
-			Handler:    _IncidentService_GetOutageWindow_Handler,
+			MethodName: "GetIncidentWindow",
+			Handler:    _IncidentService_GetIncidentWindow_Handler,
 		},
 		{
-			MethodName: "ListOutageWindows",
-			Handler:    _IncidentService_ListOutageWindows_Handler,
+			MethodName: "ListIncidentWindows",
+			Handler:    _IncidentService_ListIncidentWindows_Handler,
 		},
 		{
-			MethodName: "DeleteOutageWindow",
-			Handler:    _IncidentService_DeleteOutageWindow_Handler,
+			MethodName: "DeleteIncidentWindow",
+			Handler:    _IncidentService_DeleteIncidentWindow_Handler,
 		},
 		{
 			MethodName: "EstimateIncident",

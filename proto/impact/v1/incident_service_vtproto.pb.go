@@ -147,6 +147,24 @@ func (m *ListIncidentsRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) 
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if len(m.OrderBy) > 0 {
+		i -= len(m.OrderBy)
+		copy(dAtA[i:], m.OrderBy)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.OrderBy)))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xea
+	}
+	if len(m.Filter) > 0 {
+		i -= len(m.Filter)
+		copy(dAtA[i:], m.Filter)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.Filter)))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xe2
+	}
 	if len(m.PageToken) > 0 {
 		i -= len(m.PageToken)
 		copy(dAtA[i:], m.PageToken)
@@ -324,7 +342,7 @@ func (m *DeleteIncidentRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error)
 	return len(dAtA) - i, nil
 }
 
-func (m *BatchCreateOutageWindowsRequest) MarshalVT() (dAtA []byte, err error) {
+func (m *BatchCreateIncidentWindowsRequest) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -337,12 +355,12 @@ func (m *BatchCreateOutageWindowsRequest) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *BatchCreateOutageWindowsRequest) MarshalToVT(dAtA []byte) (int, error) {
+func (m *BatchCreateIncidentWindowsRequest) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *BatchCreateOutageWindowsRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *BatchCreateIncidentWindowsRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -383,7 +401,7 @@ func (m *BatchCreateOutageWindowsRequest) MarshalToSizedBufferVT(dAtA []byte) (i
 	return len(dAtA) - i, nil
 }
 
-func (m *CreateOutageWindowRequest) MarshalVT() (dAtA []byte, err error) {
+func (m *CreateIncidentWindowRequest) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -396,12 +414,12 @@ func (m *CreateOutageWindowRequest) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *CreateOutageWindowRequest) MarshalToVT(dAtA []byte) (int, error) {
+func (m *CreateIncidentWindowRequest) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *CreateOutageWindowRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *CreateIncidentWindowRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -440,7 +458,7 @@ func (m *CreateOutageWindowRequest) MarshalToSizedBufferVT(dAtA []byte) (int, er
 	return len(dAtA) - i, nil
 }
 
-func (m *BatchCreateOutageWindowsResponse) MarshalVT() (dAtA []byte, err error) {
+func (m *BatchCreateIncidentWindowsResponse) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -453,12 +471,12 @@ func (m *BatchCreateOutageWindowsResponse) MarshalVT() (dAtA []byte, err error) 
 	return dAtA[:n], nil
 }
 
-func (m *BatchCreateOutageWindowsResponse) MarshalToVT(dAtA []byte) (int, error) {
+func (m *BatchCreateIncidentWindowsResponse) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *BatchCreateOutageWindowsResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *BatchCreateIncidentWindowsResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -485,7 +503,7 @@ func (m *BatchCreateOutageWindowsResponse) MarshalToSizedBufferVT(dAtA []byte) (
 	return len(dAtA) - i, nil
 }
 
-func (m *GetOutageWindowRequest) MarshalVT() (dAtA []byte, err error) {
+func (m *GetIncidentWindowRequest) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -498,12 +516,12 @@ func (m *GetOutageWindowRequest) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *GetOutageWindowRequest) MarshalToVT(dAtA []byte) (int, error) {
+func (m *GetIncidentWindowRequest) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *GetOutageWindowRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *GetIncidentWindowRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -525,7 +543,7 @@ func (m *GetOutageWindowRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error
 	return len(dAtA) - i, nil
 }
 
-func (m *ListOutageWindowsRequest) MarshalVT() (dAtA []byte, err error) {
+func (m *ListIncidentWindowsRequest) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -538,12 +556,12 @@ func (m *ListOutageWindowsRequest) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *ListOutageWindowsRequest) MarshalToVT(dAtA []byte) (int, error) {
+func (m *ListIncidentWindowsRequest) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *ListOutageWindowsRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *ListIncidentWindowsRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -584,7 +602,7 @@ func (m *ListOutageWindowsRequest) MarshalToSizedBufferVT(dAtA []byte) (int, err
 	return len(dAtA) - i, nil
 }
 
-func (m *ListOutageWindowsResponse) MarshalVT() (dAtA []byte, err error) {
+func (m *ListIncidentWindowsResponse) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -597,12 +615,12 @@ func (m *ListOutageWindowsResponse) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *ListOutageWindowsResponse) MarshalToVT(dAtA []byte) (int, error) {
+func (m *ListIncidentWindowsResponse) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *ListOutageWindowsResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *ListIncidentWindowsResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -636,7 +654,7 @@ func (m *ListOutageWindowsResponse) MarshalToSizedBufferVT(dAtA []byte) (int, er
 	return len(dAtA) - i, nil
 }
 
-func (m *DeleteOutageWindowRequest) MarshalVT() (dAtA []byte, err error) {
+func (m *DeleteIncidentWindowRequest) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -649,12 +667,12 @@ func (m *DeleteOutageWindowRequest) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *DeleteOutageWindowRequest) MarshalToVT(dAtA []byte) (int, error) {
+func (m *DeleteIncidentWindowRequest) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *DeleteOutageWindowRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *DeleteIncidentWindowRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -928,6 +946,14 @@ func (m *ListIncidentsRequest) SizeVT() (n int) {
 	if l > 0 {
 		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
+	l = len(m.Filter)
+	if l > 0 {
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	l = len(m.OrderBy)
+	if l > 0 {
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
 	n += len(m.unknownFields)
 	return n
 }
@@ -991,7 +1017,7 @@ func (m *DeleteIncidentRequest) SizeVT() (n int) {
 	return n
 }
 
-func (m *BatchCreateOutageWindowsRequest) SizeVT() (n int) {
+func (m *BatchCreateIncidentWindowsRequest) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -1015,7 +1041,7 @@ func (m *BatchCreateOutageWindowsRequest) SizeVT() (n int) {
 	return n
 }
 
-func (m *CreateOutageWindowRequest) SizeVT() (n int) {
+func (m *CreateIncidentWindowRequest) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -1037,7 +1063,7 @@ func (m *CreateOutageWindowRequest) SizeVT() (n int) {
 	return n
 }
 
-func (m *BatchCreateOutageWindowsResponse) SizeVT() (n int) {
+func (m *BatchCreateIncidentWindowsResponse) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -1053,7 +1079,7 @@ func (m *BatchCreateOutageWindowsResponse) SizeVT() (n int) {
 	return n
 }
 
-func (m *GetOutageWindowRequest) SizeVT() (n int) {
+func (m *GetIncidentWindowRequest) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -1067,7 +1093,7 @@ func (m *GetOutageWindowRequest) SizeVT() (n int) {
 	return n
 }
 
-func (m *ListOutageWindowsRequest) SizeVT() (n int) {
+func (m *ListIncidentWindowsRequest) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -1092,7 +1118,7 @@ func (m *ListOutageWindowsRequest) SizeVT() (n int) {
 	return n
 }
 
-func (m *ListOutageWindowsResponse) SizeVT() (n int) {
+func (m *ListIncidentWindowsResponse) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -1112,7 +1138,7 @@ func (m *ListOutageWindowsResponse) SizeVT() (n int) {
 	return n
 }
 
-func (m *DeleteOutageWindowRequest) SizeVT() (n int) {
+func (m *DeleteIncidentWindowRequest) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -1519,6 +1545,70 @@ func (m *ListIncidentsRequest) UnmarshalVT(dAtA []byte) error {
 			}
 			m.PageToken = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
+		case 60:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Filter", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Filter = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 61:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OrderBy", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.OrderBy = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
@@ -1916,7 +2006,7 @@ func (m *DeleteIncidentRequest) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *BatchCreateOutageWindowsRequest) UnmarshalVT(dAtA []byte) error {
+func (m *BatchCreateIncidentWindowsRequest) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -1939,10 +2029,10 @@ func (m *BatchCreateOutageWindowsRequest) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: BatchCreateOutageWindowsRequest: wiretype end group for non-group")
+			return fmt.Errorf("proto: BatchCreateIncidentWindowsRequest: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: BatchCreateOutageWindowsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: BatchCreateIncidentWindowsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -2006,7 +2096,7 @@ func (m *BatchCreateOutageWindowsRequest) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.Requests = append(m.Requests, &CreateOutageWindowRequest{})
+			m.Requests = append(m.Requests, &CreateIncidentWindowRequest{})
 			if err := m.Requests[len(m.Requests)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -2065,7 +2155,7 @@ func (m *BatchCreateOutageWindowsRequest) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *CreateOutageWindowRequest) UnmarshalVT(dAtA []byte) error {
+func (m *CreateIncidentWindowRequest) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -2088,10 +2178,10 @@ func (m *CreateOutageWindowRequest) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: CreateOutageWindowRequest: wiretype end group for non-group")
+			return fmt.Errorf("proto: CreateIncidentWindowRequest: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: CreateOutageWindowRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: CreateIncidentWindowRequest: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -2188,7 +2278,7 @@ func (m *CreateOutageWindowRequest) UnmarshalVT(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if m.OutageWindow == nil {
-				m.OutageWindow = &OutageWindow{}
+				m.OutageWindow = &IncidentWindow{}
 			}
 			if err := m.OutageWindow.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
@@ -2216,7 +2306,7 @@ func (m *CreateOutageWindowRequest) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *BatchCreateOutageWindowsResponse) UnmarshalVT(dAtA []byte) error {
+func (m *BatchCreateIncidentWindowsResponse) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -2239,10 +2329,10 @@ func (m *BatchCreateOutageWindowsResponse) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: BatchCreateOutageWindowsResponse: wiretype end group for non-group")
+			return fmt.Errorf("proto: BatchCreateIncidentWindowsResponse: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: BatchCreateOutageWindowsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: BatchCreateIncidentWindowsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -2274,7 +2364,7 @@ func (m *BatchCreateOutageWindowsResponse) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.OutageWindows = append(m.OutageWindows, &OutageWindow{})
+			m.OutageWindows = append(m.OutageWindows, &IncidentWindow{})
 			if err := m.OutageWindows[len(m.OutageWindows)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -2301,7 +2391,7 @@ func (m *BatchCreateOutageWindowsResponse) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *GetOutageWindowRequest) UnmarshalVT(dAtA []byte) error {
+func (m *GetIncidentWindowRequest) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -2324,10 +2414,10 @@ func (m *GetOutageWindowRequest) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: GetOutageWindowRequest: wiretype end group for non-group")
+			return fmt.Errorf("proto: GetIncidentWindowRequest: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: GetOutageWindowRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: GetIncidentWindowRequest: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -2384,7 +2474,7 @@ func (m *GetOutageWindowRequest) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *ListOutageWindowsRequest) UnmarshalVT(dAtA []byte) error {
+func (m *ListIncidentWindowsRequest) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -2407,10 +2497,10 @@ func (m *ListOutageWindowsRequest) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: ListOutageWindowsRequest: wiretype end group for non-group")
+			return fmt.Errorf("proto: ListIncidentWindowsRequest: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: ListOutageWindowsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: ListIncidentWindowsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -2550,7 +2640,7 @@ func (m *ListOutageWindowsRequest) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *ListOutageWindowsResponse) UnmarshalVT(dAtA []byte) error {
+func (m *ListIncidentWindowsResponse) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -2573,10 +2663,10 @@ func (m *ListOutageWindowsResponse) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: ListOutageWindowsResponse: wiretype end group for non-group")
+			return fmt.Errorf("proto: ListIncidentWindowsResponse: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: ListOutageWindowsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: ListIncidentWindowsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -2608,7 +2698,7 @@ func (m *ListOutageWindowsResponse) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.OutageWindows = append(m.OutageWindows, &OutageWindow{})
+			m.OutageWindows = append(m.OutageWindows, &IncidentWindow{})
 			if err := m.OutageWindows[len(m.OutageWindows)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -2667,7 +2757,7 @@ func (m *ListOutageWindowsResponse) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *DeleteOutageWindowRequest) UnmarshalVT(dAtA []byte) error {
+func (m *DeleteIncidentWindowRequest) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -2690,10 +2780,10 @@ func (m *DeleteOutageWindowRequest) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: DeleteOutageWindowRequest: wiretype end group for non-group")
+			return fmt.Errorf("proto: DeleteIncidentWindowRequest: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: DeleteOutageWindowRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: DeleteIncidentWindowRequest: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:

@@ -230,10 +230,19 @@ type CreditLine struct {
 	// The contract's claim mode.
 	ClaimMode ClaimPolicy_Mode `protobuf:"varint,7,opt,name=claim_mode,json=claimMode,proto3,enum=impact.v1.ClaimPolicy_Mode" json:"claim_mode,omitempty"`
 	// ON_REQUEST: the first instant at which a claim is refused.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: a contract term computed from the period and the claim window, named as the contract states it; JSON clients read claimDeadline. --)
 	ClaimDeadline *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=claim_deadline,json=claimDeadline,proto3" json:"claim_deadline,omitempty"`
 	// The billing period's first instant.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: period_start/period_end bound a billing period (its first instant and the first instant after it), the names its figures, CSV exports and the console use for the period; a `_time` suffix would rename a JSON field clients read and suggest the time of an event, which they are not. --)
 	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
 	// The billing period's end (exclusive).
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: see period_start: the bound after a billing period, named with it. --)
 	PeriodEnd *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
 	// What the journal carries for this line now: the sum of its entries.
 	BookedAmount *Money `protobuf:"bytes,11,opt,name=booked_amount,json=bookedAmount,proto3" json:"booked_amount,omitempty"`
@@ -516,6 +525,9 @@ type LedgerEntry struct {
 	// `delta` in integer minor units.
 	DeltaMinor int64 `protobuf:"varint,5,opt,name=delta_minor,json=deltaMinor,proto3" json:"delta_minor,omitempty"`
 	// When the change happened (an expiry: the deadline).
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: the instant of a ledger change; `time` is the JSON name clients read, and the line carries no other timestamp it could be confused with. --)
 	Time          *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=time,proto3" json:"time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1638,8 +1650,14 @@ type CreditNote struct {
 	// The incidents and their attributed shares.
 	Incidents []*IncidentShare `protobuf:"bytes,10,rep,name=incidents,proto3" json:"incidents,omitempty"`
 	// The billing period's first instant.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: period_start/period_end bound a billing period (its first instant and the first instant after it), the names its figures, CSV exports and the console use for the period; a `_time` suffix would rename a JSON field clients read and suggest the time of an event, which they are not. --)
 	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
 	// The billing period's end.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: see period_start: the bound after a billing period, named with it. --)
 	PeriodEnd *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
 	// The line's etag, for IssueCredit.
 	Etag          string `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`

@@ -36,7 +36,7 @@ const (
 	// Every chunk is done and no estimate failed.
 	RecomputeJob_SUCCEEDED RecomputeJob_State = 3
 	// Every chunk is done and some estimates failed: `error` says how many,
-	// ListRecomputeChanges which.
+	// ListRecomputeJobChanges which.
 	RecomputeJob_FAILED RecomputeJob_State = 4
 	// Cancelled; the chunks done before stay done.
 	RecomputeJob_CANCELLED RecomputeJob_State = 5
@@ -261,9 +261,10 @@ type RecomputeFilter struct {
 	//	aip.dev/not-precedent: see since. --)
 	Until *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=until,proto3" json:"until,omitempty"`
 	// The incident has a window of one of these customers (at most 1000, no
-	// duplicates). The whole incident is recomputed.
+	// duplicates, each stored: an unknown id is INVALID_ARGUMENT). The whole
+	// incident is recomputed.
 	CustomerIds []string `protobuf:"bytes,3,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
-	// The incident is one of these (at most 1000, no duplicates).
+	// The incident is one of these (at most 1000, no duplicates, each stored).
 	IncidentIds   []string `protobuf:"bytes,4,rep,name=incident_ids,json=incidentIds,proto3" json:"incident_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -523,10 +524,9 @@ func (x *FigureDifferences) GetChurnExposure() string {
 
 // One incident estimate a job changed (or would change, in a dry run) or
 // failed to compute.
-// (-- api-linter: core::0123::resource-pattern-plural=disabled
-//
-//	aip.dev/not-precedent: the published API fixes the path /recomputeJobs/{job}/changes; within a job, "changes" is unambiguous. --)
-type RecomputeChange struct {
+// "recomputeJobs/{recompute_job}/changes/{change}": the collection named as
+// AIP-122 nests it (RecomputeJobChange under RecomputeJob: "changes").
+type RecomputeJobChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name, "recomputeJobs/{job}/changes/{incident}".
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -552,20 +552,20 @@ type RecomputeChange struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *RecomputeChange) Reset() {
-	*x = RecomputeChange{}
+func (x *RecomputeJobChange) Reset() {
+	*x = RecomputeJobChange{}
 	mi := &file_impact_v1_recompute_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *RecomputeChange) String() string {
+func (x *RecomputeJobChange) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*RecomputeChange) ProtoMessage() {}
+func (*RecomputeJobChange) ProtoMessage() {}
 
-func (x *RecomputeChange) ProtoReflect() protoreflect.Message {
+func (x *RecomputeJobChange) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_recompute_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -577,75 +577,75 @@ func (x *RecomputeChange) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use RecomputeChange.ProtoReflect.Descriptor instead.
-func (*RecomputeChange) Descriptor() ([]byte, []int) {
+// Deprecated: Use RecomputeJobChange.ProtoReflect.Descriptor instead.
+func (*RecomputeJobChange) Descriptor() ([]byte, []int) {
 	return file_impact_v1_recompute_service_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *RecomputeChange) GetName() string {
+func (x *RecomputeJobChange) GetName() string {
 	if x != nil {
 		return x.Name
 	}
 	return ""
 }
 
-func (x *RecomputeChange) GetIncident() string {
+func (x *RecomputeJobChange) GetIncident() string {
 	if x != nil {
 		return x.Incident
 	}
 	return ""
 }
 
-func (x *RecomputeChange) GetOldRevision() int64 {
+func (x *RecomputeJobChange) GetOldRevision() int64 {
 	if x != nil {
 		return x.OldRevision
 	}
 	return 0
 }
 
-func (x *RecomputeChange) GetNewRevision() int64 {
+func (x *RecomputeJobChange) GetNewRevision() int64 {
 	if x != nil {
 		return x.NewRevision
 	}
 	return 0
 }
 
-func (x *RecomputeChange) GetOldModelVersion() string {
+func (x *RecomputeJobChange) GetOldModelVersion() string {
 	if x != nil {
 		return x.OldModelVersion
 	}
 	return ""
 }
 
-func (x *RecomputeChange) GetOldInputsDigest() string {
+func (x *RecomputeJobChange) GetOldInputsDigest() string {
 	if x != nil {
 		return x.OldInputsDigest
 	}
 	return ""
 }
 
-func (x *RecomputeChange) GetNewInputsDigest() string {
+func (x *RecomputeJobChange) GetNewInputsDigest() string {
 	if x != nil {
 		return x.NewInputsDigest
 	}
 	return ""
 }
 
-func (x *RecomputeChange) GetCustomersChanged() int64 {
+func (x *RecomputeJobChange) GetCustomersChanged() int64 {
 	if x != nil {
 		return x.CustomersChanged
 	}
 	return 0
 }
 
-func (x *RecomputeChange) GetDifferences() []*FigureDifferences {
+func (x *RecomputeJobChange) GetDifferences() []*FigureDifferences {
 	if x != nil {
 		return x.Differences
 	}
 	return nil
 }
 
-func (x *RecomputeChange) GetError() string {
+func (x *RecomputeJobChange) GetError() string {
 	if x != nil {
 		return x.Error
 	}
@@ -919,8 +919,8 @@ func (x *CancelRecomputeJobRequest) GetName() string {
 	return ""
 }
 
-// Request of RecomputeService.ListRecomputeChanges.
-type ListRecomputeChangesRequest struct {
+// Request of RecomputeService.ListRecomputeJobChanges.
+type ListRecomputeJobChangesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The job, "recomputeJobs/{job}".
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
@@ -932,20 +932,20 @@ type ListRecomputeChangesRequest struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ListRecomputeChangesRequest) Reset() {
-	*x = ListRecomputeChangesRequest{}
+func (x *ListRecomputeJobChangesRequest) Reset() {
+	*x = ListRecomputeJobChangesRequest{}
 	mi := &file_impact_v1_recompute_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ListRecomputeChangesRequest) String() string {
+func (x *ListRecomputeJobChangesRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ListRecomputeChangesRequest) ProtoMessage() {}
+func (*ListRecomputeJobChangesRequest) ProtoMessage() {}
 
-func (x *ListRecomputeChangesRequest) ProtoReflect() protoreflect.Message {
+func (x *ListRecomputeJobChangesRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_recompute_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -957,57 +957,57 @@ func (x *ListRecomputeChangesRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ListRecomputeChangesRequest.ProtoReflect.Descriptor instead.
-func (*ListRecomputeChangesRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use ListRecomputeJobChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListRecomputeJobChangesRequest) Descriptor() ([]byte, []int) {
 	return file_impact_v1_recompute_service_proto_rawDescGZIP(), []int{10}
 }
 
-func (x *ListRecomputeChangesRequest) GetParent() string {
+func (x *ListRecomputeJobChangesRequest) GetParent() string {
 	if x != nil {
 		return x.Parent
 	}
 	return ""
 }
 
-func (x *ListRecomputeChangesRequest) GetPageSize() int32 {
+func (x *ListRecomputeJobChangesRequest) GetPageSize() int32 {
 	if x != nil {
 		return x.PageSize
 	}
 	return 0
 }
 
-func (x *ListRecomputeChangesRequest) GetPageToken() string {
+func (x *ListRecomputeJobChangesRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
 	}
 	return ""
 }
 
-// Response of RecomputeService.ListRecomputeChanges.
-type ListRecomputeChangesResponse struct {
+// Response of RecomputeService.ListRecomputeJobChanges.
+type ListRecomputeJobChangesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The changes of this page.
-	RecomputeChanges []*RecomputeChange `protobuf:"bytes,1,rep,name=recompute_changes,json=recomputeChanges,proto3" json:"recompute_changes,omitempty"`
+	RecomputeChanges []*RecomputeJobChange `protobuf:"bytes,1,rep,name=recompute_changes,json=recomputeChanges,proto3" json:"recompute_changes,omitempty"`
 	// Token of the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ListRecomputeChangesResponse) Reset() {
-	*x = ListRecomputeChangesResponse{}
+func (x *ListRecomputeJobChangesResponse) Reset() {
+	*x = ListRecomputeJobChangesResponse{}
 	mi := &file_impact_v1_recompute_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ListRecomputeChangesResponse) String() string {
+func (x *ListRecomputeJobChangesResponse) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ListRecomputeChangesResponse) ProtoMessage() {}
+func (*ListRecomputeJobChangesResponse) ProtoMessage() {}
 
-func (x *ListRecomputeChangesResponse) ProtoReflect() protoreflect.Message {
+func (x *ListRecomputeJobChangesResponse) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_recompute_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1019,19 +1019,19 @@ func (x *ListRecomputeChangesResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ListRecomputeChangesResponse.ProtoReflect.Descriptor instead.
-func (*ListRecomputeChangesResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use ListRecomputeJobChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListRecomputeJobChangesResponse) Descriptor() ([]byte, []int) {
 	return file_impact_v1_recompute_service_proto_rawDescGZIP(), []int{11}
 }
 
-func (x *ListRecomputeChangesResponse) GetRecomputeChanges() []*RecomputeChange {
+func (x *ListRecomputeJobChangesResponse) GetRecomputeChanges() []*RecomputeJobChange {
 	if x != nil {
 		return x.RecomputeChanges
 	}
 	return nil
 }
 
-func (x *ListRecomputeChangesResponse) GetNextPageToken() string {
+func (x *ListRecomputeJobChangesResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
 	}
@@ -1137,8 +1137,8 @@ const file_impact_v1_recompute_service_proto_rawDesc = "" +
 	"\rrecovery_cost\x18\x04 \x01(\tB\x03\xe0A\x03R\frecoveryCost\x12$\n" +
 	"\vsla_credits\x18\x05 \x01(\tB\x03\xe0A\x03R\n" +
 	"slaCredits\x12*\n" +
-	"\x0echurn_exposure\x18\x06 \x01(\tB\x03\xe0A\x03R\rchurnExposure\"\xca\x04\n" +
-	"\x0fRecomputeChange\x12\x17\n" +
+	"\x0echurn_exposure\x18\x06 \x01(\tB\x03\xe0A\x03R\rchurnExposure\"\xd6\x04\n" +
+	"\x12RecomputeJobChange\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x126\n" +
 	"\bincident\x18\x02 \x01(\tB\x1a\xe0A\x03\xfaA\x14\n" +
 	"\x12impact.v1/IncidentR\bincident\x12&\n" +
@@ -1150,8 +1150,8 @@ const file_impact_v1_recompute_service_proto_rawDesc = "" +
 	"\x11customers_changed\x18\b \x01(\x03B\x03\xe0A\x03R\x10customersChanged\x12C\n" +
 	"\vdifferences\x18\t \x03(\v2\x1c.impact.v1.FigureDifferencesB\x03\xe0A\x03R\vdifferences\x12\x19\n" +
 	"\x05error\x18\n" +
-	" \x01(\tB\x03\xe0A\x03R\x05error:q\xeaAn\n" +
-	"\x19impact.v1/RecomputeChange\x12.recomputeJobs/{recompute_job}/changes/{change}*\x10recomputeChanges2\x0frecomputeChange\"\x96\x01\n" +
+	" \x01(\tB\x03\xe0A\x03R\x05error:z\xeaAw\n" +
+	"\x1cimpact.v1/RecomputeJobChange\x12.recomputeJobs/{recompute_job}/changes/{change}*\x13recomputeJobChanges2\x12recomputeJobChange\"\x96\x01\n" +
 	"\x19CreateRecomputeJobRequest\x127\n" +
 	"\x06filter\x18\x01 \x01(\v2\x1a.impact.v1.RecomputeFilterB\x03\xe0A\x01R\x06filter\x12\x1c\n" +
 	"\adry_run\x18\x02 \x01(\bB\x03\xe0A\x01R\x06dryRun\x12\"\n" +
@@ -1169,25 +1169,25 @@ const file_impact_v1_recompute_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"O\n" +
 	"\x19CancelRecomputeJobRequest\x122\n" +
 	"\x04name\x18\x01 \x01(\tB\x1e\xe0A\x02\xfaA\x18\n" +
-	"\x16impact.v1/RecomputeJobR\x04name\"\x9b\x01\n" +
-	"\x1bListRecomputeChangesRequest\x126\n" +
+	"\x16impact.v1/RecomputeJobR\x04name\"\x9e\x01\n" +
+	"\x1eListRecomputeJobChangesRequest\x126\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1e\xe0A\x02\xfaA\x18\n" +
 	"\x16impact.v1/RecomputeJobR\x06parent\x12 \n" +
 	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\x8f\x01\n" +
-	"\x1cListRecomputeChangesResponse\x12G\n" +
-	"\x11recompute_changes\x18\x01 \x03(\v2\x1a.impact.v1.RecomputeChangeR\x10recomputeChanges\x12&\n" +
+	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\x95\x01\n" +
+	"\x1fListRecomputeJobChangesResponse\x12J\n" +
+	"\x11recompute_changes\x18\x01 \x03(\v2\x1d.impact.v1.RecomputeJobChangeR\x10recomputeChanges\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
 	"\x18WatchRecomputeJobRequest\x122\n" +
 	"\x04name\x18\x01 \x01(\tB\x1e\xe0A\x02\xfaA\x18\n" +
-	"\x16impact.v1/RecomputeJobR\x04name2\x8e\x06\n" +
+	"\x16impact.v1/RecomputeJobR\x04name2\x97\x06\n" +
 	"\x10RecomputeService\x12q\n" +
 	"\x12CreateRecomputeJob\x12$.impact.v1.CreateRecomputeJobRequest\x1a\x17.impact.v1.RecomputeJob\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/recomputeJobs\x12q\n" +
 	"\x0fGetRecomputeJob\x12!.impact.v1.GetRecomputeJobRequest\x1a\x17.impact.v1.RecomputeJob\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=recomputeJobs/*}\x12y\n" +
 	"\x11ListRecomputeJobs\x12#.impact.v1.ListRecomputeJobsRequest\x1a$.impact.v1.ListRecomputeJobsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/recomputeJobs\x12\x81\x01\n" +
-	"\x12CancelRecomputeJob\x12$.impact.v1.CancelRecomputeJobRequest\x1a\x17.impact.v1.RecomputeJob\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/{name=recomputeJobs/*}:cancel\x12\x95\x01\n" +
-	"\x14ListRecomputeChanges\x12&.impact.v1.ListRecomputeChangesRequest\x1a'.impact.v1.ListRecomputeChangesResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/{parent=recomputeJobs/*}/changes\x12}\n" +
+	"\x12CancelRecomputeJob\x12$.impact.v1.CancelRecomputeJobRequest\x1a\x17.impact.v1.RecomputeJob\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/{name=recomputeJobs/*}:cancel\x12\x9e\x01\n" +
+	"\x17ListRecomputeJobChanges\x12).impact.v1.ListRecomputeJobChangesRequest\x1a*.impact.v1.ListRecomputeJobChangesResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/{parent=recomputeJobs/*}/changes\x12}\n" +
 	"\x11WatchRecomputeJob\x12#.impact.v1.WatchRecomputeJobRequest\x1a\x17.impact.v1.RecomputeJob\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=recomputeJobs/*}:watch0\x01B7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
 
 var (
@@ -1205,21 +1205,21 @@ func file_impact_v1_recompute_service_proto_rawDescGZIP() []byte {
 var file_impact_v1_recompute_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_impact_v1_recompute_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_impact_v1_recompute_service_proto_goTypes = []any{
-	(RecomputeJob_State)(0),              // 0: impact.v1.RecomputeJob.State
-	(*RecomputeJob)(nil),                 // 1: impact.v1.RecomputeJob
-	(*RecomputeFilter)(nil),              // 2: impact.v1.RecomputeFilter
-	(*RecomputeCounts)(nil),              // 3: impact.v1.RecomputeCounts
-	(*FigureDifferences)(nil),            // 4: impact.v1.FigureDifferences
-	(*RecomputeChange)(nil),              // 5: impact.v1.RecomputeChange
-	(*CreateRecomputeJobRequest)(nil),    // 6: impact.v1.CreateRecomputeJobRequest
-	(*GetRecomputeJobRequest)(nil),       // 7: impact.v1.GetRecomputeJobRequest
-	(*ListRecomputeJobsRequest)(nil),     // 8: impact.v1.ListRecomputeJobsRequest
-	(*ListRecomputeJobsResponse)(nil),    // 9: impact.v1.ListRecomputeJobsResponse
-	(*CancelRecomputeJobRequest)(nil),    // 10: impact.v1.CancelRecomputeJobRequest
-	(*ListRecomputeChangesRequest)(nil),  // 11: impact.v1.ListRecomputeChangesRequest
-	(*ListRecomputeChangesResponse)(nil), // 12: impact.v1.ListRecomputeChangesResponse
-	(*WatchRecomputeJobRequest)(nil),     // 13: impact.v1.WatchRecomputeJobRequest
-	(*timestamppb.Timestamp)(nil),        // 14: google.protobuf.Timestamp
+	(RecomputeJob_State)(0),                 // 0: impact.v1.RecomputeJob.State
+	(*RecomputeJob)(nil),                    // 1: impact.v1.RecomputeJob
+	(*RecomputeFilter)(nil),                 // 2: impact.v1.RecomputeFilter
+	(*RecomputeCounts)(nil),                 // 3: impact.v1.RecomputeCounts
+	(*FigureDifferences)(nil),               // 4: impact.v1.FigureDifferences
+	(*RecomputeJobChange)(nil),              // 5: impact.v1.RecomputeJobChange
+	(*CreateRecomputeJobRequest)(nil),       // 6: impact.v1.CreateRecomputeJobRequest
+	(*GetRecomputeJobRequest)(nil),          // 7: impact.v1.GetRecomputeJobRequest
+	(*ListRecomputeJobsRequest)(nil),        // 8: impact.v1.ListRecomputeJobsRequest
+	(*ListRecomputeJobsResponse)(nil),       // 9: impact.v1.ListRecomputeJobsResponse
+	(*CancelRecomputeJobRequest)(nil),       // 10: impact.v1.CancelRecomputeJobRequest
+	(*ListRecomputeJobChangesRequest)(nil),  // 11: impact.v1.ListRecomputeJobChangesRequest
+	(*ListRecomputeJobChangesResponse)(nil), // 12: impact.v1.ListRecomputeJobChangesResponse
+	(*WatchRecomputeJobRequest)(nil),        // 13: impact.v1.WatchRecomputeJobRequest
+	(*timestamppb.Timestamp)(nil),           // 14: google.protobuf.Timestamp
 }
 var file_impact_v1_recompute_service_proto_depIdxs = []int32{
 	2,  // 0: impact.v1.RecomputeJob.filter:type_name -> impact.v1.RecomputeFilter
@@ -1232,21 +1232,21 @@ var file_impact_v1_recompute_service_proto_depIdxs = []int32{
 	14, // 7: impact.v1.RecomputeJob.update_time:type_name -> google.protobuf.Timestamp
 	14, // 8: impact.v1.RecomputeFilter.since:type_name -> google.protobuf.Timestamp
 	14, // 9: impact.v1.RecomputeFilter.until:type_name -> google.protobuf.Timestamp
-	4,  // 10: impact.v1.RecomputeChange.differences:type_name -> impact.v1.FigureDifferences
+	4,  // 10: impact.v1.RecomputeJobChange.differences:type_name -> impact.v1.FigureDifferences
 	2,  // 11: impact.v1.CreateRecomputeJobRequest.filter:type_name -> impact.v1.RecomputeFilter
 	1,  // 12: impact.v1.ListRecomputeJobsResponse.recompute_jobs:type_name -> impact.v1.RecomputeJob
-	5,  // 13: impact.v1.ListRecomputeChangesResponse.recompute_changes:type_name -> impact.v1.RecomputeChange
+	5,  // 13: impact.v1.ListRecomputeJobChangesResponse.recompute_changes:type_name -> impact.v1.RecomputeJobChange
 	6,  // 14: impact.v1.RecomputeService.CreateRecomputeJob:input_type -> impact.v1.CreateRecomputeJobRequest
 	7,  // 15: impact.v1.RecomputeService.GetRecomputeJob:input_type -> impact.v1.GetRecomputeJobRequest
 	8,  // 16: impact.v1.RecomputeService.ListRecomputeJobs:input_type -> impact.v1.ListRecomputeJobsRequest
 	10, // 17: impact.v1.RecomputeService.CancelRecomputeJob:input_type -> impact.v1.CancelRecomputeJobRequest
-	11, // 18: impact.v1.RecomputeService.ListRecomputeChanges:input_type -> impact.v1.ListRecomputeChangesRequest
+	11, // 18: impact.v1.RecomputeService.ListRecomputeJobChanges:input_type -> impact.v1.ListRecomputeJobChangesRequest
 	13, // 19: impact.v1.RecomputeService.WatchRecomputeJob:input_type -> impact.v1.WatchRecomputeJobRequest
 	1,  // 20: impact.v1.RecomputeService.CreateRecomputeJob:output_type -> impact.v1.RecomputeJob
 	1,  // 21: impact.v1.RecomputeService.GetRecomputeJob:output_type -> impact.v1.RecomputeJob
 	9,  // 22: impact.v1.RecomputeService.ListRecomputeJobs:output_type -> impact.v1.ListRecomputeJobsResponse
 	1,  // 23: impact.v1.RecomputeService.CancelRecomputeJob:output_type -> impact.v1.RecomputeJob
-	12, // 24: impact.v1.RecomputeService.ListRecomputeChanges:output_type -> impact.v1.ListRecomputeChangesResponse
+	12, // 24: impact.v1.RecomputeService.ListRecomputeJobChanges:output_type -> impact.v1.ListRecomputeJobChangesResponse
 	1,  // 25: impact.v1.RecomputeService.WatchRecomputeJob:output_type -> impact.v1.RecomputeJob
 	20, // [20:26] is the sub-list for method output_type
 	14, // [14:20] is the sub-list for method input_type

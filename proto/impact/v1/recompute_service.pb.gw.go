@@ -181,11 +181,11 @@ func local_request_RecomputeService_CancelRecomputeJob_0(ctx context.Context, ma
 	return msg, metadata, err
 }
 
-var filter_RecomputeService_ListRecomputeChanges_0 = &utilities.DoubleArray{Encoding: map[string]int{"parent": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+var filter_RecomputeService_ListRecomputeJobChanges_0 = &utilities.DoubleArray{Encoding: map[string]int{"parent": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_RecomputeService_ListRecomputeChanges_0(ctx context.Context, marshaler runtime.Marshaler, client RecomputeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_RecomputeService_ListRecomputeJobChanges_0(ctx context.Context, marshaler runtime.Marshaler, client RecomputeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListRecomputeChangesRequest
+		protoReq ListRecomputeJobChangesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -200,19 +200,19 @@ func request_RecomputeService_ListRecomputeChanges_0(ctx context.Context, marsha
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_RecomputeService_ListRecomputeChanges_0); err != nil {
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_RecomputeService_ListRecomputeJobChanges_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
-	msg, err := client.ListRecomputeChanges(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	msg, err := client.ListRecomputeJobChanges(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
 	return msg, metadata, err
 }
 
-func local_request_RecomputeService_ListRecomputeChanges_0(ctx context.Context, marshaler runtime.Marshaler, server RecomputeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_RecomputeService_ListRecomputeJobChanges_0(ctx context.Context, marshaler runtime.Marshaler, server RecomputeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListRecomputeChangesRequest
+		protoReq ListRecomputeJobChangesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -227,10 +227,10 @@ func local_request_RecomputeService_ListRecomputeChanges_0(ctx context.Context, 
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_RecomputeService_ListRecomputeChanges_0); err != nil {
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_RecomputeService_ListRecomputeJobChanges_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	msg, err := server.ListRecomputeChanges(ctx, &protoReq)
+	msg, err := server.ListRecomputeJobChanges(ctx, &protoReq)
 	return msg, metadata, err
 }
 
@@ -349,25 +349,25 @@ func RegisterRecomputeServiceHandlerServer(ctx context.Context, mux *runtime.Ser
 		}
 		forward_RecomputeService_CancelRecomputeJob_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_RecomputeService_ListRecomputeChanges_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_RecomputeService_ListRecomputeJobChanges_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.RecomputeService/ListRecomputeChanges", runtime.WithHTTPPathPattern("/v1/{parent=recomputeJobs/*}/changes"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.RecomputeService/ListRecomputeJobChanges", runtime.WithHTTPPathPattern("/v1/{parent=recomputeJobs/*}/changes"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := local_request_RecomputeService_ListRecomputeChanges_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		resp, md, err := local_request_RecomputeService_ListRecomputeJobChanges_0(annotatedContext, inboundMarshaler, server, req, pathParams)
 		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RecomputeService_ListRecomputeChanges_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RecomputeService_ListRecomputeJobChanges_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	mux.Handle(http.MethodGet, pattern_RecomputeService_WatchRecomputeJob_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
@@ -484,22 +484,22 @@ func RegisterRecomputeServiceHandlerClient(ctx context.Context, mux *runtime.Ser
 		}
 		forward_RecomputeService_CancelRecomputeJob_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_RecomputeService_ListRecomputeChanges_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_RecomputeService_ListRecomputeJobChanges_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.RecomputeService/ListRecomputeChanges", runtime.WithHTTPPathPattern("/v1/{parent=recomputeJobs/*}/changes"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.RecomputeService/ListRecomputeJobChanges", runtime.WithHTTPPathPattern("/v1/{parent=recomputeJobs/*}/changes"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := request_RecomputeService_ListRecomputeChanges_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		resp, md, err := request_RecomputeService_ListRecomputeJobChanges_0(annotatedContext, inboundMarshaler, client, req, pathParams)
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RecomputeService_ListRecomputeChanges_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RecomputeService_ListRecomputeJobChanges_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_RecomputeService_WatchRecomputeJob_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -522,19 +522,19 @@ func RegisterRecomputeServiceHandlerClient(ctx context.Context, mux *runtime.Ser
 }
 
 var (
-	pattern_RecomputeService_CreateRecomputeJob_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "recomputeJobs"}, ""))
-	pattern_RecomputeService_GetRecomputeJob_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "recomputeJobs", "name"}, ""))
-	pattern_RecomputeService_ListRecomputeJobs_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "recomputeJobs"}, ""))
-	pattern_RecomputeService_CancelRecomputeJob_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "recomputeJobs", "name"}, "cancel"))
-	pattern_RecomputeService_ListRecomputeChanges_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "recomputeJobs", "parent", "changes"}, ""))
-	pattern_RecomputeService_WatchRecomputeJob_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "recomputeJobs", "name"}, "watch"))
+	pattern_RecomputeService_CreateRecomputeJob_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "recomputeJobs"}, ""))
+	pattern_RecomputeService_GetRecomputeJob_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "recomputeJobs", "name"}, ""))
+	pattern_RecomputeService_ListRecomputeJobs_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "recomputeJobs"}, ""))
+	pattern_RecomputeService_CancelRecomputeJob_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "recomputeJobs", "name"}, "cancel"))
+	pattern_RecomputeService_ListRecomputeJobChanges_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "recomputeJobs", "parent", "changes"}, ""))
+	pattern_RecomputeService_WatchRecomputeJob_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "recomputeJobs", "name"}, "watch"))
 )
 
 var (
-	forward_RecomputeService_CreateRecomputeJob_0   = runtime.ForwardResponseMessage
-	forward_RecomputeService_GetRecomputeJob_0      = runtime.ForwardResponseMessage
-	forward_RecomputeService_ListRecomputeJobs_0    = runtime.ForwardResponseMessage
-	forward_RecomputeService_CancelRecomputeJob_0   = runtime.ForwardResponseMessage
-	forward_RecomputeService_ListRecomputeChanges_0 = runtime.ForwardResponseMessage
-	forward_RecomputeService_WatchRecomputeJob_0    = runtime.ForwardResponseStream
+	forward_RecomputeService_CreateRecomputeJob_0      = runtime.ForwardResponseMessage
+	forward_RecomputeService_GetRecomputeJob_0         = runtime.ForwardResponseMessage
+	forward_RecomputeService_ListRecomputeJobs_0       = runtime.ForwardResponseMessage
+	forward_RecomputeService_CancelRecomputeJob_0      = runtime.ForwardResponseMessage
+	forward_RecomputeService_ListRecomputeJobChanges_0 = runtime.ForwardResponseMessage
+	forward_RecomputeService_WatchRecomputeJob_0       = runtime.ForwardResponseStream
 )

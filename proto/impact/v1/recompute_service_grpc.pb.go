@@ -19,12 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RecomputeService_CreateRecomputeJob_FullMethodName   = "/impact.v1.RecomputeService/CreateRecomputeJob"
-	RecomputeService_GetRecomputeJob_FullMethodName      = "/impact.v1.RecomputeService/GetRecomputeJob"
-	RecomputeService_ListRecomputeJobs_FullMethodName    = "/impact.v1.RecomputeService/ListRecomputeJobs"
-	RecomputeService_CancelRecomputeJob_FullMethodName   = "/impact.v1.RecomputeService/CancelRecomputeJob"
-	RecomputeService_ListRecomputeChanges_FullMethodName = "/impact.v1.RecomputeService/ListRecomputeChanges"
-	RecomputeService_WatchRecomputeJob_FullMethodName    = "/impact.v1.RecomputeService/WatchRecomputeJob"
+	RecomputeService_CreateRecomputeJob_FullMethodName      = "/impact.v1.RecomputeService/CreateRecomputeJob"
+	RecomputeService_GetRecomputeJob_FullMethodName         = "/impact.v1.RecomputeService/GetRecomputeJob"
+	RecomputeService_ListRecomputeJobs_FullMethodName       = "/impact.v1.RecomputeService/ListRecomputeJobs"
+	RecomputeService_CancelRecomputeJob_FullMethodName      = "/impact.v1.RecomputeService/CancelRecomputeJob"
+	RecomputeService_ListRecomputeJobChanges_FullMethodName = "/impact.v1.RecomputeService/ListRecomputeJobChanges"
+	RecomputeService_WatchRecomputeJob_FullMethodName       = "/impact.v1.RecomputeService/WatchRecomputeJob"
 )
 
 // RecomputeServiceClient is the client API for RecomputeService service.
@@ -58,7 +58,7 @@ type RecomputeServiceClient interface {
 	CancelRecomputeJob(ctx context.Context, in *CancelRecomputeJobRequest, opts ...grpc.CallOption) (*RecomputeJob, error)
 	// Lists the estimates a job changed (or, in a dry run, would change) and
 	// those it failed to compute, by ascending incident id.
-	ListRecomputeChanges(ctx context.Context, in *ListRecomputeChangesRequest, opts ...grpc.CallOption) (*ListRecomputeChangesResponse, error)
+	ListRecomputeJobChanges(ctx context.Context, in *ListRecomputeJobChangesRequest, opts ...grpc.CallOption) (*ListRecomputeJobChangesResponse, error)
 	// Sends the job at once, then again each time its state, counts or
 	// differences change, and ends after sending a terminal state
 	// (SUCCEEDED, FAILED or CANCELLED). The server's call timeout does not
@@ -118,10 +118,10 @@ func (c *recomputeServiceClient) CancelRecomputeJob(ctx context.Context, in *Can
 	return out, nil
 }
 
-func (c *recomputeServiceClient) ListRecomputeChanges(ctx context.Context, in *ListRecomputeChangesRequest, opts ...grpc.CallOption) (*ListRecomputeChangesResponse, error) {
+func (c *recomputeServiceClient) ListRecomputeJobChanges(ctx context.Context, in *ListRecomputeJobChangesRequest, opts ...grpc.CallOption) (*ListRecomputeJobChangesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListRecomputeChangesResponse)
-	err := c.cc.Invoke(ctx, RecomputeService_ListRecomputeChanges_FullMethodName, in, out, cOpts...)
+	out := new(ListRecomputeJobChangesResponse)
+	err := c.cc.Invoke(ctx, RecomputeService_ListRecomputeJobChanges_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ type RecomputeServiceServer interface {
 	CancelRecomputeJob(context.Context, *CancelRecomputeJobRequest) (*RecomputeJob, error)
 	// Lists the estimates a job changed (or, in a dry run, would change) and
 	// those it failed to compute, by ascending incident id.
-	ListRecomputeChanges(context.Context, *ListRecomputeChangesRequest) (*ListRecomputeChangesResponse, error)
+	ListRecomputeJobChanges(context.Context, *ListRecomputeJobChangesRequest) (*ListRecomputeJobChangesResponse, error)
 	// Sends the job at once, then again each time its state, counts or
 	// differences change, and ends after sending a terminal state
 	// (SUCCEEDED, FAILED or CANCELLED). The server's call timeout does not
@@ -210,8 +210,8 @@ func (UnimplementedRecomputeServiceServer) ListRecomputeJobs(context.Context, *L
 func (UnimplementedRecomputeServiceServer) CancelRecomputeJob(context.Context, *CancelRecomputeJobRequest) (*RecomputeJob, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelRecomputeJob not implemented")
 }
-func (UnimplementedRecomputeServiceServer) ListRecomputeChanges(context.Context, *ListRecomputeChangesRequest) (*ListRecomputeChangesResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method ListRecomputeChanges not implemented")
+func (UnimplementedRecomputeServiceServer) ListRecomputeJobChanges(context.Context, *ListRecomputeJobChangesRequest) (*ListRecomputeJobChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRecomputeJobChanges not implemented")
 }
 func (UnimplementedRecomputeServiceServer) WatchRecomputeJob(*WatchRecomputeJobRequest, grpc.ServerStreamingServer[RecomputeJob]) error {
 	return status.Error(codes.Unimplemented, "method WatchRecomputeJob not implemented")
@@ -309,20 +309,20 @@ func _RecomputeService_CancelRecomputeJob_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
-func _RecomputeService_ListRecomputeChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListRecomputeChangesRequest)
+func _RecomputeService_ListRecomputeJobChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRecomputeJobChangesRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(RecomputeServiceServer).ListRecomputeChanges(ctx, in)
+		return srv.(RecomputeServiceServer).ListRecomputeJobChanges(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: RecomputeService_ListRecomputeChanges_FullMethodName,
+		FullMethod: RecomputeService_ListRecomputeJobChanges_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RecomputeServiceServer).ListRecomputeChanges(ctx, req.(*ListRecomputeChangesRequest))
+		return srv.(RecomputeServiceServer).ListRecomputeJobChanges(ctx, req.(*ListRecomputeJobChangesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -362,8 +362,8 @@ var RecomputeService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _RecomputeService_CancelRecomputeJob_Handler,
 		},
 		{
-			MethodName: "ListRecomputeChanges",
-			Handler:    _RecomputeService_ListRecomputeChanges_Handler,
+			MethodName: "ListRecomputeJobChanges",
+			Handler:    _RecomputeService_ListRecomputeJobChanges_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

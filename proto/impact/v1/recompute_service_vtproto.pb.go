@@ -382,7 +382,7 @@ func (m *FigureDifferences) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
-func (m *RecomputeChange) MarshalVT() (dAtA []byte, err error) {
+func (m *RecomputeJobChange) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -395,12 +395,12 @@ func (m *RecomputeChange) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *RecomputeChange) MarshalToVT(dAtA []byte) (int, error) {
+func (m *RecomputeJobChange) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *RecomputeChange) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *RecomputeJobChange) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -721,7 +721,7 @@ func (m *CancelRecomputeJobRequest) MarshalToSizedBufferVT(dAtA []byte) (int, er
 	return len(dAtA) - i, nil
 }
 
-func (m *ListRecomputeChangesRequest) MarshalVT() (dAtA []byte, err error) {
+func (m *ListRecomputeJobChangesRequest) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -734,12 +734,12 @@ func (m *ListRecomputeChangesRequest) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *ListRecomputeChangesRequest) MarshalToVT(dAtA []byte) (int, error) {
+func (m *ListRecomputeJobChangesRequest) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *ListRecomputeChangesRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *ListRecomputeJobChangesRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -773,7 +773,7 @@ func (m *ListRecomputeChangesRequest) MarshalToSizedBufferVT(dAtA []byte) (int, 
 	return len(dAtA) - i, nil
 }
 
-func (m *ListRecomputeChangesResponse) MarshalVT() (dAtA []byte, err error) {
+func (m *ListRecomputeJobChangesResponse) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -786,12 +786,12 @@ func (m *ListRecomputeChangesResponse) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *ListRecomputeChangesResponse) MarshalToVT(dAtA []byte) (int, error) {
+func (m *ListRecomputeJobChangesResponse) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *ListRecomputeChangesResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *ListRecomputeJobChangesResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -1022,7 +1022,7 @@ func (m *FigureDifferences) SizeVT() (n int) {
 	return n
 }
 
-func (m *RecomputeChange) SizeVT() (n int) {
+func (m *RecomputeJobChange) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -1157,7 +1157,7 @@ func (m *CancelRecomputeJobRequest) SizeVT() (n int) {
 	return n
 }
 
-func (m *ListRecomputeChangesRequest) SizeVT() (n int) {
+func (m *ListRecomputeJobChangesRequest) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -1178,7 +1178,7 @@ func (m *ListRecomputeChangesRequest) SizeVT() (n int) {
 	return n
 }
 
-func (m *ListRecomputeChangesResponse) SizeVT() (n int) {
+func (m *ListRecomputeJobChangesResponse) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -2294,7 +2294,7 @@ func (m *FigureDifferences) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *RecomputeChange) UnmarshalVT(dAtA []byte) error {
+func (m *RecomputeJobChange) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -2317,10 +2317,10 @@ func (m *RecomputeChange) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: RecomputeChange: wiretype end group for non-group")
+			return fmt.Errorf("proto: RecomputeJobChange: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: RecomputeChange: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: RecomputeJobChange: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -3152,7 +3152,7 @@ func (m *CancelRecomputeJobRequest) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *ListRecomputeChangesRequest) UnmarshalVT(dAtA []byte) error {
+func (m *ListRecomputeJobChangesRequest) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -3175,10 +3175,10 @@ func (m *ListRecomputeChangesRequest) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: ListRecomputeChangesRequest: wiretype end group for non-group")
+			return fmt.Errorf("proto: ListRecomputeJobChangesRequest: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: ListRecomputeChangesRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: ListRecomputeJobChangesRequest: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -3286,7 +3286,7 @@ func (m *ListRecomputeChangesRequest) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *ListRecomputeChangesResponse) UnmarshalVT(dAtA []byte) error {
+func (m *ListRecomputeJobChangesResponse) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -3309,10 +3309,10 @@ func (m *ListRecomputeChangesResponse) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: ListRecomputeChangesResponse: wiretype end group for non-group")
+			return fmt.Errorf("proto: ListRecomputeJobChangesResponse: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: ListRecomputeChangesResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: ListRecomputeJobChangesResponse: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -3344,7 +3344,7 @@ func (m *ListRecomputeChangesResponse) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.RecomputeChanges = append(m.RecomputeChanges, &RecomputeChange{})
+			m.RecomputeChanges = append(m.RecomputeChanges, &RecomputeJobChange{})
 			if err := m.RecomputeChanges[len(m.RecomputeChanges)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}

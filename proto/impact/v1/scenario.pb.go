@@ -952,6 +952,9 @@ type HourlyOverride struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Start of the local hour; must be exactly the first instant of a local
 	// hour, and one hour has at most one override.
+	// (-- api-linter: core::0142::time-field-names=disabled
+	//
+	//	aip.dev/not-precedent: names a local hour bucket by its first instant, as period_start names a period; not the time of an event. --)
 	HourStart *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=hour_start,json=hourStart,proto3" json:"hour_start,omitempty"`
 	// Decimal revenue of that hour.
 	Amount        string `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
@@ -1544,7 +1547,7 @@ type Incident struct {
 	// (-- api-linter: core::0122::embedded-resource=disabled
 	//
 	//	aip.dev/not-precedent: a scenario carries each incident's windows inline; stored incidents return it empty (windows are their own resources). --)
-	Windows []*OutageWindow `protobuf:"bytes,4,rep,name=windows,proto3" json:"windows,omitempty"`
+	Windows []*IncidentWindow `protobuf:"bytes,4,rep,name=windows,proto3" json:"windows,omitempty"`
 	// ISO 4217 code of all recovery items; required when there are items.
 	RecoveryCurrency string `protobuf:"bytes,5,opt,name=recovery_currency,json=recoveryCurrency,proto3" json:"recovery_currency,omitempty"`
 	// Labour and expenses spent recovering from the incident.
@@ -1624,7 +1627,7 @@ func (x *Incident) GetCause() Incident_Cause {
 	return Incident_CAUSE_UNSPECIFIED
 }
 
-func (x *Incident) GetWindows() []*OutageWindow {
+func (x *Incident) GetWindows() []*IncidentWindow {
 	if x != nil {
 		return x.Windows
 	}
@@ -1696,10 +1699,9 @@ func (x *Incident) GetEndTime() *timestamppb.Timestamp {
 
 // A period [start_time, end_time) during which `service` was impaired for
 // one customer at `impact_fraction`.
-// (-- api-linter: core::0123::resource-pattern-plural=disabled
-//
-//	aip.dev/not-precedent: the published API fixes the path /incidents/{incident}/windows; under an incident, "windows" is unambiguous. --)
-type OutageWindow struct {
+// "incidents/{incident}/windows/{window}": the collection named as AIP-122
+// nests it (IncidentWindow under Incident: "windows").
+type IncidentWindow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The affected customer; must be one of the scenario's customers.
 	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
@@ -1721,20 +1723,20 @@ type OutageWindow struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *OutageWindow) Reset() {
-	*x = OutageWindow{}
+func (x *IncidentWindow) Reset() {
+	*x = IncidentWindow{}
 	mi := &file_impact_v1_scenario_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *OutageWindow) String() string {
+func (x *IncidentWindow) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*OutageWindow) ProtoMessage() {}
+func (*IncidentWindow) ProtoMessage() {}
 
-func (x *OutageWindow) ProtoReflect() protoreflect.Message {
+func (x *IncidentWindow) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_scenario_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1746,47 +1748,47 @@ func (x *OutageWindow) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use OutageWindow.ProtoReflect.Descriptor instead.
-func (*OutageWindow) Descriptor() ([]byte, []int) {
+// Deprecated: Use IncidentWindow.ProtoReflect.Descriptor instead.
+func (*IncidentWindow) Descriptor() ([]byte, []int) {
 	return file_impact_v1_scenario_proto_rawDescGZIP(), []int{12}
 }
 
-func (x *OutageWindow) GetCustomerId() string {
+func (x *IncidentWindow) GetCustomerId() string {
 	if x != nil {
 		return x.CustomerId
 	}
 	return ""
 }
 
-func (x *OutageWindow) GetService() string {
+func (x *IncidentWindow) GetService() string {
 	if x != nil {
 		return x.Service
 	}
 	return ""
 }
 
-func (x *OutageWindow) GetStartTime() *timestamppb.Timestamp {
+func (x *IncidentWindow) GetStartTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.StartTime
 	}
 	return nil
 }
 
-func (x *OutageWindow) GetEndTime() *timestamppb.Timestamp {
+func (x *IncidentWindow) GetEndTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.EndTime
 	}
 	return nil
 }
 
-func (x *OutageWindow) GetImpactFraction() string {
+func (x *IncidentWindow) GetImpactFraction() string {
 	if x != nil {
 		return x.ImpactFraction
 	}
 	return ""
 }
 
-func (x *OutageWindow) GetName() string {
+func (x *IncidentWindow) GetName() string {
 	if x != nil {
 		return x.Name
 	}
@@ -2162,13 +2164,13 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"TimeWindow\x12>\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\tstartTime\x12:\n" +
-	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\aendTime\"\xeb\a\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\aendTime\"\xed\a\n" +
 	"\bIncident\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"incidentId\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x01R\x05title\x124\n" +
-	"\x05cause\x18\x03 \x01(\x0e2\x19.impact.v1.Incident.CauseB\x03\xe0A\x01R\x05cause\x126\n" +
-	"\awindows\x18\x04 \x03(\v2\x17.impact.v1.OutageWindowB\x03\xe0A\x01R\awindows\x120\n" +
+	"\x05cause\x18\x03 \x01(\x0e2\x19.impact.v1.Incident.CauseB\x03\xe0A\x01R\x05cause\x128\n" +
+	"\awindows\x18\x04 \x03(\v2\x19.impact.v1.IncidentWindowB\x03\xe0A\x01R\awindows\x120\n" +
 	"\x11recovery_currency\x18\x05 \x01(\tB\x03\xe0A\x01R\x10recoveryCurrency\x12C\n" +
 	"\x0erecovery_items\x18\x06 \x03(\v2\x17.impact.v1.RecoveryItemB\x03\xe0A\x01R\rrecoveryItems\x12C\n" +
 	"\n" +
@@ -2199,8 +2201,8 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"\x16ALLOCATION_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04EVEN\x10\x01\x12\r\n" +
 	"\tBY_IMPACT\x10\x02:B\xeaA?\n" +
-	"\x12impact.v1/Incident\x12\x14incidents/{incident}*\tincidents2\bincident\"\xf7\x02\n" +
-	"\fOutageWindow\x12$\n" +
+	"\x12impact.v1/Incident\x12\x14incidents/{incident}*\tincidents2\bincident\"\xff\x02\n" +
+	"\x0eIncidentWindow\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"customerId\x12\x1d\n" +
 	"\aservice\x18\x02 \x01(\tB\x03\xe0A\x02R\aservice\x12>\n" +
@@ -2208,8 +2210,8 @@ const file_impact_v1_scenario_proto_rawDesc = "" +
 	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\tstartTime\x12:\n" +
 	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\aendTime\x12,\n" +
 	"\x0fimpact_fraction\x18\x05 \x01(\tB\x03\xe0A\x01R\x0eimpactFraction\x12\x17\n" +
-	"\x04name\x18\x06 \x01(\tB\x03\xe0A\bR\x04name:_\xeaA\\\n" +
-	"\x16impact.v1/OutageWindow\x12%incidents/{incident}/windows/{window}*\routageWindows2\foutageWindow\"\x9e\x01\n" +
+	"\x04name\x18\x06 \x01(\tB\x03\xe0A\bR\x04name:e\xeaAb\n" +
+	"\x18impact.v1/IncidentWindow\x12%incidents/{incident}/windows/{window}*\x0fincidentWindows2\x0eincidentWindow\"\x9e\x01\n" +
 	"\fRecoveryItem\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x01R\n" +
 	"customerId\x12,\n" +
@@ -2264,7 +2266,7 @@ var file_impact_v1_scenario_proto_goTypes = []any{
 	(*CreditTier)(nil),            // 17: impact.v1.CreditTier
 	(*TimeWindow)(nil),            // 18: impact.v1.TimeWindow
 	(*Incident)(nil),              // 19: impact.v1.Incident
-	(*OutageWindow)(nil),          // 20: impact.v1.OutageWindow
+	(*IncidentWindow)(nil),        // 20: impact.v1.IncidentWindow
 	(*RecoveryItem)(nil),          // 21: impact.v1.RecoveryItem
 	(*LaborItem)(nil),             // 22: impact.v1.LaborItem
 	(*ExpenseItem)(nil),           // 23: impact.v1.ExpenseItem
@@ -2306,15 +2308,15 @@ var file_impact_v1_scenario_proto_depIdxs = []int32{
 	26, // 30: impact.v1.TimeWindow.start_time:type_name -> google.protobuf.Timestamp
 	26, // 31: impact.v1.TimeWindow.end_time:type_name -> google.protobuf.Timestamp
 	6,  // 32: impact.v1.Incident.cause:type_name -> impact.v1.Incident.Cause
-	20, // 33: impact.v1.Incident.windows:type_name -> impact.v1.OutageWindow
+	20, // 33: impact.v1.Incident.windows:type_name -> impact.v1.IncidentWindow
 	21, // 34: impact.v1.Incident.recovery_items:type_name -> impact.v1.RecoveryItem
 	7,  // 35: impact.v1.Incident.allocation:type_name -> impact.v1.Incident.Allocation
 	26, // 36: impact.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
 	26, // 37: impact.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
 	26, // 38: impact.v1.Incident.start_time:type_name -> google.protobuf.Timestamp
 	26, // 39: impact.v1.Incident.end_time:type_name -> google.protobuf.Timestamp
-	26, // 40: impact.v1.OutageWindow.start_time:type_name -> google.protobuf.Timestamp
-	26, // 41: impact.v1.OutageWindow.end_time:type_name -> google.protobuf.Timestamp
+	26, // 40: impact.v1.IncidentWindow.start_time:type_name -> google.protobuf.Timestamp
+	26, // 41: impact.v1.IncidentWindow.end_time:type_name -> google.protobuf.Timestamp
 	22, // 42: impact.v1.RecoveryItem.labor:type_name -> impact.v1.LaborItem
 	23, // 43: impact.v1.RecoveryItem.expense:type_name -> impact.v1.ExpenseItem
 	44, // [44:44] is the sub-list for method output_type

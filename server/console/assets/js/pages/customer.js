@@ -87,7 +87,7 @@ async function drawStatements(sec, base, contracts, touched, zone) {
 }
 
 // statementsOfIncidents shows the statements of the periods the
-// customer's incidents touched (GetSlaStatement, named by each impact
+// customer's incidents touched (GetContractStatement, named by each impact
 // statement), with the period's uptime against the tier ladder.
 async function statementsOfIncidents(sec, base, contracts, touched) {
   const id = decodeURIComponent(base.split('/').pop());
