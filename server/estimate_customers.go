@@ -18,7 +18,7 @@ import (
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 )
 
-// ListEstimateCustomers pages the customers of a stored estimate. The
+// ListCustomerEstimates pages the customers of a stored estimate. The
 // estimate is one stored document, so the first page of a revision needs
 // the whole document read and decoded; revisions never change once
 // stored, so the decoded customers of a few revisions are kept in a small
@@ -65,6 +65,10 @@ type leanEstimate struct {
 // customerOrders are the order_by fields.
 var customerOrders = map[string]bool{"customer_id": true, "impact_seconds": true, "lost_revenue_gross": true,
 	"lost_revenue_net": true, "recovery_cost": true, "sla_credits": true, "churn_exposure": true}
+
+// customerOrderAliases are other spellings of order_by fields: the
+// singular sla_credit (the sum of a customer's credits) is sla_credits.
+var customerOrderAliases = map[string]string{"sla_credit": "sla_credits"}
 
 type docKey struct {
 	incident string
@@ -136,15 +140,15 @@ type customersToken struct {
 	Offset   int    `json:"n"`
 }
 
-func (s *ImpactStatements) ListEstimateCustomers(ctx context.Context, req *impactv1.ListEstimateCustomersRequest) (*impactv1.ListEstimateCustomersResponse, error) {
-	resp, err := s.listEstimateCustomers(ctx, req)
+func (s *ImpactStatements) ListCustomerEstimates(ctx context.Context, req *impactv1.ListCustomerEstimatesRequest) (*impactv1.ListCustomerEstimatesResponse, error) {
+	resp, err := s.listCustomerEstimates(ctx, req)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err, "")
 	}
 	return resp, nil
 }
 
-func (s *ImpactStatements) listEstimateCustomers(ctx context.Context, req *impactv1.ListEstimateCustomersRequest) (*impactv1.ListEstimateCustomersResponse, error) {
+func (s *ImpactStatements) listCustomerEstimates(ctx context.Context, req *impactv1.ListCustomerEstimatesRequest) (*impactv1.ListCustomerEstimatesResponse, error) {
 	id, err := estimateIncidentID(req.GetParent())
 	if err != nil {
 		return nil, invalidField("parent", "must be incidents/{incident}/estimate, got %q", req.GetParent())
@@ -153,6 +157,10 @@ func (s *ImpactStatements) listEstimateCustomers(ctx context.Context, req *impac
 	field, desc := strings.CutSuffix(order, " desc")
 	if field == "" {
 		field = "customer_id"
+	}
+	if canon, ok := customerOrderAliases[field]; ok {
+		field = canon
+		order = strings.Replace(order, "sla_credit", "sla_credits", 1)
 	}
 	if !customerOrders[field] {
 		return nil, invalidField("order_by", "must be one of customer_id, impact_seconds, lost_revenue_gross, lost_revenue_net, recovery_cost, sla_credits, churn_exposure, optionally followed by \" desc\"; got %q", req.GetOrderBy())
@@ -228,7 +236,7 @@ func (s *ImpactStatements) listEstimateCustomers(ctx context.Context, req *impac
 	}
 
 	e := de.meta
-	resp := &impactv1.ListEstimateCustomersResponse{
+	resp := &impactv1.ListCustomerEstimatesResponse{
 		TotalSize:   int32(total),
 		Revision:    e.Revision,
 		ComputeTime: timestamppb.New(e.ComputeTime),

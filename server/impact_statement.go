@@ -25,7 +25,7 @@ type ImpactStatements struct {
 	log    *slog.Logger
 	store  impact.Store
 	limits impact.Limits
-	cache  estimateCache // ListEstimateCustomers
+	cache  estimateCache // ListCustomerEstimates
 }
 
 // NewImpactStatements returns the impact statement service over st.

@@ -1,7 +1,7 @@
 // Incidents: cause, time, customers affected and totals in the reporting
 // currency, newest first, filtered by time and cause. The list pages
 // through ListIncidents; each row's totals and span come from the paged
-// estimate (ListEstimateCustomers with one customer), its count from
+// estimate (ListCustomerEstimates with one customer), its count from
 // total_size.
 
 import {h, table, link, errorNote} from '../dom.js';
