@@ -20,7 +20,7 @@ import (
 	"github.com/impact-svc/impact/store"
 )
 
-const importUsage = `Usage: impactctl import customers|contracts|windows [flags] FILE.csv
+const importUsage = `Usage: impactctl import customers|contracts|incidents|windows [flags] FILE.csv
        impactctl import customers|contracts --update [flags] FILE.csv
        impactctl import fx-rates [flags] FILE.csv
 
@@ -45,6 +45,11 @@ others may be left out or left empty (empty takes the API's default).
              keys 1-63 of a-z 0-9 _ - starting with a letter, values up to
              63 of the same (may be empty), at most 64; a contract's label
              overrides its customer's for the same key
+  incidents: incident_id*, title, cause, recovery_currency, allocation,
+             recovery_items: "labor:ROLE:HOURS:HOURLY_RATE[:ENGAGEMENT]" and
+             "expense:DESCRIPTION:QUANTITY:UNIT_COST" separated by ";", each
+             optionally followed by "@CUSTOMER_ID" (that customer's alone),
+             e.g. "labor:sre:3.5:142.17;expense:hotel:2:180.00@acme"
   windows:   incident_id*, window_id, customer_id*, service*, start_time*,
              end_time*, impact_fraction      (times in RFC 3339)
   fx-rates:  from_currency*, to_currency*, rate*: into the stored reporting
@@ -86,12 +91,22 @@ too, a window row whose id is stored with other values is refused (exit 3);
 delete that window through the API (DeleteOutageWindow, DELETE
 /v1/incidents/ID/windows/WINDOW_ID) and import the file again.
 
-When every row is valid, all of them are written. Windows are written in one
-transaction per incident (one BatchCreateOutageWindows call of up to 10,000
-windows): each batch is all or nothing. Customers and contracts are written
-one row per transaction (one Create or Update call each), so a failure in
-the middle of the file leaves the rows before it imported, and the error
-names the row it stopped at. "All or none" across the file then means: fix
+The file is read twice, 1,000 rows at a time, so that memory holds one
+chunk however long the file is (stdin is first copied to a temporary file):
+the first pass checks every row, the second checks each chunk again against
+what is stored then and writes it. An id given twice in the file is a
+problem too, however far apart the rows are.
+
+When every row is valid, all of them are written. With --db, the new
+customers and contracts of a chunk are written in one transaction (COPY on
+PostgreSQL, multi-row INSERTs on SQLite; one audit record per chunk): each
+chunk is all or nothing. Windows are written in one transaction per
+incident and chunk (one BatchCreateOutageWindows call). Through --server,
+and for the rows --update changes, customers and contracts are written one
+row per transaction (one Create or Update call each); incidents are always
+written one per call. So a failure in the middle of the file leaves the
+chunks (or rows) before it imported, and the error names the rows it
+stopped at. "All or none" across the file then means: fix
 the cause and run the same file again. Every create carries a request id
 derived from the file's digest and the row (the batch for windows), which
 the server remembers: a write that did happen but whose answer was lost is
@@ -118,9 +133,9 @@ func runImport(c *cli, args []string) error {
 		return importFXRates(c, file, *dsn, *addr, *token, *caFile)
 	}
 	switch kind {
-	case "customers", "contracts", "windows":
+	case "customers", "contracts", "windows", "incidents":
 	default:
-		return usagef("import", "unknown import %q: want customers, contracts, windows or fx-rates", kind)
+		return usagef("import", "unknown import %q: want customers, contracts, incidents, windows or fx-rates", kind)
 	}
 	imp := newImporter(kind)
 
@@ -208,6 +223,8 @@ func newImporter(kind string) importer {
 		return &customerImport{}
 	case "contracts":
 		return &contractImport{}
+	case "incidents":
+		return &incidentImport{}
 	default:
 		return &windowImport{}
 	}
@@ -1124,7 +1141,7 @@ func (x *windowImport) check(im *importRun) error {
 		if !seen {
 			ok = inc != "" && !strings.Contains(inc, "/")
 			if ok {
-				err := im.target.getIncident(im.ctx, inc)
+				_, err := im.target.getIncident(im.ctx, inc)
 				if internal(err) {
 					return err
 				}

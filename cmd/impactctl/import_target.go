@@ -32,11 +32,12 @@ import (
 type importTarget interface {
 	getCustomer(ctx context.Context, id string) (*impact.Customer, string, error)
 	getContract(ctx context.Context, customerID, service string) (*impact.Contract, string, error)
-	getIncident(ctx context.Context, id string) error
+	getIncident(ctx context.Context, id string) (*impact.Incident, error)
 	getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error)
 	createCustomer(ctx context.Context, c *impact.Customer, requestID string) error
 	createContract(ctx context.Context, customerID string, k *impact.Contract, requestID string) error
 	createWindows(ctx context.Context, incidentID string, ws []impact.StoredWindow, requestID string) error
+	createIncident(ctx context.Context, in *impact.Incident, requestID string) error
 	updateCustomer(ctx context.Context, c *impact.Customer, mask impact.FieldMask, etag string) error
 	updateContract(ctx context.Context, customerID string, k *impact.Contract, mask impact.FieldMask, etag string) error
 }
@@ -133,8 +134,16 @@ func (t *dbTarget) createContracts(ctx context.Context, customerIDs []string, ks
 	return err
 }
 
-func (t *dbTarget) getIncident(ctx context.Context, id string) error {
-	_, err := t.db.GetIncident(ctx, id)
+func (t *dbTarget) getIncident(ctx context.Context, id string) (*impact.Incident, error) {
+	in, err := t.db.GetIncident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &in.Incident, nil
+}
+
+func (t *dbTarget) createIncident(ctx context.Context, in *impact.Incident, requestID string) error {
+	_, err := t.db.CreateIncident(ctx, in, requestID)
 	return err
 }
 
@@ -294,9 +303,25 @@ func (t *apiTarget) getContract(ctx context.Context, customerID, service string)
 	return &sc.Customers[0].Contracts[0], p.GetEtag(), nil
 }
 
-func (t *apiTarget) getIncident(ctx context.Context, id string) error {
-	_, err := t.incidents.GetIncident(ctx, &impactv1.GetIncidentRequest{Name: impact.IncidentName(id)})
-	return t.fromStatus(err)
+func (t *apiTarget) getIncident(ctx context.Context, id string) (*impact.Incident, error) {
+	p, err := t.incidents.GetIncident(ctx, &impactv1.GetIncidentRequest{Name: impact.IncidentName(id)})
+	if err != nil {
+		return nil, t.fromStatus(err)
+	}
+	sc, err := fromProto(&impactv1.Scenario{Incidents: []*impactv1.Incident{p}})
+	if err != nil {
+		return nil, err
+	}
+	return &sc.Incidents[0], nil
+}
+
+func (t *apiTarget) createIncident(ctx context.Context, in *impact.Incident, requestID string) error {
+	return t.fromStatus(retryCreate(ctx, requestID, func() error {
+		_, err := t.incidents.CreateIncident(ctx, &impactv1.CreateIncidentRequest{
+			IncidentId: in.ID, Incident: server.IncidentToProto(in), RequestId: requestID,
+		})
+		return err
+	}))
 }
 
 func (t *apiTarget) getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error) {
@@ -421,6 +446,38 @@ func sameContract(a, b *impact.Contract) bool {
 		}
 	}
 	return true
+}
+
+// sameIncident compares the columns an incidents file can set.
+func sameIncident(a, b *impact.Incident) bool {
+	x, y := a.WithDefaults(), b.WithDefaults()
+	if x.ID != y.ID || x.Title != y.Title || x.Cause != y.Cause || x.RecoveryCurrency != y.RecoveryCurrency ||
+		x.Allocation != y.Allocation || len(x.RecoveryItems) != len(y.RecoveryItems) {
+		return false
+	}
+	for i := range x.RecoveryItems {
+		p, q := x.RecoveryItems[i], y.RecoveryItems[i]
+		if p.CustomerID != q.CustomerID || (p.Labor == nil) != (q.Labor == nil) || (p.Expense == nil) != (q.Expense == nil) {
+			return false
+		}
+		if p.Labor != nil && (p.Labor.Role != q.Labor.Role || !sameDecimal(p.Labor.Hours, q.Labor.Hours) ||
+			!sameDecimal(p.Labor.HourlyRate, q.Labor.HourlyRate) || !sameDecimal(or1(p.Labor.Engagement), or1(q.Labor.Engagement))) {
+			return false
+		}
+		if p.Expense != nil && (p.Expense.Description != q.Expense.Description || !sameDecimal(or1(p.Expense.Quantity), or1(q.Expense.Quantity)) ||
+			!sameDecimal(p.Expense.UnitCost, q.Expense.UnitCost)) {
+			return false
+		}
+	}
+	return true
+}
+
+// or1 is a factor that defaults to 1.
+func or1(s string) string {
+	if s == "" {
+		return "1"
+	}
+	return s
 }
 
 func sameWindow(a, b *impact.OutageWindow) bool {
