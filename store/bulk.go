@@ -26,8 +26,9 @@ import (
 // customer, and the batch is then written not at all.
 
 // MaxBulkRows is the most rows one bulk call takes: its fingerprints and
-// audit record read the rows back with one IN list each.
-const MaxBulkRows = impact.MaxPageSize
+// audit record read the rows back with one IN list each, under the bound
+// parameters of both engines (32,766 on SQLite).
+const MaxBulkRows = 5000
 
 // sqliteInsertRows is the rows per multi-row INSERT on SQLite, under its
 // 32,766 bound parameters at 13 columns.
@@ -340,52 +341,70 @@ func anys(ss []string) []any {
 	return out
 }
 
-// BatchGetCustomers reads the customers ids (at most MaxBulkRows) that
+// BatchGetCustomers reads the customers ids that
 // exist, by id; ids absent are absent from the map.
 func (d *DB) BatchGetCustomers(ctx context.Context, ids []string) (map[string]*impact.StoredCustomer, error) {
 	out := make(map[string]*impact.StoredCustomer, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	q, args, err := sqlx.In(`SELECT `+d.customerCols()+` FROM customers WHERE id IN (?)`, ids)
-	if err != nil {
-		return nil, err
-	}
-	var rows []customerRow
-	if err := d.db.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
-		return nil, translate(err)
-	}
-	for i := range rows {
-		c, err := rows[i].toDomain()
+	for lo := 0; lo < len(ids); lo += idChunk {
+		q, args, err := sqlx.In(`SELECT `+d.customerCols()+` FROM customers WHERE id IN (?)`, ids[lo:min(lo+idChunk, len(ids))])
 		if err != nil {
 			return nil, err
 		}
-		out[c.ID] = c
+		var rows []customerRow
+		if err := d.db.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
+			return nil, translate(err)
+		}
+		for i := range rows {
+			c, err := rows[i].toDomain()
+			if err != nil {
+				return nil, err
+			}
+			out[c.ID] = c
+		}
 	}
 	return out, nil
 }
 
-// BatchGetContracts reads every stored contract of the customers ids (at
-// most MaxBulkRows), by contract name.
+// BatchGetContracts reads every stored contract of the customers ids, by
+// contract name.
 func (d *DB) BatchGetContracts(ctx context.Context, customerIDs []string) (map[string]*impact.StoredContract, error) {
 	out := map[string]*impact.StoredContract{}
 	if len(customerIDs) == 0 {
 		return out, nil
 	}
-	q, args, err := sqlx.In(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id IN (?)`, customerIDs)
-	if err != nil {
-		return nil, err
-	}
-	var rows []contractRow
-	if err := d.db.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
-		return nil, translate(err)
-	}
-	for i := range rows {
-		k, err := rows[i].toDomain()
+	for lo := 0; lo < len(customerIDs); lo += idChunk {
+		q, args, err := sqlx.In(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id IN (?)`, customerIDs[lo:min(lo+idChunk, len(customerIDs))])
 		if err != nil {
 			return nil, err
 		}
-		out[k.Name] = k
+		var rows []contractRow
+		if err := d.db.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
+			return nil, translate(err)
+		}
+		for i := range rows {
+			k, err := rows[i].toDomain()
+			if err != nil {
+				return nil, err
+			}
+			out[k.Name] = k
+		}
+	}
+	return out, nil
+}
+
+// BatchGetWindows reads the windows ids of incident incidentID that exist,
+// by id.
+func (d *DB) BatchGetWindows(ctx context.Context, incidentID string, ids []string) (map[string]*impact.StoredWindow, error) {
+	ws, err := d.getWindows(ctx, incidentID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*impact.StoredWindow, len(ws))
+	for i := range ws {
+		out[ws[i].ID] = &ws[i]
 	}
 	return out, nil
 }

@@ -1125,6 +1125,23 @@ func (x *windowImport) check(im *importRun) error {
 		}
 		return ts
 	}
+	if p, ok := im.target.(prefetcher); ok {
+		var ids []string
+		byIncident := map[string][]string{}
+		for _, r := range t.rows {
+			ids = append(ids, t.get(r, "customer_id"))
+			if w := t.get(r, "window_id"); w != "" {
+				inc := t.get(r, "incident_id")
+				byIncident[inc] = append(byIncident[inc], w)
+			}
+		}
+		if err := p.prefetch(im.ctx, ids, false); err != nil {
+			return err
+		}
+		if err := p.prefetchWindows(im.ctx, byIncident); err != nil {
+			return err
+		}
+	}
 	customers := map[string]bool{} // id → exists in the database
 	var standIns []impact.Customer
 	incidentOK := map[string]bool{}

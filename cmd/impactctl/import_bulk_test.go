@@ -101,12 +101,12 @@ func TestImportBulk(t *testing.T) {
 			t.Fatalf("a refused import wrote %d customers", got)
 		}
 		dup := customersCSV(t, n, func(i int, cells []string) {
-			if i == 4321 { // line 4323, in another chunk than line 3
+			if i == 7321 { // line 7323, in another chunk than line 3
 				cells[0] = "bulk-000001"
 			}
 		})
 		r = impactctl(t, env, "import", "customers", dup)
-		if r.code != exitInvalid || !strings.Contains(r.stderr, `row 4323, column customer_id: customer "bulk-000001" is also on row 3`) {
+		if r.code != exitInvalid || !strings.Contains(r.stderr, `row 7323, column customer_id: customer "bulk-000001" is also on row 3`) {
 			t.Fatalf("an id twice: exit %d, stderr %q", r.code, r.stderr)
 		}
 		if got := count(t, db, "SELECT COUNT(*) FROM customers"); got != 0 {

@@ -50,15 +50,41 @@ type dbTarget struct {
 	customers map[string]*impact.StoredCustomer // prefetched: id → customer, nil when absent
 	contracts map[string]*impact.StoredContract // prefetched: by name, for every customer in fetched
 	fetched   map[string]bool                   // customer ids whose contracts were prefetched
+	windows   map[string]*impact.StoredWindow   // prefetched: by incident and id, nil when absent
 }
 
 // prefetcher is a target that reads a chunk's resources in advance.
 type prefetcher interface {
 	reset()
 	prefetch(ctx context.Context, customerIDs []string, contracts bool) error
+	prefetchWindows(ctx context.Context, byIncident map[string][]string) error
 }
 
-func (t *dbTarget) reset() { t.customers, t.contracts, t.fetched = nil, nil, nil }
+func (t *dbTarget) reset() { t.customers, t.contracts, t.fetched, t.windows = nil, nil, nil, nil }
+
+// prefetchWindows reads the windows ids of each incident.
+func (t *dbTarget) prefetchWindows(ctx context.Context, byIncident map[string][]string) error {
+	t.windows = map[string]*impact.StoredWindow{}
+	for inc, ids := range byIncident {
+		if inc == "" || impact.CheckResourceID(inc) != "" {
+			continue
+		}
+		var valid []string
+		for _, id := range ids {
+			if impact.CheckResourceID(id) == "" {
+				valid = append(valid, id)
+			}
+		}
+		ws, err := t.db.BatchGetWindows(ctx, inc, valid)
+		if err != nil {
+			return err
+		}
+		for _, id := range valid {
+			t.windows[inc+"\x00"+id] = ws[id]
+		}
+	}
+	return nil
+}
 
 // prefetch reads the customers ids (and, with contracts, their contracts),
 // importChunk at most.
@@ -148,6 +174,12 @@ func (t *dbTarget) createIncident(ctx context.Context, in *impact.Incident, requ
 }
 
 func (t *dbTarget) getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error) {
+	if w, ok := t.windows[incidentID+"\x00"+windowID]; ok {
+		if w == nil {
+			return nil, impact.Errorf(impact.ENOTFOUND, "%s not found", impact.WindowName(incidentID, windowID))
+		}
+		return &w.OutageWindow, nil
+	}
 	w, err := t.db.GetWindow(ctx, incidentID, windowID)
 	if err != nil {
 		return nil, err
