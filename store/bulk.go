@@ -191,7 +191,8 @@ func (d *DB) inConnTx(ctx context.Context, fn func(conn *sqlx.Conn, tx *sqlx.Tx)
 
 // claimMany records requestIDs[i] for row i, as claim does for one row,
 // and reports the rows to write: those whose request id is new. A request
-// id recorded before for another request is ECONFLICT, as in claimRequest.
+// id recorded before for another request of the same method is ECONFLICT,
+// as in claimRequest.
 // of(i) gives row i's result name, parent and body (for its digest).
 func (d *DB) claimMany(ctx context.Context, tx *sqlx.Tx, method string, requestIDs []string, of func(i int) (result, parent string, body any)) ([]bool, error) {
 	keep := make([]bool, len(requestIDs))
@@ -225,7 +226,10 @@ func (d *DB) claimMany(ctx context.Context, tx *sqlx.Tx, method string, requestI
 	}
 	for lo := 0; lo < len(ids); lo += sqliteInsertRows {
 		part := ids[lo:min(lo+sqliteInsertRows, len(ids))]
-		q, args, err := sqlx.In(`SELECT method, request_id, digest FROM request_ids WHERE request_id IN (?)`, part)
+		// By the primary key (method, request_id): a bulk write looks up
+		// its method's ids only (impactctl's name their method), where
+		// claimRequest also refuses an id another method used.
+		q, args, err := sqlx.In(`SELECT method, request_id, digest FROM request_ids WHERE method = ? AND request_id IN (?)`, method, part)
 		if err != nil {
 			return nil, err
 		}
