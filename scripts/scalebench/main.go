@@ -299,7 +299,7 @@ func serverSteps(bin, dsn string, n int) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, "--db", dsn, "--grpc-addr", grpcAddr, "--http-addr", httpAddr, "--recompute-workers", "0", "--log-level", "warn")
+	cmd := exec.Command(bin, "--db", dsn, "--grpc-addr", grpcAddr, "--http-addr", httpAddr, "--recompute-workers", "0", "--log-level", "error", "--call-timeout", "30m")
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return err
