@@ -20,7 +20,9 @@ import (
 // whose request id was recorded before is not written again), the
 // freshness bookkeeping of fresh.go (a contract changes its customer's
 // fingerprint exactly as CreateContract does), and the audit log (one
-// record per batch naming every row written, with their stored values).
+// record per batch naming every row written, with the stored rows after
+// it: the customers written, or every contract of the customers whose
+// contracts were written).
 // The rows are checked by the caller (impactctl validates every row before
 // it writes any); the database still refuses a duplicate id or a missing
 // customer, and the batch is then written not at all.
@@ -127,8 +129,6 @@ func (d *DB) BulkCreateContracts(ctx context.Context, customerIDs []string, ks [
 			return err
 		}
 		var names []string
-		var pairs []string
-		var args []any
 		values := make([][]any, 0, len(rows))
 		for i, r := range rows {
 			if !keep[i] {
@@ -136,8 +136,6 @@ func (d *DB) BulkCreateContracts(ctx context.Context, customerIDs []string, ks [
 			}
 			name := impact.ContractName(r.CustomerID, r.Service)
 			names = append(names, name)
-			pairs = append(pairs, "(?, ?)")
-			args = append(args, r.CustomerID, r.Service)
 			values = append(values, []any{r.CustomerID, r.Service, d.num(r.MonthlyFee), d.num(r.MinCreditAmount), r.BillingPeriod,
 				r.TimeZone, d.jsonb(r.Terms), int64(1), d.ts(now), d.ts(now), r.Labels})
 			ch.customer(r.CustomerID, name)
@@ -154,8 +152,20 @@ func (d *DB) BulkCreateContracts(ctx context.Context, customerIDs []string, ks [
 			return exists(err, "a contract of this batch")
 		}
 		written = len(values)
+		// The after value is every stored contract of the batch's customers
+		// (read by the primary key's prefix; a list of (customer, service)
+		// pairs is not an index lookup on either engine): the new ones and
+		// any the customers had before.
+		var custs []string
+		seen := map[string]bool{}
+		for _, r := range rows {
+			if !seen[r.CustomerID] {
+				seen[r.CustomerID] = true
+				custs = append(custs, r.CustomerID)
+			}
+		}
 		if err := d.auditMany(ctx, tx, "ImportContracts", "contracts", names,
-			ref("contracts", "(customer_id, service) IN (VALUES "+strings.Join(pairs, ", ")+") ORDER BY customer_id, service", args...)); err != nil {
+			ref("contracts", inList("customer_id", len(custs))+" ORDER BY customer_id, service", anys(custs)...)); err != nil {
 			return err
 		}
 		return d.commitChanges(ctx, tx, ch)
