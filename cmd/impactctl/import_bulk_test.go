@@ -232,3 +232,44 @@ func TestImportSurvivesKill9(t *testing.T) {
 		}
 	})
 }
+
+// TestImportIncidents imports incidents with their recovery items: stored
+// as CreateIncident stores them, a re-run skips them, a bad item names its
+// row and writes nothing.
+func TestImportIncidents(t *testing.T) {
+	bulkEngines(t, func(t *testing.T, dsn string) {
+		env := map[string]string{"IMPACTCTL_DB": dsn}
+		mustRun(t, env, "import", "customers", "../../examples/customers.csv")
+		dir := t.TempDir()
+		file := filepath.Join(dir, "incidents.csv")
+		good := "incident_id,title,cause,recovery_currency,allocation,recovery_items\n" +
+			"inc-a,Region outage,POWER_FAILURE,USD,BY_IMPACT,labor:sre:3.5:142.17;expense:generator:2:180.00@clinic-alba\n" +
+			"inc-b,,NETWORK_FAILURE,,,\n"
+		if err := os.WriteFile(file, []byte(good+"inc-c,x,,USD,,labor:sre:1:abc\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := impactctl(t, env, "import", "incidents", file)
+		if r.code != exitInvalid || !strings.Contains(r.stderr, "row 4, column recovery_items: ") || strings.Contains(r.stderr, "row 2") {
+			t.Fatalf("bad item: exit %d, stderr %q", r.code, r.stderr)
+		}
+		db := openDB(t, dsn)
+		if got := count(t, db, "SELECT COUNT(*) FROM incidents"); got != 0 {
+			t.Fatalf("a refused import wrote %d incidents", got)
+		}
+		if err := os.WriteFile(file, []byte(good), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out := mustRun(t, env, "import", "incidents", file); !strings.Contains(out, "imported 2 incidents") {
+			t.Errorf("import: %q", out)
+		}
+		in, err := db.GetIncident(context.Background(), "inc-a")
+		if err != nil || in.Cause != impact.PowerFailure || in.Allocation != impact.ByImpact || len(in.RecoveryItems) != 2 ||
+			in.RecoveryItems[0].Labor == nil || in.RecoveryItems[0].Labor.HourlyRate != "142.17" ||
+			in.RecoveryItems[1].Expense == nil || in.RecoveryItems[1].Expense.Quantity != "2" || in.RecoveryItems[1].CustomerID != "clinic-alba" {
+			t.Errorf("inc-a = %+v, %v", in, err)
+		}
+		if out := mustRun(t, env, "import", "incidents", file); !strings.Contains(out, "imported 0 incidents (2 already present, skipped)") {
+			t.Errorf("re-import: %q", out)
+		}
+	})
+}
