@@ -67,13 +67,14 @@ func (d *DB) BulkCreateCustomers(ctx context.Context, cs []impact.Customer, requ
 		if err != nil {
 			return err
 		}
-		var ids []string
+		var ids, names []string
 		values := make([][]any, 0, len(rows))
 		for i, r := range rows {
 			if !keep[i] {
 				continue
 			}
 			ids = append(ids, r.ID)
+			names = append(names, impact.CustomerName(r.ID))
 			values = append(values, []any{r.ID, r.DisplayName, r.Currency, r.TimeZone, d.num(r.HourlyAmount), d.num(r.RecaptureRate),
 				d.num(r.LifetimeValue), d.num(r.ChurnProbability), d.jsonb(r.Baseline), int64(1), d.ts(now), d.ts(now), r.Labels})
 		}
@@ -86,7 +87,7 @@ func (d *DB) BulkCreateCustomers(ctx context.Context, cs []impact.Customer, requ
 			return exists(err, "a customer of this batch")
 		}
 		written = len(values)
-		return d.auditMany(ctx, tx, "ImportCustomers", "customers", ids, ref("customers", inList("id", len(ids))+" ORDER BY id", anys(ids)...))
+		return d.auditMany(ctx, tx, "ImportCustomers", "customers", names, ref("customers", inList("id", len(ids))+" ORDER BY id", anys(ids)...))
 	})
 	return written, err
 }
