@@ -480,7 +480,7 @@
 //
 // # Paged estimate customers
 //
-// Decision: ListEstimateCustomers sorts amounts in different currencies by
+// Decision: ListCustomerEstimates sorts amounts in different currencies by
 // their value in the estimate's reporting currency (amount × the
 // estimate's own rate, exact); without a rate an amount compares as it
 // stands. Ties, and customers without the figure (no recovery currency,

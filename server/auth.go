@@ -127,7 +127,7 @@ var MethodRoles = map[string]Role{
 	impactv1.LedgerService_GetAccrualReport_FullMethodName:               Viewer,
 	impactv1.LedgerService_ExportCreditNotes_FullMethodName:              Viewer,
 	impactv1.ImpactStatementService_GetImpactStatement_FullMethodName:    Viewer,
-	impactv1.ImpactStatementService_ListEstimateCustomers_FullMethodName: Viewer,
+	impactv1.ImpactStatementService_ListCustomerEstimates_FullMethodName: Viewer,
 	impactv1.ContractService_ListContractStatements_FullMethodName:       Viewer,
 
 	// Reporting settings move every estimate that uses them: admin only.

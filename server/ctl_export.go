@@ -39,3 +39,9 @@ func StoredContractToProto(k *impact.StoredContract) *impactv1.Contract { return
 // StoredWindowToProto maps a stored outage window to the IncidentWindow that
 // GetIncidentWindow returns for it.
 func StoredWindowToProto(w *impact.StoredWindow) *impactv1.IncidentWindow { return windowToProto(w) }
+
+// IncidentToProto maps an incident to create to its proto, without the
+// stored metadata.
+func IncidentToProto(in *impact.Incident) *impactv1.Incident {
+	return incidentToProto(&impact.StoredIncident{Incident: *in})
+}

@@ -13,7 +13,7 @@ import (
 	impactv1 "github.com/impact-svc/impact/proto/impact/v1"
 )
 
-// ListEstimateCustomers pages the customers of a stored estimate
+// ListCustomerEstimates pages the customers of a stored estimate
 // (estimating.Service.EstimateCustomers); this parses the request and its
 // page token, and maps the page.
 
@@ -24,15 +24,15 @@ type customersToken struct {
 	Offset   int    `json:"n"`
 }
 
-func (s *ImpactStatements) ListEstimateCustomers(ctx context.Context, req *impactv1.ListEstimateCustomersRequest) (*impactv1.ListEstimateCustomersResponse, error) {
-	resp, err := s.listEstimateCustomers(ctx, req)
+func (s *ImpactStatements) ListCustomerEstimates(ctx context.Context, req *impactv1.ListCustomerEstimatesRequest) (*impactv1.ListCustomerEstimatesResponse, error) {
+	resp, err := s.listCustomerEstimates(ctx, req)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err, "")
 	}
 	return resp, nil
 }
 
-func (s *ImpactStatements) listEstimateCustomers(ctx context.Context, req *impactv1.ListEstimateCustomersRequest) (*impactv1.ListEstimateCustomersResponse, error) {
+func (s *ImpactStatements) listCustomerEstimates(ctx context.Context, req *impactv1.ListCustomerEstimatesRequest) (*impactv1.ListCustomerEstimatesResponse, error) {
 	id, err := estimateIncidentID(req.GetParent())
 	if err != nil {
 		return nil, invalidField("parent", "must be incidents/{incident}/estimate, got %q", req.GetParent())
@@ -41,6 +41,10 @@ func (s *ImpactStatements) listEstimateCustomers(ctx context.Context, req *impac
 	field, desc := strings.CutSuffix(order, " desc")
 	if field == "" {
 		field = "customer_id"
+	}
+	if canon, ok := customerOrderAliases[field]; ok {
+		field = canon
+		order = strings.Replace(order, "sla_credit", "sla_credits", 1)
 	}
 	if !estimating.CustomerOrders[field] {
 		return nil, invalidField("order_by", "must be one of customer_id, impact_seconds, lost_revenue_gross, lost_revenue_net, recovery_cost, sla_credits, churn_exposure, optionally followed by \" desc\"; got %q", req.GetOrderBy())
@@ -74,7 +78,7 @@ func (s *ImpactStatements) listEstimateCustomers(ctx context.Context, req *impac
 	tok.Revision = page.Estimate.Revision
 	total, next := page.Total, page.Next
 	e := page.Estimate
-	resp := &impactv1.ListEstimateCustomersResponse{
+	resp := &impactv1.ListCustomerEstimatesResponse{
 		TotalSize:   int32(total),
 		Revision:    e.Revision,
 		ComputeTime: timestamppb.New(e.ComputeTime),
@@ -126,3 +130,7 @@ func leanToProto(c *estimating.LeanCustomer) *impactv1.CustomerEstimate {
 	}
 	return p
 }
+
+// customerOrderAliases are other spellings of order_by fields: the
+// singular sla_credit (the sum of a customer's credits) is sla_credits.
+var customerOrderAliases = map[string]string{"sla_credit": "sla_credits"}

@@ -273,11 +273,12 @@ func (d *DB) commitChanges(ctx context.Context, tx *sqlx.Tx, c *changes) error {
 		if err != nil {
 			return err
 		}
+		depsOf, err := d.depIncidents(ctx, tx, custs)
+		if err != nil {
+			return err
+		}
 		for _, id := range custs {
-			var ids []string
-			if err := tx.SelectContext(ctx, &ids, d.q(`SELECT incident_id FROM estimate_dep_customers WHERE customer_id = ?`), id); err != nil {
-				return err
-			}
+			ids := depsOf[id]
 			if len(ids) == 0 {
 				continue
 			}
@@ -312,18 +313,12 @@ func (d *DB) commitChanges(ctx context.Context, tx *sqlx.Tx, c *changes) error {
 		own[w.incidentID] ^= w.hash
 		ownReason[w.incidentID] = w.reason
 	}
+	winDeps, err := d.depRanges(ctx, tx, wcusts)
+	if err != nil {
+		return err
+	}
 	for _, cid := range wcusts {
-		var deps []struct {
-			IncidentID string  `db:"incident_id"`
-			From       instant `db:"range_from"`
-			To         instant `db:"range_to"`
-			WinCur     int64   `db:"win_cur"`
-		}
-		if err := tx.SelectContext(ctx, &deps, d.q(`SELECT incident_id, range_from, range_to, win_cur FROM estimate_dep_customers
-			WHERE customer_id = ?`), cid); err != nil {
-			return err
-		}
-		for _, dep := range deps {
+		for _, dep := range winDeps[cid] {
 			cur, last := dep.WinCur, ""
 			for _, w := range byCustomer[cid] {
 				if !w.end.Before(dep.From.Time) && !w.start.After(dep.To.Time) {
@@ -396,6 +391,60 @@ func (d *DB) commitChanges(ctx context.Context, tx *sqlx.Tx, c *changes) error {
 		return err
 	}
 	return d.recordChanged(ctx, tx, names, g)
+}
+
+// depIncidents reads the incidents whose estimates depend on each of the
+// customers ids: one query per markRows customers, not one per customer,
+// so that a bulk write of thousands of contracts stays cheap.
+func (d *DB) depIncidents(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for lo := 0; lo < len(ids); lo += markRows {
+		q, args, err := sqlx.In(`SELECT customer_id, incident_id FROM estimate_dep_customers WHERE customer_id IN (?)`, ids[lo:min(lo+markRows, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		var rows []struct {
+			CustomerID string `db:"customer_id"`
+			IncidentID string `db:"incident_id"`
+		}
+		if err := tx.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.CustomerID] = append(out[r.CustomerID], r.IncidentID)
+		}
+	}
+	return out, nil
+}
+
+// depRange is one estimate's dependency on a customer's windows.
+type depRange struct {
+	CustomerID string  `db:"customer_id"`
+	IncidentID string  `db:"incident_id"`
+	From       instant `db:"range_from"`
+	To         instant `db:"range_to"`
+	WinCur     int64   `db:"win_cur"`
+}
+
+// depRanges reads the dependency rows of each of the customers ids, as
+// depIncidents does.
+func (d *DB) depRanges(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string][]depRange, error) {
+	out := map[string][]depRange{}
+	for lo := 0; lo < len(ids); lo += markRows {
+		q, args, err := sqlx.In(`SELECT customer_id, incident_id, range_from, range_to, win_cur FROM estimate_dep_customers
+			WHERE customer_id IN (?)`, ids[lo:min(lo+markRows, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		var rows []depRange
+		if err := tx.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.CustomerID] = append(out[r.CustomerID], r)
+		}
+	}
+	return out, nil
 }
 
 // settleHeads sets, for each estimate whose fingerprints a write changed,

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -69,9 +71,25 @@ estimates (from --db only):
   --format json: a JSON array of IncidentEstimate objects, each exactly as
   GET /v1/incidents/{id}/estimate returns it.
 
-  --since and --until (RFC 3339) keep the estimates computed in
-  [since, until). Only the latest revision of each incident is exported: the
-  store offers no query over all revisions.
+  Filters (each RFC 3339; any combination):
+    --computed-since, --computed-until  estimates computed in [since, until)
+    --outage-since, --outage-until      incidents whose outage (first window
+                                        start to last window end) overlaps
+                                        [since, until), as recompute selects
+    --billing-period YYYY-MM            only the SLA credits of billing periods
+                                        starting in that month (in the
+                                        contract's time zone): sla_credits sums
+                                        those, and customers with none are left
+                                        out (json: the customers' credits; the
+                                        totals stay the estimate's)
+  The old --since and --until are refused: they meant compute time here and
+  outage time in recompute; say which. Only the latest revision of each
+  incident is exported: the store offers no query over all revisions.
+
+  Memory: --format csv reads one estimate's stored document at a time and
+  decodes and writes its customers one at a time, so memory is bounded by
+  the largest stored document (about 450 bytes a customer), not by the
+  export; --format json decodes one estimate at a time.
 
 credit-notes (from --db, or --server with a viewer's token): the APPROVED
 credit lines as credit notes for the billing system. --format csv has the
@@ -94,8 +112,13 @@ func runExport(c *cli, args []string) (err error) {
 	// -o has no IMPACTCTL_ variable: where output goes is not an environment setting.
 	outFile := f.fs.String("o", "", "write to this `FILE` instead of stdout (created complete or not at all)")
 	incident := f.string("incident", "", "windows: export only this incident's")
-	sinceS := f.string("since", "", "estimates: keep those computed at or after this RFC 3339 time")
-	untilS := f.string("until", "", "estimates: keep those computed before this RFC 3339 time")
+	sinceS := f.string("since", "", "refused: use --computed-since or --outage-since")
+	untilS := f.string("until", "", "refused: use --computed-until or --outage-until")
+	compSinceS := f.string("computed-since", "", "estimates: keep those computed at or after this RFC 3339 time")
+	compUntilS := f.string("computed-until", "", "estimates: keep those computed before this RFC 3339 time")
+	outSinceS := f.string("outage-since", "", "estimates: keep incidents with a window ending after this RFC 3339 time")
+	outUntilS := f.string("outage-until", "", "estimates: keep incidents with a window starting before this RFC 3339 time")
+	billingS := f.string("billing-period", "", "estimates: only the credits of billing periods starting in this month (YYYY-MM)")
 	filter := f.string("filter", "", "credit-notes: a ListCreditLines filter")
 	pos, err := f.parse(args, 1)
 	if err != nil {
@@ -113,19 +136,33 @@ func runExport(c *cli, args []string) (err error) {
 	if *incident != "" && kind != "windows" {
 		return usagef("export", "--incident filters windows, not %s", kind)
 	}
-	if kind != "estimates" && (*sinceS != "" || *untilS != "") {
-		return usagef("export", "--since and --until filter estimates, not %s", kind)
+	if *sinceS != "" || *untilS != "" {
+		return usagef("export", "--since and --until are ambiguous (compute time here, outage time in recompute): "+
+			"use --computed-since/--computed-until for when the estimates were computed, or --outage-since/--outage-until for when the outage was")
+	}
+	var ef estimateFilter
+	if kind != "estimates" && (*compSinceS != "" || *compUntilS != "" || *outSinceS != "" || *outUntilS != "" || *billingS != "") {
+		return usagef("export", "--computed-*, --outage-* and --billing-period filter estimates, not %s", kind)
+	}
+	for _, x := range []struct {
+		name string
+		s    string
+		dst  *time.Time
+	}{{"computed-since", *compSinceS, &ef.computedSince}, {"computed-until", *compUntilS, &ef.computedUntil},
+		{"outage-since", *outSinceS, &ef.outageSince}, {"outage-until", *outUntilS, &ef.outageUntil}} {
+		if *x.dst, err = parseTimeFlag(x.name, x.s); err != nil {
+			return err
+		}
+	}
+	if *billingS != "" {
+		m, err := time.Parse("2006-01", *billingS)
+		if err != nil {
+			return usagef("export", "--billing-period %q: want a month YYYY-MM such as 2025-07", *billingS)
+		}
+		ef.billing = m.Format("2006-01")
 	}
 	if kind == "estimates" && *addr != "" {
 		return usagef("export", "estimates are exported from --db only, not through --server (check IMPACTCTL_SERVER)")
-	}
-	since, err := parseTimeFlag("since", *sinceS)
-	if err != nil {
-		return err
-	}
-	until, err := parseTimeFlag("until", *untilS)
-	if err != nil {
-		return err
 	}
 
 	if *filter != "" && kind != "credit-notes" {
@@ -160,7 +197,7 @@ func runExport(c *cli, args []string) (err error) {
 	defer func() { err = out.close(err) }()
 	bw := bufio.NewWriter(out.w)
 	if kind == "estimates" {
-		err = exportEstimates(c, db, *format, since, until, bw)
+		err = exportEstimates(c, db, *format, ef, bw)
 	} else if kind == "credit-notes" {
 		err = exportCreditNotes(ctx, db, conn, *filter, *format, bw)
 	} else {
@@ -173,12 +210,46 @@ func runExport(c *cli, args []string) (err error) {
 	return bw.Flush()
 }
 
-func exportEstimates(c *cli, db *store.DB, format string, since, until time.Time, bw *bufio.Writer) error {
+// estimateFilter is export estimates' selection.
+type estimateFilter struct {
+	computedSince, computedUntil time.Time
+	outageSince, outageUntil     time.Time
+	billing                      string // "2006-01": credits of periods starting in that month
+}
+
+func (f *estimateFilter) computed(t time.Time) bool {
+	return (f.computedSince.IsZero() || !t.Before(f.computedSince)) && (f.computedUntil.IsZero() || t.Before(f.computedUntil))
+}
+
+// credits are the customer's credits the filter keeps.
+func (f *estimateFilter) credits(ce *impact.CustomerEstimate) []impact.AttributedCredit {
+	if f.billing == "" {
+		return ce.SLACredits
+	}
+	var out []impact.AttributedCredit
+	for _, a := range ce.SLACredits {
+		if periodMonth(a.PeriodStart) == f.billing {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// periodMonth is the month a billing period starts in, in its contract's
+// time zone: a period starts at midnight on the 1st of a month there,
+// which is within 14 hours of that midnight in UTC either way (offsets run
+// from -12:00 to +14:00), so 14 hours after the instant is always within
+// the same month in UTC.
+func periodMonth(start time.Time) string {
+	return start.UTC().Add(14 * time.Hour).Format("2006-01")
+}
+
+func exportEstimates(c *cli, db *store.DB, format string, f estimateFilter, bw *bufio.Writer) error {
 	var w estimateWriter
 	if format == "csv" {
-		w = newCSVEstimates(bw)
+		w = newCSVEstimates(bw, &f)
 	} else {
-		w = &jsonEstimates{jsonArray{w: bw}}
+		w = &jsonEstimates{jsonArray{w: bw}, &f}
 	}
 	if err := w.begin(); err != nil {
 		return err
@@ -191,17 +262,21 @@ func exportEstimates(c *cli, db *store.DB, format string, since, until time.Time
 			return err
 		}
 		for i := range page.Items {
-			e, err := db.GetEstimate(c.ctx, page.Items[i].ID, 0)
+			id := page.Items[i].ID
+			if !f.outageSince.IsZero() || !f.outageUntil.IsZero() {
+				start, end, n, err := db.IncidentSpan(c.ctx, id)
+				if err != nil {
+					return err
+				}
+				if n == 0 || (!f.outageSince.IsZero() && !end.After(f.outageSince)) || (!f.outageUntil.IsZero() && !start.Before(f.outageUntil)) {
+					continue
+				}
+			}
+			err := w.write(c.ctx, db, id)
 			if impact.ErrorCode(err) == impact.ENOTFOUND {
 				continue // never estimated
 			}
 			if err != nil {
-				return err
-			}
-			if (!since.IsZero() && e.ComputeTime.Before(since)) || (!until.IsZero() && !e.ComputeTime.Before(until)) {
-				continue
-			}
-			if err := w.write(e); err != nil {
 				return err
 			}
 		}
@@ -225,13 +300,18 @@ func parseTimeFlag(name, s string) (time.Time, error) {
 
 type estimateWriter interface {
 	begin() error
-	write(*impact.StoredEstimate) error
+	write(ctx context.Context, db *store.DB, incidentID string) error // ENOTFOUND: no estimate
 	end() error
 }
 
-type csvEstimates struct{ w *csv.Writer }
+type csvEstimates struct {
+	w *csv.Writer
+	f *estimateFilter
+}
 
-func newCSVEstimates(w io.Writer) *csvEstimates { return &csvEstimates{w: csv.NewWriter(w)} }
+func newCSVEstimates(w io.Writer, f *estimateFilter) *csvEstimates {
+	return &csvEstimates{w: csv.NewWriter(w), f: f}
+}
 
 func (x *csvEstimates) begin() error {
 	return x.w.Write([]string{"incident_id", "revision", "compute_time", "model_version", "inputs_digest",
@@ -239,34 +319,89 @@ func (x *csvEstimates) begin() error {
 		"lost_revenue_recaptured", "recovery_cost", "recovery_currency_code", "sla_credits", "churn_exposure"})
 }
 
-func (x *csvEstimates) write(e *impact.StoredEstimate) error {
-	for i := range e.Customers {
-		ce := &e.Customers[i]
+// write streams the customers of the incident's latest estimate out of
+// its stored document, decoding one at a time.
+func (x *csvEstimates) write(ctx context.Context, db *store.DB, incidentID string) error {
+	e, body, err := db.EstimateDocument(ctx, incidentID, 0)
+	if err != nil {
+		return err
+	}
+	if !x.f.computed(e.ComputeTime) {
+		return nil
+	}
+	err = eachCustomer(body, func(ce *impact.CustomerEstimate) error {
 		cur := ce.LostRevenue.Gross.Currency
-		credits := decimal.Zero
-		for _, a := range ce.SLACredits {
+		credits := x.f.credits(ce)
+		if x.f.billing != "" && len(credits) == 0 {
+			return nil
+		}
+		sum := decimal.Zero
+		for _, a := range credits {
 			if a.Credit.Currency != cur {
 				return fmt.Errorf("incident %s, customer %s: a credit in %s, not the customer's %s",
-					e.IncidentID, ce.CustomerID, a.Credit.Currency, cur)
+					incidentID, ce.CustomerID, a.Credit.Currency, cur)
 			}
-			credits = credits.Add(a.Credit.Amount)
+			sum = sum.Add(a.Credit.Amount)
 		}
 		var recovery, recoveryCur string
 		if ce.RecoveryCost != nil {
 			recovery, recoveryCur = ce.RecoveryCost.String(), ce.RecoveryCost.Currency
 		}
-		if err := x.w.Write(guardRecord([]string{e.IncidentID, strconv.FormatInt(e.Revision, 10),
+		return x.w.Write(guardRecord([]string{incidentID, strconv.FormatInt(e.Revision, 10),
 			e.ComputeTime.UTC().Format(time.RFC3339Nano), e.ModelVersion, e.InputsDigest,
 			ce.CustomerID, cur, impact.FormatDecimal(ce.ImpactSeconds),
 			ce.LostRevenue.Gross.String(), ce.LostRevenue.Net.String(), ce.LostRevenue.Recaptured.String(),
-			recovery, recoveryCur, impact.FormatAmount(cur, credits), ce.ChurnExposure.String()})); err != nil {
-			return err
-		}
+			recovery, recoveryCur, impact.FormatAmount(cur, sum), ce.ChurnExposure.String()}))
+	})
+	if err != nil {
+		return err
 	}
 	// Flushed per estimate: csv.Writer buffers, and a write error (a
 	// closed pipe) should stop the export early.
 	x.w.Flush()
 	return x.w.Error()
+}
+
+// eachCustomer decodes the Customers array of a stored estimate document
+// (impact.IncidentEstimate as the store encodes it) one element at a time.
+func eachCustomer(body []byte, fn func(*impact.CustomerEstimate) error) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf("stored estimate: not a JSON object (%v)", err)
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("stored estimate: %w", err)
+		}
+		if key != "Customers" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fmt.Errorf("stored estimate: %w", err)
+			}
+			continue
+		}
+		t, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("stored estimate: %w", err)
+		}
+		if t == nil {
+			continue // no customers
+		}
+		for dec.More() {
+			var ce impact.CustomerEstimate
+			if err := dec.Decode(&ce); err != nil {
+				return fmt.Errorf("stored estimate: a customer: %w", err)
+			}
+			if err := fn(&ce); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil { // ]
+			return fmt.Errorf("stored estimate: %w", err)
+		}
+	}
+	return nil
 }
 
 func (x *csvEstimates) end() error { x.w.Flush(); return x.w.Error() }
@@ -306,8 +441,28 @@ func (x *jsonArray) end() error {
 }
 
 // jsonEstimates writes the estimates as IncidentEstimate objects.
-type jsonEstimates struct{ jsonArray }
+type jsonEstimates struct {
+	jsonArray
+	f *estimateFilter
+}
 
-func (x *jsonEstimates) write(e *impact.StoredEstimate) error {
+func (x *jsonEstimates) write(ctx context.Context, db *store.DB, incidentID string) error {
+	e, err := db.GetEstimate(ctx, incidentID, 0)
+	if err != nil {
+		return err
+	}
+	if !x.f.computed(e.ComputeTime) {
+		return nil
+	}
+	if x.f.billing != "" {
+		kept := e.Customers[:0]
+		for i := range e.Customers {
+			if cs := x.f.credits(&e.Customers[i]); len(cs) > 0 {
+				e.Customers[i].SLACredits = cs
+				kept = append(kept, e.Customers[i])
+			}
+		}
+		e.Customers = kept
+	}
 	return x.add(server.StoredEstimateToProto(e))
 }

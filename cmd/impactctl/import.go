@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,7 +21,7 @@ import (
 	"github.com/impact-svc/impact/store"
 )
 
-const importUsage = `Usage: impactctl import customers|contracts|windows [flags] FILE.csv
+const importUsage = `Usage: impactctl import customers|contracts|incidents|windows [flags] FILE.csv
        impactctl import customers|contracts --update [flags] FILE.csv
        impactctl import fx-rates [flags] FILE.csv
 
@@ -48,6 +46,11 @@ others may be left out or left empty (empty takes the API's default).
              keys 1-63 of a-z 0-9 _ - starting with a letter, values up to
              63 of the same (may be empty), at most 64; a contract's label
              overrides its customer's for the same key
+  incidents: incident_id*, title, cause, recovery_currency, allocation,
+             recovery_items: "labor:ROLE:HOURS:HOURLY_RATE[:ENGAGEMENT]" and
+             "expense:DESCRIPTION:QUANTITY:UNIT_COST" separated by ";", each
+             optionally followed by "@CUSTOMER_ID" (that customer's alone),
+             e.g. "labor:sre:3.5:142.17;expense:hotel:2:180.00@acme"
   windows:   incident_id*, window_id, customer_id*, service*, start_time*,
              end_time*, impact_fraction      (times in RFC 3339)
   fx-rates:  from_currency*, to_currency*, rate*: into the stored reporting
@@ -89,12 +92,22 @@ too, a window row whose id is stored with other values is refused (exit 3);
 delete that window through the API (DeleteIncidentWindow, DELETE
 /v1/incidents/ID/windows/WINDOW_ID) and import the file again.
 
-When every row is valid, all of them are written. Windows are written in one
-transaction per incident (one BatchCreateIncidentWindows call of up to 10,000
-windows): each batch is all or nothing. Customers and contracts are written
-one row per transaction (one Create or Update call each), so a failure in
-the middle of the file leaves the rows before it imported, and the error
-names the row it stopped at. "All or none" across the file then means: fix
+The file is read twice, 5,000 rows at a time, so that memory holds one
+chunk however long the file is (stdin is first copied to a temporary file):
+the first pass checks every row, the second checks each chunk again against
+what is stored then and writes it. An id given twice in the file is a
+problem too, however far apart the rows are.
+
+When every row is valid, all of them are written. With --db, the new
+customers and contracts of a chunk are written in one transaction (COPY on
+PostgreSQL, multi-row INSERTs on SQLite; one audit record per chunk): each
+chunk is all or nothing. Windows are written in one transaction per
+incident and chunk (one BatchCreateIncidentWindows call). Through --server,
+and for the rows --update changes, customers and contracts are written one
+row per transaction (one Create or Update call each); incidents are always
+written one per call. So a failure in the middle of the file leaves the
+chunks (or rows) before it imported, and the error names the rows it
+stopped at. "All or none" across the file then means: fix
 the cause and run the same file again. Every create carries a request id
 derived from the file's digest and the row (the batch for windows), which
 the server remembers: a write that did happen but whose answer was lost is
@@ -120,36 +133,32 @@ func runImport(c *cli, args []string) error {
 	if kind == "fx-rates" {
 		return importFXRates(c, file, *dsn, *addr, *token, *caFile)
 	}
-	var imp importer
 	switch kind {
-	case "customers":
-		imp = &customerImport{}
-	case "contracts":
-		imp = &contractImport{}
-	case "windows":
-		imp = &windowImport{}
+	case "customers", "contracts", "windows", "incidents":
 	default:
-		return usagef("import", "unknown import %q: want customers, contracts, windows or fx-rates", kind)
+		return usagef("import", "unknown import %q: want customers, contracts, incidents, windows or fx-rates", kind)
 	}
+	imp := newImporter(kind)
 
-	// The whole file is read first: its digest names the writes (request
-	// ids), and a file that changes while it is imported must not mix.
-	data, err := readInput(c, file)
+	// The file is read twice, a chunk of importChunk rows at a time: the
+	// first pass checks every row and takes the file's digest (which names
+	// the writes: request ids), the second checks each chunk again against
+	// what is stored now and writes it. Memory holds one chunk, not the
+	// file; stdin is spooled to a temporary file to be read twice.
+	// The live heap is one chunk and the set of the file's ids (about 60
+	// MB at 1,000,000 rows); a soft memory limit keeps the garbage of the
+	// rows read from doubling that. GOMEMLIMIT set by the operator wins.
+	if c.getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(160 << 20))
+	}
+	src, cleanup, err := spoolInput(c, file)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	required, optional := imp.columns()
-	t, err := readTable(bytes.NewReader(data), required, optional)
-	if err != nil {
-		return err
-	}
-	if len(t.rows) == 0 {
-		return &invalidInput{problems: []string{"the file has a header but no rows"}}
-	}
-	sum := sha256.Sum256(data)
 
-	im := &importRun{cli: c, t: t, kind: kind, digest: hex.EncodeToString(sum[:16]), present: map[int]bool{},
-		update: *update, etags: map[int]string{}}
+	im := &importRun{cli: c, kind: kind, update: *update}
 	if *addr != "" {
 		conn, ctx, err := dialServer(c.ctx, *addr, *token, *caFile)
 		if err != nil {
@@ -163,28 +172,69 @@ func runImport(c *cli, args []string) error {
 			return err
 		}
 		defer db.Close()
-		im.ctx, im.target = impact.WithActor(c.ctx, "impactctl import"), dbTarget{db}
+		im.ctx, im.target = impact.WithActor(c.ctx, "impactctl import"), &dbTarget{db: db}
 	}
-	if err := imp.check(im); err != nil {
-		return err
-	}
-	if len(im.problems) > 0 {
-		return im.invalid()
-	}
-	n, err := imp.write(im)
+
+	// Pass 1: check.
+	digest, rows, err := im.pass(src, required, optional, func() error { return newImporter(kind).check(im) })
 	if err != nil {
 		return err
 	}
+	if len(im.problems) > 0 || im.moreProblems > 0 {
+		return im.invalid()
+	}
+	if rows == 0 {
+		return &invalidInput{problems: []string{"the file has a header but no rows"}}
+	}
+	im.digest = digest
+
+	// Pass 2: check each chunk again (the rows written by the chunks before
+	// are now stored, the others as they were) and write it.
+	var n, updated, present int
+	again, _, err := im.pass(src, required, optional, func() error {
+		x := newImporter(kind)
+		if err := x.check(im); err != nil {
+			return err
+		}
+		if len(im.problems) > 0 {
+			return fmt.Errorf("the stored data changed while this import ran (%d rows were imported): %w", n, im.invalid())
+		}
+		k, err := x.write(im)
+		n += k
+		updated += len(im.etags)
+		present += len(im.present)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if again != digest {
+		fmt.Fprintf(c.stderr, "impactctl: %s changed while it was imported: its rows were each checked before they were written, "+
+			"under the request ids of the file as first read\n", file)
+	}
 	if im.update {
-		fmt.Fprintf(c.stdout, "imported %s: %d created, %d updated, %d unchanged\n", kind, n-len(im.etags), len(im.etags), len(im.present))
+		fmt.Fprintf(c.stdout, "imported %s: %d created, %d updated, %d unchanged\n", kind, n-updated, updated, present)
 		return nil
 	}
 	msg := fmt.Sprintf("imported %d %s", n, kind)
-	if len(im.present) > 0 {
-		msg += fmt.Sprintf(" (%d already present, skipped)", len(im.present))
+	if present > 0 {
+		msg += fmt.Sprintf(" (%d already present, skipped)", present)
 	}
 	fmt.Fprintln(c.stdout, msg)
 	return nil
+}
+
+func newImporter(kind string) importer {
+	switch kind {
+	case "customers":
+		return &customerImport{}
+	case "contracts":
+		return &contractImport{}
+	case "incidents":
+		return &incidentImport{}
+	default:
+		return &windowImport{}
+	}
 }
 
 // importer is one kind of import: its columns, the checks of every row,
@@ -357,9 +407,47 @@ func problemsError(ps []problem) error {
 // otherwise only optional ones. Header and shape problems are reported all
 // at once, as invalid input.
 func readTable(in io.Reader, required, optional []string) (*table, error) {
+	tr, err := newTableReader(in, required, optional)
+	if err != nil {
+		return nil, err
+	}
+	t := &table{col: tr.col}
+	var ps []problem
+	for {
+		rows, more, err := tr.next(1 << 30)
+		if err != nil {
+			return nil, err
+		}
+		t.rows = append(t.rows, rows...)
+		ps = append(ps, tr.problems...)
+		tr.problems = nil
+		if !more {
+			break
+		}
+	}
+	if len(ps) > 0 {
+		return nil, problemsError(ps)
+	}
+	return t, nil
+}
+
+// tableReader reads a CSV file's rows a chunk at a time (next), so that an
+// import holds one chunk of a file, however long the file is. Shape
+// problems (a short row, a syntax error) are collected in problems.
+type tableReader struct {
+	r        *csv.Reader
+	col      map[string]int
+	width    int
+	problems []problem
+	done     bool
+}
+
+// newTableReader reads the header; its problems are returned at once.
+func newTableReader(in io.Reader, required, optional []string) (*tableReader, error) {
 	r := csv.NewReader(in)
 	r.FieldsPerRecord = -1 // checked here, to report every short row
 	r.TrimLeadingSpace = true
+	r.ReuseRecord = false
 	var ps []problem
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
@@ -373,52 +461,61 @@ func readTable(in io.Reader, required, optional []string) (*table, error) {
 			"row 1: the header %q looks %s-separated; impactctl reads comma-separated CSV "+
 				"(save the file as CSV with commas, or replace the %s)", strings.Join(header, ","), d, d)}}
 	}
-	t := &table{col: map[string]int{}}
+	tr := &tableReader{r: r, col: map[string]int{}, width: len(header)}
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) // spreadsheets write a BOM
 		switch {
 		case !slices.Contains(required, h) && !slices.Contains(optional, h):
 			ps = append(ps, problem{1, h, fmt.Sprintf("unknown column; the columns are %s", strings.Join(append(slices.Clone(required), optional...), ", "))})
 		default:
-			if _, dup := t.col[h]; dup {
+			if _, dup := tr.col[h]; dup {
 				ps = append(ps, problem{1, h, "appears twice"})
 			}
 		}
-		if _, dup := t.col[h]; !dup {
-			t.col[h] = i
+		if _, dup := tr.col[h]; !dup {
+			tr.col[h] = i
 		}
 	}
 	for _, req := range required {
-		if _, ok := t.col[req]; !ok {
+		if _, ok := tr.col[req]; !ok {
 			ps = append(ps, problem{1, req, "required column is missing"})
 		}
 	}
 	if len(ps) > 0 {
 		return nil, problemsError(ps)
 	}
-	for {
-		rec, err := r.Read()
+	return tr, nil
+}
+
+// next reads up to n rows; more is false at the end of the file. Rows with
+// a problem are left out (and the problem kept in tr.problems).
+func (tr *tableReader) next(n int) (rows []row, more bool, err error) {
+	for len(rows) < n && !tr.done {
+		rec, err := tr.r.Read()
 		if errors.Is(err, io.EOF) {
+			tr.done = true
 			break
 		}
 		if err != nil {
-			ps = append(ps, problem{0, "", csvProblem(err).Error()})
-			break // the reader cannot resynchronise after a syntax error
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return nil, false, err // reading the file failed
+			}
+			tr.problems = append(tr.problems, problem{0, "", csvProblem(err).Error()})
+			tr.done = true // the reader cannot resynchronise after a syntax error
+			break
 		}
-		line, _ := r.FieldPos(0)
-		if len(rec) != len(header) {
-			ps = append(ps, problem{line, "", fmt.Sprintf("has %d fields; the header has %d", len(rec), len(header))})
+		line, _ := tr.r.FieldPos(0)
+		if len(rec) != tr.width {
+			tr.problems = append(tr.problems, problem{line, "", fmt.Sprintf("has %d fields; the header has %d", len(rec), tr.width)})
 			continue
 		}
 		for i := range rec {
 			rec[i] = unguardCell(strings.TrimSpace(rec[i])) // csvguard.go
 		}
-		t.rows = append(t.rows, row{line: line, fields: rec})
+		rows = append(rows, row{line: line, fields: rec})
 	}
-	if len(ps) > 0 {
-		return nil, problemsError(ps)
-	}
-	return t, nil
+	return rows, !tr.done, nil
 }
 
 // otherDelimiter names the delimiter a header seems to use instead of
@@ -448,13 +545,21 @@ func csvProblem(err error) error {
 type importRun struct {
 	*cli
 	target   importTarget
-	t        *table
+	t        *table // the chunk being checked or written
 	kind     string
 	digest   string         // of the file, in request ids
-	present  map[int]bool   // row indexes already stored with the same values
+	present  map[int]bool   // the chunk's row indexes already stored with the same values
 	update   bool           // --update
-	etags    map[int]string // row indexes to update → the etag read
-	problems []problem
+	etags    map[int]string // the chunk's row indexes to update → the etag read
+	problems []problem      // at most maxProblems
+	// moreProblems counts the problems past maxProblems.
+	moreProblems int
+	// seen holds the ids of this pass's rows so far (customer ids, contract
+	// and window names) → their line: an id given twice in the file is a
+	// problem, however far apart the two rows are.
+	seen map[string]int
+	// first is the line of the chunk's first row.
+	first int
 }
 
 // requestID names the write of one row (or, for windows, one batch) of
@@ -466,7 +571,31 @@ func (im *importRun) requestID(part string) string {
 }
 
 func (im *importRun) fail(r row, col, format string, args ...any) {
+	if len(im.problems) >= maxProblems {
+		im.moreProblems++
+		return
+	}
 	im.problems = append(im.problems, problem{r.line, col, fmt.Sprintf(format, args...)})
+}
+
+// maxProblems is the most problems an import reports (and holds): the
+// first ones in the file, then a count of the others.
+const maxProblems = 1000
+
+// again reports the row naming key in an earlier chunk of the file, as a
+// problem of r (two rows of one chunk are the engine's to report), and
+// records key's first row otherwise.
+func (im *importRun) again(r row, col, key, what string) {
+	if im.seen == nil {
+		im.seen = map[string]int{}
+	}
+	if line, dup := im.seen[key]; dup {
+		if line < im.first {
+			im.fail(r, col, "%s is also on row %d", what, line)
+		}
+		return
+	}
+	im.seen[key] = r.line
 }
 
 // engineFail reports a violation of the engine unless the cell already has
@@ -481,7 +610,14 @@ func (im *importRun) engineFail(r row, col, desc string) {
 	im.fail(r, col, "%s", desc)
 }
 
-func (im *importRun) invalid() error { return problemsError(im.problems) }
+func (im *importRun) invalid() error {
+	err := problemsError(slices.Clone(im.problems))
+	if im.moreProblems > 0 {
+		ii := err.(*invalidInput)
+		ii.problems = append(ii.problems, fmt.Sprintf("… and %d more problems", im.moreProblems))
+	}
+	return err
+}
 
 // column names the CSV column of a violation path within a row's resource:
 // its first field ("tiers[1].uptime_below" is column tiers), the baseline's
@@ -538,7 +674,19 @@ func (*customerImport) columns() (required, optional []string) { return splitCol
 
 func (x *customerImport) check(im *importRun) error {
 	t := im.t
+	if p, ok := im.target.(prefetcher); ok {
+		ids := make([]string, len(t.rows))
+		for i, r := range t.rows {
+			ids[i] = t.get(r, "customer_id")
+		}
+		if err := p.prefetch(im.ctx, ids, false); err != nil {
+			return err
+		}
+	}
 	for _, r := range t.rows {
+		if id := t.get(r, "customer_id"); id != "" {
+			im.again(r, "customer_id", "c\x00"+id, fmt.Sprintf("customer %q", id))
+		}
 		x.custs = append(x.custs, impact.Customer{
 			ID:          t.get(r, "customer_id"),
 			DisplayName: t.get(r, "display_name"),
@@ -602,13 +750,29 @@ func (x *customerImport) check(im *importRun) error {
 	return nil
 }
 
+// chunkFailed explains a bulk write that failed: nothing of the chunk was
+// written, the chunks before it were.
+func chunkFailed(im *importRun, n int, err error) error {
+	rows := im.t.rows
+	return fmt.Errorf("rows %d to %d: %w (none of them was written; the %d rows before them were imported; run the same file again)",
+		rows[0].line, rows[len(rows)-1].line, err, n)
+}
+
 func (x *customerImport) write(im *importRun) (int, error) {
 	n := 0
+	bulk, isBulk := im.target.(bulkTarget)
+	var creates []impact.Customer
+	var reqIDs []string
 	for i := range x.custs {
 		if im.present[i] {
 			continue
 		}
 		line := im.t.rows[i].line
+		if _, upd := im.etags[i]; !upd && isBulk {
+			creates = append(creates, x.custs[i])
+			reqIDs = append(reqIDs, im.requestID(fmt.Sprintf("row-%d", line)))
+			continue
+		}
 		if etag, ok := im.etags[i]; ok {
 			err := im.target.updateCustomer(im.ctx, &x.custs[i], updateMask(im.t, customerColumns, customerUpdates), etag)
 			if impact.ErrorCode(err) == impact.EABORTED {
@@ -624,6 +788,12 @@ func (x *customerImport) write(im *importRun) (int, error) {
 			return n, fmt.Errorf("row %d: %w (rows before it were imported; run the same file again)", line, err)
 		}
 		n++
+	}
+	if len(creates) > 0 {
+		if err := bulk.createCustomers(im.ctx, creates, reqIDs); err != nil {
+			return n, chunkFailed(im, n, err)
+		}
+		n += len(creates)
 	}
 	return n, nil
 }
@@ -806,6 +976,16 @@ func (x *contractImport) check(im *importRun) error {
 	// Each contract is checked within its stored customer, whose currency
 	// its amounts are in; the rows of one customer go in together, so that
 	// two rows for one service are caught too.
+	if p, ok := im.target.(prefetcher); ok {
+		if err := p.prefetch(im.ctx, x.customerIDs, true); err != nil {
+			return err
+		}
+	}
+	for i, id := range x.customerIDs {
+		if svc := x.contracts[i].Service; id != "" && svc != "" {
+			im.again(t.rows[i], "service", "k\x00"+id+"\x00"+svc, fmt.Sprintf("the contract of customer %q for service %q", id, svc))
+		}
+	}
 	var custs []impact.Customer
 	at := map[string]int{} // customer id → index in custs
 	var rowOf [][]int      // [customer][contract] → row index
@@ -884,11 +1064,20 @@ func (x *contractImport) check(im *importRun) error {
 
 func (x *contractImport) write(im *importRun) (int, error) {
 	n := 0
+	bulk, isBulk := im.target.(bulkTarget)
+	var creates []impact.Contract
+	var custIDs, reqIDs []string
 	for i := range x.contracts {
 		if im.present[i] {
 			continue
 		}
 		line := im.t.rows[i].line
+		if _, upd := im.etags[i]; !upd && isBulk {
+			creates = append(creates, x.contracts[i])
+			custIDs = append(custIDs, x.customerIDs[i])
+			reqIDs = append(reqIDs, im.requestID(fmt.Sprintf("row-%d", line)))
+			continue
+		}
 		if etag, ok := im.etags[i]; ok {
 			what := fmt.Sprintf("the contract of customer %q for service %q", x.customerIDs[i], x.contracts[i].Service)
 			err := im.target.updateContract(im.ctx, x.customerIDs[i], &x.contracts[i], updateMask(im.t, contractColumns, contractUpdates), etag)
@@ -905,6 +1094,12 @@ func (x *contractImport) write(im *importRun) (int, error) {
 			return n, fmt.Errorf("row %d: %w (rows before it were imported; run the same file again)", line, err)
 		}
 		n++
+	}
+	if len(creates) > 0 {
+		if err := bulk.createContracts(im.ctx, custIDs, creates, reqIDs); err != nil {
+			return n, chunkFailed(im, n, err)
+		}
+		n += len(creates)
 	}
 	return n, nil
 }
@@ -933,9 +1128,25 @@ func (x *windowImport) check(im *importRun) error {
 		}
 		return ts
 	}
+	if p, ok := im.target.(prefetcher); ok {
+		var ids []string
+		byIncident := map[string][]string{}
+		for _, r := range t.rows {
+			ids = append(ids, t.get(r, "customer_id"))
+			if w := t.get(r, "window_id"); w != "" {
+				inc := t.get(r, "incident_id")
+				byIncident[inc] = append(byIncident[inc], w)
+			}
+		}
+		if err := p.prefetch(im.ctx, ids, false); err != nil {
+			return err
+		}
+		if err := p.prefetchWindows(im.ctx, byIncident); err != nil {
+			return err
+		}
+	}
 	customers := map[string]bool{} // id → exists in the database
 	incidentOK := map[string]bool{}
-	ids := map[[2]string]int{} // (incident, window id) → line of first use
 	for i, r := range t.rows {
 		inc := t.get(r, "incident_id")
 		w := impact.StoredWindow{ID: t.get(r, "window_id"), OutageWindow: impact.OutageWindow{
@@ -949,7 +1160,7 @@ func (x *windowImport) check(im *importRun) error {
 		if !seen {
 			ok = inc != "" && !strings.Contains(inc, "/")
 			if ok {
-				err := im.target.getIncident(im.ctx, inc)
+				_, err := im.target.getIncident(im.ctx, inc)
 				if internal(err) {
 					return err
 				}
@@ -978,11 +1189,14 @@ func (x *windowImport) check(im *importRun) error {
 			}
 		}
 		if w.ID != "" && ok {
-			key := [2]string{inc, w.ID}
-			if first, dup := ids[key]; dup {
+			key := "w\x00" + inc + "\x00" + w.ID // (incident, window id) → line of first use, file-wide
+			if im.seen == nil {
+				im.seen = map[string]int{}
+			}
+			if first, dup := im.seen[key]; dup {
 				im.fail(r, "window_id", "window %q of incident %q is also on row %d", w.ID, inc, first)
 			} else if !strings.Contains(w.ID, "/") {
-				ids[key] = r.line
+				im.seen[key] = r.line
 				stored, err := im.target.getWindow(im.ctx, inc, w.ID)
 				switch {
 				case internal(err):

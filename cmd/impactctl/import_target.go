@@ -32,19 +32,96 @@ import (
 type importTarget interface {
 	getCustomer(ctx context.Context, id string) (*impact.Customer, string, error)
 	getContract(ctx context.Context, customerID, service string) (*impact.Contract, string, error)
-	getIncident(ctx context.Context, id string) error
+	getIncident(ctx context.Context, id string) (*impact.Incident, error)
 	getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error)
 	createCustomer(ctx context.Context, c *impact.Customer, requestID string) error
 	createContract(ctx context.Context, customerID string, k *impact.Contract, requestID string) error
 	createWindows(ctx context.Context, incidentID string, ws []impact.StoredWindow, requestID string) error
+	createIncident(ctx context.Context, in *impact.Incident, requestID string) error
 	updateCustomer(ctx context.Context, c *impact.Customer, mask impact.FieldMask, etag string) error
 	updateContract(ctx context.Context, customerID string, k *impact.Contract, mask impact.FieldMask, etag string) error
 }
 
-// dbTarget is --db.
-type dbTarget struct{ db *store.DB }
+// dbTarget is --db. Its gets are served from what prefetch read for the
+// chunk being checked (one query per kind and chunk, not one per row), and
+// its creates of a chunk go to the store's bulk writes (bulkTarget).
+type dbTarget struct {
+	db        *store.DB
+	customers map[string]*impact.StoredCustomer // prefetched: id → customer, nil when absent
+	contracts map[string]*impact.StoredContract // prefetched: by name, for every customer in fetched
+	fetched   map[string]bool                   // customer ids whose contracts were prefetched
+	windows   map[string]*impact.StoredWindow   // prefetched: by incident and id, nil when absent
+}
 
-func (t dbTarget) getCustomer(ctx context.Context, id string) (*impact.Customer, string, error) {
+// prefetcher is a target that reads a chunk's resources in advance.
+type prefetcher interface {
+	reset()
+	prefetch(ctx context.Context, customerIDs []string, contracts bool) error
+	prefetchWindows(ctx context.Context, byIncident map[string][]string) error
+}
+
+func (t *dbTarget) reset() { t.customers, t.contracts, t.fetched, t.windows = nil, nil, nil, nil }
+
+// prefetchWindows reads the windows ids of each incident.
+func (t *dbTarget) prefetchWindows(ctx context.Context, byIncident map[string][]string) error {
+	t.windows = map[string]*impact.StoredWindow{}
+	for inc, ids := range byIncident {
+		if inc == "" || impact.CheckResourceID(inc) != "" {
+			continue
+		}
+		var valid []string
+		for _, id := range ids {
+			if impact.CheckResourceID(id) == "" {
+				valid = append(valid, id)
+			}
+		}
+		ws, err := t.db.BatchGetWindows(ctx, inc, valid)
+		if err != nil {
+			return err
+		}
+		for _, id := range valid {
+			t.windows[inc+"\x00"+id] = ws[id]
+		}
+	}
+	return nil
+}
+
+// prefetch reads the customers ids (and, with contracts, their contracts),
+// importChunk at most.
+func (t *dbTarget) prefetch(ctx context.Context, ids []string, contracts bool) error {
+	var valid []string
+	for _, id := range ids {
+		if id != "" && impact.CheckResourceID(id) == "" {
+			valid = append(valid, id)
+		}
+	}
+	cs, err := t.db.BatchGetCustomers(ctx, valid)
+	if err != nil {
+		return err
+	}
+	t.customers = map[string]*impact.StoredCustomer{}
+	for _, id := range valid {
+		t.customers[id] = cs[id]
+	}
+	if contracts {
+		if t.contracts, err = t.db.BatchGetContracts(ctx, valid); err != nil {
+			return err
+		}
+		t.fetched = map[string]bool{}
+		for _, id := range valid {
+			t.fetched[id] = true
+		}
+	}
+	return nil
+}
+
+func (t *dbTarget) getCustomer(ctx context.Context, id string) (*impact.Customer, string, error) {
+	if c, ok := t.customers[id]; ok {
+		if c == nil {
+			return nil, "", impact.Errorf(impact.ENOTFOUND, "%s not found", impact.CustomerName(id))
+		}
+		return &c.Customer, c.Etag, nil
+	}
 	c, err := t.db.GetCustomer(ctx, id)
 	if err != nil {
 		return nil, "", err
@@ -52,7 +129,14 @@ func (t dbTarget) getCustomer(ctx context.Context, id string) (*impact.Customer,
 	return &c.Customer, c.Etag, nil
 }
 
-func (t dbTarget) getContract(ctx context.Context, customerID, service string) (*impact.Contract, string, error) {
+func (t *dbTarget) getContract(ctx context.Context, customerID, service string) (*impact.Contract, string, error) {
+	if t.fetched[customerID] {
+		k := t.contracts[impact.ContractName(customerID, service)]
+		if k == nil {
+			return nil, "", impact.Errorf(impact.ENOTFOUND, "%s not found", impact.ContractName(customerID, service))
+		}
+		return &k.Contract, k.Etag, nil
+	}
 	k, err := t.db.GetContract(ctx, customerID, service)
 	if err != nil {
 		return nil, "", err
@@ -60,12 +144,42 @@ func (t dbTarget) getContract(ctx context.Context, customerID, service string) (
 	return &k.Contract, k.Etag, nil
 }
 
-func (t dbTarget) getIncident(ctx context.Context, id string) error {
-	_, err := t.db.GetIncident(ctx, id)
+// bulkTarget writes a chunk's creates in one transaction.
+type bulkTarget interface {
+	createCustomers(ctx context.Context, cs []impact.Customer, requestIDs []string) error
+	createContracts(ctx context.Context, customerIDs []string, ks []impact.Contract, requestIDs []string) error
+}
+
+func (t *dbTarget) createCustomers(ctx context.Context, cs []impact.Customer, requestIDs []string) error {
+	_, err := t.db.BulkCreateCustomers(ctx, cs, requestIDs)
 	return err
 }
 
-func (t dbTarget) getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error) {
+func (t *dbTarget) createContracts(ctx context.Context, customerIDs []string, ks []impact.Contract, requestIDs []string) error {
+	_, err := t.db.BulkCreateContracts(ctx, customerIDs, ks, requestIDs)
+	return err
+}
+
+func (t *dbTarget) getIncident(ctx context.Context, id string) (*impact.Incident, error) {
+	in, err := t.db.GetIncident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &in.Incident, nil
+}
+
+func (t *dbTarget) createIncident(ctx context.Context, in *impact.Incident, requestID string) error {
+	_, err := t.db.CreateIncident(ctx, in, requestID)
+	return err
+}
+
+func (t *dbTarget) getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error) {
+	if w, ok := t.windows[incidentID+"\x00"+windowID]; ok {
+		if w == nil {
+			return nil, impact.Errorf(impact.ENOTFOUND, "%s not found", impact.WindowName(incidentID, windowID))
+		}
+		return &w.OutageWindow, nil
+	}
 	w, err := t.db.GetWindow(ctx, incidentID, windowID)
 	if err != nil {
 		return nil, err
@@ -73,27 +187,27 @@ func (t dbTarget) getWindow(ctx context.Context, incidentID, windowID string) (*
 	return &w.OutageWindow, nil
 }
 
-func (t dbTarget) createCustomer(ctx context.Context, c *impact.Customer, requestID string) error {
+func (t *dbTarget) createCustomer(ctx context.Context, c *impact.Customer, requestID string) error {
 	_, err := t.db.CreateCustomer(ctx, c, requestID)
 	return err
 }
 
-func (t dbTarget) createContract(ctx context.Context, customerID string, k *impact.Contract, requestID string) error {
+func (t *dbTarget) createContract(ctx context.Context, customerID string, k *impact.Contract, requestID string) error {
 	_, err := t.db.CreateContract(ctx, customerID, k, requestID)
 	return err
 }
 
-func (t dbTarget) createWindows(ctx context.Context, incidentID string, ws []impact.StoredWindow, requestID string) error {
+func (t *dbTarget) createWindows(ctx context.Context, incidentID string, ws []impact.StoredWindow, requestID string) error {
 	_, err := t.db.BatchCreateWindows(ctx, incidentID, ws, requestID)
 	return err
 }
 
-func (t dbTarget) updateCustomer(ctx context.Context, c *impact.Customer, mask impact.FieldMask, etag string) error {
+func (t *dbTarget) updateCustomer(ctx context.Context, c *impact.Customer, mask impact.FieldMask, etag string) error {
 	_, err := t.db.UpdateCustomer(ctx, c, mask, etag)
 	return err
 }
 
-func (t dbTarget) updateContract(ctx context.Context, customerID string, k *impact.Contract, mask impact.FieldMask, etag string) error {
+func (t *dbTarget) updateContract(ctx context.Context, customerID string, k *impact.Contract, mask impact.FieldMask, etag string) error {
 	_, err := t.db.UpdateContract(ctx, customerID, k, mask, etag)
 	return err
 }
@@ -221,9 +335,25 @@ func (t *apiTarget) getContract(ctx context.Context, customerID, service string)
 	return &sc.Customers[0].Contracts[0], p.GetEtag(), nil
 }
 
-func (t *apiTarget) getIncident(ctx context.Context, id string) error {
-	_, err := t.incidents.GetIncident(ctx, &impactv1.GetIncidentRequest{Name: impact.IncidentName(id)})
-	return t.fromStatus(err)
+func (t *apiTarget) getIncident(ctx context.Context, id string) (*impact.Incident, error) {
+	p, err := t.incidents.GetIncident(ctx, &impactv1.GetIncidentRequest{Name: impact.IncidentName(id)})
+	if err != nil {
+		return nil, t.fromStatus(err)
+	}
+	sc, err := fromProto(&impactv1.Scenario{Incidents: []*impactv1.Incident{p}})
+	if err != nil {
+		return nil, err
+	}
+	return &sc.Incidents[0], nil
+}
+
+func (t *apiTarget) createIncident(ctx context.Context, in *impact.Incident, requestID string) error {
+	return t.fromStatus(retryCreate(ctx, requestID, func() error {
+		_, err := t.incidents.CreateIncident(ctx, &impactv1.CreateIncidentRequest{
+			IncidentId: in.ID, Incident: server.IncidentToProto(in), RequestId: requestID,
+		})
+		return err
+	}))
 }
 
 func (t *apiTarget) getWindow(ctx context.Context, incidentID, windowID string) (*impact.OutageWindow, error) {
@@ -348,6 +478,38 @@ func sameContract(a, b *impact.Contract) bool {
 		}
 	}
 	return true
+}
+
+// sameIncident compares the columns an incidents file can set.
+func sameIncident(a, b *impact.Incident) bool {
+	x, y := a.WithDefaults(), b.WithDefaults()
+	if x.ID != y.ID || x.Title != y.Title || x.Cause != y.Cause || x.RecoveryCurrency != y.RecoveryCurrency ||
+		x.Allocation != y.Allocation || len(x.RecoveryItems) != len(y.RecoveryItems) {
+		return false
+	}
+	for i := range x.RecoveryItems {
+		p, q := x.RecoveryItems[i], y.RecoveryItems[i]
+		if p.CustomerID != q.CustomerID || (p.Labor == nil) != (q.Labor == nil) || (p.Expense == nil) != (q.Expense == nil) {
+			return false
+		}
+		if p.Labor != nil && (p.Labor.Role != q.Labor.Role || !sameDecimal(p.Labor.Hours, q.Labor.Hours) ||
+			!sameDecimal(p.Labor.HourlyRate, q.Labor.HourlyRate) || !sameDecimal(or1(p.Labor.Engagement), or1(q.Labor.Engagement))) {
+			return false
+		}
+		if p.Expense != nil && (p.Expense.Description != q.Expense.Description || !sameDecimal(or1(p.Expense.Quantity), or1(q.Expense.Quantity)) ||
+			!sameDecimal(p.Expense.UnitCost, q.Expense.UnitCost)) {
+			return false
+		}
+	}
+	return true
+}
+
+// or1 is a factor that defaults to 1.
+func or1(s string) string {
+	if s == "" {
+		return "1"
+	}
+	return s
 }
 
 func sameWindow(a, b *impact.OutageWindow) bool {

@@ -202,7 +202,7 @@ func TestImportUpdateConcurrentEditAborts(t *testing.T) {
 			}
 			im := &importRun{cli: c, t: tab, kind: "customers", digest: via, present: map[int]bool{}, update: true, etags: map[int]string{}}
 			if via == "db" {
-				im.ctx, im.target = ctx, dbTarget{db}
+				im.ctx, im.target = ctx, &dbTarget{db: db}
 			} else {
 				conn, cctx, err := dialServer(ctx, addr, importToken, "")
 				if err != nil {

@@ -392,15 +392,44 @@ func TestExport(t *testing.T) {
 		t.Errorf("exported estimate = %v", &ie)
 	}
 
-	// --since after the estimate keeps nothing; the flag wins over the env.
+	// --computed-since after the estimate keeps nothing; the flag wins over the env.
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	out = mustRun(t, map[string]string{"IMPACTCTL_FORMAT": "csv"}, "export", "estimates", "--db", dsn,
-		"--format", "json", "--since", future)
+		"--format", "json", "--computed-since", future)
 	if strings.TrimSpace(out) != "[]" {
-		t.Errorf("--since %s kept %q, want []", future, out)
+		t.Errorf("--computed-since %s kept %q, want []", future, out)
 	}
-	if r := impactctl(t, nil, "export", "estimates", "--db", dsn, "--until", "yesterday"); r.code != exitUsage {
-		t.Errorf("bad --until: exit %d, want %d", r.code, exitUsage)
+	if r := impactctl(t, nil, "export", "estimates", "--db", dsn, "--computed-until", "yesterday"); r.code != exitUsage {
+		t.Errorf("bad --computed-until: exit %d, want %d", r.code, exitUsage)
+	}
+	// The old flags are refused, naming the two new ones.
+	if r := impactctl(t, nil, "export", "estimates", "--db", dsn, "--since", future); r.code != exitUsage ||
+		!strings.Contains(r.stderr, "--computed-since") || !strings.Contains(r.stderr, "--outage-since") {
+		t.Errorf("--since: exit %d, stderr %q", r.code, r.stderr)
+	}
+	// The demo's outage is on 2025-07-14 (13:05 to 14:35).
+	for _, c := range []struct {
+		args []string
+		rows int
+	}{
+		{[]string{"--outage-since", "2025-07-14T14:00:00Z"}, 3},
+		{[]string{"--outage-since", "2025-07-15T00:00:00Z"}, 0},
+		{[]string{"--outage-until", "2025-07-14T13:00:00Z"}, 0},
+		{[]string{"--outage-since", "2025-07-01T00:00:00Z", "--outage-until", "2025-08-01T00:00:00Z"}, 3},
+	} {
+		out := mustRun(t, nil, append([]string{"export", "estimates", "--db", dsn}, c.args...)...)
+		if got := strings.Count(out, "\n") - 1; got != c.rows {
+			t.Errorf("%q: %d rows, want %d:\n%s", c.args, got, c.rows, out)
+		}
+	}
+	// --billing-period keeps the credits of periods starting in that month
+	// only: the outage's July periods (monthly and quarterly) have them all.
+	july := mustRun(t, nil, "export", "estimates", "--db", dsn, "--billing-period", "2025-07")
+	if all := mustRun(t, nil, "export", "estimates", "--db", dsn); strings.Count(july, "\n") < 2 || july != all {
+		t.Errorf("--billing-period 2025-07:\n%s\nwant the unfiltered export of credits that all fall in July:\n%s", july, all)
+	}
+	if aug := mustRun(t, nil, "export", "estimates", "--db", dsn, "--billing-period", "2025-08"); strings.Count(aug, "\n") != 1 {
+		t.Errorf("--billing-period 2025-08 kept rows:\n%s", aug)
 	}
 }
 

@@ -31,7 +31,10 @@ a new revision; the earlier ones are kept. With no selection flag, every
 incident is recomputed (month-end close).
 
 Selection (all given criteria must hold):
-  --since, --until   incidents with a window overlapping [since, until), RFC 3339
+  --outage-since, --outage-until
+                     incidents with a window overlapping [since, until), RFC 3339
+                     (--since and --until are the same flags, kept as aliases;
+                     export's --computed-since filters by compute time instead)
   --customer ID      incidents with a window of this customer (repeatable)
   --incident ID      this incident (repeatable)
 
@@ -66,8 +69,10 @@ func runRecompute(c *cli, args []string) error {
 	f := c.flags("recompute", recomputeUsage)
 	dsn := f.db()
 	workers := f.string("workers", strconv.Itoa(runtime.GOMAXPROCS(0)), "goroutines computing chunks in this process")
-	sinceS := f.string("since", "", "incidents with a window ending after this RFC 3339 time")
-	untilS := f.string("until", "", "incidents with a window starting before this RFC 3339 time")
+	sinceS := f.string("outage-since", "", "incidents with a window ending after this RFC 3339 time")
+	untilS := f.string("outage-until", "", "incidents with a window starting before this RFC 3339 time")
+	f.fs.StringVar(sinceS, "since", *sinceS, "alias of --outage-since")
+	f.fs.StringVar(untilS, "until", *untilS, "alias of --outage-until")
 	var customers, incidents stringList
 	f.list(&customers, "customer", "incidents with a window of this customer id (repeatable; env: comma-separated)")
 	f.list(&incidents, "incident", "this incident id (repeatable; env: comma-separated)")
@@ -82,10 +87,10 @@ func runRecompute(c *cli, args []string) error {
 	var fl impact.RecomputeFilter
 	var err error
 	if fl.Since, err = parseOptTime(*sinceS); err != nil {
-		return usagef("recompute", "--since: %v", err)
+		return usagef("recompute", "--outage-since (--since): %v", err)
 	}
 	if fl.Until, err = parseOptTime(*untilS); err != nil {
-		return usagef("recompute", "--until: %v", err)
+		return usagef("recompute", "--outage-until (--until): %v", err)
 	}
 	fl.CustomerIDs, fl.IncidentIDs = customers, incidents
 	n, err1 := strconv.Atoi(*workers)

@@ -128,7 +128,7 @@ var rpcCases = []rpcCase{
 	{"/impact.v1.LedgerService/GetAccrualReport", "GET", "/v1/ledgerPeriods/2025-07/accrualReport", "viewer"},
 	{"/impact.v1.LedgerService/ExportCreditNotes", "GET", "/v1/creditNotes:export", "viewer"},
 	{"/impact.v1.ImpactStatementService/GetImpactStatement", "GET", "/v1/incidents/i/impactStatements/c", "viewer"},
-	{"/impact.v1.ImpactStatementService/ListEstimateCustomers", "GET", "/v1/incidents/i/estimate/customers", "viewer"},
+	{"/impact.v1.ImpactStatementService/ListCustomerEstimates", "GET", "/v1/incidents/i/estimate/customers", "viewer"},
 	{"/impact.v1.ContractService/ListContractStatements", "GET", "/v1/customers/c/contracts/s/statements", "viewer"},
 	{"/impact.v1.SettingsService/GetReportingSettings", "GET", "/v1/reportingSettings", "viewer"},
 	{"/impact.v1.SettingsService/UpdateReportingSettings", "PATCH", "/v1/reportingSettings", "admin"},

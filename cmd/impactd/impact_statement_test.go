@@ -181,13 +181,13 @@ func equalJSON(a, b any) bool {
 	return string(ja) == string(jb)
 }
 
-// TestListEstimateCustomers pages the seed's three customers sorted by a
+// TestListCustomerEstimates pages the seed's three customers sorted by a
 // figure. In USD at the seed's rate EUR→USD 1.0837 (the seed's reporting
 // totals give it): net lost revenue bank 16000.00 USD, polar 367.50 EUR
 // = 398.26 USD, shop 167.06 EUR = 181.04 USD; descending: bank, polar,
 // shop. By SLA credit: polar 13875.00 EUR = 15036.34 USD, bank 1234.57,
 // shop 240.00 EUR = 260.09: polar, bank, shop.
-func TestListEstimateCustomers(t *testing.T) {
+func TestListCustomerEstimates(t *testing.T) {
 	eachDB(t, func(t *testing.T, d *impactd) {
 		seedStory(t, d, "")
 		ids := func(v map[string]any) string {

@@ -145,8 +145,8 @@ func (ImpactStatement_Exclusion_Reason) EnumDescriptor() ([]byte, []int) {
 	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{3, 3, 0}
 }
 
-// Request of ImpactStatementService.ListEstimateCustomers.
-type ListEstimateCustomersRequest struct {
+// Request of ImpactStatementService.ListCustomerEstimates.
+type ListCustomerEstimatesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "incidents/{incident}/estimate".
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
@@ -155,28 +155,28 @@ type ListEstimateCustomersRequest struct {
 	// `next_page_token` of the previous page.
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// One of customer_id (the default), impact_seconds, lost_revenue_gross,
-	// lost_revenue_net, recovery_cost, sla_credits, churn_exposure, each
-	// optionally followed by " desc". Amounts compare in the estimate's
+	// lost_revenue_net, recovery_cost, sla_credits (also spelt sla_credit),
+	// churn_exposure, each optionally followed by " desc". Amounts compare in the estimate's
 	// reporting currency when it has one, ties by customer_id.
 	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ListEstimateCustomersRequest) Reset() {
-	*x = ListEstimateCustomersRequest{}
+func (x *ListCustomerEstimatesRequest) Reset() {
+	*x = ListCustomerEstimatesRequest{}
 	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ListEstimateCustomersRequest) String() string {
+func (x *ListCustomerEstimatesRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ListEstimateCustomersRequest) ProtoMessage() {}
+func (*ListCustomerEstimatesRequest) ProtoMessage() {}
 
-func (x *ListEstimateCustomersRequest) ProtoReflect() protoreflect.Message {
+func (x *ListCustomerEstimatesRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -188,41 +188,41 @@ func (x *ListEstimateCustomersRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ListEstimateCustomersRequest.ProtoReflect.Descriptor instead.
-func (*ListEstimateCustomersRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use ListCustomerEstimatesRequest.ProtoReflect.Descriptor instead.
+func (*ListCustomerEstimatesRequest) Descriptor() ([]byte, []int) {
 	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *ListEstimateCustomersRequest) GetParent() string {
+func (x *ListCustomerEstimatesRequest) GetParent() string {
 	if x != nil {
 		return x.Parent
 	}
 	return ""
 }
 
-func (x *ListEstimateCustomersRequest) GetPageSize() int32 {
+func (x *ListCustomerEstimatesRequest) GetPageSize() int32 {
 	if x != nil {
 		return x.PageSize
 	}
 	return 0
 }
 
-func (x *ListEstimateCustomersRequest) GetPageToken() string {
+func (x *ListCustomerEstimatesRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
 	}
 	return ""
 }
 
-func (x *ListEstimateCustomersRequest) GetOrderBy() string {
+func (x *ListCustomerEstimatesRequest) GetOrderBy() string {
 	if x != nil {
 		return x.OrderBy
 	}
 	return ""
 }
 
-// Response of ImpactStatementService.ListEstimateCustomers.
-type ListEstimateCustomersResponse struct {
+// Response of ImpactStatementService.ListCustomerEstimates.
+type ListCustomerEstimatesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The customers of this page.
 	Customers []*CustomerEstimate `protobuf:"bytes,1,rep,name=customers,proto3" json:"customers,omitempty"`
@@ -246,20 +246,20 @@ type ListEstimateCustomersResponse struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ListEstimateCustomersResponse) Reset() {
-	*x = ListEstimateCustomersResponse{}
+func (x *ListCustomerEstimatesResponse) Reset() {
+	*x = ListCustomerEstimatesResponse{}
 	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ListEstimateCustomersResponse) String() string {
+func (x *ListCustomerEstimatesResponse) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ListEstimateCustomersResponse) ProtoMessage() {}
+func (*ListCustomerEstimatesResponse) ProtoMessage() {}
 
-func (x *ListEstimateCustomersResponse) ProtoReflect() protoreflect.Message {
+func (x *ListCustomerEstimatesResponse) ProtoReflect() protoreflect.Message {
 	mi := &file_impact_v1_impact_statement_service_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -271,68 +271,68 @@ func (x *ListEstimateCustomersResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ListEstimateCustomersResponse.ProtoReflect.Descriptor instead.
-func (*ListEstimateCustomersResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use ListCustomerEstimatesResponse.ProtoReflect.Descriptor instead.
+func (*ListCustomerEstimatesResponse) Descriptor() ([]byte, []int) {
 	return file_impact_v1_impact_statement_service_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *ListEstimateCustomersResponse) GetCustomers() []*CustomerEstimate {
+func (x *ListCustomerEstimatesResponse) GetCustomers() []*CustomerEstimate {
 	if x != nil {
 		return x.Customers
 	}
 	return nil
 }
 
-func (x *ListEstimateCustomersResponse) GetNextPageToken() string {
+func (x *ListCustomerEstimatesResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
 	}
 	return ""
 }
 
-func (x *ListEstimateCustomersResponse) GetTotalSize() int32 {
+func (x *ListCustomerEstimatesResponse) GetTotalSize() int32 {
 	if x != nil {
 		return x.TotalSize
 	}
 	return 0
 }
 
-func (x *ListEstimateCustomersResponse) GetRevision() int64 {
+func (x *ListCustomerEstimatesResponse) GetRevision() int64 {
 	if x != nil {
 		return x.Revision
 	}
 	return 0
 }
 
-func (x *ListEstimateCustomersResponse) GetTotals() []*CurrencyTotals {
+func (x *ListCustomerEstimatesResponse) GetTotals() []*CurrencyTotals {
 	if x != nil {
 		return x.Totals
 	}
 	return nil
 }
 
-func (x *ListEstimateCustomersResponse) GetReportingTotals() *CurrencyTotals {
+func (x *ListCustomerEstimatesResponse) GetReportingTotals() *CurrencyTotals {
 	if x != nil {
 		return x.ReportingTotals
 	}
 	return nil
 }
 
-func (x *ListEstimateCustomersResponse) GetComputeTime() *timestamppb.Timestamp {
+func (x *ListCustomerEstimatesResponse) GetComputeTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ComputeTime
 	}
 	return nil
 }
 
-func (x *ListEstimateCustomersResponse) GetStartTime() *timestamppb.Timestamp {
+func (x *ListCustomerEstimatesResponse) GetStartTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.StartTime
 	}
 	return nil
 }
 
-func (x *ListEstimateCustomersResponse) GetEndTime() *timestamppb.Timestamp {
+func (x *ListCustomerEstimatesResponse) GetEndTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.EndTime
 	}
@@ -1015,14 +1015,14 @@ var File_impact_v1_impact_statement_service_proto protoreflect.FileDescriptor
 const file_impact_v1_impact_statement_service_proto_rawDesc = "" +
 	"\n" +
 	"(impact/v1/impact_statement_service.proto\x12\timpact.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18impact/v1/estimate.proto\x1a\x15impact/v1/money.proto\x1a\x18impact/v1/scenario.proto\"\xc0\x01\n" +
-	"\x1cListEstimateCustomersRequest\x12:\n" +
+	"\x1cListCustomerEstimatesRequest\x12:\n" +
 	"\x06parent\x18\x01 \x01(\tB\"\xe0A\x02\xfaA\x1c\n" +
 	"\x1aimpact.v1/IncidentEstimateR\x06parent\x12 \n" +
 	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\x12\x1e\n" +
 	"\border_by\x18\x04 \x01(\tB\x03\xe0A\x01R\aorderBy\"\xe7\x03\n" +
-	"\x1dListEstimateCustomersResponse\x129\n" +
+	"\x1dListCustomerEstimatesResponse\x129\n" +
 	"\tcustomers\x18\x01 \x03(\v2\x1b.impact.v1.CustomerEstimateR\tcustomers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
@@ -1116,7 +1116,7 @@ const file_impact_v1_impact_statement_service_proto_rawDesc = "" +
 	"\x19impact.v1/ImpactStatement\x128incidents/{incident}/impactStatements/{impact_statement}*\x10impactStatements2\x0fimpactStatement2\xc6\x02\n" +
 	"\x16ImpactStatementService\x12\x89\x01\n" +
 	"\x12GetImpactStatement\x12$.impact.v1.GetImpactStatementRequest\x1a\x1a.impact.v1.ImpactStatement\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{name=incidents/*/impactStatements/*}\x12\x9f\x01\n" +
-	"\x15ListEstimateCustomers\x12'.impact.v1.ListEstimateCustomersRequest\x1a(.impact.v1.ListEstimateCustomersResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/{parent=incidents/*/estimate}/customersB7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
+	"\x15ListCustomerEstimates\x12'.impact.v1.ListCustomerEstimatesRequest\x1a(.impact.v1.ListCustomerEstimatesResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/{parent=incidents/*/estimate}/customersB7Z5github.com/impact-svc/impact/proto/impact/v1;impactv1b\x06proto3"
 
 var (
 	file_impact_v1_impact_statement_service_proto_rawDescOnce sync.Once
@@ -1135,8 +1135,8 @@ var file_impact_v1_impact_statement_service_proto_msgTypes = make([]protoimpl.Me
 var file_impact_v1_impact_statement_service_proto_goTypes = []any{
 	(ImpactStatement_ClaimMode)(0),          // 0: impact.v1.ImpactStatement.ClaimMode
 	(ImpactStatement_Exclusion_Reason)(0),   // 1: impact.v1.ImpactStatement.Exclusion.Reason
-	(*ListEstimateCustomersRequest)(nil),    // 2: impact.v1.ListEstimateCustomersRequest
-	(*ListEstimateCustomersResponse)(nil),   // 3: impact.v1.ListEstimateCustomersResponse
+	(*ListCustomerEstimatesRequest)(nil),    // 2: impact.v1.ListCustomerEstimatesRequest
+	(*ListCustomerEstimatesResponse)(nil),   // 3: impact.v1.ListCustomerEstimatesResponse
 	(*GetImpactStatementRequest)(nil),       // 4: impact.v1.GetImpactStatementRequest
 	(*ImpactStatement)(nil),                 // 5: impact.v1.ImpactStatement
 	(*ImpactStatement_ServiceTimeline)(nil), // 6: impact.v1.ImpactStatement.ServiceTimeline
@@ -1151,12 +1151,12 @@ var file_impact_v1_impact_statement_service_proto_goTypes = []any{
 	(*Money)(nil),                           // 15: impact.v1.Money
 }
 var file_impact_v1_impact_statement_service_proto_depIdxs = []int32{
-	10, // 0: impact.v1.ListEstimateCustomersResponse.customers:type_name -> impact.v1.CustomerEstimate
-	11, // 1: impact.v1.ListEstimateCustomersResponse.totals:type_name -> impact.v1.CurrencyTotals
-	11, // 2: impact.v1.ListEstimateCustomersResponse.reporting_totals:type_name -> impact.v1.CurrencyTotals
-	12, // 3: impact.v1.ListEstimateCustomersResponse.compute_time:type_name -> google.protobuf.Timestamp
-	12, // 4: impact.v1.ListEstimateCustomersResponse.start_time:type_name -> google.protobuf.Timestamp
-	12, // 5: impact.v1.ListEstimateCustomersResponse.end_time:type_name -> google.protobuf.Timestamp
+	10, // 0: impact.v1.ListCustomerEstimatesResponse.customers:type_name -> impact.v1.CustomerEstimate
+	11, // 1: impact.v1.ListCustomerEstimatesResponse.totals:type_name -> impact.v1.CurrencyTotals
+	11, // 2: impact.v1.ListCustomerEstimatesResponse.reporting_totals:type_name -> impact.v1.CurrencyTotals
+	12, // 3: impact.v1.ListCustomerEstimatesResponse.compute_time:type_name -> google.protobuf.Timestamp
+	12, // 4: impact.v1.ListCustomerEstimatesResponse.start_time:type_name -> google.protobuf.Timestamp
+	12, // 5: impact.v1.ListCustomerEstimatesResponse.end_time:type_name -> google.protobuf.Timestamp
 	13, // 6: impact.v1.ImpactStatement.cause:type_name -> impact.v1.Incident.Cause
 	12, // 7: impact.v1.ImpactStatement.start_time:type_name -> google.protobuf.Timestamp
 	12, // 8: impact.v1.ImpactStatement.end_time:type_name -> google.protobuf.Timestamp
@@ -1179,9 +1179,9 @@ var file_impact_v1_impact_statement_service_proto_depIdxs = []int32{
 	12, // 25: impact.v1.ImpactStatement.Exclusion.end_time:type_name -> google.protobuf.Timestamp
 	1,  // 26: impact.v1.ImpactStatement.Exclusion.reason:type_name -> impact.v1.ImpactStatement.Exclusion.Reason
 	4,  // 27: impact.v1.ImpactStatementService.GetImpactStatement:input_type -> impact.v1.GetImpactStatementRequest
-	2,  // 28: impact.v1.ImpactStatementService.ListEstimateCustomers:input_type -> impact.v1.ListEstimateCustomersRequest
+	2,  // 28: impact.v1.ImpactStatementService.ListCustomerEstimates:input_type -> impact.v1.ListCustomerEstimatesRequest
 	5,  // 29: impact.v1.ImpactStatementService.GetImpactStatement:output_type -> impact.v1.ImpactStatement
-	3,  // 30: impact.v1.ImpactStatementService.ListEstimateCustomers:output_type -> impact.v1.ListEstimateCustomersResponse
+	3,  // 30: impact.v1.ImpactStatementService.ListCustomerEstimates:output_type -> impact.v1.ListCustomerEstimatesResponse
 	29, // [29:31] is the sub-list for method output_type
 	27, // [27:29] is the sub-list for method input_type
 	27, // [27:27] is the sub-list for extension type_name

@@ -74,11 +74,11 @@ func local_request_ImpactStatementService_GetImpactStatement_0(ctx context.Conte
 	return msg, metadata, err
 }
 
-var filter_ImpactStatementService_ListEstimateCustomers_0 = &utilities.DoubleArray{Encoding: map[string]int{"parent": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+var filter_ImpactStatementService_ListCustomerEstimates_0 = &utilities.DoubleArray{Encoding: map[string]int{"parent": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ImpactStatementService_ListEstimateCustomers_0(ctx context.Context, marshaler runtime.Marshaler, client ImpactStatementServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ImpactStatementService_ListCustomerEstimates_0(ctx context.Context, marshaler runtime.Marshaler, client ImpactStatementServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListEstimateCustomersRequest
+		protoReq ListCustomerEstimatesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -93,19 +93,19 @@ func request_ImpactStatementService_ListEstimateCustomers_0(ctx context.Context,
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ImpactStatementService_ListEstimateCustomers_0); err != nil {
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ImpactStatementService_ListCustomerEstimates_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
-	msg, err := client.ListEstimateCustomers(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	msg, err := client.ListCustomerEstimates(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
 	return msg, metadata, err
 }
 
-func local_request_ImpactStatementService_ListEstimateCustomers_0(ctx context.Context, marshaler runtime.Marshaler, server ImpactStatementServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ImpactStatementService_ListCustomerEstimates_0(ctx context.Context, marshaler runtime.Marshaler, server ImpactStatementServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListEstimateCustomersRequest
+		protoReq ListCustomerEstimatesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -120,10 +120,10 @@ func local_request_ImpactStatementService_ListEstimateCustomers_0(ctx context.Co
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ImpactStatementService_ListEstimateCustomers_0); err != nil {
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ImpactStatementService_ListCustomerEstimates_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	msg, err := server.ListEstimateCustomers(ctx, &protoReq)
+	msg, err := server.ListCustomerEstimates(ctx, &protoReq)
 	return msg, metadata, err
 }
 
@@ -153,25 +153,25 @@ func RegisterImpactStatementServiceHandlerServer(ctx context.Context, mux *runti
 		}
 		forward_ImpactStatementService_GetImpactStatement_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_ImpactStatementService_ListEstimateCustomers_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_ImpactStatementService_ListCustomerEstimates_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.ImpactStatementService/ListEstimateCustomers", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*/estimate}/customers"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/impact.v1.ImpactStatementService/ListCustomerEstimates", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*/estimate}/customers"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := local_request_ImpactStatementService_ListEstimateCustomers_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		resp, md, err := local_request_ImpactStatementService_ListCustomerEstimates_0(annotatedContext, inboundMarshaler, server, req, pathParams)
 		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_ImpactStatementService_ListEstimateCustomers_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_ImpactStatementService_ListCustomerEstimates_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -230,32 +230,32 @@ func RegisterImpactStatementServiceHandlerClient(ctx context.Context, mux *runti
 		}
 		forward_ImpactStatementService_GetImpactStatement_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_ImpactStatementService_ListEstimateCustomers_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_ImpactStatementService_ListCustomerEstimates_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.ImpactStatementService/ListEstimateCustomers", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*/estimate}/customers"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/impact.v1.ImpactStatementService/ListCustomerEstimates", runtime.WithHTTPPathPattern("/v1/{parent=incidents/*/estimate}/customers"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := request_ImpactStatementService_ListEstimateCustomers_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		resp, md, err := request_ImpactStatementService_ListCustomerEstimates_0(annotatedContext, inboundMarshaler, client, req, pathParams)
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_ImpactStatementService_ListEstimateCustomers_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_ImpactStatementService_ListCustomerEstimates_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	return nil
 }
 
 var (
 	pattern_ImpactStatementService_GetImpactStatement_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "incidents", "impactStatements", "name"}, ""))
-	pattern_ImpactStatementService_ListEstimateCustomers_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 4, 3, 5, 3, 2, 4}, []string{"v1", "incidents", "estimate", "parent", "customers"}, ""))
+	pattern_ImpactStatementService_ListCustomerEstimates_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 4, 3, 5, 3, 2, 4}, []string{"v1", "incidents", "estimate", "parent", "customers"}, ""))
 )
 
 var (
 	forward_ImpactStatementService_GetImpactStatement_0    = runtime.ForwardResponseMessage
-	forward_ImpactStatementService_ListEstimateCustomers_0 = runtime.ForwardResponseMessage
+	forward_ImpactStatementService_ListCustomerEstimates_0 = runtime.ForwardResponseMessage
 )

@@ -20,7 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	ImpactStatementService_GetImpactStatement_FullMethodName    = "/impact.v1.ImpactStatementService/GetImpactStatement"
-	ImpactStatementService_ListEstimateCustomers_FullMethodName = "/impact.v1.ImpactStatementService/ListEstimateCustomers"
+	ImpactStatementService_ListCustomerEstimates_FullMethodName = "/impact.v1.ImpactStatementService/ListCustomerEstimates"
 )
 
 // ImpactStatementServiceClient is the client API for ImpactStatementService service.
@@ -39,7 +39,7 @@ type ImpactStatementServiceClient interface {
 	// a time, in the order of `order_by`, with the estimate's totals: a
 	// table of 100,000 affected customers without sending them all. A page
 	// token pins the revision of the first page.
-	ListEstimateCustomers(ctx context.Context, in *ListEstimateCustomersRequest, opts ...grpc.CallOption) (*ListEstimateCustomersResponse, error)
+	ListCustomerEstimates(ctx context.Context, in *ListCustomerEstimatesRequest, opts ...grpc.CallOption) (*ListCustomerEstimatesResponse, error)
 }
 
 type impactStatementServiceClient struct {
@@ -60,10 +60,10 @@ func (c *impactStatementServiceClient) GetImpactStatement(ctx context.Context, i
 	return out, nil
 }
 
-func (c *impactStatementServiceClient) ListEstimateCustomers(ctx context.Context, in *ListEstimateCustomersRequest, opts ...grpc.CallOption) (*ListEstimateCustomersResponse, error) {
+func (c *impactStatementServiceClient) ListCustomerEstimates(ctx context.Context, in *ListCustomerEstimatesRequest, opts ...grpc.CallOption) (*ListCustomerEstimatesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListEstimateCustomersResponse)
-	err := c.cc.Invoke(ctx, ImpactStatementService_ListEstimateCustomers_FullMethodName, in, out, cOpts...)
+	out := new(ListCustomerEstimatesResponse)
+	err := c.cc.Invoke(ctx, ImpactStatementService_ListCustomerEstimates_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ type ImpactStatementServiceServer interface {
 	// a time, in the order of `order_by`, with the estimate's totals: a
 	// table of 100,000 affected customers without sending them all. A page
 	// token pins the revision of the first page.
-	ListEstimateCustomers(context.Context, *ListEstimateCustomersRequest) (*ListEstimateCustomersResponse, error)
+	ListCustomerEstimates(context.Context, *ListCustomerEstimatesRequest) (*ListCustomerEstimatesResponse, error)
 	mustEmbedUnimplementedImpactStatementServiceServer()
 }
 
@@ -100,8 +100,8 @@ type UnimplementedImpactStatementServiceServer struct{}
 func (UnimplementedImpactStatementServiceServer) GetImpactStatement(context.Context, *GetImpactStatementRequest) (*ImpactStatement, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetImpactStatement not implemented")
 }
-func (UnimplementedImpactStatementServiceServer) ListEstimateCustomers(context.Context, *ListEstimateCustomersRequest) (*ListEstimateCustomersResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method ListEstimateCustomers not implemented")
+func (UnimplementedImpactStatementServiceServer) ListCustomerEstimates(context.Context, *ListCustomerEstimatesRequest) (*ListCustomerEstimatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCustomerEstimates not implemented")
 }
 func (UnimplementedImpactStatementServiceServer) mustEmbedUnimplementedImpactStatementServiceServer() {
 }
@@ -143,20 +143,20 @@ func _ImpactStatementService_GetImpactStatement_Handler(srv interface{}, ctx con
 	return interceptor(ctx, in, info, handler)
 }
 
-func _ImpactStatementService_ListEstimateCustomers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListEstimateCustomersRequest)
+func _ImpactStatementService_ListCustomerEstimates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCustomerEstimatesRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(ImpactStatementServiceServer).ListEstimateCustomers(ctx, in)
+		return srv.(ImpactStatementServiceServer).ListCustomerEstimates(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: ImpactStatementService_ListEstimateCustomers_FullMethodName,
+		FullMethod: ImpactStatementService_ListCustomerEstimates_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ImpactStatementServiceServer).ListEstimateCustomers(ctx, req.(*ListEstimateCustomersRequest))
+		return srv.(ImpactStatementServiceServer).ListCustomerEstimates(ctx, req.(*ListCustomerEstimatesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -173,8 +173,8 @@ var ImpactStatementService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ImpactStatementService_GetImpactStatement_Handler,
 		},
 		{
-			MethodName: "ListEstimateCustomers",
-			Handler:    _ImpactStatementService_ListEstimateCustomers_Handler,
+			MethodName: "ListCustomerEstimates",
+			Handler:    _ImpactStatementService_ListCustomerEstimates_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

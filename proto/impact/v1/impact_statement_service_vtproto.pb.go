@@ -20,7 +20,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-func (m *ListEstimateCustomersRequest) MarshalVT() (dAtA []byte, err error) {
+func (m *ListCustomerEstimatesRequest) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -33,12 +33,12 @@ func (m *ListEstimateCustomersRequest) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *ListEstimateCustomersRequest) MarshalToVT(dAtA []byte) (int, error) {
+func (m *ListCustomerEstimatesRequest) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *ListEstimateCustomersRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *ListCustomerEstimatesRequest) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -79,7 +79,7 @@ func (m *ListEstimateCustomersRequest) MarshalToSizedBufferVT(dAtA []byte) (int,
 	return len(dAtA) - i, nil
 }
 
-func (m *ListEstimateCustomersResponse) MarshalVT() (dAtA []byte, err error) {
+func (m *ListCustomerEstimatesResponse) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -92,12 +92,12 @@ func (m *ListEstimateCustomersResponse) MarshalVT() (dAtA []byte, err error) {
 	return dAtA[:n], nil
 }
 
-func (m *ListEstimateCustomersResponse) MarshalToVT(dAtA []byte) (int, error) {
+func (m *ListCustomerEstimatesResponse) MarshalToVT(dAtA []byte) (int, error) {
 	size := m.SizeVT()
 	return m.MarshalToSizedBufferVT(dAtA[:size])
 }
 
-func (m *ListEstimateCustomersResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+func (m *ListCustomerEstimatesResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m == nil {
 		return 0, nil
 	}
@@ -799,7 +799,7 @@ func (m *ImpactStatement) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
-func (m *ListEstimateCustomersRequest) SizeVT() (n int) {
+func (m *ListCustomerEstimatesRequest) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -824,7 +824,7 @@ func (m *ListEstimateCustomersRequest) SizeVT() (n int) {
 	return n
 }
 
-func (m *ListEstimateCustomersResponse) SizeVT() (n int) {
+func (m *ListCustomerEstimatesResponse) SizeVT() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -1130,7 +1130,7 @@ func (m *ImpactStatement) SizeVT() (n int) {
 	return n
 }
 
-func (m *ListEstimateCustomersRequest) UnmarshalVT(dAtA []byte) error {
+func (m *ListCustomerEstimatesRequest) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -1153,10 +1153,10 @@ func (m *ListEstimateCustomersRequest) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: ListEstimateCustomersRequest: wiretype end group for non-group")
+			return fmt.Errorf("proto: ListCustomerEstimatesRequest: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: ListEstimateCustomersRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: ListCustomerEstimatesRequest: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:
@@ -1296,7 +1296,7 @@ func (m *ListEstimateCustomersRequest) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
-func (m *ListEstimateCustomersResponse) UnmarshalVT(dAtA []byte) error {
+func (m *ListCustomerEstimatesResponse) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
 	for iNdEx < l {
@@ -1319,10 +1319,10 @@ func (m *ListEstimateCustomersResponse) UnmarshalVT(dAtA []byte) error {
 		fieldNum := int32(wire >> 3)
 		wireType := int(wire & 0x7)
 		if wireType == 4 {
-			return fmt.Errorf("proto: ListEstimateCustomersResponse: wiretype end group for non-group")
+			return fmt.Errorf("proto: ListCustomerEstimatesResponse: wiretype end group for non-group")
 		}
 		if fieldNum <= 0 {
-			return fmt.Errorf("proto: ListEstimateCustomersResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+			return fmt.Errorf("proto: ListCustomerEstimatesResponse: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		case 1:

@@ -55,7 +55,7 @@ export const patch = (url, body, query) => call('PATCH', url, {body, query});
 export const del = (url) => call('DELETE', url);
 
 // estimateCustomers pages an incident's stored estimate by customer,
-// sorted by the server (ImpactStatementService.ListEstimateCustomers, GET
+// sorted by the server (ImpactStatementService.ListCustomerEstimates, GET
 // /v1/incidents/{incident}/estimate/customers). Every page calls it here,
 // so a rename of the method touches one line.
 export const estimateCustomers = (incidentId, query) => get(`/v1/incidents/${path(incidentId)}/estimate/customers`, query);

@@ -1,6 +1,6 @@
 // An incident: totals, a timeline of its windows by customer and service,
 // the affected customers (sorted and paged by the server through
-// ListEstimateCustomers), the estimate's state with its reasons, and the
+// ListCustomerEstimates), the estimate's state with its reasons, and the
 // revision history with each revision's differences from the one before.
 
 import {h, table, link, errorNote, unavailableNote} from '../dom.js';
