@@ -401,7 +401,10 @@ func TestHostileInflightBudget(t *testing.T) {
 func TestDeadlineIsLogged(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "impact.db")
 	d, logs := startLogged(t, nil, "--db", "sqlite:"+path, "--call-timeout", "300ms")
-	locker, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	// The locker waits for impactd's own writes at startup to end before
+	// it takes the lock (without a busy timeout its BEGIN IMMEDIATE could
+	// meet one of them and fail with SQLITE_BUSY).
+	locker, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
