@@ -291,7 +291,23 @@ func loadDecoded(ctx context.Context, st impact.Store, reads estimateReads, id s
 	return decodeDocument(meta, body)
 }
 
+// decodeDocument decodes a stored document's customers and totals: with
+// scanCustomers, or, should the document not be as the store encodes it,
+// with go-json-experiment/json.
 func decodeDocument(meta *impact.StoredEstimate, body []byte) (*decodedEstimate, error) {
+	if cs, tail, err := scanCustomers(body); err == nil {
+		var head leanHead
+		obj := append([]byte{'{'}, tail[1:]...)
+		if err := jsonv2.Unmarshal(obj, &head, jsonv2.RejectUnknownMembers(false)); err == nil {
+			head.set(meta)
+			return &decodedEstimate{meta: meta, customers: cs, orders: map[string][]int32{}}, nil
+		}
+	}
+	return decodeReflect(meta, body)
+}
+
+// decodeReflect is decodeDocument with go-json-experiment/json only.
+func decodeReflect(meta *impact.StoredEstimate, body []byte) (*decodedEstimate, error) {
 	var lean leanEstimate
 	if err := jsonv2.Unmarshal(body, &lean, jsonv2.RejectUnknownMembers(false)); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", impact.EstimateName(meta.IncidentID), err)
