@@ -1,9 +1,10 @@
 package estimating
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -477,20 +478,82 @@ func sortCustomers(e *impact.StoredEstimate, cs []LeanCustomer, field string, de
 	for i := range order {
 		order[i] = int32(i)
 	}
-	sort.SliceStable(order, func(a, b int) bool {
-		ka, kb := &keys[order[a]], &keys[order[b]]
+	if field != "customer_id" && sortPacked(cs, keys, desc, order) {
+		return order
+	}
+	// Ties by id, then (ids repeated) by position: a total order, the
+	// stable sort's.
+	slices.SortFunc(order, func(a, b int32) int {
+		ka, kb := &keys[a], &keys[b]
 		if ka.present && kb.present {
 			if c := ka.cmp(kb); c != 0 {
-				return (c < 0) != desc
+				if desc {
+					return -c
+				}
+				return c
 			}
 		} else if ka.present != kb.present {
-			return ka.present
+			if ka.present {
+				return -1
+			}
+			return 1
 		}
-		ia, ib := cs[order[a]].CustomerID, cs[order[b]].CustomerID
+		c := strings.Compare(cs[a].CustomerID, cs[b].CustomerID)
 		if field == "customer_id" && desc {
-			return ia > ib
+			c = -c
 		}
-		return ia < ib
+		if c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
 	})
 	return order
+}
+
+// sortPacked sorts order by keys when every key is a scaled integer or
+// absent and the customers are in ascending id order (as the engine
+// stores them), so that a tie by position is a tie by id: the keys are
+// packed with their positions and compared inline. It reports false,
+// order untouched, otherwise.
+func sortPacked(cs []LeanCustomer, keys []sortKey, desc bool, order []int32) bool {
+	for i := 1; i < len(cs); i++ {
+		if cs[i-1].CustomerID >= cs[i].CustomerID {
+			return false
+		}
+	}
+	type packed struct {
+		absent bool
+		n      int64 // negated when descending: |n| < 9·10^18
+		i      int32
+	}
+	ps := make([]packed, len(keys))
+	for i := range keys {
+		k := &keys[i]
+		switch {
+		case !k.present:
+			ps[i] = packed{absent: true, i: int32(i)}
+		case !k.small:
+			return false
+		case desc:
+			ps[i] = packed{n: -k.n, i: int32(i)}
+		default:
+			ps[i] = packed{n: k.n, i: int32(i)}
+		}
+	}
+	slices.SortFunc(ps, func(a, b packed) int {
+		if a.absent != b.absent {
+			if a.absent {
+				return 1
+			}
+			return -1
+		}
+		if a.n != b.n {
+			return cmp.Compare(a.n, b.n)
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	for j := range ps {
+		order[j] = ps[j].i
+	}
+	return true
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +99,14 @@ func TestScanEqualsReflectiveDecode(t *testing.T) {
 	if !strings.Contains(string(fromMarshal), `\u003c\u0026\u003e`) {
 		t.Fatalf("the odd document has no escapes: %.300s", fromMarshal)
 	}
-	for name, body := range map[string][]byte{"stored": fromStore, "odd": fromMarshal} {
+	// Customers out of id order (not as the engine stores them): ties
+	// can no longer be by position.
+	slices.Reverse(odd.Customers)
+	reversed, err := json.Marshal(&odd.IncidentEstimate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string][]byte{"stored": fromStore, "odd": fromMarshal, "reversed": reversed} {
 		if _, _, err := scanCustomers(body); err != nil {
 			t.Fatalf("%s: the scan refuses the store's encoding: %v", name, err)
 		}
@@ -127,15 +136,8 @@ func TestScanEqualsReflectiveDecode(t *testing.T) {
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("%s: order %s desc=%v differs", name, field, desc)
 				}
-				if field == "customer_id" {
-					continue
-				}
-				// Ties are by customer id, ascending in both directions.
-				for j := 1; j < len(got); j++ {
-					a, b := &slow.customers[got[j-1]], &slow.customers[got[j]]
-					if figure(&m2, a, field) == figure(&m2, b, field) && a.CustomerID > b.CustomerID {
-						t.Fatalf("%s: order %s desc=%v: tie %s before %s", name, field, desc, a.CustomerID, b.CustomerID)
-					}
+				if ref := referenceOrder(&m2, slow.customers, field, desc); !reflect.DeepEqual(got, ref) {
+					t.Fatalf("%s: order %s desc=%v differs from the exact decimal order", name, field, desc)
 				}
 			}
 		}
@@ -158,9 +160,37 @@ func TestScanEqualsReflectiveDecode(t *testing.T) {
 	}
 }
 
-// figure is a customer's sort figure as an exact decimal string in the
-// reporting currency (sla_credits summed), for the tie check.
-func figure(e *impact.StoredEstimate, c *LeanCustomer, field string) string {
+// referenceOrder is the order by exact decimals in the reporting currency
+// (sla_credits summed; customers without the figure last), ties by id.
+func referenceOrder(e *impact.StoredEstimate, cs []LeanCustomer, field string, desc bool) []int32 {
+	figs := make([]*decimal.Decimal, len(cs))
+	for i := range cs {
+		figs[i] = figure(e, &cs[i], field)
+	}
+	order := make([]int32, len(cs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	sort.Slice(order, func(a, b int) bool {
+		fa, fb := figs[order[a]], figs[order[b]]
+		ia, ib := cs[order[a]].CustomerID, cs[order[b]].CustomerID
+		switch {
+		case field == "customer_id" && desc:
+			return ia > ib
+		case fa == nil || fb == nil:
+			if (fa == nil) != (fb == nil) {
+				return fb == nil
+			}
+		case fa.Cmp(*fb) != 0:
+			return (fa.Cmp(*fb) < 0) != desc
+		}
+		return ia < ib
+	})
+	return order
+}
+
+// figure is a customer's sort figure, nil when it has none.
+func figure(e *impact.StoredEstimate, c *LeanCustomer, field string) *decimal.Decimal {
 	rates := map[string]decimal.Decimal{"EUR": decimal.New(1, 0)}
 	for _, r := range e.FXRates {
 		rates[r.From] = decimal.RequireFromString(r.Rate)
@@ -172,26 +202,26 @@ func figure(e *impact.StoredEstimate, c *LeanCustomer, field string) string {
 		}
 		return d
 	}
+	var d decimal.Decimal
 	switch field {
+	case "customer_id":
 	case "impact_seconds":
-		return decimal.RequireFromString(c.ImpactSeconds).String()
+		d = decimal.RequireFromString(c.ImpactSeconds)
 	case "lost_revenue_gross":
-		return conv(c.LostRevenue.Gross).String()
+		d = conv(c.LostRevenue.Gross)
 	case "lost_revenue_net":
-		return conv(c.LostRevenue.Net).String()
+		d = conv(c.LostRevenue.Net)
 	case "churn_exposure":
-		return conv(c.ChurnExposure).String()
+		d = conv(c.ChurnExposure)
 	case "recovery_cost":
 		if c.RecoveryCost == nil {
-			return "none"
+			return nil
 		}
-		return conv(*c.RecoveryCost).String()
+		d = conv(*c.RecoveryCost)
 	case "sla_credits":
-		var s decimal.Decimal
 		for _, a := range c.SLACredits {
-			s = s.Add(conv(a.Credit))
+			d = d.Add(conv(a.Credit))
 		}
-		return s.String()
 	}
-	return ""
+	return &d
 }
