@@ -71,6 +71,9 @@ func scanCustomers(body []byte) ([]LeanCustomer, []byte, error) {
 type docScanner struct {
 	s string
 	i int
+	// The last instant parsed: credits mostly share their periods.
+	lastInstant string
+	lastTime    time.Time
 }
 
 func (p *docScanner) fail(what string) error {
@@ -152,11 +155,14 @@ func (p *docScanner) credit(c *LeanCredit) bool {
 	if !ok || !strings.HasSuffix(ts, "Z") {
 		return false
 	}
-	t, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return false
+	if ts != p.lastInstant {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return false
+		}
+		p.lastInstant, p.lastTime = ts, t
 	}
-	c.PeriodStart = t
+	c.PeriodStart = p.lastTime
 	return p.lit(`,"Credit":`) && p.money(&c.Credit) && p.lit(`}`)
 }
 
