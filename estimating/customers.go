@@ -294,7 +294,8 @@ func loadDecoded(ctx context.Context, st impact.Store, reads estimateReads, id s
 
 // decodeDocument decodes a stored document's customers and totals: with
 // scanCustomers, or, should the document not be as the store encodes it,
-// with go-json-experiment/json.
+// with go-json-experiment/json. The customers may share body's memory:
+// body must not be modified afterwards.
 func decodeDocument(meta *impact.StoredEstimate, body []byte) (*decodedEstimate, error) {
 	if cs, tail, err := scanCustomers(body); err == nil {
 		var head leanHead
