@@ -22,10 +22,10 @@ import (
 // in-process cache, with each order asked for sorted once, and every
 // further page or order is a slice or a sort. The cache is per replica and
 // holds nothing that could go stale: a new revision is a new key. The
-// document is decoded into strings only (no decimals), with
-// go-json-experiment/json, several times faster than encoding/json on a
-// 100,000-customer document; amounts become decimals for the shown page
-// and for sort keys only.
+// document is decoded into strings only (no decimals), in one pass over
+// its bytes that knows the store's encoding (estimate_scan.go; anything
+// else goes to go-json-experiment/json); amounts become decimals for the
+// shown page and, when they do not fit a scaled integer, for sort keys.
 
 // estimateReads are the store's cheap reads of estimate metadata
 // (store.DB has them); without them the document comes from GetEstimate.
