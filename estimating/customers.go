@@ -1,9 +1,10 @@
 package estimating
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,10 +22,10 @@ import (
 // in-process cache, with each order asked for sorted once, and every
 // further page or order is a slice or a sort. The cache is per replica and
 // holds nothing that could go stale: a new revision is a new key. The
-// document is decoded into strings only (no decimals), with
-// go-json-experiment/json, several times faster than encoding/json on a
-// 100,000-customer document; amounts become decimals for the shown page
-// and for sort keys only.
+// document is decoded into strings only (no decimals), in one pass over
+// its bytes that knows the store's encoding (estimate_scan.go; anything
+// else goes to go-json-experiment/json); amounts become decimals for the
+// shown page and, when they do not fit a scaled integer, for sort keys.
 
 // estimateReads are the store's cheap reads of estimate metadata
 // (store.DB has them); without them the document comes from GetEstimate.
@@ -291,7 +292,24 @@ func loadDecoded(ctx context.Context, st impact.Store, reads estimateReads, id s
 	return decodeDocument(meta, body)
 }
 
+// decodeDocument decodes a stored document's customers and totals: with
+// scanCustomers, or, should the document not be as the store encodes it,
+// with go-json-experiment/json. The customers may share body's memory:
+// body must not be modified afterwards.
 func decodeDocument(meta *impact.StoredEstimate, body []byte) (*decodedEstimate, error) {
+	if cs, tail, err := scanCustomers(body); err == nil {
+		var head leanHead
+		obj := append([]byte{'{'}, tail[1:]...)
+		if err := jsonv2.Unmarshal(obj, &head, jsonv2.RejectUnknownMembers(false)); err == nil {
+			head.set(meta)
+			return &decodedEstimate{meta: meta, customers: cs, orders: map[string][]int32{}}, nil
+		}
+	}
+	return decodeReflect(meta, body)
+}
+
+// decodeReflect is decodeDocument with go-json-experiment/json only.
+func decodeReflect(meta *impact.StoredEstimate, body []byte) (*decodedEstimate, error) {
 	var lean leanEstimate
 	if err := jsonv2.Unmarshal(body, &lean, jsonv2.RejectUnknownMembers(false)); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", impact.EstimateName(meta.IncidentID), err)
@@ -461,20 +479,82 @@ func sortCustomers(e *impact.StoredEstimate, cs []LeanCustomer, field string, de
 	for i := range order {
 		order[i] = int32(i)
 	}
-	sort.SliceStable(order, func(a, b int) bool {
-		ka, kb := &keys[order[a]], &keys[order[b]]
+	if field != "customer_id" && sortPacked(cs, keys, desc, order) {
+		return order
+	}
+	// Ties by id, then (ids repeated) by position: a total order, the
+	// stable sort's.
+	slices.SortFunc(order, func(a, b int32) int {
+		ka, kb := &keys[a], &keys[b]
 		if ka.present && kb.present {
 			if c := ka.cmp(kb); c != 0 {
-				return (c < 0) != desc
+				if desc {
+					return -c
+				}
+				return c
 			}
 		} else if ka.present != kb.present {
-			return ka.present
+			if ka.present {
+				return -1
+			}
+			return 1
 		}
-		ia, ib := cs[order[a]].CustomerID, cs[order[b]].CustomerID
+		c := strings.Compare(cs[a].CustomerID, cs[b].CustomerID)
 		if field == "customer_id" && desc {
-			return ia > ib
+			c = -c
 		}
-		return ia < ib
+		if c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
 	})
 	return order
+}
+
+// sortPacked sorts order by keys when every key is a scaled integer or
+// absent and the customers are in ascending id order (as the engine
+// stores them), so that a tie by position is a tie by id: the keys are
+// packed with their positions and compared inline. It reports false,
+// order untouched, otherwise.
+func sortPacked(cs []LeanCustomer, keys []sortKey, desc bool, order []int32) bool {
+	for i := 1; i < len(cs); i++ {
+		if cs[i-1].CustomerID >= cs[i].CustomerID {
+			return false
+		}
+	}
+	type packed struct {
+		absent bool
+		n      int64 // negated when descending: |n| < 9·10^18
+		i      int32
+	}
+	ps := make([]packed, len(keys))
+	for i := range keys {
+		k := &keys[i]
+		switch {
+		case !k.present:
+			ps[i] = packed{absent: true, i: int32(i)}
+		case !k.small:
+			return false
+		case desc:
+			ps[i] = packed{n: -k.n, i: int32(i)}
+		default:
+			ps[i] = packed{n: k.n, i: int32(i)}
+		}
+	}
+	slices.SortFunc(ps, func(a, b packed) int {
+		if a.absent != b.absent {
+			if a.absent {
+				return 1
+			}
+			return -1
+		}
+		if a.n != b.n {
+			return cmp.Compare(a.n, b.n)
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	for j := range ps {
+		order[j] = ps[j].i
+	}
+	return true
 }
