@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -45,19 +44,26 @@ func digestStop(s *Scenario, stop *stopper) string {
 		e.field("to", r.To)
 		e.dec("rate", r.Rate, "")
 	})
-	cs := orderBy(len(s.Customers), func(i int) string { return s.Customers[i].ID })
+	cs, mark := e.orderBy(len(s.Customers), func(i int) string { return s.Customers[i].ID })
 	e.count("customers", len(cs))
 	for _, i := range cs {
 		e.customer(&s.Customers[i])
 	}
-	is := orderBy(len(s.Incidents), func(i int) string { return s.Incidents[i].ID })
+	e.idx = e.idx[:mark]
+	is, mark := e.orderBy(len(s.Incidents), func(i int) string { return s.Incidents[i].ID })
 	e.count("incidents", len(is))
 	for _, i := range is {
 		e.incident(&s.Incidents[i])
 	}
+	e.idx = e.idx[:mark]
 	sum := sha256.Sum256(e.buf)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	var out [len(digestPrefix) + 2*sha256.Size]byte
+	copy(out[:], digestPrefix)
+	hex.Encode(out[len(digestPrefix):], sum[:])
+	return string(out[:])
 }
+
+const digestPrefix = "sha256:"
 
 // zoned reports whether a customer or contract of s names a zone other
 // than UTC.
@@ -77,20 +83,31 @@ func zoned(s *Scenario) bool {
 }
 
 // orderBy returns the indexes 0..n-1 in ascending order of key (unique ids
-// in a valid scenario, so the order is total).
-func orderBy(n int, key func(i int) string) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
+// in a valid scenario, so the order is total), on e's index stack: the
+// caller uses them, then pops them with e.idx = e.idx[:mark]. (A nested
+// orderBy may move the stack; the slice returned stays valid.)
+func (e *encoder) orderBy(n int, key func(i int) string) (idx []int, mark int) {
+	mark = len(e.idx)
+	for i := range n {
+		e.idx = append(e.idx, i)
 	}
-	sort.Slice(idx, func(a, b int) bool { return key(idx[a]) < key(idx[b]) })
-	return idx
+	idx = e.idx[mark:]
+	if n > 1 {
+		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(key(a), key(b)) })
+	}
+	return idx, mark
 }
 
 type encoder struct {
 	buf     []byte
 	scratch []byte   // reused by sorted for element encodings
 	stop    *stopper // the caller's cancellation, or nil
+
+	// Reused by sorted and orderBy, so a digest allocates its buffers once.
+	sub   *encoder
+	ends  []int
+	elems [][]byte
+	idx   []int
 }
 
 func (e *encoder) field(name, value string) { e.buf = appendField(e.buf, name, value) }
@@ -215,24 +232,27 @@ func (e *encoder) sorted(name string, n int, encode func(i int, e *encoder)) {
 	if n == 0 {
 		return
 	}
+	if e.sub == nil {
+		e.sub = &encoder{}
+	}
+	sub := e.sub
+	sub.buf = e.scratch[:0]
 	if n == 1 {
-		sub := &encoder{buf: e.scratch[:0]}
 		encode(0, sub)
 		e.buf = appendField(e.buf, "-", sub.buf)
 		e.scratch = sub.buf
 		return
 	}
-	sub := &encoder{buf: e.scratch[:0]}
-	ends := make([]int, n)
-	for i := range ends {
+	ends := e.ends[:0]
+	for i := range n {
 		e.stop.tick()
 		encode(i, sub)
-		ends[i] = len(sub.buf)
+		ends = append(ends, len(sub.buf))
 	}
-	elems := make([][]byte, n)
+	elems := e.elems[:0]
 	start := 0
-	for i, end := range ends {
-		elems[i] = sub.buf[start:end:end]
+	for _, end := range ends {
+		elems = append(elems, sub.buf[start:end:end])
 		start = end
 	}
 	slices.SortFunc(elems, func(a, b []byte) int { return bytes.Compare(a, b) })
@@ -240,6 +260,9 @@ func (e *encoder) sorted(name string, n int, encode func(i int, e *encoder)) {
 		e.buf = appendField(e.buf, "-", el)
 	}
 	e.scratch = sub.buf
+	e.ends = ends
+	clear(elems) // keep no slices of scratch beyond this call
+	e.elems = elems[:0]
 }
 
 func orDefault[E ~int32](e, def E) int64 {
@@ -282,11 +305,12 @@ func (e *encoder) customer(c *Customer) {
 	e.dec("recapture_rate", bl.RecaptureRate, "0")
 	e.dec("lifetime_value", c.LifetimeValue, "")
 	e.dec("churn_probability", c.ChurnProbability, "")
-	ks := orderBy(len(c.Contracts), func(i int) string { return c.Contracts[i].Service })
+	ks, mark := e.orderBy(len(c.Contracts), func(i int) string { return c.Contracts[i].Service })
 	e.count("contracts", len(ks))
 	for _, i := range ks {
 		e.contract(&c.Contracts[i])
 	}
+	e.idx = e.idx[:mark]
 }
 
 func (e *encoder) contract(k *Contract) {

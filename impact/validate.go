@@ -1,7 +1,9 @@
 package impact
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,19 +49,27 @@ func (p *path) at(name string) path          { return path{parent: p, name: name
 func (p *path) elem(name string, i int) path { return path{parent: p, name: name, index: i} }
 
 // elems is p as a Path; an element with no name (the root of a resource
-// validated on its own) is left out.
+// validated on its own) is left out. At most the 8 innermost elements are
+// kept. The names are copied (a violation is the rare path) and the chain
+// is walked twice rather than collected, so that escape analysis sees
+// nothing of p kept: the paths of valid input stay on their callers' stacks.
 func (p path) elems() Path {
-	var chain [8]*path
-	n := 0
-	for q := &p; q != nil && n < len(chain); q = q.parent {
-		chain[n] = q
-		n++
-	}
-	out := make(Path, 0, n)
-	for i := n - 1; i >= 0; i-- {
-		if chain[i].name != "" {
-			out = append(out, PathElem{Name: chain[i].name, Index: chain[i].index})
+	const maxDepth = 8
+	n, depth := 0, 0
+	for q := &p; q != nil && depth < maxDepth; q = q.parent {
+		if q.name != "" {
+			n++
 		}
+		depth++
+	}
+	out := make(Path, n)
+	depth = 0
+	for q := &p; q != nil && depth < maxDepth; q = q.parent {
+		if q.name != "" {
+			n--
+			out[n] = PathElem{Name: strings.Clone(q.name), Index: q.index}
+		}
+		depth++
 	}
 	return out
 }
@@ -299,7 +309,7 @@ func compile(s *Scenario, lim Limits, stop *stopper) (*model, error) {
 			m.customers = append(m.customers, c)
 		}
 	}
-	sort.Slice(m.customers, func(a, b int) bool { return m.customers[a].id < m.customers[b].id })
+	slices.SortFunc(m.customers, func(a, b *cCustomer) int { return strings.Compare(a.id, b.id) })
 
 	incidentIDs := make(map[string]bool, len(s.Incidents))
 	var windowHours int64
@@ -321,7 +331,7 @@ func compile(s *Scenario, lim Limits, stop *stopper) (*model, error) {
 	if windowHours > lim.MaxWindowHours {
 		v.add(root("incidents"), fmt.Sprintf("windows cover %d hours in all; at most %d are allowed per request", windowHours, lim.MaxWindowHours))
 	}
-	sort.Slice(m.incidents, func(a, b int) bool { return m.incidents[a].id < m.incidents[b].id })
+	slices.SortFunc(m.incidents, func(a, b *cIncident) int { return strings.Compare(a.id, b.id) })
 
 	compileFX(v, m, s)
 	if err := v.err(); err != nil {
@@ -522,11 +532,11 @@ func compileTiers(v *violations, k *cContract, in *Contract, p *path, lim Limits
 				k.tiers = append(k.tiers, cTier{bound: parseChecked(t.UptimeBelow), percent: parseChecked(t.CreditPercent), inclusive: t.Inclusive, index: j})
 			}
 		}
-		sort.Slice(k.tiers, func(a, b int) bool {
-			if c := k.tiers[a].bound.Cmp(k.tiers[b].bound); c != 0 {
-				return c < 0
+		slices.SortFunc(k.tiers, func(a, b cTier) int {
+			if c := a.bound.Cmp(b.bound); c != 0 {
+				return c
 			}
-			return k.tiers[a].index < k.tiers[b].index
+			return cmp.Compare(a.index, b.index)
 		})
 		for j := 1; j < len(k.tiers); j++ {
 			prev, cur := &k.tiers[j-1], &k.tiers[j]
