@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -30,7 +31,10 @@ func digestStop(s *Scenario, stop *stopper) string {
 	for i := range s.Incidents {
 		size += 256 + 128*len(s.Incidents[i].Windows)
 	}
-	e := &encoder{buf: make([]byte, 0, size), stop: stop}
+	e := encoders.Get().(*encoder)
+	defer e.release()
+	e.stop = stop
+	e.buf = slices.Grow(e.buf[:0], size)
 	e.field("model", ModelVersion)
 	if zoned(s) {
 		// The zone rules are an input of every zoned figure (impact/doc.go,
@@ -80,6 +84,28 @@ func zoned(s *Scenario) bool {
 		}
 	}
 	return false
+}
+
+// encoders keeps the buffers of finished digests for the next: a digest is
+// computed on every estimate, and its encoding is kilobytes.
+var encoders = sync.Pool{New: func() any { return &encoder{} }}
+
+// maxPooledBytes bounds what a pooled encoder keeps: the buffers of a rare
+// huge scenario are left to the collector.
+const maxPooledBytes = 1 << 20
+
+// release returns e to the pool, holding no reference to the scenario.
+func (e *encoder) release() {
+	if cap(e.buf)+cap(e.scratch) > maxPooledBytes || max(cap(e.elems), cap(e.ends), cap(e.idx)) > maxPooledBytes/8 {
+		return
+	}
+	e.stop = nil
+	e.buf, e.scratch = e.buf[:0], e.scratch[:0]
+	e.ends, e.idx = e.ends[:0], e.idx[:0]
+	if e.sub != nil {
+		e.sub.buf = nil
+	}
+	encoders.Put(e)
 }
 
 // orderBy returns the indexes 0..n-1 in ascending order of key (unique ids
@@ -207,7 +233,7 @@ func isCanonical(s string) bool {
 	case s[0] == '0' && len(s) > 1 && s[1] != '.':
 		return false
 	}
-	if strings.IndexByte(s, '.') >= 0 && s[len(s)-1] == '0' {
+	if s[len(s)-1] == '0' && strings.IndexByte(s, '.') >= 0 {
 		return false
 	}
 	return true
