@@ -24,8 +24,49 @@ var (
 
 // violations collects every problem of a scenario, so a client fixes them in
 // one round trip rather than one per request.
+//
+// It also carries the compile's table of parsed decimals (see parse).
 type violations struct {
 	list []FieldViolation
+	decs *decTable
+}
+
+// decTable is a direct-mapped cache of checked decimals by spelling: a
+// scenario repeats its tier bounds, percentages, fees and fractions across
+// contracts and windows, and a decimal is immutable, so equal spellings
+// share one value (exactly parseChecked's) instead of a big.Int each.
+type decTable struct {
+	keys [64]string
+	vals [64]decimal.Decimal
+}
+
+// parse is parseChecked(s) for a checked s, from v's table when it holds s.
+func (v *violations) parse(s string) decimal.Decimal {
+	if len(s) > 20 {
+		return parseChecked(s)
+	}
+	if v.decs == nil {
+		v.decs = &decTable{}
+	}
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	slot := h % uint32(len(v.decs.keys))
+	if v.decs.keys[slot] == s { // a checked decimal is never "", an empty slot's key
+		return v.decs.vals[slot]
+	}
+	d := parseChecked(s)
+	v.decs.keys[slot], v.decs.vals[slot] = s, d
+	return d
+}
+
+// parseOr is v.parse(s), or def when s is empty.
+func (v *violations) parseOr(s string, def decimal.Decimal) decimal.Decimal {
+	if s == "" {
+		return def
+	}
+	return v.parse(s)
 }
 
 func (v *violations) add(at path, desc string) {
@@ -379,7 +420,7 @@ func compileCustomer(v *violations, in *Customer, p path, lim Limits) *cCustomer
 				ok = false
 			}
 			if ok {
-				c.seasonalRaw = append(c.seasonalRaw, seasonalFactor{start: s, end: e, mult: parseChecked(f.Multiplier)})
+				c.seasonalRaw = append(c.seasonalRaw, seasonalFactor{start: s, end: e, mult: v.parse(f.Multiplier)})
 			}
 		}
 	}
@@ -463,7 +504,7 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 	if msg := checkDec(in.MonthlyFee, false, nonNegative); msg != "" {
 		v.add(p.at("monthly_fee"), msg)
 	}
-	k.monthlyFee = decimalOr(in.MonthlyFee, decZero)
+	k.monthlyFee = v.parseOr(in.MonthlyFee, decZero)
 	if !validEnum(in.BillingPeriod, Quarterly) {
 		v.add(p.at("billing_period"), "is not a known billing period")
 	}
@@ -507,7 +548,7 @@ func compilePeriodFees(v *violations, k *cContract, in *Contract, p *path, lim L
 				v.add(fp.at("period_start"), "another period fee has the same period_start")
 				continue
 			}
-			k.periodFees[s] = parseChecked(f.Fee)
+			k.periodFees[s] = v.parse(f.Fee)
 		}
 	}
 }
@@ -529,7 +570,7 @@ func compileTiers(v *violations, k *cContract, in *Contract, p *path, lim Limits
 				v.add(tp.at("credit_percent"), m2)
 			}
 			if m1 == "" && m2 == "" {
-				k.tiers = append(k.tiers, cTier{bound: parseChecked(t.UptimeBelow), percent: parseChecked(t.CreditPercent), inclusive: t.Inclusive, index: j})
+				k.tiers = append(k.tiers, cTier{bound: v.parse(t.UptimeBelow), percent: v.parse(t.CreditPercent), inclusive: t.Inclusive, index: j})
 			}
 		}
 		slices.SortFunc(k.tiers, func(a, b cTier) int {
@@ -553,11 +594,11 @@ func compileTiers(v *violations, k *cContract, in *Contract, p *path, lim Limits
 	if msg := checkDec(in.CreditCapPercent, false, percentage); msg != "" {
 		v.add(p.at("credit_cap_percent"), msg)
 	}
-	k.capPercent = decimalOr(in.CreditCapPercent, decHundred)
+	k.capPercent = v.parseOr(in.CreditCapPercent, decHundred)
 	if msg := checkDec(in.MinCreditAmount, false, nonNegative); msg != "" {
 		v.add(p.at("min_credit_amount"), msg)
 	}
-	k.minCredit = decimalOr(in.MinCreditAmount, decZero)
+	k.minCredit = v.parseOr(in.MinCreditAmount, decZero)
 }
 
 // compileDowntime checks how downtime counts: degradation, granularity,
@@ -586,7 +627,7 @@ func compileDowntime(v *violations, k *cContract, in *Contract, p *path) {
 		v.add(p.at("downtime_threshold"), msg)
 	}
 	if in.DowntimeThreshold != "" && checkDecimal(in.DowntimeThreshold) == "" {
-		k.threshold = parseChecked(in.DowntimeThreshold)
+		k.threshold = v.parse(in.DowntimeThreshold)
 	} else {
 		k.threshold = decOne
 	}
@@ -662,7 +703,7 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 		hours += cw.hours
 		if ok {
 			inc.windows = append(inc.windows, cWindow{cust: c, service: w.Service, start: cw.start, end: cw.end,
-				frac: decimalOr(w.ImpactFraction, decOne), inc: inc})
+				frac: v.parseOr(w.ImpactFraction, decOne), inc: inc})
 		}
 	}
 
