@@ -56,8 +56,8 @@ func (m *model) statements() slaResult {
 // contractTimeline is a contract's downtime over the whole timeline (steps
 // 1–3), for all its incidents together and for each alone.
 type contractTimeline struct {
-	down        []interval // THRESHOLD: counted down intervals
-	prop        []fracSpan // PROPORTIONAL: max-fraction spans
+	down        []interval                   // THRESHOLD: counted down intervals
+	prop        []fracSpan                   // PROPORTIONAL: max-fraction spans
 	perIncident map[string]*incidentTimeline // with several incidents
 
 	// With one incident (the common case), its timeline, without a map.
