@@ -161,7 +161,7 @@ func (k *cContract) passing(spans []fracSpan, stop *stopper) []interval {
 	var ivs []interval
 	for _, sp := range spans {
 		stop.tick()
-		if sp.frac.Cmp(k.threshold) >= 0 {
+		if cmpDec(sp.frac, k.threshold) >= 0 {
 			ivs = append(ivs, interval{sp.start, sp.end})
 		}
 	}

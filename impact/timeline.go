@@ -129,7 +129,7 @@ func maxCover(spans []fracSpan, stop *stopper) []fracSpan {
 			continue
 		}
 		f := (*active)[0].frac
-		if n := len(out); n > 0 && out[n-1].end == t && out[n-1].frac.Equal(f) {
+		if n := len(out); n > 0 && out[n-1].end == t && cmpDec(out[n-1].frac, f) == 0 {
 			out[n-1].end = u
 		} else {
 			out = append(out, fracSpan{t, u, f})
@@ -142,7 +142,7 @@ func maxCover(spans []fracSpan, stop *stopper) []fracSpan {
 type spanHeap []fracSpan
 
 func (h spanHeap) Len() int           { return len(h) }
-func (h spanHeap) Less(i, j int) bool { return h[i].frac.Cmp(h[j].frac) > 0 }
+func (h spanHeap) Less(i, j int) bool { return cmpDec(h[i].frac, h[j].frac) > 0 }
 func (h spanHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *spanHeap) Push(x any)        { *h = append(*h, x.(fracSpan)) }
 func (h *spanHeap) Pop() any          { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }

@@ -574,7 +574,7 @@ func compileTiers(v *violations, k *cContract, in *Contract, p *path, lim Limits
 			}
 		}
 		slices.SortFunc(k.tiers, func(a, b cTier) int {
-			if c := a.bound.Cmp(b.bound); c != 0 {
+			if c := cmpDec(a.bound, b.bound); c != 0 {
 				return c
 			}
 			return cmp.Compare(a.index, b.index)
@@ -582,10 +582,10 @@ func compileTiers(v *violations, k *cContract, in *Contract, p *path, lim Limits
 		for j := 1; j < len(k.tiers); j++ {
 			prev, cur := &k.tiers[j-1], &k.tiers[j]
 			switch {
-			case cur.bound.Equal(prev.bound):
+			case cmpDec(cur.bound, prev.bound) == 0:
 				tp := p.elem("tiers", cur.index)
 				v.add(tp.at("uptime_below"), "another tier has the same bound")
-			case cur.percent.Cmp(prev.percent) > 0:
+			case cmpDec(cur.percent, prev.percent) > 0:
 				tp := p.elem("tiers", prev.index)
 				v.add(tp.at("credit_percent"), "a more severe tier (lower uptime_below) must not grant a lower credit_percent")
 			}
