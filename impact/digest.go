@@ -149,18 +149,22 @@ func appendField[V string | []byte](b []byte, name string, value V) []byte {
 	return append(b, '\n')
 }
 
+// The methods build on a local slice and store e.buf once: the encoder is
+// on the heap, and every store of its slice pays the write barrier while
+// the collector marks.
+
 func (e *encoder) count(name string, n int) {
-	e.buf = append(e.buf, name...)
-	e.buf = append(e.buf, " #"...)
-	e.buf = strconv.AppendInt(e.buf, int64(n), 10)
-	e.buf = append(e.buf, '\n')
+	b := append(e.buf, name...)
+	b = append(b, " #"...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	e.buf = append(b, '\n')
 }
 
 func (e *encoder) int(name string, v int64) {
-	e.buf = append(e.buf, name...)
-	e.buf = append(e.buf, ' ')
-	e.buf = strconv.AppendInt(e.buf, v, 10)
-	e.buf = append(e.buf, '\n')
+	b := append(e.buf, name...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, v, 10)
+	e.buf = append(b, '\n')
 }
 
 func (e *encoder) instant(name string, t time.Time) {
@@ -190,12 +194,12 @@ func (e *encoder) dec(name, s, def string) {
 	if neg {
 		n++
 	}
-	e.buf = append(e.buf, name...)
-	e.buf = append(e.buf, ' ')
-	e.buf = strconv.AppendInt(e.buf, int64(n), 10)
-	e.buf = append(e.buf, ':')
-	e.buf = appendCanonical(e.buf, neg, intPart, frac)
-	e.buf = append(e.buf, '\n')
+	b := append(e.buf, name...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, ':')
+	b = appendCanonical(b, neg, intPart, frac)
+	e.buf = append(b, '\n')
 }
 
 // canonParts splits a checked decimal into its canonical parts without
@@ -309,15 +313,17 @@ func (e *encoder) customer(c *Customer) {
 	}
 	// Ordered and long: comma-separated canonical values (a decimal has no comma).
 	e.count("weekly_profile", len(bl.WeeklyProfile))
+	b := e.buf
 	for _, v := range bl.WeeklyProfile {
 		if isCanonical(v) {
-			e.buf = append(e.buf, v...)
+			b = append(b, v...)
 		} else {
 			neg, intPart, frac := canonParts(v)
-			e.buf = appendCanonical(e.buf, neg, intPart, frac)
+			b = appendCanonical(b, neg, intPart, frac)
 		}
-		e.buf = append(e.buf, ',')
+		b = append(b, ',')
 	}
+	e.buf = b
 	e.sorted("seasonal_factors", len(bl.SeasonalFactors), func(i int, e *encoder) {
 		f := &bl.SeasonalFactors[i]
 		e.instant("start", f.Start)

@@ -42,3 +42,17 @@ func TestDigestUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDigest: the digest of the typical scenario, now and in the
+// former encoding, in the same run.
+func BenchmarkDigest(b *testing.B) {
+	s := typicalScenario()
+	for name, f := range map[string]func(*impact.Scenario) string{"now": impact.Digest, "former": impact.RefDigest} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				f(s)
+			}
+		})
+	}
+}
