@@ -226,7 +226,7 @@ type fractionIndex struct {
 }
 
 func (x *fractionIndex) find(frac decimal.Decimal) *fractionSeconds {
-	if x.last != nil && x.last.frac.Equal(frac) {
+	if x.last != nil && cmpDec(x.last.frac, frac) == 0 {
 		return x.last
 	}
 	if x.by == nil {

@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -31,7 +31,10 @@ func digestStop(s *Scenario, stop *stopper) string {
 	for i := range s.Incidents {
 		size += 256 + 128*len(s.Incidents[i].Windows)
 	}
-	e := &encoder{buf: make([]byte, 0, size), stop: stop}
+	e := encoders.Get().(*encoder)
+	defer e.release()
+	e.stop = stop
+	e.buf = slices.Grow(e.buf[:0], size)
 	e.field("model", ModelVersion)
 	if zoned(s) {
 		// The zone rules are an input of every zoned figure (impact/doc.go,
@@ -45,19 +48,26 @@ func digestStop(s *Scenario, stop *stopper) string {
 		e.field("to", r.To)
 		e.dec("rate", r.Rate, "")
 	})
-	cs := orderBy(len(s.Customers), func(i int) string { return s.Customers[i].ID })
+	cs, mark := e.orderBy(len(s.Customers), func(i int) string { return s.Customers[i].ID })
 	e.count("customers", len(cs))
 	for _, i := range cs {
 		e.customer(&s.Customers[i])
 	}
-	is := orderBy(len(s.Incidents), func(i int) string { return s.Incidents[i].ID })
+	e.idx = e.idx[:mark]
+	is, mark := e.orderBy(len(s.Incidents), func(i int) string { return s.Incidents[i].ID })
 	e.count("incidents", len(is))
 	for _, i := range is {
 		e.incident(&s.Incidents[i])
 	}
+	e.idx = e.idx[:mark]
 	sum := sha256.Sum256(e.buf)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	var out [len(digestPrefix) + 2*sha256.Size]byte
+	copy(out[:], digestPrefix)
+	hex.Encode(out[len(digestPrefix):], sum[:])
+	return string(out[:])
 }
+
+const digestPrefix = "sha256:"
 
 // zoned reports whether a customer or contract of s names a zone other
 // than UTC.
@@ -76,21 +86,54 @@ func zoned(s *Scenario) bool {
 	return false
 }
 
-// orderBy returns the indexes 0..n-1 in ascending order of key (unique ids
-// in a valid scenario, so the order is total).
-func orderBy(n int, key func(i int) string) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
+// encoders keeps the buffers of finished digests for the next: a digest is
+// computed on every estimate, and its encoding is kilobytes.
+var encoders = sync.Pool{New: func() any { return &encoder{} }}
+
+// maxPooledBytes bounds what a pooled encoder keeps: the buffers of a rare
+// huge scenario are left to the collector.
+const maxPooledBytes = 1 << 20
+
+// release returns e to the pool, holding no reference to the scenario.
+func (e *encoder) release() {
+	if cap(e.buf)+cap(e.scratch) > maxPooledBytes || max(cap(e.elems), cap(e.ends), cap(e.idx)) > maxPooledBytes/8 {
+		return
 	}
-	sort.Slice(idx, func(a, b int) bool { return key(idx[a]) < key(idx[b]) })
-	return idx
+	e.stop = nil
+	e.buf, e.scratch = e.buf[:0], e.scratch[:0]
+	e.ends, e.idx = e.ends[:0], e.idx[:0]
+	if e.sub != nil {
+		e.sub.buf = nil
+	}
+	encoders.Put(e)
+}
+
+// orderBy returns the indexes 0..n-1 in ascending order of key (unique ids
+// in a valid scenario, so the order is total), on e's index stack: the
+// caller uses them, then pops them with e.idx = e.idx[:mark]. (A nested
+// orderBy may move the stack; the slice returned stays valid.)
+func (e *encoder) orderBy(n int, key func(i int) string) (idx []int, mark int) {
+	mark = len(e.idx)
+	for i := range n {
+		e.idx = append(e.idx, i)
+	}
+	idx = e.idx[mark:]
+	if n > 1 {
+		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(key(a), key(b)) })
+	}
+	return idx, mark
 }
 
 type encoder struct {
 	buf     []byte
 	scratch []byte   // reused by sorted for element encodings
 	stop    *stopper // the caller's cancellation, or nil
+
+	// Reused by sorted and orderBy, so a digest allocates its buffers once.
+	sub   *encoder
+	ends  []int
+	elems [][]byte
+	idx   []int
 }
 
 func (e *encoder) field(name, value string) { e.buf = appendField(e.buf, name, value) }
@@ -106,18 +149,22 @@ func appendField[V string | []byte](b []byte, name string, value V) []byte {
 	return append(b, '\n')
 }
 
+// The methods build on a local slice and store e.buf once: the encoder is
+// on the heap, and every store of its slice pays the write barrier while
+// the collector marks.
+
 func (e *encoder) count(name string, n int) {
-	e.buf = append(e.buf, name...)
-	e.buf = append(e.buf, " #"...)
-	e.buf = strconv.AppendInt(e.buf, int64(n), 10)
-	e.buf = append(e.buf, '\n')
+	b := append(e.buf, name...)
+	b = append(b, " #"...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	e.buf = append(b, '\n')
 }
 
 func (e *encoder) int(name string, v int64) {
-	e.buf = append(e.buf, name...)
-	e.buf = append(e.buf, ' ')
-	e.buf = strconv.AppendInt(e.buf, v, 10)
-	e.buf = append(e.buf, '\n')
+	b := append(e.buf, name...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, v, 10)
+	e.buf = append(b, '\n')
 }
 
 func (e *encoder) instant(name string, t time.Time) {
@@ -147,12 +194,12 @@ func (e *encoder) dec(name, s, def string) {
 	if neg {
 		n++
 	}
-	e.buf = append(e.buf, name...)
-	e.buf = append(e.buf, ' ')
-	e.buf = strconv.AppendInt(e.buf, int64(n), 10)
-	e.buf = append(e.buf, ':')
-	e.buf = appendCanonical(e.buf, neg, intPart, frac)
-	e.buf = append(e.buf, '\n')
+	b := append(e.buf, name...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, ':')
+	b = appendCanonical(b, neg, intPart, frac)
+	e.buf = append(b, '\n')
 }
 
 // canonParts splits a checked decimal into its canonical parts without
@@ -190,7 +237,7 @@ func isCanonical(s string) bool {
 	case s[0] == '0' && len(s) > 1 && s[1] != '.':
 		return false
 	}
-	if strings.IndexByte(s, '.') >= 0 && s[len(s)-1] == '0' {
+	if s[len(s)-1] == '0' && strings.IndexByte(s, '.') >= 0 {
 		return false
 	}
 	return true
@@ -215,24 +262,27 @@ func (e *encoder) sorted(name string, n int, encode func(i int, e *encoder)) {
 	if n == 0 {
 		return
 	}
+	if e.sub == nil {
+		e.sub = &encoder{}
+	}
+	sub := e.sub
+	sub.buf = e.scratch[:0]
 	if n == 1 {
-		sub := &encoder{buf: e.scratch[:0]}
 		encode(0, sub)
 		e.buf = appendField(e.buf, "-", sub.buf)
 		e.scratch = sub.buf
 		return
 	}
-	sub := &encoder{buf: e.scratch[:0]}
-	ends := make([]int, n)
-	for i := range ends {
+	ends := e.ends[:0]
+	for i := range n {
 		e.stop.tick()
 		encode(i, sub)
-		ends[i] = len(sub.buf)
+		ends = append(ends, len(sub.buf))
 	}
-	elems := make([][]byte, n)
+	elems := e.elems[:0]
 	start := 0
-	for i, end := range ends {
-		elems[i] = sub.buf[start:end:end]
+	for _, end := range ends {
+		elems = append(elems, sub.buf[start:end:end])
 		start = end
 	}
 	slices.SortFunc(elems, func(a, b []byte) int { return bytes.Compare(a, b) })
@@ -240,6 +290,9 @@ func (e *encoder) sorted(name string, n int, encode func(i int, e *encoder)) {
 		e.buf = appendField(e.buf, "-", el)
 	}
 	e.scratch = sub.buf
+	e.ends = ends
+	clear(elems) // keep no slices of scratch beyond this call
+	e.elems = elems[:0]
 }
 
 func orDefault[E ~int32](e, def E) int64 {
@@ -260,15 +313,17 @@ func (e *encoder) customer(c *Customer) {
 	}
 	// Ordered and long: comma-separated canonical values (a decimal has no comma).
 	e.count("weekly_profile", len(bl.WeeklyProfile))
+	b := e.buf
 	for _, v := range bl.WeeklyProfile {
 		if isCanonical(v) {
-			e.buf = append(e.buf, v...)
+			b = append(b, v...)
 		} else {
 			neg, intPart, frac := canonParts(v)
-			e.buf = appendCanonical(e.buf, neg, intPart, frac)
+			b = appendCanonical(b, neg, intPart, frac)
 		}
-		e.buf = append(e.buf, ',')
+		b = append(b, ',')
 	}
+	e.buf = b
 	e.sorted("seasonal_factors", len(bl.SeasonalFactors), func(i int, e *encoder) {
 		f := &bl.SeasonalFactors[i]
 		e.instant("start", f.Start)
@@ -282,11 +337,12 @@ func (e *encoder) customer(c *Customer) {
 	e.dec("recapture_rate", bl.RecaptureRate, "0")
 	e.dec("lifetime_value", c.LifetimeValue, "")
 	e.dec("churn_probability", c.ChurnProbability, "")
-	ks := orderBy(len(c.Contracts), func(i int) string { return c.Contracts[i].Service })
+	ks, mark := e.orderBy(len(c.Contracts), func(i int) string { return c.Contracts[i].Service })
 	e.count("contracts", len(ks))
 	for _, i := range ks {
 		e.contract(&c.Contracts[i])
 	}
+	e.idx = e.idx[:mark]
 }
 
 func (e *encoder) contract(k *Contract) {

@@ -132,7 +132,7 @@ func Exclusions(s *Scenario, incidentID, customerID string, lim Limits) ([]Exclu
 		if k.proportional {
 			continue
 		}
-		if w.frac.Cmp(k.threshold) < 0 {
+		if cmpDec(w.frac, k.threshold) < 0 {
 			add(rest, BelowDowntimeThreshold, fmt.Sprintf("the service was degraded to %s%% impact, below the contract's %s%% downtime threshold",
 				FormatDecimal(w.frac.Shift(2)), FormatDecimal(k.threshold.Shift(2))))
 			continue

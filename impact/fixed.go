@@ -239,3 +239,16 @@ func (u *u128) addMul(a, b uint64) {
 func (u u128) int64() (int64, bool) {
 	return int64(u.lo), u.hi == 0 && u.lo <= math.MaxInt64
 }
+
+// cmpDec is a.Cmp(b) without allocating when both fit a fixed (decimal's
+// Cmp rescales one operand into a new big.Int when the exponents differ).
+func cmpDec(a, b decimal.Decimal) int {
+	if x, ok := fixedOf(a); ok {
+		if y, ok := fixedOf(b); ok {
+			if c, ok := x.cmp(y); ok {
+				return c
+			}
+		}
+	}
+	return a.Cmp(b)
+}

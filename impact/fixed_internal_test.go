@@ -238,3 +238,34 @@ func TestCreditFixedAgreesWithDecimal(t *testing.T) {
 		t.Error("creditFixed never refused: the out-of-range fees were not exercised")
 	}
 }
+
+// cmpDec orders exactly as decimal.Cmp, inside the fixed range and past it
+// (coefficients beyond int64, exponents beyond ±18), at equal values of
+// different exponents, and with signs.
+func TestCmpDecIsCmp(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 4))
+	draw := func() decimal.Decimal {
+		switch r.IntN(5) {
+		case 0: // beyond int64
+			c := new(big.Int).Lsh(big.NewInt(r.Int64N(1000)+1), uint(60+r.IntN(10)))
+			if r.IntN(2) == 0 {
+				c.Neg(c)
+			}
+			return decimal.NewFromBigInt(c, int32(r.IntN(41)-20))
+		case 1: // exponent past the fixed scale
+			return decimal.New(r.Int64N(2000)-1000, int32(r.IntN(10)-25))
+		default:
+			f := randFixed(r)
+			return decimal.New(f.c, -f.s)
+		}
+	}
+	for i := 0; i < 200000; i++ {
+		a, b := draw(), draw()
+		if r.IntN(4) == 0 { // the same value at another exponent
+			b = decimal.NewFromBigInt(new(big.Int).Mul(a.Coefficient(), big.NewInt(10)), a.Exponent()-1)
+		}
+		if got, want := cmpDec(a, b), a.Cmp(b); got != want {
+			t.Fatalf("cmpDec(%s, %s) = %d, Cmp = %d", a, b, got, want)
+		}
+	}
+}

@@ -19,7 +19,7 @@ func QuietStatement(c Customer, k Contract, at time.Time, lim Limits) (st SLASta
 	var p period
 	p.start, p.end = periodBounds(newZoneCursor(ck.loc), ck.quarterly, at.Unix())
 	res := slaResult{credits: map[incCust][]AttributedCredit{}}
-	ck.statementsIn(nil, []period{p}, nil, &res, nil)
+	ck.statementsIn(nil, []periodIncs{{period: p}}, &res, nil)
 	if len(res.statements) == 0 {
 		return SLAStatement{}, false, nil
 	}

@@ -56,9 +56,21 @@ func (m *model) statements() slaResult {
 // contractTimeline is a contract's downtime over the whole timeline (steps
 // 1–3), for all its incidents together and for each alone.
 type contractTimeline struct {
-	down        []interval // THRESHOLD: counted down intervals
-	prop        []fracSpan // PROPORTIONAL: max-fraction spans
-	perIncident map[string]*incidentTimeline
+	down        []interval                   // THRESHOLD: counted down intervals
+	prop        []fracSpan                   // PROPORTIONAL: max-fraction spans
+	perIncident map[string]*incidentTimeline // with several incidents
+
+	// With one incident (the common case), its timeline, without a map.
+	oneID string
+	one   *incidentTimeline
+}
+
+// of is the timeline of the incident id, one of the contract's.
+func (ct *contractTimeline) of(id string) *incidentTimeline {
+	if ct.one != nil && id == ct.oneID {
+		return ct.one
+	}
+	return ct.perIncident[id]
 }
 
 type incidentTimeline struct {
@@ -69,6 +81,26 @@ type incidentTimeline struct {
 
 func (k *cContract) timeline(ws []*cWindow, stop *stopper) contractTimeline {
 	all := make([]fracSpan, 0, len(ws))
+	if single(ws) {
+		// One incident: its spans are all the spans, so the contract's
+		// timeline is the incident's, computed once.
+		for _, w := range ws {
+			if !k.excluded[w.inc.cause] { // step 1
+				all = append(all, fracSpan{w.start, w.end, w.frac})
+			}
+		}
+		it := &incidentTimeline{}
+		ct := contractTimeline{oneID: ws[0].inc.id, one: it}
+		if k.proportional {
+			it.prop = k.proportionalSpans(all, stop)
+			ct.prop = it.prop
+		} else {
+			it.passing = k.passing(all, stop)
+			it.down = dropShort(it.passing, k.minDowntime)
+			ct.down = it.down
+		}
+		return ct
+	}
 	byInc := map[string][]fracSpan{}
 	for _, w := range ws {
 		byInc[w.inc.id] = byInc[w.inc.id] // every incident gets an entry, excluded or not
@@ -80,23 +112,6 @@ func (k *cContract) timeline(ws []*cWindow, stop *stopper) contractTimeline {
 		byInc[w.inc.id] = append(byInc[w.inc.id], sp)
 	}
 	ct := contractTimeline{perIncident: make(map[string]*incidentTimeline, len(byInc))}
-	if len(byInc) == 1 {
-		// One incident: its spans are all the spans, so the contract's
-		// timeline is the incident's, computed once.
-		for id, spans := range byInc {
-			it := &incidentTimeline{}
-			if k.proportional {
-				it.prop = k.proportionalSpans(spans, stop)
-				ct.prop = it.prop
-			} else {
-				it.passing = k.passing(spans, stop)
-				it.down = dropShort(it.passing, k.minDowntime)
-				ct.down = it.down
-			}
-			ct.perIncident[id] = it
-		}
-		return ct
-	}
 	if k.proportional {
 		ct.prop = k.proportionalSpans(all, stop)
 	} else {
@@ -113,6 +128,20 @@ func (k *cContract) timeline(ws []*cWindow, stop *stopper) contractTimeline {
 		ct.perIncident[id] = it
 	}
 	return ct
+}
+
+// single reports whether the windows ws (at least one) are all of one
+// incident.
+func single(ws []*cWindow) bool {
+	if len(ws) == 0 {
+		return false
+	}
+	for _, w := range ws[1:] {
+		if w.inc != ws[0].inc {
+			return false
+		}
+	}
+	return true
 }
 
 // proportionalSpans is the max-fraction cover of spans outside maintenance
@@ -132,7 +161,7 @@ func (k *cContract) passing(spans []fracSpan, stop *stopper) []interval {
 	var ivs []interval
 	for _, sp := range spans {
 		stop.tick()
-		if sp.frac.Cmp(k.threshold) >= 0 {
+		if cmpDec(sp.frac, k.threshold) >= 0 {
 			ivs = append(ivs, interval{sp.start, sp.end})
 		}
 	}
@@ -159,65 +188,97 @@ func dropShort(ivs []interval, minLen int64) []interval {
 
 type period struct{ start, end int64 }
 
+// periodIncs is a billing period and the incidents with a window
+// overlapping it, in order of first appearance.
+type periodIncs struct {
+	period
+	incs []*cIncident
+}
+
 // periods returns the billing periods that any window overlaps, sorted,
-// and per period start the incidents with a window overlapping it, in
-// order of first appearance. Cost: the periods each window touches.
-func (k *cContract) periods(ws []*cWindow, stop *stopper) ([]period, map[int64][]*cIncident) {
+// each with its incidents. Cost: the periods each window touches. A
+// period is found by the last one seen, then by a scan of the few found
+// so far, and by a map only once there are many.
+func (k *cContract) periods(ws []*cWindow, stop *stopper) []periodIncs {
+	const scanMax = 8
 	z := newZoneCursor(k.loc)
 	type periodIncident struct {
 		start int64
 		inc   *cIncident
 	}
 	var has map[periodIncident]bool // once a period has many incidents
-	incs := map[int64][]*cIncident{}
-	var out []period
-	var last period
+	var byStart map[int64]int       // index into out, once out is long
+	var out []periodIncs
+	lastIdx := -1
+	find := func(p period) int {
+		if byStart != nil {
+			if i, ok := byStart[p.start]; ok {
+				return i
+			}
+		} else {
+			for i := range out {
+				if out[i].start == p.start {
+					return i
+				}
+			}
+		}
+		out = append(out, periodIncs{period: p})
+		i := len(out) - 1
+		switch {
+		case byStart != nil:
+			byStart[p.start] = i
+		case len(out) > scanMax:
+			byStart = make(map[int64]int, 2*len(out))
+			for j := range out {
+				byStart[out[j].start] = j
+			}
+		}
+		return i
+	}
 	for _, w := range ws {
 		t := w.start
 		for t < w.end {
 			stop.tick()
-			p := last
-			if !(t >= last.start && t < last.end) {
+			idx := lastIdx
+			if idx < 0 || !(t >= out[idx].start && t < out[idx].end) {
+				var p period
 				p.start, p.end = periodBounds(z, k.quarterly, t)
-				last = p
+				idx = find(p)
+				lastIdx = idx
 			}
-			list, seen := incs[p.start]
-			if !seen {
-				out = append(out, p)
-			}
-			pi := periodIncident{p.start, w.inc}
+			pe := &out[idx]
+			pi := periodIncident{pe.start, w.inc}
 			switch {
 			case has != nil:
 				if !has[pi] {
 					has[pi] = true
-					incs[p.start] = append(list, w.inc)
+					pe.incs = append(pe.incs, w.inc)
 				}
-			case !slices.Contains(list, w.inc):
-				incs[p.start] = append(list, w.inc)
-				if len(list) >= 8 {
+			case !slices.Contains(pe.incs, w.inc):
+				pe.incs = append(pe.incs, w.inc)
+				if len(pe.incs) > scanMax {
 					has = map[periodIncident]bool{}
-					for start, l := range incs {
-						for _, inc := range l {
-							has[periodIncident{start, inc}] = true
+					for _, e := range out {
+						for _, inc := range e.incs {
+							has[periodIncident{e.start, inc}] = true
 						}
 					}
 				}
 			}
-			t = p.end
+			t = pe.end
 		}
 	}
-	slices.SortFunc(out, func(a, b period) int { return cmp.Compare(a.start, b.start) })
-	return out, incs
+	slices.SortFunc(out, func(a, b periodIncs) int { return cmp.Compare(a.start, b.start) })
+	return out
 }
 
 func (k *cContract) statementsFor(ws []*cWindow, res *slaResult, stop *stopper) {
-	ps, incsOf := k.periods(ws, stop)
-	k.statementsIn(ws, ps, incsOf, res, stop)
+	k.statementsIn(ws, k.periods(ws, stop), res, stop)
 }
 
 // statementsIn computes the statements of the periods ps (sorted) from the
-// windows ws, whose incidents overlapping each period are incsOf[start].
-func (k *cContract) statementsIn(ws []*cWindow, ps []period, incsOf map[int64][]*cIncident, res *slaResult, stop *stopper) {
+// windows ws, whose incidents overlapping each period are listed with it.
+func (k *cContract) statementsIn(ws []*cWindow, ps []periodIncs, res *slaResult, stop *stopper) {
 	c := k.customer
 	tl := k.timeline(ws, stop)
 	z := newZoneCursor(k.loc)
@@ -234,7 +295,7 @@ func (k *cContract) statementsIn(ws []*cWindow, ps []period, incsOf map[int64][]
 		D := k.count(tl.down, tl.prop, rs, re, z)
 
 		// Incidents with a window overlapping the period, in id order.
-		incs := incsOf[p.start] // built for this call: sorted in place
+		incs := p.incs // built for this call: sorted in place
 		slices.SortFunc(incs, func(a, b *cIncident) int { return strings.Compare(a.id, b.id) })
 
 		st := SLAStatement{
@@ -252,7 +313,7 @@ func (k *cContract) statementsIn(ws []*cWindow, ps []period, incsOf map[int64][]
 		positive := false
 		for i, inc := range incs {
 			stop.tick()
-			it := tl.perIncident[inc.id]
+			it := tl.of(inc.id)
 			weights[i] = k.count(it.down, it.prop, rs, re, z)
 			positive = positive || weights[i].Sign() > 0
 		}
@@ -265,7 +326,7 @@ func (k *cContract) statementsIn(ws []*cWindow, ps []period, incsOf map[int64][]
 			counted := clip(tl.down, rs, re)
 			for i, inc := range incs {
 				stop.tick()
-				shareWeights[i] = decimal.NewFromInt(overlapSeconds(tl.perIncident[inc.id].passing, counted, stop))
+				shareWeights[i] = decimal.NewFromInt(overlapSeconds(tl.of(inc.id).passing, counted, stop))
 				overlaps = overlaps || shareWeights[i].Sign() > 0
 			}
 			if !overlaps {

@@ -2,7 +2,6 @@ package impact
 
 import (
 	"cmp"
-	"container/heap"
 	"slices"
 	"sort"
 
@@ -108,7 +107,7 @@ func maxCover(spans []fracSpan, stop *stopper) []fracSpan {
 	slices.Sort(points)
 
 	var out []fracSpan
-	active := &spanHeap{}
+	active := make(spanHeap, 0, len(s))
 	next := 0
 	for pi := 0; pi < len(points)-1; pi++ {
 		stop.tick()
@@ -117,19 +116,19 @@ func maxCover(spans []fracSpan, stop *stopper) []fracSpan {
 			continue
 		}
 		for next < len(s) && s[next].start <= t {
-			heap.Push(active, s[next])
+			active.push(s[next])
 			next++
 		}
-		for active.Len() > 0 && (*active)[0].end <= t {
-			heap.Pop(active)
+		for len(active) > 0 && active[0].end <= t {
+			active.pop()
 		}
 		// Lazily drop expired spans that are not on top: the top is the max
 		// fraction among spans with start ≤ t; an expired top is popped above.
-		if active.Len() == 0 {
+		if len(active) == 0 {
 			continue
 		}
-		f := (*active)[0].frac
-		if n := len(out); n > 0 && out[n-1].end == t && out[n-1].frac.Equal(f) {
+		f := active[0].frac
+		if n := len(out); n > 0 && out[n-1].end == t && cmpDec(out[n-1].frac, f) == 0 {
 			out[n-1].end = u
 		} else {
 			out = append(out, fracSpan{t, u, f})
@@ -138,14 +137,45 @@ func maxCover(spans []fracSpan, stop *stopper) []fracSpan {
 	return out
 }
 
-// spanHeap is a max-heap of spans by fraction.
+// spanHeap is a max-heap of spans by fraction: container/heap's sift-up
+// and sift-down on the typed slice, so no span is boxed in an interface.
 type spanHeap []fracSpan
 
-func (h spanHeap) Len() int           { return len(h) }
-func (h spanHeap) Less(i, j int) bool { return h[i].frac.Cmp(h[j].frac) > 0 }
-func (h spanHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *spanHeap) Push(x any)        { *h = append(*h, x.(fracSpan)) }
-func (h *spanHeap) Pop() any          { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
+func (h spanHeap) less(i, j int) bool { return cmpDec(h[i].frac, h[j].frac) > 0 }
+
+func (h *spanHeap) push(sp fracSpan) {
+	*h = append(*h, sp)
+	q := *h
+	for j := len(q) - 1; j > 0; {
+		i := (j - 1) / 2
+		if !q.less(j, i) {
+			break
+		}
+		q[i], q[j] = q[j], q[i]
+		j = i
+	}
+}
+
+func (h *spanHeap) pop() {
+	q := *h
+	n := len(q) - 1
+	q[0], q[n] = q[n], q[0]
+	for i := 0; ; {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j2 := j + 1; j2 < n && q.less(j2, j) {
+			j = j2
+		}
+		if !q.less(j, i) {
+			break
+		}
+		q[i], q[j] = q[j], q[i]
+		i = j
+	}
+	*h = q[:n]
+}
 
 // seasonSegments splits the timeline at every seasonal factor edge and keeps
 // the spans covered by at least one factor with the product of their

@@ -1,7 +1,9 @@
 package impact
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,8 +24,49 @@ var (
 
 // violations collects every problem of a scenario, so a client fixes them in
 // one round trip rather than one per request.
+//
+// It also carries the compile's table of parsed decimals (see parse).
 type violations struct {
 	list []FieldViolation
+	decs *decTable
+}
+
+// decTable is a direct-mapped cache of checked decimals by spelling: a
+// scenario repeats its tier bounds, percentages, fees and fractions across
+// contracts and windows, and a decimal is immutable, so equal spellings
+// share one value (exactly parseChecked's) instead of a big.Int each.
+type decTable struct {
+	keys [64]string
+	vals [64]decimal.Decimal
+}
+
+// parse is parseChecked(s) for a checked s, from v's table when it holds s.
+func (v *violations) parse(s string) decimal.Decimal {
+	if len(s) > 20 {
+		return parseChecked(s)
+	}
+	if v.decs == nil {
+		v.decs = &decTable{}
+	}
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	slot := h % uint32(len(v.decs.keys))
+	if v.decs.keys[slot] == s { // a checked decimal is never "", an empty slot's key
+		return v.decs.vals[slot]
+	}
+	d := parseChecked(s)
+	v.decs.keys[slot], v.decs.vals[slot] = s, d
+	return d
+}
+
+// parseOr is v.parse(s), or def when s is empty.
+func (v *violations) parseOr(s string, def decimal.Decimal) decimal.Decimal {
+	if s == "" {
+		return def
+	}
+	return v.parse(s)
 }
 
 func (v *violations) add(at path, desc string) {
@@ -47,19 +90,27 @@ func (p *path) at(name string) path          { return path{parent: p, name: name
 func (p *path) elem(name string, i int) path { return path{parent: p, name: name, index: i} }
 
 // elems is p as a Path; an element with no name (the root of a resource
-// validated on its own) is left out.
+// validated on its own) is left out. At most the 8 innermost elements are
+// kept. The names are copied (a violation is the rare path) and the chain
+// is walked twice rather than collected, so that escape analysis sees
+// nothing of p kept: the paths of valid input stay on their callers' stacks.
 func (p path) elems() Path {
-	var chain [8]*path
-	n := 0
-	for q := &p; q != nil && n < len(chain); q = q.parent {
-		chain[n] = q
-		n++
-	}
-	out := make(Path, 0, n)
-	for i := n - 1; i >= 0; i-- {
-		if chain[i].name != "" {
-			out = append(out, PathElem{Name: chain[i].name, Index: chain[i].index})
+	const maxDepth = 8
+	n, depth := 0, 0
+	for q := &p; q != nil && depth < maxDepth; q = q.parent {
+		if q.name != "" {
+			n++
 		}
+		depth++
+	}
+	out := make(Path, n)
+	depth = 0
+	for q := &p; q != nil && depth < maxDepth; q = q.parent {
+		if q.name != "" {
+			n--
+			out[n] = PathElem{Name: strings.Clone(q.name), Index: q.index}
+		}
+		depth++
 	}
 	return out
 }
@@ -299,7 +350,7 @@ func compile(s *Scenario, lim Limits, stop *stopper) (*model, error) {
 			m.customers = append(m.customers, c)
 		}
 	}
-	sort.Slice(m.customers, func(a, b int) bool { return m.customers[a].id < m.customers[b].id })
+	slices.SortFunc(m.customers, func(a, b *cCustomer) int { return strings.Compare(a.id, b.id) })
 
 	incidentIDs := make(map[string]bool, len(s.Incidents))
 	var windowHours int64
@@ -321,7 +372,7 @@ func compile(s *Scenario, lim Limits, stop *stopper) (*model, error) {
 	if windowHours > lim.MaxWindowHours {
 		v.add(root("incidents"), fmt.Sprintf("windows cover %d hours in all; at most %d are allowed per request", windowHours, lim.MaxWindowHours))
 	}
-	sort.Slice(m.incidents, func(a, b int) bool { return m.incidents[a].id < m.incidents[b].id })
+	slices.SortFunc(m.incidents, func(a, b *cIncident) int { return strings.Compare(a.id, b.id) })
 
 	compileFX(v, m, s)
 	if err := v.err(); err != nil {
@@ -369,7 +420,7 @@ func compileCustomer(v *violations, in *Customer, p path, lim Limits) *cCustomer
 				ok = false
 			}
 			if ok {
-				c.seasonalRaw = append(c.seasonalRaw, seasonalFactor{start: s, end: e, mult: parseChecked(f.Multiplier)})
+				c.seasonalRaw = append(c.seasonalRaw, seasonalFactor{start: s, end: e, mult: v.parse(f.Multiplier)})
 			}
 		}
 	}
@@ -453,7 +504,7 @@ func compileContract(v *violations, c *cCustomer, in *Contract, p *path, lim Lim
 	if msg := checkDec(in.MonthlyFee, false, nonNegative); msg != "" {
 		v.add(p.at("monthly_fee"), msg)
 	}
-	k.monthlyFee = decimalOr(in.MonthlyFee, decZero)
+	k.monthlyFee = v.parseOr(in.MonthlyFee, decZero)
 	if !validEnum(in.BillingPeriod, Quarterly) {
 		v.add(p.at("billing_period"), "is not a known billing period")
 	}
@@ -497,7 +548,7 @@ func compilePeriodFees(v *violations, k *cContract, in *Contract, p *path, lim L
 				v.add(fp.at("period_start"), "another period fee has the same period_start")
 				continue
 			}
-			k.periodFees[s] = parseChecked(f.Fee)
+			k.periodFees[s] = v.parse(f.Fee)
 		}
 	}
 }
@@ -519,22 +570,22 @@ func compileTiers(v *violations, k *cContract, in *Contract, p *path, lim Limits
 				v.add(tp.at("credit_percent"), m2)
 			}
 			if m1 == "" && m2 == "" {
-				k.tiers = append(k.tiers, cTier{bound: parseChecked(t.UptimeBelow), percent: parseChecked(t.CreditPercent), inclusive: t.Inclusive, index: j})
+				k.tiers = append(k.tiers, cTier{bound: v.parse(t.UptimeBelow), percent: v.parse(t.CreditPercent), inclusive: t.Inclusive, index: j})
 			}
 		}
-		sort.Slice(k.tiers, func(a, b int) bool {
-			if c := k.tiers[a].bound.Cmp(k.tiers[b].bound); c != 0 {
-				return c < 0
+		slices.SortFunc(k.tiers, func(a, b cTier) int {
+			if c := cmpDec(a.bound, b.bound); c != 0 {
+				return c
 			}
-			return k.tiers[a].index < k.tiers[b].index
+			return cmp.Compare(a.index, b.index)
 		})
 		for j := 1; j < len(k.tiers); j++ {
 			prev, cur := &k.tiers[j-1], &k.tiers[j]
 			switch {
-			case cur.bound.Equal(prev.bound):
+			case cmpDec(cur.bound, prev.bound) == 0:
 				tp := p.elem("tiers", cur.index)
 				v.add(tp.at("uptime_below"), "another tier has the same bound")
-			case cur.percent.Cmp(prev.percent) > 0:
+			case cmpDec(cur.percent, prev.percent) > 0:
 				tp := p.elem("tiers", prev.index)
 				v.add(tp.at("credit_percent"), "a more severe tier (lower uptime_below) must not grant a lower credit_percent")
 			}
@@ -543,11 +594,11 @@ func compileTiers(v *violations, k *cContract, in *Contract, p *path, lim Limits
 	if msg := checkDec(in.CreditCapPercent, false, percentage); msg != "" {
 		v.add(p.at("credit_cap_percent"), msg)
 	}
-	k.capPercent = decimalOr(in.CreditCapPercent, decHundred)
+	k.capPercent = v.parseOr(in.CreditCapPercent, decHundred)
 	if msg := checkDec(in.MinCreditAmount, false, nonNegative); msg != "" {
 		v.add(p.at("min_credit_amount"), msg)
 	}
-	k.minCredit = decimalOr(in.MinCreditAmount, decZero)
+	k.minCredit = v.parseOr(in.MinCreditAmount, decZero)
 }
 
 // compileDowntime checks how downtime counts: degradation, granularity,
@@ -576,7 +627,7 @@ func compileDowntime(v *violations, k *cContract, in *Contract, p *path) {
 		v.add(p.at("downtime_threshold"), msg)
 	}
 	if in.DowntimeThreshold != "" && checkDecimal(in.DowntimeThreshold) == "" {
-		k.threshold = parseChecked(in.DowntimeThreshold)
+		k.threshold = v.parse(in.DowntimeThreshold)
 	} else {
 		k.threshold = decOne
 	}
@@ -652,7 +703,7 @@ func compileIncident(v *violations, m *model, in *Incident, i int, lim Limits) (
 		hours += cw.hours
 		if ok {
 			inc.windows = append(inc.windows, cWindow{cust: c, service: w.Service, start: cw.start, end: cw.end,
-				frac: decimalOr(w.ImpactFraction, decOne), inc: inc})
+				frac: v.parseOr(w.ImpactFraction, decOne), inc: inc})
 		}
 	}
 
