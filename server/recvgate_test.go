@@ -59,21 +59,44 @@ func TestRecvGate(t *testing.T) {
 		t.Errorf("after every release: %d free, %d holders; want 2 and 0", free, holders)
 	}
 	// Newest first: with the parts held, the later of two waiters is served
-	// first when a part comes back.
+	// first when a part comes back. A gate of its own whose holders are
+	// never evicted and whose waiters never give up, so that only the
+	// order is tested, whatever the machine's load; each waiter is known
+	// to wait (the gate's stack) before the next comes.
+	g = newRecvGate(2*MaxMessageBytes, time.Hour, time.Hour)
 	h1, _ := begin(g)
 	h2, _ := begin(g)
-	first, second := make(chan context.Context), make(chan context.Context)
+	waiting := func(n int) {
+		for {
+			g.mu.Lock()
+			w := len(g.waiters)
+			g.mu.Unlock()
+			if w == n {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	first, second := make(chan context.Context, 1), make(chan context.Context, 1)
 	go func() { ctx, _ := begin(g); first <- ctx }()
-	time.Sleep(10 * time.Millisecond)
+	waiting(1)
 	go func() { ctx, _ := begin(g); second <- ctx }()
-	time.Sleep(10 * time.Millisecond)
+	waiting(2)
 	receivedRequest(h1)
 	select {
 	case ctx := <-second:
 		receivedRequest(ctx)
-	case <-first:
+	case ctx := <-first:
 		t.Error("the older waiter was served first")
+		receivedRequest(ctx)
 	}
 	receivedRequest(h2)
-	receivedRequest(<-first)
+	select {
+	case ctx := <-first:
+		receivedRequest(ctx)
+	case ctx := <-second:
+		receivedRequest(ctx)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second waiter was never served")
+	}
 }
