@@ -235,12 +235,26 @@ func (d *DB) claimMany(ctx context.Context, tx *sqlx.Tx, method string, requestI
 	for id := range index {
 		ids = append(ids, id)
 	}
-	for lo := 0; lo < len(ids); lo += sqliteInsertRows {
-		part := ids[lo:min(lo+sqliteInsertRows, len(ids))]
-		// By the primary key (method, request_id): a bulk write looks up
-		// its method's ids only (impactctl's name their method), where
-		// claimRequest also refuses an id another method used.
+	// SQLite: by the primary key (method, request_id), 500 ids a query.
+	// PostgreSQL: the batch's ids as one array, joined to the primary key:
+	// an IN list of many parameters is planned (generically, once pgx has
+	// prepared it) as a scan of every row of the method filtered by the
+	// list, whose time grows with the rows imported before (the whole
+	// import quadratic); a join from the unnested array is one index probe
+	// per id whatever the table's statistics say.
+	// A bulk write looks up its method's ids only (impactctl's name their
+	// method), where claimRequest also refuses an id another method used.
+	per := sqliteInsertRows
+	if d.engine == Postgres {
+		per = max(1, len(ids))
+	}
+	for lo := 0; lo < len(ids); lo += per {
+		part := ids[lo:min(lo+per, len(ids))]
 		q, args, err := sqlx.In(`SELECT method, request_id, digest FROM request_ids WHERE method = ? AND request_id IN (?)`, method, part)
+		if d.engine == Postgres {
+			q, args = `SELECT r.method, r.request_id, r.digest FROM unnest(?::text[]) AS u(id)
+				JOIN request_ids r ON r.method = ? AND r.request_id = u.id`, []any{part, method}
+		}
 		if err != nil {
 			return nil, err
 		}
