@@ -235,21 +235,31 @@ func (d *DB) claimMany(ctx context.Context, tx *sqlx.Tx, method string, requestI
 	for id := range index {
 		ids = append(ids, id)
 	}
-	for lo := 0; lo < len(ids); lo += sqliteInsertRows {
-		part := ids[lo:min(lo+sqliteInsertRows, len(ids))]
-		// By the primary key (method, request_id): a bulk write looks up
-		// its method's ids only (impactctl's name their method), where
-		// claimRequest also refuses an id another method used.
-		q, args, err := sqlx.In(`SELECT method, request_id, digest FROM request_ids WHERE method = ? AND request_id IN (?)`, method, part)
-		if err != nil {
-			return nil, err
+	// SQLite: by the primary key (method, request_id), 500 ids a query.
+	// PostgreSQL: the batch's ids as one array, each probing the primary key:
+	// an IN list of many parameters is planned (generically, once pgx has
+	// prepared it) as a scan of every row of the method filtered by the
+	// list, whose time grows with the rows imported before (the whole
+	// import quadratic); a lookup per id of the unnested array is one index
+	// probe each whatever the table's statistics say (claimLookupSQL).
+	// A bulk write looks up its method's ids only (impactctl's name their
+	// method), where claimRequest also refuses an id another method used.
+	per := sqliteInsertRows
+	if d.engine == Postgres {
+		per = max(1, len(ids))
+	}
+	for lo := 0; lo < len(ids); lo += per {
+		part := ids[lo:min(lo+per, len(ids))]
+		args := append([]any{method}, anys(part)...)
+		if d.engine == Postgres {
+			args = []any{part, method}
 		}
 		var seen []struct {
 			Method    string `db:"method"`
 			RequestID string `db:"request_id"`
 			Digest    string `db:"digest"`
 		}
-		if err := tx.SelectContext(ctx, &seen, d.q(q), args...); err != nil {
+		if err := tx.SelectContext(ctx, &seen, d.claimLookupSQL(len(part)), args...); err != nil {
 			return nil, err
 		}
 		for _, s := range seen {
@@ -272,6 +282,20 @@ func (d *DB) claimMany(ctx context.Context, tx *sqlx.Tx, method string, requestI
 		}
 	}
 	return keep, nil
+}
+
+// claimLookupSQL is claimMany's query of the recorded ids of a method,
+// bound for the engine: on SQLite its arguments are the method and n ids,
+// on PostgreSQL the ids as one array and the method.
+func (d *DB) claimLookupSQL(n int) string {
+	if d.engine == Postgres {
+		// LIMIT 1 (the key is unique) keeps the lateral subquery from being
+		// flattened into a join, which the planner may make a hash join
+		// over every id of the method when its statistics are stale.
+		return d.q(`SELECT r.method, r.request_id, r.digest FROM unnest(?::text[]) AS u(id),
+			LATERAL (SELECT method, request_id, digest FROM request_ids WHERE method = ? AND request_id = u.id LIMIT 1) r`)
+	}
+	return `SELECT method, request_id, digest FROM request_ids WHERE method = ? AND ` + inList("request_id", n)
 }
 
 // insertMany writes values into table: COPY on PostgreSQL, within tx (the

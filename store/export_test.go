@@ -14,3 +14,9 @@ func (d *DB) HoldWriter() (release func()) {
 	d.writers <- struct{}{}
 	return func() { <-d.writers }
 }
+
+// ClaimLookupSQL exposes the bulk writes' query of recorded request ids for
+// n ids, bound for the engine (arguments: SQLite the method and the ids,
+// PostgreSQL the ids as one array and the method), so that tests can ask
+// for its plan.
+func (d *DB) ClaimLookupSQL(n int) string { return d.claimLookupSQL(n) }

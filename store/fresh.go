@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -269,13 +270,25 @@ func (d *DB) commitChanges(ctx context.Context, tx *sqlx.Tx, c *changes) error {
 		names[impact.CustomerName(x.id)] = true
 	}
 	if len(custs) > 0 {
-		hs, err := d.customerHashes(ctx, tx, custs)
-		if err != nil {
-			return err
-		}
 		depsOf, err := d.depIncidents(ctx, tx, custs)
 		if err != nil {
 			return err
+		}
+		// Fingerprints of the customers some estimate depends on only: a
+		// bulk import of new contracts reads none back.
+		var dependedOn []string
+		for _, id := range custs {
+			if len(depsOf[id]) > 0 {
+				dependedOn = append(dependedOn, id)
+			}
+		}
+		hs := map[string]int64{}
+		for lo := 0; lo < len(dependedOn); lo += markRows {
+			part, err := d.customerHashes(ctx, tx, dependedOn[lo:min(lo+markRows, len(dependedOn))])
+			if err != nil {
+				return err
+			}
+			maps.Copy(hs, part)
 		}
 		for _, id := range custs {
 			ids := depsOf[id]

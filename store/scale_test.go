@@ -262,3 +262,79 @@ func TestWindowsInRangesUsesTheIndex(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimLookupProbesThePrimaryKey checks, on each engine's plan for a
+// batch of 500 ids among 20,000 recorded ids of their method (never
+// analyzed, as during an import; on PostgreSQL with plan_cache_mode
+// force_generic_plan, the plan pgx's prepared statements come to), that the bulk writes' request-id lookup is one
+// primary-key probe per id. An IN list of parameters was planned on
+// PostgreSQL as a scan of every id of the method filtered by the list, so
+// that each batch of an import took longer than the one before.
+func TestClaimLookupProbesThePrimaryKey(t *testing.T) {
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var at any = t0.UnixMicro()
+		if db.Engine() == store.Postgres {
+			at = t0
+		}
+		if _, err := db.SQL().ExecContext(ctx, db.SQL().Rebind(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+			INSERT INTO request_ids (method, request_id, result, create_time, digest)
+			SELECT 'CreateCustomer', 'req-' || i, 'customers/c', ?, '' FROM n`), at); err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]string, 500)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("req-%d", 1+i*40)
+		}
+		q := db.ClaimLookupSQL(len(ids))
+		args := []any{"CreateCustomer"}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		conn, err := db.SQL().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		prefix := "EXPLAIN QUERY PLAN "
+		if db.Engine() == store.Postgres {
+			prefix, args = "EXPLAIN ", []any{ids, "CreateCustomer"}
+			if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows, err := conn.QueryContext(ctx, prefix+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan strings.Builder
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintln(&plan, vals[len(vals)-1])
+		}
+		rows.Close()
+		p := plan.String()
+		var probes bool
+		if db.Engine() == store.Postgres {
+			probes = strings.Contains(p, "Nested Loop") && strings.Contains(p, "Index Scan using request_ids_pkey") && strings.Contains(p, "AND (request_id = u.id))") && !strings.Contains(p, "Filter")
+		} else {
+			probes = strings.Contains(p, "USING PRIMARY KEY (method=? AND request_id=?)") || strings.Contains(p, "USING INDEX sqlite_autoindex_request_ids_1 (method=? AND request_id=?)")
+		}
+		if !probes {
+			t.Errorf("the request-id lookup of a batch is not one primary-key probe per id:\n%s", p)
+		}
+		// And it finds what it should.
+		var n int
+		if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM (`+q+`) x`, args...).Scan(&n); err != nil || n != len(ids) {
+			t.Errorf("%d of %d recorded ids found, %v", n, len(ids), err)
+		}
+	})
+}

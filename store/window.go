@@ -204,10 +204,22 @@ func (d *DB) checkCustomers(ctx context.Context, tx *sqlx.Tx, ws []impact.Stored
 // since are left out. Only a retried batch reads its windows back.
 func (d *DB) getWindows(ctx context.Context, incidentID string, ids []string) ([]impact.StoredWindow, error) {
 	byID := make(map[string]impact.StoredWindow, len(ids))
-	for lo := 0; lo < len(ids); lo += idChunk {
-		q, args, err := sqlx.In(`SELECT `+d.windowCols()+` FROM windows WHERE incident_id = ? AND id IN (?)`, incidentID, ids[lo:min(lo+idChunk, len(ids))])
+	// On PostgreSQL the ids are one array, each probing the primary key (an
+	// IN list of many parameters is planned as a scan of all the incident's
+	// windows: see claimMany and claimLookupSQL).
+	per := idChunk
+	if d.engine == Postgres {
+		per = max(1, len(ids))
+	}
+	for lo := 0; lo < len(ids); lo += per {
+		part := ids[lo:min(lo+per, len(ids))]
+		q, args, err := sqlx.In(`SELECT `+d.windowCols()+` FROM windows WHERE incident_id = ? AND id IN (?)`, incidentID, part)
 		if err != nil {
 			return nil, err
+		}
+		if d.engine == Postgres {
+			q, args = `SELECT w.* FROM unnest(?::text[]) AS u(want),
+				LATERAL (SELECT `+d.windowCols()+` FROM windows WHERE incident_id = ? AND id = u.want LIMIT 1) w`, []any{part, incidentID}
 		}
 		var rows []windowRow
 		if err := d.db.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
