@@ -289,7 +289,7 @@ type recomputeCollector struct {
 	jobs    impact.JobStore
 	timeout time.Duration
 
-	// One read at a time, its result kept for recomputeScrapeCache: an
+	// One read at a time, its result kept for ScrapeCache: an
 	// unauthenticated client scraping in a loop (or many scrapers) costs
 	// the database one short read a second, not a connection each.
 	mu     sync.Mutex
@@ -298,8 +298,9 @@ type recomputeCollector struct {
 	err    error
 }
 
-// recomputeScrapeCache is how long a read of the jobs serves scrapes.
-const recomputeScrapeCache = time.Second
+// ScrapeCache is how long a read of the jobs or of the stale estimates
+// serves scrapes: a gauge read from the database may be this old.
+const ScrapeCache = time.Second
 
 // NewRecomputeCollector returns a collector of the open recompute jobs of
 // jobs: impact_recompute_jobs{state}, the impact_recompute_job_*_estimates
@@ -322,12 +323,12 @@ func (c *recomputeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- recomputeScrapeOKDesc
 }
 
-// read returns the open jobs, read at most recomputeScrapeCache ago;
+// read returns the open jobs, read at most ScrapeCache ago;
 // concurrent scrapes wait for the one read in flight.
 func (c *recomputeCollector) read() (*impact.Page[impact.RecomputeJob], error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.readAt.IsZero() || time.Since(c.readAt) >= recomputeScrapeCache {
+	if c.readAt.IsZero() || time.Since(c.readAt) >= ScrapeCache {
 		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 		c.page, c.err = c.jobs.ListJobs(ctx, impact.PageRequest{Size: impact.MaxPageSize})
 		cancel()
@@ -408,7 +409,7 @@ type freshCollector struct {
 	now   func() time.Time
 
 	// The read is shared like the recompute collector's: one in flight,
-	// its result kept for recomputeScrapeCache, so scrapes cannot take a
+	// its result kept for ScrapeCache, so scrapes cannot take a
 	// database connection each.
 	mu     sync.Mutex
 	readAt time.Time
@@ -418,11 +419,11 @@ type freshCollector struct {
 }
 
 // read returns the stale count and oldest mark, read at most
-// recomputeScrapeCache ago; concurrent scrapes wait for the one in flight.
+// ScrapeCache ago; concurrent scrapes wait for the one in flight.
 func (c *freshCollector) read() (int64, time.Time, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.readAt.IsZero() || time.Since(c.readAt) >= recomputeScrapeCache {
+	if c.readAt.IsZero() || time.Since(c.readAt) >= ScrapeCache {
 		ctx, cancel := context.WithTimeout(context.Background(), recomputeScrapeTimeout)
 		c.stale, c.oldest, c.err = c.fresh.FreshnessStats(ctx)
 		cancel()

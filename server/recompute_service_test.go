@@ -616,7 +616,7 @@ func TestRecomputeMetrics(t *testing.T) {
 	if got, ok := metricValue(mfs, "impact_recompute_scrape_ok", map[string]string{}); !ok || got != 1 {
 		t.Errorf("impact_recompute_scrape_ok = %v (present %v) right after a good read, want 1 (cached)", got, ok)
 	}
-	time.Sleep(recomputeScrapeCache)
+	time.Sleep(ScrapeCache)
 	mfs = gather(t, h)
 	if got, ok := metricValue(mfs, "impact_recompute_scrape_ok", map[string]string{}); !ok || got != 0 {
 		t.Errorf("impact_recompute_scrape_ok = %v (present %v) with the database down, want 0", got, ok)

@@ -547,6 +547,9 @@ func TestRefreshServed(t *testing.T) {
 		dig(t, e, "customers", 0).(map[string]any)["lostRevenue"].(map[string]any)["gross"].(map[string]any)["amount"] != "1500.00" {
 		t.Errorf("after the refresh: %v", e)
 	}
+	// The stale count is read at most once a second (the scrape cache):
+	// a scrape within a second of the one above may show its value.
+	time.Sleep(server.ScrapeCache)
 	mfs := scrape(t, d)
 	if got := gaugeValue(mfs, "impact_stale_estimates"); got != 0 {
 		t.Errorf("impact_stale_estimates = %v after the refresh, want 0", got)
