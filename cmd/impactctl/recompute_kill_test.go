@@ -153,7 +153,7 @@ func storedState(t *testing.T, dsn string) string {
 }
 
 // TestRecomputeSurvivesKill9 runs a recompute job in a subprocess, kills
-// it with SIGKILL at random points several times, runs it again to the
+// it with SIGKILL at random points of its progress several times, runs it again to the
 // end, and compares every stored estimate, statement and count with those
 // of an uninterrupted run on a copy of the same data: same figures, same
 // revisions, nothing done twice.
@@ -217,6 +217,7 @@ func checkKill9(t *testing.T, clean string, workers []string) {
 	}
 	seedJob := seedJobs.Items[0].ID
 	midJob := 0
+	lastDone := int64(0)
 	// Kill at random points until five kills have landed or half of the
 	// job is done (a round does far less than half): the last run must
 	// still have chunks to resume.
@@ -229,7 +230,17 @@ func checkKill9(t *testing.T, clean string, workers []string) {
 			}
 			cmds = append(cmds, cmd)
 		}
-		time.Sleep(time.Duration(30+rng.IntN(200)) * time.Millisecond)
+		// Kill once the job has done more than at the last kill, at a
+		// random point soon after: a fixed delay from the start landed
+		// before the first chunk whenever the machine was busy (the
+		// processes' start-up is not the job's work).
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			js, err := db.ListJobs(context.Background(), impact.PageRequest{Size: 1})
+			if err == nil && len(js.Items) == 1 && js.Items[0].ID != seedJob && js.Items[0].Counts.Done > lastDone {
+				break
+			}
+		}
+		time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
 		for _, cmd := range cmds {
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			_ = cmd.Wait()
@@ -246,6 +257,7 @@ func checkKill9(t *testing.T, clean string, workers []string) {
 		if j.Counts.Done > 0 {
 			midJob++
 		}
+		lastDone = j.Counts.Done
 		if j.Counts.Done*2 >= j.Counts.Total {
 			break
 		}
