@@ -383,52 +383,37 @@ func anys(ss []string) []any {
 // BatchGetCustomers reads the customers ids that
 // exist, by id; ids absent are absent from the map.
 func (d *DB) BatchGetCustomers(ctx context.Context, ids []string) (map[string]*impact.StoredCustomer, error) {
-	out := make(map[string]*impact.StoredCustomer, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	for lo := 0; lo < len(ids); lo += idChunk {
-		q, args, err := sqlx.In(`SELECT `+d.customerCols()+` FROM customers WHERE id IN (?)`, ids[lo:min(lo+idChunk, len(ids))])
-		if err != nil {
-			return nil, err
-		}
-		var rows []customerRow
-		if err := d.db.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
-			return nil, translate(err)
-		}
-		for i := range rows {
-			c, err := rows[i].toDomain()
-			if err != nil {
-				return nil, err
-			}
-			out[c.ID] = c
-		}
-	}
-	return out, nil
+	return selectIn(ctx, d, `SELECT `+d.customerCols()+` FROM customers WHERE id IN (?)`, ids,
+		(*customerRow).toDomain, func(c *impact.StoredCustomer) string { return c.ID })
 }
 
 // BatchGetContracts reads every stored contract of the customers ids, by
 // contract name.
 func (d *DB) BatchGetContracts(ctx context.Context, customerIDs []string) (map[string]*impact.StoredContract, error) {
-	out := map[string]*impact.StoredContract{}
-	if len(customerIDs) == 0 {
-		return out, nil
-	}
-	for lo := 0; lo < len(customerIDs); lo += idChunk {
-		q, args, err := sqlx.In(`SELECT `+d.contractCols()+` FROM contracts WHERE customer_id IN (?)`, customerIDs[lo:min(lo+idChunk, len(customerIDs))])
+	return selectIn(ctx, d, `SELECT `+d.contractCols()+` FROM contracts WHERE customer_id IN (?)`, customerIDs,
+		(*contractRow).toDomain, func(k *impact.StoredContract) string { return k.Name })
+}
+
+// selectIn runs query, whose one "IN (?)" takes ids, idChunk ids at a
+// time, and maps the rows it reads by key.
+func selectIn[R any, T any](ctx context.Context, d *DB, query string, ids []string,
+	toDomain func(*R) (*T, error), key func(*T) string) (map[string]*T, error) {
+	out := make(map[string]*T, len(ids))
+	for lo := 0; lo < len(ids); lo += idChunk {
+		q, args, err := sqlx.In(query, ids[lo:min(lo+idChunk, len(ids))])
 		if err != nil {
 			return nil, err
 		}
-		var rows []contractRow
+		var rows []R
 		if err := d.db.SelectContext(ctx, &rows, d.q(q), args...); err != nil {
 			return nil, translate(err)
 		}
 		for i := range rows {
-			k, err := rows[i].toDomain()
+			v, err := toDomain(&rows[i])
 			if err != nil {
 				return nil, err
 			}
-			out[k.Name] = k
+			out[key(v)] = v
 		}
 	}
 	return out, nil
